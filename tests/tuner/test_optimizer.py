@@ -1,0 +1,179 @@
+"""Ask/tell behaviour: batches, duplicates, failures, reproducibility, results."""
+
+from __future__ import annotations
+
+import math
+
+import matplotlib
+import numpy as np
+import pytest
+
+from tuner import EvaluationError, Optimizer, SpaceError, TunerError, gp_minimize
+
+matplotlib.use("Agg")
+
+
+def quad(x):
+    return (x[0] - 0.3) ** 2 + (x[1] + 0.2) ** 2
+
+
+def test_converges_on_a_quadratic():
+    res = gp_minimize(quad, [(-1.0, 1.0), (-1.0, 1.0)], n_calls=20, n_initial_points=6,
+                      random_state=0, progress=False)
+    assert res.fun < 1e-3
+    assert len(res.x_iters) == 20 and len(res.func_vals) == 20
+    assert res.fun == min(res.func_vals)
+    assert res.x_recommended == pytest.approx([0.3, -0.2], abs=0.05)
+
+
+def test_same_seed_same_run_and_different_seed_differs():
+    kw = dict(n_calls=12, n_initial_points=5, progress=False)
+    a = gp_minimize(quad, [(-1.0, 1.0), (-1.0, 1.0)], random_state=7, **kw)
+    b = gp_minimize(quad, [(-1.0, 1.0), (-1.0, 1.0)], random_state=7, **kw)
+    c = gp_minimize(quad, [(-1.0, 1.0), (-1.0, 1.0)], random_state=8, **kw)
+    assert a.x_iters == b.x_iters
+    assert a.x_iters != c.x_iters
+
+
+def test_batch_ask_gives_distinct_points_and_pending_are_not_repeated():
+    opt = Optimizer([(-1.0, 1.0), (-1.0, 1.0)], n_initial_points=4, random_state=1)
+    first = opt.ask(4)
+    opt.tell(first, [quad(x) for x in first])
+    batch = opt.ask(5)
+    more = opt.ask(3)  # the 5 are still pending
+    allpts = [tuple(p) for p in first + batch + more]
+    assert len(set(allpts)) == len(allpts) == 12
+    U = opt.space.to_unit(batch + more)
+    d = np.sqrt(((U[:, None] - U[None]) ** 2).sum(-1)) + np.eye(len(U))
+    assert d.min() > 1e-4
+
+
+def test_discrete_space_is_exhausted_without_duplicates():
+    opt = Optimizer([(1, 3), ["a", "b"]], n_initial_points=2, random_state=0)
+    seen = []
+    for _ in range(3):
+        pts = opt.ask(2)
+        seen += [tuple(p) for p in pts]
+        opt.tell(pts, [float(p[0]) + (p[1] == "b") for p in pts])
+    assert len(set(seen)) == 6
+    with pytest.raises(SpaceError, match="no unevaluated point left"):
+        opt.ask()
+
+
+def test_mixed_space_runs_and_respects_types():
+    space = [(1e-4, 1e-1, "log-uniform"), (1, 6), ["adam", "sgd", "rmsprop"]]
+
+    def f(x):
+        return (math.log10(x[0]) + 2.5) ** 2 + (x[1] - 4) ** 2 / 4 + (x[2] != "sgd")
+
+    found = 0
+    for seed in (1, 2, 3):
+        res = gp_minimize(f, space, n_calls=18, n_initial_points=6, random_state=seed,
+                          progress=False)
+        for x in res.x_iters:
+            assert isinstance(x[0], float) and isinstance(x[1], int)
+            assert x[2] in ("adam", "sgd", "rmsprop")
+        found += res.fun < 0.5 and res.x[2] == "sgd"
+    # random search finds f < 0.5 in 18 calls with probability ~0.15
+    assert found >= 2
+
+
+def test_failures_are_recorded_and_excluded():
+    calls = []
+
+    def f(x):
+        calls.append(x)
+        if x[0] > 0.5:
+            raise RuntimeError("diverged")
+        if x[0] < -0.8:
+            return None
+        return quad(x)
+
+    res = gp_minimize(f, [(-1.0, 1.0), (-1.0, 1.0)], n_calls=15, n_initial_points=6,
+                      random_state=3, progress=False)
+    assert len(calls) == 15
+    assert len(res.x_iters) + len(res.failed) == 15
+    assert res.failed, "the design covers x > 0.5, so some evaluations failed"
+    assert all(x[0] <= 0.5 and x[0] >= -0.8 for x in res.x_iters)
+    assert any("diverged" in (f["error"] or "") for f in res.failed)
+    assert np.all(np.isfinite(res.func_vals))
+
+
+def test_nan_and_inf_are_refused_unless_declared_failed():
+    opt = Optimizer([(0.0, 1.0)], random_state=0)
+    x = opt.ask()
+    with pytest.raises(EvaluationError, match="must be finite, got nan"):
+        opt.tell(x, float("nan"))
+    with pytest.raises(EvaluationError, match="must be finite, got inf"):
+        opt.tell(x, np.inf)
+    res = opt.tell(x, None)
+    assert len(res.failed) == 1 and res.x_iters == []
+    with pytest.raises(SpaceError, match="outside"):
+        opt.tell([2.0], 1.0)
+    with pytest.raises(EvaluationError, match="noise must be a finite variance >= 0"):
+        opt.tell([0.5], 1.0, noise=-1.0)
+
+
+def test_bad_options_raise():
+    with pytest.raises(TunerError, match="acq_func must be one of"):
+        Optimizer([(0.0, 1.0)], acq_func="nope")
+    with pytest.raises(TunerError, match="y_warp must be one of"):
+        Optimizer([(0.0, 1.0)], y_warp="sqrt")
+    with pytest.raises(TunerError, match="n_calls must be an int >= 1, got 0"):
+        gp_minimize(quad, [(0.0, 1.0), (0.0, 1.0)], n_calls=0)
+    with pytest.raises(EvaluationError, match="needs objective values > 0"):
+        Optimizer([(0.0, 1.0)], y_warp="log").tell([0.5], -1.0)
+
+
+def test_callback_stops_the_run():
+    seen = []
+
+    def cb(res):
+        seen.append(len(res.x_iters))
+        return len(res.x_iters) >= 7
+
+    res = gp_minimize(quad, [(-1.0, 1.0), (-1.0, 1.0)], n_calls=30, n_initial_points=4,
+                      callback=[cb], random_state=0, progress=False)
+    assert len(res.x_iters) == 7
+    assert seen == list(range(1, 8))
+
+
+def test_noisy_objective_recommendation_uses_the_posterior_mean():
+    rng = np.random.default_rng(0)
+
+    def noisy(x):
+        return quad(x) + rng.normal(0, 0.05)
+
+    res = gp_minimize(noisy, [(-1.0, 1.0), (-1.0, 1.0)], n_calls=25, n_initial_points=8,
+                      random_state=0, progress=False)
+    assert quad(res.x_recommended) < 0.01
+    assert res.fun_recommended_std is not None
+
+
+def test_known_noise_per_observation_and_log_warp():
+    opt = Optimizer([(0.1, 5.0)], n_initial_points=4, random_state=0, y_warp="log")
+    for _ in range(8):
+        x = opt.ask()
+        y = 1 + (x[0] - 2) ** 2
+        opt.tell(x, y, noise=(0.01 * y) ** 2)
+    res = opt.tell([2.5], 1.25, noise=0.0001)
+    assert res.noise[-1] == 0.0001
+    assert abs(res.x_recommended[0] - 2.0) < 0.5
+
+
+def test_x0_y0_are_used():
+    res = gp_minimize(quad, [(-1.0, 1.0), (-1.0, 1.0)], n_calls=6, n_initial_points=2,
+                      x0=[[0.3, -0.2], [0.0, 0.0]], y0=[0.0, 0.13], random_state=0, progress=False)
+    assert res.fun == 0.0 and res.x == [0.3, -0.2]
+    assert len(res.x_iters) == 8  # y0 points are not counted as calls
+
+
+def test_skopt_plot_convergence_works_on_the_result():
+    from skopt.plots import plot_convergence
+
+    res = gp_minimize(quad, [(-1.0, 1.0), (-1.0, 1.0)], n_calls=8, n_initial_points=4,
+                      random_state=0, progress=False)
+    ax = plot_convergence(res)
+    ys = ax.lines[0].get_ydata()
+    assert len(ys) == 8
+    assert ys[-1] == pytest.approx(res.fun)

@@ -1,0 +1,99 @@
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import skopt.space
+
+from tuner import Categorical, Integer, Real, Space, SpaceError
+from tuner.space import check_dimension
+
+
+def test_shorthand_forms():
+    s = Space([(0.0, 1.0), (1, 5), (1e-4, 1e-1, "log-uniform"), ["adam", "sgd"], (2, 64, "log-uniform")])
+    kinds = [type(d).__name__ for d in s]
+    assert kinds == ["Real", "Integer", "Real", "Categorical", "Integer"]
+    assert s.dimensions[2].prior == "log-uniform"
+    assert s.cat_dims == {3: [0.0, 1.0]}
+    assert set(s.discrete_dims) == {1, 4}
+
+
+def test_skopt_objects_accepted_as_they_are():
+    sk = [skopt.space.Real(1e-3, 1.0, prior="log-uniform", name="lr"),
+          skopt.space.Integer(1, 8, name="depth"),
+          skopt.space.Categorical(["relu", "tanh"], name="act")]
+    s = Space(sk)
+    assert s.dimension_names == ["lr", "depth", "act"]
+    assert isinstance(s.dimensions[0], Real) and s.dimensions[0].prior == "log-uniform"
+    assert isinstance(s.dimensions[1], Integer) and s.dimensions[1].bounds == (1, 8)
+    assert isinstance(s.dimensions[2], Categorical)
+    assert Space(skopt.space.Space(sk)) == s
+
+
+@pytest.mark.parametrize(
+    "dim, match",
+    [
+        ((1.0, 1.0), "low must be < high, got low=1.0, high=1.0"),
+        ((2, 1), "low must be < high, got low=2, high=1"),
+        ([], "at least one category"),
+        ((0.0, 1.0, "log-uniform"), "log-uniform prior needs low > 0, got low=0.0"),
+        ((1.0, 2.0, "cubic"), "prior must be one of"),
+        ((1, "a"), "mixed types received: \\(1, 'a'\\)"),
+        ((0.0, float("inf")), "must be finite"),
+        (42, "expected a Dimension"),
+        (["a", "a"], "distinct"),
+    ],
+)
+def test_bad_dimensions_raise_one_clear_error(dim, match):
+    with pytest.raises(SpaceError, match=match):
+        check_dimension(dim, name="p")
+
+
+def test_error_names_the_dimension():
+    with pytest.raises(SpaceError, match="'lr'"):
+        Real(1.0, 0.5, name="lr")
+
+
+def test_unit_round_trip_and_bounds():
+    s = Space([Real(1e-4, 1.0, prior="log-uniform"), Integer(-3, 7), Categorical(["a", 2, None])])
+    pts = s.rvs(200, random_state=0)
+    u = s.to_unit(pts)
+    assert u.shape == (200, 3)
+    assert np.all(u[:, :2] >= 0) and np.all(u[:, :2] <= 1)
+    back = s.from_unit(u)
+    for p, q in zip(pts, back):
+        assert p[0] == pytest.approx(q[0], rel=1e-12)
+        assert p[1:] == q[1:]
+    # log-uniform: half the draws below the geometric midpoint
+    assert 0.35 < np.mean(np.array([p[0] for p in pts]) < 1e-2) < 0.65
+    # every integer and category reachable
+    assert {p[1] for p in pts} == set(range(-3, 8))
+    assert {repr(p[2]) for p in pts} == {"'a'", "2", "None"}
+
+
+def test_integer_log_grid_rounds_to_nearest_in_model_space():
+    d = Integer(1, 1000, prior="log-uniform")
+    vals = d.from_unit(d.to_unit([1, 7, 999, 1000]))
+    assert vals == [1, 7, 999, 1000]
+
+
+def test_check_point_rejects_outside_and_wrong_length():
+    s = Space([(0.0, 1.0), (1, 3)])
+    with pytest.raises(SpaceError, match="outside"):
+        s.check_point([1.5, 2])
+    with pytest.raises(SpaceError, match="must have 2 values"):
+        s.check_point([0.5])
+    with pytest.raises(SpaceError, match="outside"):
+        s.check_point([0.5, 2.5])
+    assert s.check_point([np.float64(0.5), np.int64(2)]) == [0.5, 2]
+
+
+@pytest.mark.parametrize("method", ["random", "sobol", "halton", "lhs"])
+def test_samplers_are_reproducible(method):
+    s = Space([(0.0, 1.0), (1, 10), ["x", "y", "z"]])
+    assert s.rvs(8, random_state=3, method=method) == s.rvs(8, random_state=3, method=method)
+    assert s.rvs(8, random_state=3, method=method) != s.rvs(8, random_state=4, method=method)
+
+
+def test_spec_round_trip():
+    s = Space([Real(0.1, 2.0, name="a"), Integer(1, 4, name="b"), Categorical([1, "x"], name="c")])
+    assert Space.from_spec(s.spec()) == s

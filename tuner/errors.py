@@ -1,0 +1,45 @@
+"""Error classes of the tuner package.
+
+Every error the toolkit raises on purpose derives from :class:`TunerError`, so a caller can catch the
+whole family at once, and every message states the rule that was broken and the value received.
+"""
+
+from __future__ import annotations
+
+__all__ = [
+    "TunerError",
+    "SpaceError",
+    "StorageError",
+    "EvaluationError",
+    "SettingsError",
+    "RefDataError",
+    "ConfigError",
+]
+
+
+class TunerError(Exception):
+    """Base class of every error raised by :mod:`tuner`."""
+
+
+class SpaceError(TunerError, ValueError):
+    """A search dimension, a space or a point does not follow the rules of the space."""
+
+
+class StorageError(TunerError):
+    """A study file cannot be opened, or it belongs to a different search."""
+
+
+class EvaluationError(TunerError, ValueError):
+    """An objective value cannot be accepted (NaN, infinite, wrong shape)."""
+
+
+class SettingsError(TunerError, ValueError):
+    """A generator setting is unknown, malformed, or outside the generator's allowed range."""
+
+
+class RefDataError(TunerError, ValueError):
+    """A reference-data file is missing, malformed, or lacks a requested histogram."""
+
+
+class ConfigError(TunerError, ValueError):
+    """A tune configuration breaks a rule (unknown key, bad range, missing file...)."""

@@ -1,0 +1,203 @@
+"""``gp_minimize``: a drop-in successor of scikit-optimize's, with parallel evaluation and storage."""
+
+from __future__ import annotations
+
+import time
+import warnings
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
+from typing import Any
+
+from scipy.optimize import OptimizeResult
+from tqdm.auto import tqdm
+
+from tuner.acquisition.logei import AcqConfig
+from tuner.errors import TunerError
+from tuner.execution import EvalOutcome, make_executor, run_objective
+from tuner.optimizer import Optimizer
+from tuner.result import build_result
+from tuner.study import Trial
+
+__all__ = ["gp_minimize"]
+
+Callback = Callable[[OptimizeResult], Any]
+#: how often a trial whose worker died is re-submitted before it is recorded as failed
+MAX_CRASH_RETRIES = 2
+
+
+def _as_callbacks(callback: Callback | Iterable[Callback] | None) -> list[Callback]:
+    if callback is None:
+        return []
+    if callable(callback):
+        return [callback]
+    cbs = list(callback)
+    for cb in cbs:
+        if not callable(cb):
+            raise TunerError(f"callback must be a callable or a list of callables, got {cb!r}")
+    return cbs
+
+
+def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any = None,
+                n_calls: int = 100, n_random_starts: int | None = None,
+                n_initial_points: int = 10, initial_point_generator: str = "sobol",
+                acq_func: str = "gp_hedge", acq_optimizer: str = "auto",
+                x0: list[Any] | None = None, y0: Any = None, random_state: int | None = None,
+                verbose: bool = False, callback: Callback | Iterable[Callback] | None = None,
+                n_points: int = 10000, n_restarts_optimizer: int = 5, xi: float = 0.01,
+                kappa: float = 1.96, noise: str | float = "gaussian", n_jobs: int = 1,
+                model_queue_size: int | None = None, space_constraint: Any = None, *,
+                executor: Any = None, storage: str | None = None, progress: bool = True,
+                y_warp: str = "none", device: str | None = None,
+                func_kwargs: dict[str, Any] | None = None) -> OptimizeResult:
+    """Minimise ``func`` over ``dimensions`` with Gaussian-process Bayesian optimisation.
+
+    The signature is scikit-optimize's (arguments that only tune its internals, such as
+    ``n_points``, ``n_restarts_optimizer``, ``acq_optimizer``, ``model_queue_size``, are accepted
+    and have no effect), plus the keyword-only arguments below.
+
+    Args:
+        func: Objective, ``func(x, **func_kwargs) -> float``. Returning ``None`` or raising marks
+            the evaluation failed (kept, not modelled). It may also return a dict with ``value``,
+            ``noise`` (known variance) and ``info``.
+        dimensions: The search space (scikit-optimize forms accepted).
+        n_calls: Total evaluations of ``func`` (including ``x0`` without ``y0``, and evaluations
+            already in ``storage``).
+        n_initial_points: Space-filling points before the model takes over.
+        initial_point_generator: ``"sobol"`` (default), ``"halton"``, ``"lhs"``, ``"random"``.
+        acq_func: ``"gp_hedge"``/``"EI"``/``"LogEI"`` (all LogEI), ``"qLogNEI"``, ``"PI"``, ``"LCB"``.
+        x0, y0: Known points, and optionally their values.
+        random_state: Seed fixing every random choice.
+        verbose: Print one line per evaluation.
+        callback: Callable(s) called with the result after each evaluation; one returning
+            ``True`` stops the run.
+        kappa: Exploration weight of ``"LCB"``.
+        noise: ``"gaussian"`` (learned) or the known noise variance.
+        n_jobs: Parallel local worker processes (``-1``: all cores).
+        executor: A ``concurrent.futures.Executor`` or ``dask.distributed.Client`` to evaluate on.
+        storage: SQLite study path; re-running with the same path resumes (nothing evaluated is
+            repeated; points that were in flight are evaluated again).
+        progress: Show a progress bar.
+        y_warp: ``"log"`` to model ``log f`` (positive heavy-tailed objectives).
+        device: Torch device of the surrogate.
+        func_kwargs: Fixed keyword arguments passed to ``func``.
+
+    Returns:
+        ``OptimizeResult`` with scikit-optimize's fields and ``x_recommended``/``fun_recommended``.
+
+    Raises:
+        TunerError: bad arguments (see the message); errors of ``callback`` propagate.
+    """
+    specs = {"function": "gp_minimize",
+             "args": {"n_calls": n_calls, "n_initial_points": n_initial_points,
+                      "initial_point_generator": initial_point_generator, "acq_func": acq_func,
+                      "random_state": random_state, "noise": noise, "n_jobs": n_jobs,
+                      "y_warp": y_warp, "storage": storage}}
+    if base_estimator not in (None, "GP", "gp"):
+        raise TunerError(f"base_estimator must be None or 'GP' (a Gaussian process is the model), "
+                         f"got {base_estimator!r}")
+    if space_constraint is not None:
+        raise TunerError("space_constraint is not supported; got a constraint, expected None")
+    if not isinstance(n_calls, int) or n_calls < 1:
+        raise TunerError(f"n_calls must be an int >= 1, got {n_calls!r}")
+    if n_random_starts is not None:
+        warnings.warn("n_random_starts is deprecated in scikit-optimize; use n_initial_points",
+                      DeprecationWarning, stacklevel=2)
+        n_initial_points = n_random_starts
+    callbacks = _as_callbacks(callback)
+    opt = Optimizer(dimensions, n_initial_points=n_initial_points,
+                    initial_point_generator=initial_point_generator, acq_func=acq_func,
+                    random_state=random_state, noise=noise, y_warp=y_warp, storage=storage,
+                    device=device, acq_config=AcqConfig(kappa=kappa))
+    kwargs = dict(func_kwargs or {})
+
+    fresh = not opt.trials
+    if fresh and x0 is not None:
+        pts = [x0] if x0 and not isinstance(x0[0], (list, tuple)) else list(x0)
+        if y0 is not None:
+            ys = [y0] if not isinstance(y0, (list, tuple)) else list(y0)
+            if len(ys) != len(pts):
+                raise TunerError(f"y0 must have one value per x0 point: {len(pts)} points, "
+                                 f"{len(ys)} values")
+            opt.tell(pts, ys, info=[{"given": True}] * len(pts))
+        else:
+            for p in pts:
+                trial = opt._new_trial(opt.space.check_point(p))
+                opt._requeue.append(trial)
+
+    def n_evaluated() -> int:
+        return sum(1 for t in opt.trials if t.state != "pending" and not t.info.get("given"))
+
+    pool, n_par, owned = make_executor(executor, n_jobs)
+    in_flight: dict[Future[Any], Trial] = {}
+    crashes: dict[int, int] = {}
+    bar = tqdm(total=n_calls, initial=min(n_evaluated(), n_calls), disable=not progress,
+               desc="gp_minimize", unit="eval", dynamic_ncols=True)
+    stop = False
+    try:
+        while True:
+            room = min(n_par - len(in_flight), n_calls - n_evaluated() - len(in_flight))
+            if room > 0 and not stop:
+                for trial in opt.ask_trials(room):
+                    try:
+                        fut = pool.submit(run_objective, func, trial.x, kwargs)
+                    except BrokenExecutor:
+                        pool, n_par, owned = make_executor(executor, n_jobs)
+                        fut = pool.submit(run_objective, func, trial.x, kwargs)
+                    in_flight[fut] = trial
+            if not in_flight:
+                break
+            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            broken = False
+            for fut in done:
+                trial = in_flight.pop(fut)
+                try:
+                    out = fut.result()
+                except BrokenExecutor as exc:
+                    # a worker died (segfault, abort, os._exit) and took the pool's in-flight
+                    # calls with it: retry each; the trial that keeps killing workers fails
+                    if not broken:
+                        pool, n_par, owned = make_executor(executor, n_jobs)
+                        broken = True
+                    crashes[trial.id] = crashes.get(trial.id, 0) + 1
+                    if crashes[trial.id] <= MAX_CRASH_RETRIES:
+                        in_flight[pool.submit(run_objective, func, trial.x, kwargs)] = trial
+                        continue
+                    out = EvalOutcome(value=None, noise=None, info={},
+                                      error=f"worker failed: {type(exc).__name__}: {exc}")
+                except Exception as exc:  # noqa: BLE001 - any other transport error fails the trial
+                    out = EvalOutcome(value=None, noise=None, info={},
+                                      error=f"worker failed: {type(exc).__name__}: {exc}")
+                info = dict(out.get("info") or {})
+                if out["value"] is None:
+                    info["error"] = out.get("error") or "objective returned None"
+                opt.tell(trial.x, out["value"], out.get("noise"), info=info,
+                         artifact=out.get("artifact"), fit=False)
+                bar.update(1)
+                if verbose:
+                    print(f"Iteration No: {n_evaluated()} value {out['value']} at {trial.x}")
+            opt._refit()
+            res = None
+            best = min(opt.yi) if opt.complete else float("nan")
+            bar.set_postfix(best=f"{best:.6g}", failed=len(opt.trials) - len(opt.complete)
+                            - len(opt.pending))
+            for cb in callbacks:
+                res = res or build_result(opt, specs, search=False)
+                if cb(res) is True:
+                    stop = True
+            if stop and in_flight:
+                # finish what is running; nothing more is asked
+                continue
+            if stop:
+                break
+    finally:
+        bar.close()
+        if owned:
+            for fut in in_flight:
+                fut.cancel()
+            pool.shutdown(wait=False)
+    t0 = time.perf_counter()
+    res = build_result(opt, specs, search=True)
+    res.timings["recommend"] = time.perf_counter() - t0
+    if opt.study is not None:
+        opt.study.close()
+    return res

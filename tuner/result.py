@@ -1,0 +1,59 @@
+"""The result object: scikit-optimize's ``OptimizeResult`` fields plus the model's recommendation."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+from scipy.optimize import OptimizeResult
+
+if TYPE_CHECKING:
+    from tuner.optimizer import Optimizer
+
+__all__ = ["build_result"]
+
+
+def build_result(opt: Optimizer, specs: dict[str, Any] | None = None,
+                 search: bool = True) -> OptimizeResult:
+    """Summarise an optimiser's state as an ``OptimizeResult``.
+
+    Fields as in scikit-optimize: ``x`` and ``fun`` (best evaluated point and value), ``x_iters``
+    and ``func_vals`` (every successful evaluation, in order), ``space``, ``specs``, ``models``,
+    ``random_state``. Added: ``x_recommended`` / ``fun_recommended`` / ``fun_recommended_std``
+    (minimiser of the surrogate's posterior mean; for a noisy objective this, not the luckiest
+    evaluation, is the answer), ``noise`` (known variances or ``None``), ``failed`` (the failed
+    evaluations with their errors), ``trials`` (every trial record) and ``timings`` (seconds spent
+    in model fits and acquisition).
+
+    Args:
+        opt: The optimiser.
+        specs: ``specs`` entry (function name and arguments).
+        search: Refine the recommendation by L-BFGS on the posterior mean (else evaluated points).
+    """
+    done = opt.complete
+    res = OptimizeResult()
+    res.x_iters = [t.x for t in done]
+    res.func_vals = np.array([t.y for t in done], dtype=float)
+    res.noise = [t.noise for t in done]
+    if done:
+        i = int(np.argmin(res.func_vals))
+        res.x, res.fun = res.x_iters[i], float(res.func_vals[i])
+    else:
+        res.x, res.fun = None, float("nan")
+    res.space = opt.space
+    res.specs = specs or {"function": "Optimizer", "args": {}}
+    res.models = [opt.model] if opt.model is not None else []
+    res.random_state = opt.random_state
+    res.failed = [{"x": t.x, "error": t.error, "trial": t.id} for t in opt.trials
+                  if t.state == "failed"]
+    res.trials = list(opt.trials)
+    res.timings = dict(opt.timings)
+    rec = opt.recommend(search=search)
+    if rec is None:
+        res.x_recommended, res.fun_recommended, res.fun_recommended_std = res.x, res.fun, None
+    else:
+        x, mean, std = rec
+        res.x_recommended = x
+        res.fun_recommended = float(opt.unwarp(mean))
+        res.fun_recommended_std = float(std)
+    return res

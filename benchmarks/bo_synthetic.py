@@ -22,7 +22,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).parent))
-from problems import PROBLEMS, Problem, hartmann6  # noqa: E402
+from problems import PROBLEMS, Problem, hartmann6
 
 warnings.filterwarnings("ignore")
 

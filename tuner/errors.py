@@ -7,13 +7,13 @@ whole family at once, and every message states the rule that was broken and the 
 from __future__ import annotations
 
 __all__ = [
-    "TunerError",
+    "ConfigError",
+    "EvaluationError",
+    "RefDataError",
+    "SettingsError",
     "SpaceError",
     "StorageError",
-    "EvaluationError",
-    "SettingsError",
-    "RefDataError",
-    "ConfigError",
+    "TunerError",
 ]
 
 

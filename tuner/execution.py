@@ -16,7 +16,7 @@ from typing import Any
 
 from tuner.errors import TunerError
 
-__all__ = ["make_executor", "EvalOutcome", "run_objective", "SerialExecutor"]
+__all__ = ["EvalOutcome", "SerialExecutor", "make_executor", "run_objective"]
 
 
 class EvalOutcome(dict):  # type: ignore[type-arg]
@@ -31,7 +31,7 @@ def run_objective(func: Callable[..., Any], x: list[Any], kwargs: dict[str, Any]
     """
     try:
         out = func(x, **kwargs)
-    except Exception as exc:  # noqa: BLE001 - the objective's error becomes a failed trial
+    except Exception as exc:
         return EvalOutcome(value=None, noise=None, info={},
                            error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}")
     if isinstance(out, dict):
@@ -48,7 +48,7 @@ class SerialExecutor(Executor):
         fut: Future[Any] = Future()
         try:
             fut.set_result(fn(*args, **kwargs))
-        except BaseException as exc:  # noqa: BLE001
+        except BaseException as exc:
             fut.set_exception(exc)
         return fut
 

@@ -105,7 +105,8 @@ def _tail(path: Path, n: int = 4000) -> str:
 
 
 def generate(spec: RunSpec, n_events: int, seed: int, executor: Executor | None = None,
-             n_workers: int = 1, chunk_size: int = CHUNK_SIZE, progress: Any = None) -> Fills:
+             n_workers: int = 1, chunk_size: int = CHUNK_SIZE, progress: Any = None,
+             stderr_path: str | None = None) -> Fills:
     """Generate ``n_events`` and return the merged raw fills.
 
     Args:
@@ -117,6 +118,8 @@ def generate(spec: RunSpec, n_events: int, seed: int, executor: Executor | None 
         n_workers: Worker processes when no executor is given.
         chunk_size: Events per chunk (changing it changes the seeds, hence the events).
         progress: Optional callable ``progress(events_done)`` after each chunk.
+        stderr_path: In-process runs only: append this process's stderr (Pythia's messages, a
+            crash's last words) to this file while generating.
 
     Returns:
         The merged fills (exactly the same for any number of workers).
@@ -134,7 +137,7 @@ def generate(spec: RunSpec, n_events: int, seed: int, executor: Executor | None 
     if executor is None and n_workers == 1:
         done = 0
         for n, s in zip(sizes, seeds, strict=True):
-            total += Fills.from_bytes(run_chunk(spec, n, s))
+            total += Fills.from_bytes(run_chunk(spec, n, s, stderr_path))
             done += n
             if progress:
                 progress(done)
@@ -153,7 +156,7 @@ def generate(spec: RunSpec, n_events: int, seed: int, executor: Executor | None 
         for k, fut in enumerate(futures):
             try:
                 results[k] = Fills.from_bytes(fut.result())
-            except Exception as exc:  # noqa: BLE001 - report the worker's own words
+            except Exception as exc:
                 for f in futures:
                     f.cancel()
                 err = "".join(_tail(p) for p in sorted(tmp.glob("*.err")))

@@ -164,7 +164,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                         continue
                     out = EvalOutcome(value=None, noise=None, info={},
                                       error=f"worker failed: {type(exc).__name__}: {exc}")
-                except Exception as exc:  # noqa: BLE001 - any other transport error fails the trial
+                except Exception as exc:
                     out = EvalOutcome(value=None, noise=None, info={},
                                       error=f"worker failed: {type(exc).__name__}: {exc}")
                 info = dict(out.get("info") or {})

@@ -26,7 +26,7 @@ from tuner.models.gp import SurrogateConfig, build_gp, fit_gp, gp_settings
 from tuner.space import INITIAL_POINT_GENERATORS, Space
 from tuner.study import Study, Trial
 
-__all__ = ["Optimizer", "Y_WARPS"]
+__all__ = ["Y_WARPS", "Optimizer"]
 
 Y_WARPS = ("none", "log")
 _DUP_TOL = 1e-7
@@ -367,7 +367,7 @@ class Optimizer:
                                             num_restarts=len(order), batch_initial_conditions=init,
                                             options={"maxiter": 100})
                     best.append(self.space.from_unit(cand.detach().cpu().numpy())[0])
-                except Exception:  # noqa: BLE001 - the evaluated-point answer stands
+                except Exception:
                     pass
         m, s = self.predict(best)
         i = int(np.argmin(m))

@@ -19,8 +19,15 @@ import numpy as np
 
 from tuner.errors import RefDataError
 
-__all__ = ["RefHisto", "read_yoda", "read_hepdata_yaml", "read_refdata", "write_yoda",
-           "read_plot_info", "PlotInfo"]
+__all__ = [
+    "PlotInfo",
+    "RefHisto",
+    "read_hepdata_yaml",
+    "read_plot_info",
+    "read_refdata",
+    "read_yoda",
+    "write_yoda",
+]
 
 
 @dataclass
@@ -132,7 +139,7 @@ def read_yoda(path: str | Path) -> dict[str, RefHisto]:
         while i < len(lines) and not lines[i].strip().startswith("END YODA"):
             s = lines[i].strip()
             if s and not s.startswith("#") and s != "---":
-                if ":" in s and not s[0].isdigit() and not s[0] in "+-.":
+                if ":" in s and not s[0].isdigit() and s[0] not in "+-.":
                     key, _, val = s.partition(":")
                     if key.strip() in ("Total", "Underflow", "Overflow"):
                         pass
@@ -140,7 +147,7 @@ def read_yoda(path: str | Path) -> dict[str, RefHisto]:
                         edges = [float(v) for v in re.findall(r"[-+0-9.eE]+|inf", val)]
                     else:
                         annotations[key.strip()] = val.strip()
-                elif not s.split()[0] in ("Total", "Underflow", "Overflow"):
+                elif s.split()[0] not in ("Total", "Underflow", "Overflow"):
                     rows.append((i + 1, s))
             i += 1
         if i >= len(lines):

@@ -25,13 +25,13 @@ from scipy.stats import qmc
 from tuner.errors import SpaceError
 
 __all__ = [
-    "Dimension",
-    "Real",
-    "Integer",
+    "INITIAL_POINT_GENERATORS",
     "Categorical",
+    "Dimension",
+    "Integer",
+    "Real",
     "Space",
     "check_dimension",
-    "INITIAL_POINT_GENERATORS",
 ]
 
 _PRIORS = ("uniform", "log-uniform")
@@ -239,7 +239,7 @@ class Categorical(Dimension):
 
     def index(self, value: Any) -> int:
         for i, c in enumerate(self.categories):
-            if c == value and type(c) is type(value) or repr(c) == repr(value):
+            if (c == value and type(c) is type(value)) or repr(c) == repr(value):
                 return i
         raise SpaceError(f"value {value!r} is not one of the categories {list(self.categories)!r}"
                          f"{'' if self.name is None else f' of dimension {self.name!r}'}")

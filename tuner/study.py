@@ -19,7 +19,7 @@ from typing import Any
 from tuner.errors import StorageError
 from tuner.space import Categorical, Space
 
-__all__ = ["Trial", "Study"]
+__all__ = ["Study", "Trial"]
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);

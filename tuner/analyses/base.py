@@ -22,7 +22,7 @@ from tuner.analyses.events import EventBatch
 from tuner.errors import RefDataError
 from tuner.refdata import RefHisto
 
-__all__ = ["ANALYSES", "Analysis", "Fills", "HistSpec", "register", "normalise"]
+__all__ = ["ANALYSES", "Analysis", "Fills", "HistSpec", "normalise", "register"]
 
 
 @dataclass(frozen=True)

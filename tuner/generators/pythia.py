@@ -17,7 +17,7 @@ import numpy as np
 from tuner.errors import SettingsError
 from tuner.generators.base import Generator
 
-__all__ = ["PRESETS", "PythiaGenerator", "check_settings", "setting_range", "format_setting"]
+__all__ = ["PRESETS", "PythiaGenerator", "check_settings", "format_setting", "setting_range"]
 
 #: process presets: name -> Pythia settings
 PRESETS: dict[str, dict[str, Any]] = {

@@ -130,7 +130,7 @@ def fit_gp(model: SingleTaskGP, warm_state: dict[str, Any] | None = None,
                                  max_attempts=1)
                 model.eval()
                 return model
-            except Exception:  # noqa: BLE001 - fall back to a cold fit from the priors
+            except Exception:
                 pass
         fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": config.maxiter}})
     model.eval()

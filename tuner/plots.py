@@ -1,0 +1,139 @@
+"""Plots of a tune: data vs default vs tune with ratio panels, convergence, traces, surrogate slices."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import matplotlib
+
+matplotlib.use("Agg") if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline") else None  # noqa: E501
+import matplotlib.pyplot as plt  # noqa: E402
+import mplhep as hep  # noqa: E402
+import numpy as np  # noqa: E402
+
+if TYPE_CHECKING:
+    from tuner.optimizer import Optimizer
+    from tuner.refdata import RefHisto
+    from tuner.tune import TuneResult, TuneSetup
+
+__all__ = ["convergence", "histogram_comparison", "slices", "traces", "tune_plots"]
+
+plt.style.use(hep.style.ROOT)
+plt.rcParams.update({"font.size": 14, "figure.figsize": (7, 6)})
+
+
+def histogram_comparison(data: RefHisto, sims: dict[str, RefHisto], title: str = "") -> plt.Figure:
+    """Data points against simulated histograms, with a simulation / data ratio panel."""
+    fig, (ax, rax) = plt.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
+    x = (data.xlow + data.xhigh) / 2
+    ax.errorbar(x, data.values, yerr=data.errors, fmt="ko", ms=4, label="data")
+    edges = np.append(data.xlow, data.xhigh[-1])
+    for (label, h), c in zip(sims.items(), ["tab:blue", "tab:red", "tab:green"], strict=False):
+        ax.stairs(h.values, edges, color=c, label=label, lw=1.8)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            r = np.where(data.values != 0, h.values / data.values, np.nan)
+        rax.stairs(r, edges, color=c, lw=1.8)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        rel = np.where(data.values != 0, data.errors / np.abs(data.values), np.nan)
+    rax.fill_between(edges, np.append(1 - rel, 1 - rel[-1]), np.append(1 + rel, 1 + rel[-1]),
+                     step="post", color="grey", alpha=0.3)
+    rax.axhline(1, color="k", lw=0.8)
+    rax.set_ylim(0.7, 1.3)
+    rax.set_ylabel("MC / data")
+    if np.all(data.values > 0) and data.values.max() / max(data.values.min(), 1e-300) > 30:
+        ax.set_yscale("log")
+    ax.set_title(title or data.key, fontsize=11)
+    ax.legend(fontsize=11)
+    return fig
+
+
+def convergence(opt: Optimizer) -> plt.Figure:
+    """Chi2 of each evaluation and the running best."""
+    fig, ax = plt.subplots()
+    done = [t for t in opt.trials if t.state == "complete"]
+    ids = [t.id for t in done]
+    ys = np.array([t.y for t in done])
+    ax.plot(ids, ys, "o", ms=4, label="evaluation")
+    ax.plot(ids, np.minimum.accumulate(ys), "-", label="best so far")
+    ax.set_yscale("log")
+    ax.set_xlabel("evaluation")
+    ax.set_ylabel(r"$\chi^2$")
+    ax.legend()
+    return fig
+
+
+def traces(opt: Optimizer, best: dict[str, float], truth: dict[str, float] | None) -> plt.Figure:
+    """Each parameter against the evaluation number, with the tune (and the closure truth)."""
+    names = opt.space.dimension_names
+    fig, axes = plt.subplots(len(names), 1, sharex=True, figsize=(7, 2.2 * len(names) + 1),
+                             squeeze=False)
+    done = [t for t in opt.trials if t.state == "complete"]
+    for i, (nm, ax) in enumerate(zip(names, axes[:, 0], strict=True)):
+        ax.plot([t.id for t in done], [t.x[i] for t in done], "o", ms=3)
+        ax.axhline(best[nm], color="tab:red", label="tune")
+        if truth and nm in truth:
+            ax.axhline(truth[nm], color="k", ls="--", label="truth")
+        ax.set_ylabel(nm, fontsize=9)
+    axes[0, 0].legend(fontsize=9)
+    axes[-1, 0].set_xlabel("evaluation")
+    return fig
+
+
+def slices(opt: Optimizer, best: dict[str, float]) -> plt.Figure:
+    """1-D slices of the surrogate chi2 through the tune, and a 2-D slice of the first pair."""
+    names = opt.space.dimension_names
+    dims = opt.space.dimensions
+    n = len(names)
+    fig, axes = plt.subplots(1, n + (1 if n >= 2 else 0), figsize=(4.5 * (n + 1), 4.2),
+                             squeeze=False)
+    x0 = [best[nm] for nm in names]
+    for i, ax in enumerate(axes[0, :n]):
+        grid = np.linspace(dims[i].low, dims[i].high, 80)  # type: ignore[attr-defined]
+        pts = [x0[:i] + [g] + x0[i + 1:] for g in grid]
+        m, s = opt.predict(pts)
+        ax.plot(grid, np.exp(m), color="tab:blue")
+        ax.fill_between(grid, np.exp(m - s), np.exp(m + s), alpha=0.3)
+        ax.axvline(x0[i], color="tab:red")
+        ax.set_xlabel(names[i], fontsize=10)
+        ax.set_ylabel(r"surrogate $\chi^2$")
+        ax.set_yscale("log")
+    if n >= 2:
+        ax = axes[0, n]
+        g0 = np.linspace(dims[0].low, dims[0].high, 40)  # type: ignore[attr-defined]
+        g1 = np.linspace(dims[1].low, dims[1].high, 40)  # type: ignore[attr-defined]
+        G0, G1 = np.meshgrid(g0, g1)
+        pts = [[a, b] + x0[2:] for a, b in zip(G0.ravel(), G1.ravel(), strict=True)]
+        m, _ = opt.predict(pts)
+        cs = ax.contourf(G0, G1, m.reshape(G0.shape), levels=20, cmap="viridis")
+        fig.colorbar(cs, ax=ax, label=r"log surrogate $\chi^2$")
+        done = [t for t in opt.trials if t.state == "complete"]
+        ax.plot([t.x[0] for t in done], [t.x[1] for t in done], "w.", ms=4)
+        ax.plot(x0[0], x0[1], "r*", ms=14)
+        ax.set_xlabel(names[0], fontsize=10)
+        ax.set_ylabel(names[1], fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
+def tune_plots(folder: Path, setup: TuneSetup, opt: Optimizer, result: TuneResult,
+               sims: dict[str, dict[str, Any]]) -> list[Path]:
+    """Write every plot of a tune as PNG files; return their paths."""
+    folder = Path(folder)
+    (folder / "histograms").mkdir(parents=True, exist_ok=True)
+    written = []
+    truth = (setup.config.closure or {}).get("truth")
+    for name, fig in (("convergence", convergence(opt)), ("traces", traces(opt, result.best, truth)),
+                      ("slices", slices(opt, result.best))):
+        p = folder / f"{name}.png"
+        fig.savefig(p, dpi=90)
+        plt.close(fig)
+        written.append(p)
+    for key in setup.keys:
+        fig = histogram_comparison(setup.data[key], {lab: s[key] for lab, s in sims.items()
+                                                     if key in s})
+        p = folder / "histograms" / (key.replace("/", "_") + ".png")
+        fig.savefig(p, dpi=80)
+        plt.close(fig)
+        written.append(p)
+    return written

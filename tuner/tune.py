@@ -1,0 +1,345 @@
+"""The generator-tuning workflow as a library call (the CLI and notebooks use it).
+
+config -> validated setup (settings, ranges, reference files, histogram selection: all checked
+before any event) -> [closure pseudo-data] -> study (SQLite) -> rounds of ``ask(batch)`` ->
+evaluations on local processes or a Dask cluster -> chi2 + its MC variance -> ``tell`` (the raw
+fills stored with each evaluation) -> recommended tune (minimum of the surrogate's posterior mean)
+with uncertainties -> validation run -> ``tune.cmnd``, ``summary.json``, plots.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from tuner.analyses import ANALYSES, Fills, normalise
+from tuner.errors import ConfigError, StorageError, TunerError
+from tuner.generation import RunSpec, generate, needed_refs
+from tuner.generators.pythia import format_setting
+from tuner.objective import Chi2, chi2, select_histograms
+from tuner.optimizer import Optimizer
+from tuner.refdata import RefHisto, write_yoda
+from tuner.space import Real
+from tuner.study import Trial
+from tuner.tuneconfig import TuneConfig, load_refs
+
+__all__ = ["TuneResult", "TuneSetup", "evaluate_point", "prepare", "recommend", "run_tune"]
+
+
+@dataclass
+class TuneSetup:
+    """A configuration checked against Pythia and the reference files, ready to run."""
+
+    config: TuneConfig
+    data: dict[str, RefHisto]
+    keys: list[str]
+    refs: dict[str, RefHisto]
+    space: list[Real]
+
+    def spec(self, point: dict[str, float] | None = None, fault: str | None = None) -> RunSpec:
+        return RunSpec({**self.config.fixed, **(point or {})}, tuple(self.config.analyses),
+                       self.refs, self.config.preset, self.config.sqrt_s, fault=fault)
+
+    def score(self, fills: Fills) -> Chi2:
+        sim = normalise(fills, self.refs)
+        return chi2(sim, self.data, self.keys, self.config.weights, self.config.model_error)
+
+
+def prepare(cfg: TuneConfig) -> TuneSetup:
+    """Validate everything that can be checked without events.
+
+    Raises:
+        ConfigError: a selection that matches no filled histogram, a binning that cannot be filled,
+            or a reference file that lacks every histogram of an analysis.
+    """
+    all_refs = load_refs(cfg)
+    refs = needed_refs(all_refs, cfg.analyses)
+    for a in cfg.analyses:
+        if not any(k.startswith(a + "/") for k in refs):
+            raise ConfigError(f"no reference histogram of analysis {a} in the reference files "
+                              f"{cfg.refdata or ['(embedded binning)']}")
+    try:
+        for a in cfg.analyses:
+            ANALYSES[a](refs)  # books every histogram: refuses bins it cannot fill
+    except TunerError as exc:
+        raise ConfigError(f"binning mismatch: {exc}") from None
+    keys = select_histograms(refs, cfg.histograms, cfg.exclude)
+    if not keys:
+        raise ConfigError(f"the histogram selection {cfg.histograms} minus {cfg.exclude} is empty")
+    space = [Real(p.low, p.high, prior="log-uniform" if p.log else "uniform", name=p.name)
+             for p in cfg.parameters]
+    return TuneSetup(cfg, dict(refs), keys, refs, space)
+
+
+def make_pseudodata(setup: TuneSetup, workers: int = 1) -> dict[str, RefHisto]:
+    """Closure pseudo-data at the truth point: values and statistical errors of the sample."""
+    cl = setup.config.closure
+    assert cl is not None
+    fills = generate(setup.spec(cl["truth"]), int(cl["events"]), setup.config.seed + 999_983,
+                     n_workers=workers)
+    sim = normalise(fills, setup.refs)
+    return {k: RefHisto(f"/REF/{k}", h.xlow, h.xhigh, h.values, h.errors, "closure pseudo-data")
+            for k, h in sim.items()}
+
+
+def evaluate_point(spec: RunSpec, n_events: int, seed: int,
+                   stderr_path: str | None = None) -> dict[str, Any]:
+    """Worker side of one evaluation: generate and return the raw fills (serialised).
+
+    The worker's stderr goes to ``stderr_path`` while it runs, so a crash leaves its last words.
+    """
+    t0 = time.perf_counter()
+    fills = generate(spec, n_events, seed, stderr_path=stderr_path)
+    return {"fills": fills.to_bytes(), "seconds": time.perf_counter() - t0}
+
+
+@dataclass
+class TuneResult:
+    """Outcome of a tune."""
+
+    best: dict[str, float]
+    uncertainties: dict[str, float]
+    chi2_surrogate: float
+    chi2_best_evaluated: float
+    at_edge: list[str]
+    validation: dict[str, Any] = field(default_factory=dict)
+    n_evaluations: int = 0
+    n_failed: int = 0
+    events_generated: int = 0
+
+
+def _head_tail(text: str, n: int = 3000) -> str:
+    """First and last ``n`` characters (a crash's own message comes before the fault dump)."""
+    return text if len(text) <= 2 * n else f"{text[:n]}\n[...]\n{text[-n:]}"
+
+
+def _executor(workers: int, scheduler: str | None) -> tuple[Any, int, Any]:
+    if scheduler is not None:
+        from distributed import Client
+
+        client = Client(scheduler)
+        n = max(1, sum(client.nthreads().values()))
+        return client.get_executor(pure=False), n, client
+    from joblib.externals.loky import get_reusable_executor
+
+    return get_reusable_executor(max_workers=workers, timeout=120), workers, None
+
+
+def run_tune(cfg: TuneConfig, out: str | Path, workers: int = 1, scheduler: str | None = None,
+             resume: bool = False, progress: bool = True, fault_at: int | None = None) -> TuneResult:
+    """Run (or resume) a tune and write its outputs.
+
+    Args:
+        cfg: The configuration.
+        out: Output folder (holds ``study.db``, ``tune.cmnd``, ``summary.json``, ``plots/``).
+        workers: Local worker processes (ignored with ``scheduler``).
+        scheduler: Address of a Dask scheduler to evaluate on.
+        resume: Continue the study in ``out``; without it an existing study is an error.
+        progress: Show a progress bar.
+        fault_at: Testing hook: evaluation index whose worker crashes hard.
+
+    Raises:
+        ConfigError: invalid configuration (before any event is generated).
+        StorageError: a study exists in ``out`` and ``resume`` is not set.
+    """
+    setup = prepare(cfg)
+    out = Path(out)
+    db = out / "study.db"
+    if db.exists() and not resume:
+        raise StorageError(f"a study already exists in {out}; pass --resume to continue it or "
+                           "choose another --out (nothing was changed)")
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "config.json").write_text(json.dumps(cfg.to_dict(), indent=1, default=str))
+    if cfg.closure is not None:
+        pseudo = out / "pseudodata.yoda"
+        if pseudo.exists():
+            from tuner.refdata import read_yoda
+
+            setup.data = {k: v for k, v in read_yoda(pseudo).items() if k in setup.refs}
+        else:
+            setup.data = make_pseudodata(setup, workers)
+            write_yoda(setup.data.values(), pseudo)
+    opt = Optimizer(setup.space, n_initial_points=cfg.n_initial, initial_point_generator="sobol",
+                    random_state=cfg.seed, y_warp="log", storage=str(db))
+    pool, n_par, client = _executor(workers, scheduler)
+    batch = cfg.batch or n_par
+    logs = out / "logs"
+    logs.mkdir(exist_ok=True)
+    names = [p.name for p in cfg.parameters]
+    in_flight: dict[Future[Any], tuple[Trial, int]] = {}
+
+    def n_told() -> int:
+        return sum(1 for t in opt.trials if t.state != "pending")
+
+    def submit(trial: Trial) -> None:
+        n_ev = cfg.events_for(trial.id)
+        fault = "segv" if fault_at is not None and trial.id == fault_at else None
+        spec = setup.spec(dict(zip(names, trial.x, strict=True)), fault)
+        nonlocal pool, n_par, client
+        err = str(logs / f"trial-{trial.id}.stderr") if scheduler is None else None
+        args = (evaluate_point, spec, n_ev, int(trial.seed or 0), err)
+        for attempt in range(5):
+            try:
+                in_flight[pool.submit(*args)] = (trial, n_ev)
+                return
+            except BrokenExecutor:  # loky hands out a pool that a crash has just broken
+                time.sleep(0.2 * (attempt + 1))
+                pool, n_par, client = _executor(workers, scheduler)
+        raise TunerError("could not restart the local worker pool after a worker crash")
+
+    bar = tqdm(total=cfg.budget, initial=min(n_told(), cfg.budget), desc="tune", unit="eval",
+               disable=not progress, dynamic_ncols=True)
+    # trials that were in flight when a worker died: re-run one at a time, so that a crash while
+    # running alone names the culprit and innocent trials are not failed with it
+    suspects: list[tuple[Trial, int]] = []
+    alone: set[int] = set()
+    try:
+        while True:
+            if suspects:
+                if not in_flight:
+                    trial, _n = suspects.pop(0)
+                    alone.add(trial.id)
+                    submit(trial)
+            else:
+                room = min(batch - len(in_flight), cfg.budget - n_told() - len(in_flight))
+                if room > 0:
+                    for trial in opt.ask_trials(room):
+                        submit(trial)
+            if not in_flight:
+                break
+            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
+            for fut in done:
+                trial, n_ev = in_flight.pop(fut)
+                try:
+                    res = fut.result()
+                except Exception as exc:
+                    if isinstance(exc, BrokenExecutor) and trial.id not in alone:
+                        pool, n_par, client = _executor(workers, scheduler)
+                        suspects.append((trial, n_ev))
+                        continue
+                    errfile = logs / f"trial-{trial.id}.stderr"
+                    stderr = _head_tail(errfile.read_text(errors="replace")) if errfile.exists() \
+                        else ""
+                    opt.tell(trial.x, None, info={"error": f"{type(exc).__name__}: {exc}"[-2000:],
+                                                  "stderr": stderr, "events": n_ev}, fit=False)
+                    bar.update(1)
+                    continue
+                fills = Fills.from_bytes(res["fills"])
+                c = setup.score(fills)
+                info = {"events": n_ev, "seconds": res["seconds"], "chi2": c.total,
+                        "nbins": c.nbins, "per_hist": {k: v[0] for k, v in c.per_hist.items()}}
+                opt.tell(trial.x, max(c.total, 1e-9), noise=max(c.variance, 1e-12), info=info,
+                         artifact=res["fills"], fit=False)
+                bar.update(1)
+            opt._refit()
+            if opt.complete:
+                bar.set_postfix(best_chi2=f"{min(opt.yi):.1f}")
+    finally:
+        bar.close()
+        if client is not None:
+            client.close()
+    result = recommend(opt, setup)
+    result.validation = validate(setup, result.best, workers)
+    write_outputs(out, setup, opt, result)
+    return result
+
+
+def recommend(opt: Optimizer, setup: TuneSetup) -> TuneResult:
+    """The tune: the minimiser of the surrogate's posterior mean of the chi2, with uncertainties.
+
+    Uncertainties come from the curvature of the surrogate's mean chi2 at the minimum:
+    ``cov = 2 H^-1`` (the delta-chi2 = 1 ellipse of a quadratic chi2, profiled over the other
+    parameters); a parameter whose curvature is not positive gets its half range.
+    """
+    cfg = setup.config
+    names = [p.name for p in cfg.parameters]
+    done = opt.complete
+    if opt.model is None or not done:
+        raise TunerError("no successful evaluation: nothing to recommend")
+    rec = opt.recommend(search=True)
+    assert rec is not None
+    x, mean, _ = rec
+    x = np.array(x, dtype=float)
+    lo = np.array([p.low for p in cfg.parameters])
+    hi = np.array([p.high for p in cfg.parameters])
+
+    def f(v: np.ndarray) -> float:
+        return float(np.exp(opt.predict([np.clip(v, lo, hi).tolist()])[0][0]))
+
+    h = 1e-3 * (hi - lo)
+    n = len(x)
+    H = np.zeros((n, n))
+    f0 = f(x)
+    for i in range(n):
+        for j in range(i, n):
+            ei, ej = np.eye(n)[i] * h[i], np.eye(n)[j] * h[j]
+            H[i, j] = H[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej)
+                                 + f(x - ei - ej)) / (4 * h[i] * h[j])
+    try:
+        cov = 2 * np.linalg.inv(H)
+        sig = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+    except np.linalg.LinAlgError:
+        sig = np.full(n, np.nan)
+    sig = np.where(np.isfinite(sig), sig, (hi - lo) / 2)
+    edge = [nm for nm, v, a, b in zip(names, x, lo, hi, strict=True)
+            if min(v - a, b - v) < 0.01 * (b - a)]
+    return TuneResult(best=dict(zip(names, x.tolist(), strict=True)),
+                      uncertainties=dict(zip(names, sig.tolist(), strict=True)),
+                      chi2_surrogate=f0, chi2_best_evaluated=float(min(opt.yi)), at_edge=edge,
+                      n_evaluations=len(done), n_failed=sum(t.state == "failed" for t in opt.trials),
+                      events_generated=int(sum(t.info.get("events", 0) for t in opt.trials
+                                               if t.state != "pending")))
+
+
+def validate(setup: TuneSetup, best: dict[str, float], workers: int = 1) -> dict[str, Any]:
+    """Chi2 at the tune and at the default (fixed settings only), same events, independent seed."""
+    cfg = setup.config
+    n = cfg.validation_events or 4 * cfg.events
+    seed = cfg.seed + 7_777_777
+    out: dict[str, Any] = {"events": n, "seed": seed}
+    for label, point in (("tune", best), ("default", {})):
+        fills = generate(setup.spec(point), n, seed, n_workers=workers)
+        c = setup.score(fills)
+        out[label] = {"chi2": c.total, "nbins": c.nbins,
+                      "per_hist": {k: v[0] for k, v in c.per_hist.items()}}
+        out[f"_fills_{label}"] = fills
+    return out
+
+
+def write_outputs(out: Path, setup: TuneSetup, opt: Optimizer, result: TuneResult) -> None:
+    """``tune.cmnd``, ``summary.json``, YODA files of the validation runs, and the plots."""
+    from tuner import plots
+
+    cfg = setup.config
+    lines = [f"! Tune by tuner: {result.n_evaluations} evaluations of {cfg.events} events, "
+             f"chi2 {result.validation.get('tune', {}).get('chi2', float('nan')):.1f} "
+             f"({setup.keys.__len__()} histograms)"]
+    lines += [format_setting(k, v) for k, v in cfg.fixed.items()]
+    lines += [format_setting(k, float(f"{v:.6g}")) for k, v in result.best.items()]
+    (out / "tune.cmnd").write_text("\n".join(lines) + "\n")
+    sims = {}
+    for label in ("tune", "default"):
+        fills = result.validation.pop(f"_fills_{label}", None)
+        if fills is not None:
+            sims[label] = normalise(fills, setup.refs)
+            write_yoda([RefHisto(f"/{k}", h.xlow, h.xhigh, h.values, h.errors)
+                        for k, h in sims[label].items()], out / f"{label}.yoda")
+    summary = {
+        "tune": result.best, "uncertainties": result.uncertainties,
+        "uncertainty_method": "2 H^-1 of the surrogate mean chi2 at its minimum (delta-chi2 = 1)",
+        "chi2_surrogate_at_tune": result.chi2_surrogate,
+        "chi2_best_evaluation": result.chi2_best_evaluated,
+        "parameters_at_range_edge": result.at_edge, "validation": result.validation,
+        "n_evaluations": result.n_evaluations, "n_failed": result.n_failed,
+        "events_generated": result.events_generated, "histograms": setup.keys,
+        "closure_truth": (cfg.closure or {}).get("truth"),
+    }
+    (out / "summary.json").write_text(json.dumps(summary, indent=1, default=float))
+    plots.tune_plots(out / "plots", setup, opt, result, sims)

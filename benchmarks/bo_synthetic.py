@@ -113,7 +113,7 @@ def scaling(sizes: list[int], device: str | None, optuna_max: int) -> list[dict]
             study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=0))
             study.add_trials([optuna.trial.create_trial(
                 params={f"x{i}": v for i, v in enumerate(x)}, distributions=dists, value=y)
-                for x, y in zip(X, Y)])
+                for x, y in zip(X, Y, strict=True)])
             otimes = []
             for _ in range(3):
                 t0 = time.perf_counter()

@@ -177,12 +177,12 @@ class Optimizer:
             return x
         U = self.space.to_unit(taken)
         rng = np.random.default_rng((self._seed, len(self.trials), 1))
-        for attempt in range(2000):
+        for _attempt in range(2000):
             u = self.space.to_unit([x])[0]
             if np.min(np.max(np.abs(U - u), axis=1)) > _DUP_TOL:
                 return x
             x = self.space.rvs(1, random_state=rng)[0]
-        raise SpaceError(f"no unevaluated point left in the search space after {attempt + 1} "
+        raise SpaceError(f"no unevaluated point left in the search space after {_attempt + 1} "
                          f"draws: {len(taken)} points taken in {self.space!r}")
 
     def _acquire(self, q: int) -> list[list[Any]]:

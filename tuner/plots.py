@@ -7,10 +7,11 @@ from typing import TYPE_CHECKING, Any
 
 import matplotlib
 
-matplotlib.use("Agg") if matplotlib.get_backend().lower() not in ("agg", "module://matplotlib_inline.backend_inline") else None  # noqa: E501
-import matplotlib.pyplot as plt  # noqa: E402
-import mplhep as hep  # noqa: E402
-import numpy as np  # noqa: E402
+if "inline" not in matplotlib.get_backend().lower():  # notebooks keep their inline backend
+    matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import mplhep as hep
+import numpy as np
 
 if TYPE_CHECKING:
     from tuner.optimizer import Optimizer
@@ -90,7 +91,7 @@ def slices(opt: Optimizer, best: dict[str, float]) -> plt.Figure:
     x0 = [best[nm] for nm in names]
     for i, ax in enumerate(axes[0, :n]):
         grid = np.linspace(dims[i].low, dims[i].high, 80)  # type: ignore[attr-defined]
-        pts = [x0[:i] + [g] + x0[i + 1:] for g in grid]
+        pts = [[*x0[:i], g, *x0[i + 1:]] for g in grid]
         m, s = opt.predict(pts)
         ax.plot(grid, np.exp(m), color="tab:blue")
         ax.fill_between(grid, np.exp(m - s), np.exp(m + s), alpha=0.3)
@@ -103,7 +104,7 @@ def slices(opt: Optimizer, best: dict[str, float]) -> plt.Figure:
         g0 = np.linspace(dims[0].low, dims[0].high, 40)  # type: ignore[attr-defined]
         g1 = np.linspace(dims[1].low, dims[1].high, 40)  # type: ignore[attr-defined]
         G0, G1 = np.meshgrid(g0, g1)
-        pts = [[a, b] + x0[2:] for a, b in zip(G0.ravel(), G1.ravel(), strict=True)]
+        pts = [[a, b, *x0[2:]] for a, b in zip(G0.ravel(), G1.ravel(), strict=True)]
         m, _ = opt.predict(pts)
         cs = ax.contourf(G0, G1, m.reshape(G0.shape), levels=20, cmap="viridis")
         fig.colorbar(cs, ax=ax, label=r"log surrogate $\chi^2$")

@@ -130,7 +130,7 @@ def read_yoda(path: str | Path) -> dict[str, RefHisto]:
         if not m:
             i += 1
             continue
-        kind, version, ypath = m.group(1), m.group(2), m.group(3)
+        kind, ypath = m.group(1), m.group(3)
         start = i + 1
         rows: list[tuple[int, str]] = []
         annotations: dict[str, str] = {}

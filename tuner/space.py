@@ -181,7 +181,7 @@ class Integer(_Numeric):
                 raise SpaceError(f"{label}: bounds must be integers, got low={low!r}, high={high!r}")
         super().__init__(int(low), int(high), prior, base, name, kind="Integer")
         n = self.high - self.low + 1
-        self.model_values = (list(self.to_unit(np.arange(self.low, self.high + 1)))
+        self.model_values = (self.to_unit(list(range(self.low, self.high + 1))).tolist()
                              if n <= 2048 else None)
 
     def from_unit(self, u: np.ndarray) -> list[Any]:

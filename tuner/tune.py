@@ -265,8 +265,7 @@ def recommend(opt: Optimizer, setup: TuneSetup) -> TuneResult:
         raise TunerError("no successful evaluation: nothing to recommend")
     rec = opt.recommend(search=True)
     assert rec is not None
-    x, mean, _ = rec
-    x = np.array(x, dtype=float)
+    x = np.array(rec[0], dtype=float)
     lo = np.array([p.low for p in cfg.parameters])
     hi = np.array([p.high for p in cfg.parameters])
 

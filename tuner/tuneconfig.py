@@ -87,7 +87,7 @@ class TuneConfig:
             return self.events
         start = int(self.scouting["start_events"])
         frac = min(1.0, index / max(1, int(self.scouting.get("ramp", self.budget * 0.6))))
-        return int(round(start * (self.events / start) ** frac))
+        return round(start * (self.events / start) ** frac)
 
     def to_dict(self) -> dict[str, Any]:
         d = {k: getattr(self, k) for k in _KEYS}

@@ -50,7 +50,7 @@ def test_setting_ranges_come_from_pythia():
 def test_event_shapes_agree_with_pythia(batch):
     import pythia8mc
 
-    b, g = batch
+    b, _g = batch
     c, sh = b.charged, b.shapes
     py8 = pythia8mc.Pythia("", False)
     thr, sph = pythia8mc.Thrust(3), pythia8mc.Sphericity(2.0, 3)
@@ -85,7 +85,7 @@ def test_durham_y23_agrees_with_fastjet(batch):
 
 
 def test_multiplicities_are_exact(batch, refs):
-    b, g = batch
+    b, _g = batch
     a = ANALYSES["PDG_HADRON_MULTIPLICITIES"](refs)
     a.process(b)
     f = a.fills()
@@ -125,7 +125,7 @@ def test_same_seed_same_histograms_for_any_number_of_workers(refs):
 
 def test_crashing_worker_surfaces_with_its_stderr(refs):
     spec = RunSpec({}, ("OPAL_1992_I321190",), refs, batch_size=50, fault="segv")
-    with pytest.raises(GenerationError, match="(?s)chunk 0.*fault injection: SIGSEGV"):
+    with pytest.raises(GenerationError, match=r"(?s)chunk 0.*fault injection: SIGSEGV"):
         generate(spec, 200, 1, n_workers=2, chunk_size=100)
     # the caller keeps going: the next run works
     ok = generate(RunSpec({}, ("OPAL_1992_I321190",), refs), 200, 1, n_workers=2, chunk_size=100)

@@ -83,5 +83,5 @@ def test_mixed_space_candidates_lie_on_the_grid():
 def test_unknown_acquisition_name():
     from tuner import TunerError
 
-    with pytest.raises(TunerError, match="acq_func must be one of .* got 'UCBX'"):
+    with pytest.raises(TunerError, match=r"acq_func must be one of .* got 'UCBX'"):
         make_acquisition("UCBX", None, None, None, 1, False, AcqConfig())  # type: ignore[arg-type]

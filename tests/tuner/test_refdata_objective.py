@@ -90,9 +90,9 @@ def test_malformed_yoda_names_file_and_line(tmp_path, content, match):
 
 
 def test_missing_file_and_unknown_format(tmp_path):
-    with pytest.raises(RefDataError, match="not found: .*nope.yoda"):
+    with pytest.raises(RefDataError, match=r"not found: .*nope\.yoda"):
         read_yoda(tmp_path / "nope.yoda")
-    with pytest.raises(RefDataError, match="must be .yoda, .yoda.gz or HEPData .yaml"):
+    with pytest.raises(RefDataError, match=r"must be \.yoda, \.yoda\.gz or HEPData \.yaml"):
         read_refdata(tmp_path / "x.root")
 
 
@@ -103,8 +103,10 @@ def _h(vals, errs, key="A/d01-x01-y01"):
 
 
 def test_chi2_value_breakdown_weights_and_floor():
-    data = {"A/d01-x01-y01": _h([1, 2, 3], [0.1, 0.2, 0.3]), "A/d02-x01-y01": _h([5], [1.0], "A/d02-x01-y01")}
-    sim = {"A/d01-x01-y01": _h([1.1, 2, 2.7], [0.1, 0.1, 0.1]), "A/d02-x01-y01": _h([7], [0.0], "A/d02-x01-y01")}
+    data = {"A/d01-x01-y01": _h([1, 2, 3], [0.1, 0.2, 0.3]),
+            "A/d02-x01-y01": _h([5], [1.0], "A/d02-x01-y01")}
+    sim = {"A/d01-x01-y01": _h([1.1, 2, 2.7], [0.1, 0.1, 0.1]),
+           "A/d02-x01-y01": _h([7], [0.0], "A/d02-x01-y01")}
     c = chi2(sim, data, sorted(data))
     expect1 = 0.01 / 0.02 + 0 + 0.09 / 0.1
     assert c.per_hist["A/d01-x01-y01"] == (pytest.approx(expect1), 3)

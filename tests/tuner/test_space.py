@@ -60,7 +60,7 @@ def test_unit_round_trip_and_bounds():
     assert u.shape == (200, 3)
     assert np.all(u[:, :2] >= 0) and np.all(u[:, :2] <= 1)
     back = s.from_unit(u)
-    for p, q in zip(pts, back):
+    for p, q in zip(pts, back, strict=True):
         assert p[0] == pytest.approx(q[0], rel=1e-12)
         assert p[1:] == q[1:]
     # log-uniform: half the draws below the geometric midpoint

@@ -73,7 +73,8 @@ def test_binning_mismatch_is_refused(tmp_path, refdata):
     bad = tmp_path / "ALEPH.yoda"
     text = (refdata / "ALEPH_1996_S3486095.yoda").read_text()
     # make d01's bins overlap: the analysis cannot fill that binning
-    text = text.replace("7.500000e-03\t2.500000e-03\t2.500000e-03", "7.500000e-03\t4.500000e-03\t2.500000e-03", 1)
+    text = text.replace("7.500000e-03\t2.500000e-03\t2.500000e-03",
+                        "7.500000e-03\t4.500000e-03\t2.500000e-03", 1)
     bad.write_text(text)
     r = _cli(str(_write(tmp_path, _closure(refdata=[str(bad)]), refdata)), "--dry-run")
     assert r.returncode == 2 and "binning mismatch" in r.stderr and "d01-x01-y01" in r.stderr

@@ -99,7 +99,7 @@ def make_acquisition(name: str, model: Model, X_baseline: torch.Tensor,
     # also did better than the best observed value, see BENCHMARKS.md), unless the caller says
     if Y_best is None:
         with torch.no_grad(), gp_settings():
-            Y_best = model.posterior(X_baseline).mean.max().item()
+            Y_best = model.posterior(X_baseline).mean.max().item()  # type: ignore[attr-defined]
     best_f = Y_best
     if kind == "LogEI":
         return LogExpectedImprovement(model, best_f=best_f + config.xi)

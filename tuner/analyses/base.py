@@ -13,7 +13,7 @@ import io
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import Any, ClassVar
 
 import boost_histogram as bh
 import numpy as np
@@ -150,7 +150,7 @@ class Analysis(ABC):
     def fills(self) -> Fills:
         out = Fills(n_events={self.name: self.n_events})
         for h, (hist, idx) in self._hists.items():
-            view = hist.view(flow=False)
+            view: Any = hist.view(flow=False)  # a weighted view: .value, .variance
             out.sums[f"{self.name}/{h}"] = np.stack([view.value[idx], view.variance[idx]])
         for h, arr in self._means.items():
             out.sums[f"{self.name}/{h}"] = arr.copy()

@@ -1,0 +1,104 @@
+"""Generator-tune benchmarks: closure (pulls vs evaluations) and the real ALEPH data.
+
+    python benchmarks/tune_lep.py closure [--events 100000] [--budget 40] [--workers 2]
+    python benchmarks/tune_lep.py data    [--events 100000] [--budget 60] [--workers 2]
+
+closure: the 6 parameters of arXiv 2505.11675, pseudo-data at a non-default truth; per parameter
+the pull (fit - truth) / uncertainty and |fit - truth| / range, from the first k evaluations.
+data: the same parameters against ALEPH 1996 (+ PDG multiplicities); chi2 at Monash and at the
+tune with the same events and an independent seed, and which parameters end at a range edge.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import time
+from pathlib import Path
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _config(name: str, events: int, budget: int):
+    from tuner.tuneconfig import config_from_dict
+
+    d = yaml.safe_load((ROOT / "examples" / name).read_text())
+    d["events"], d["budget"] = events, budget
+    d.pop("validation_events", None)
+    return config_from_dict(d, ROOT / "examples")
+
+
+def _recommend_after(out: Path, cfg, k: int):
+    """The recommendation from the first k evaluations of a stored tune."""
+    from tuner.optimizer import Optimizer
+    from tuner.study import Study
+    from tuner.tune import prepare, recommend
+
+    setup = prepare(cfg)
+    trials = Study(out / "study.db", __import__("tuner").Space(setup.space)).trials()[:k]
+    opt = Optimizer(setup.space, n_initial_points=cfg.n_initial, random_state=cfg.seed,
+                    y_warp="log")
+    done = [t for t in trials if t.state == "complete"]
+    opt.tell([t.x for t in done], [t.y for t in done], noise=[t.noise for t in done])
+    return recommend(opt, setup)
+
+
+def closure(args: argparse.Namespace) -> None:
+    from tuner.tune import run_tune
+
+    cfg = _config("closure_6params.yaml", args.events, args.budget)
+    out = Path(args.out or "bench-closure")
+    t0 = time.perf_counter()
+    res = run_tune(cfg, out, workers=args.workers, progress=False, resume=True)
+    wall = time.perf_counter() - t0
+    truth = cfg.closure["truth"]  # type: ignore[index]
+    print(f"\nClosure, 6 parameters, {args.events} events/evaluation, {wall:.0f} s wall\n")
+    print("| evaluations | parameter | truth | fit | uncertainty | pull | abs error / range |")
+    print("|---|---|---|---|---|---|---|")
+    for k in sorted({min(args.budget, v) for v in (20, 30, 40, args.budget)}):
+        r = res if k == args.budget else _recommend_after(out, cfg, k)
+        for p in cfg.parameters:
+            fit, sig, tr = r.best[p.name], r.uncertainties[p.name], truth[p.name]
+            print(f"| {k} | {p.name} | {tr} | {fit:.4g} | {sig:.2g} | {(fit - tr) / sig:+.2f} | "
+                  f"{abs(fit - tr) / (p.high - p.low):.3f} |")
+    print(json.dumps({"validation_chi2_tune": res.validation["tune"]["chi2"],
+                      "nbins": res.validation["tune"]["nbins"]}))
+
+
+def data(args: argparse.Namespace) -> None:
+    from tuner.tune import run_tune
+
+    cfg = _config("tune_aleph_6params.yaml", args.events, args.budget)
+    out = Path(args.out or "bench-data")
+    t0 = time.perf_counter()
+    res = run_tune(cfg, out, workers=args.workers, progress=False, resume=True)
+    wall = time.perf_counter() - t0
+    v = res.validation
+    print(f"\nALEPH 1996 + PDG, 6 parameters, {res.n_evaluations} evaluations of {args.events} "
+          f"events, {wall:.0f} s wall\n")
+    print("| | chi2 | bins | chi2 / Monash |\n|---|---|---|---|")
+    print(f"| Monash | {v['default']['chi2']:.1f} | {v['default']['nbins']} | 1.00 |")
+    print(f"| tune | {v['tune']['chi2']:.1f} | {v['tune']['nbins']} | "
+          f"{v['tune']['chi2'] / v['default']['chi2']:.2f} |")
+    print("\n| parameter | tune | uncertainty | at range edge |\n|---|---|---|---|")
+    for p in cfg.parameters:
+        print(f"| {p.name} | {res.best[p.name]:.4g} | {res.uncertainties[p.name]:.2g} | "
+              f"{'yes' if p.name in res.at_edge else 'no'} |")
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("mode", choices=["closure", "data"])
+    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--budget", type=int, default=None)
+    ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--out", default=None)
+    args = ap.parse_args()
+    args.budget = args.budget or (40 if args.mode == "closure" else 60)
+    (closure if args.mode == "closure" else data)(args)
+
+
+if __name__ == "__main__":
+    main()

@@ -94,6 +94,7 @@ class Optimizer:
         self._requeue: list[Trial] = []
         self.model: Any = None
         self._model_n = 0
+        self._fit_n = 0
         self._warm_state: dict[str, Any] | None = None
         self.timings: dict[str, float] = {"fit": 0.0, "ask": 0.0}
         self.study: Study | None = None
@@ -319,9 +320,13 @@ class Optimizer:
         X, Y, Yvar = self._training_data()
         model = build_gp(X, Y, Yvar, cat_dims=list(self.space.cat_dims),
                          min_noise=self.model_config.min_noise)
-        self.model = fit_gp(model, self._warm_state, self.model_config)
+        cfg = self.model_config
+        optimise = n < cfg.always_refit_below or n >= (1 + cfg.refit_growth) * self._fit_n
+        self.model = fit_gp(model, self._warm_state, cfg, optimise=optimise)
         self._warm_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self._model_n = n
+        if optimise or self._fit_n == 0:
+            self._fit_n = n
         self.timings["fit"] += time.perf_counter() - t0
 
     def predict(self, points: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:

@@ -24,7 +24,8 @@ plt.style.use(hep.style.ROOT)
 plt.rcParams.update({"font.size": 14, "figure.figsize": (7, 6)})
 
 
-def histogram_comparison(data: RefHisto, sims: dict[str, RefHisto], title: str = "") -> plt.Figure:
+def histogram_comparison(data: RefHisto, sims: dict[str, RefHisto], title: str = "",
+                         xlabel: str = "", ylabel: str = "", logy: bool | None = None) -> plt.Figure:
     """Data points against simulated histograms, with a simulation / data ratio panel."""
     fig, (ax, rax) = plt.subplots(2, 1, sharex=True, gridspec_kw={"height_ratios": [3, 1]})
     x = (data.xlow + data.xhigh) / 2
@@ -42,9 +43,13 @@ def histogram_comparison(data: RefHisto, sims: dict[str, RefHisto], title: str =
     rax.axhline(1, color="k", lw=0.8)
     rax.set_ylim(0.7, 1.3)
     rax.set_ylabel("MC / data")
-    if np.all(data.values > 0) and data.values.max() / max(data.values.min(), 1e-300) > 30:
+    if logy is None:
+        logy = bool(np.all(data.values > 0) and data.values.max() / max(data.values.min(), 1e-300) > 30)
+    if logy and np.all(data.values > 0):
         ax.set_yscale("log")
-    ax.set_title(title or data.key, fontsize=11)
+    ax.set_title(f"{data.key}\n{title}" if title else data.key, fontsize=10)
+    rax.set_xlabel(xlabel, fontsize=12)
+    ax.set_ylabel(ylabel, fontsize=12)
     ax.legend(fontsize=11)
     return fig
 
@@ -130,9 +135,17 @@ def tune_plots(folder: Path, setup: TuneSetup, opt: Optimizer, result: TuneResul
         fig.savefig(p, dpi=90)
         plt.close(fig)
         written.append(p)
+    from tuner.refdata import read_plot_info
+
+    info: dict[str, Any] = {}
+    for f in setup.config.refdata:
+        info.update(read_plot_info(Path(str(f).replace(".yoda.gz", ".plot").replace(".yoda", ".plot"))))
     for key in setup.keys:
+        pi = info.get(key)
         fig = histogram_comparison(setup.data[key], {lab: s[key] for lab, s in sims.items()
-                                                     if key in s})
+                                                     if key in s},
+                                   title=pi.title if pi else "", xlabel=pi.xlabel if pi else "",
+                                   ylabel=pi.ylabel if pi else "", logy=pi.logy if pi else None)
         p = folder / "histograms" / (key.replace("/", "_") + ".png")
         fig.savefig(p, dpi=80)
         plt.close(fig)

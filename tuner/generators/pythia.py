@@ -28,12 +28,12 @@ PRESETS: dict[str, dict[str, Any]] = {
         "WeakSingleBoson:ffbar2gmZ": "on",
         "23:onMode": "off", "23:onIfAny": "1 2 3 4 5",
     },
-    # pp at 13 TeV, hadronic W' -> W Z -> qq' + nunu: boosted W jets (for taggers)
+    # pp at 13 TeV, W + jet with hadronic W decays: boosted W jets (signal for taggers)
     "pp_W_jets_13TeV": {
         "Beams:idA": 2212, "Beams:idB": 2212, "Beams:eCM": 13000.0,
-        "NewGaugeBoson:ffbar2Wprime": "on", "Wprime:coup2WZ": 1.0, "34:m0": 600.0,
-        "34:onMode": "off", "34:onIfAll": "23 24", "24:onMode": "off", "24:onIfAny": "1 2 3 4",
-        "23:onMode": "off", "23:onIfAny": "12 14 16",
+        "WeakBosonAndParton:qqbar2Wg": "on", "WeakBosonAndParton:qg2Wq": "on",
+        "24:onMode": "off", "24:onIfAny": "1 2 3 4",
+        "PhaseSpace:pTHatMin": 220.0, "PhaseSpace:pTHatMax": 350.0,
     },
     # pp at 13 TeV, hard QCD 2 -> 2 (background jets for taggers)
     "pp_QCD_jets_13TeV": {

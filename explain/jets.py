@@ -1,0 +1,200 @@
+"""Jet samples for examples, tests and benchmarks: boosted W -> qq' jets against QCD jets.
+
+Events come from Pythia 8 through :class:`tuner.generators.PythiaGenerator` (pp at 13 TeV; W + jet
+with hadronic W decays for the signal, hard QCD 2 -> 2 for the background), final-state visible
+particles are clustered with anti-kt R = 0.8 (scikit-hep ``fastjet``), and the leading jet within
+|eta| < 2 and the pT window is kept. A signal jet must contain the W: Delta R(jet, W) < 0.6.
+Samples are cached to ``.npz`` (constituents flat with per-jet counts) so notebooks do not
+regenerate.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+import awkward as ak
+import numpy as np
+
+from explain.errors import ExplainError
+
+__all__ = ["JetSample", "generate_jets", "load_or_generate"]
+
+
+@dataclass
+class JetSample:
+    """Jets with constituents, labels (1 = W, 0 = QCD) and truth.
+
+    Attributes:
+        pt, eta, phi, e: Constituents, flat arrays (all jets concatenated).
+        counts: Constituents per jet.
+        jet_pt, jet_eta, jet_phi, jet_m: Jet four-momentum summaries.
+        label: 1 for W jets, 0 for QCD jets.
+        truth_pt: pT of the matched W (signal) or NaN.
+    """
+
+    pt: np.ndarray
+    eta: np.ndarray
+    phi: np.ndarray
+    e: np.ndarray
+    counts: np.ndarray
+    jet_pt: np.ndarray
+    jet_eta: np.ndarray
+    jet_phi: np.ndarray
+    jet_m: np.ndarray
+    label: np.ndarray
+    truth_pt: np.ndarray
+
+    def __len__(self) -> int:
+        return len(self.counts)
+
+    @property
+    def offsets(self) -> np.ndarray:
+        return np.concatenate([[0], np.cumsum(self.counts)]).astype(np.int64)
+
+    def constituents(self, i: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """(pt, eta, phi, e) of jet ``i``."""
+        a, b = self.offsets[i], self.offsets[i + 1]
+        return self.pt[a:b], self.eta[a:b], self.phi[a:b], self.e[a:b]
+
+    def padded(self, n_max: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """Constituents as (n_jets, n_max, 4) arrays (pt, eta, phi, e), pT-ordered, and a mask."""
+        n_max = n_max or int(self.counts.max())
+        out = np.zeros((len(self), n_max, 4))
+        mask = np.zeros((len(self), n_max), dtype=bool)
+        for i in range(len(self)):
+            pt, eta, phi, e = self.constituents(i)
+            order = np.argsort(-pt)[:n_max]
+            k = len(order)
+            out[i, :k] = np.stack([pt[order], eta[order], phi[order], e[order]], 1)
+            mask[i, :k] = True
+        return out, mask
+
+    def save(self, path: str | Path) -> Path:
+        path = Path(path)
+        path.parent.mkdir(parents=True, exist_ok=True)
+        np.savez_compressed(path, **{k: getattr(self, k) for k in self.__dataclass_fields__})
+        return path
+
+    @classmethod
+    def load(cls, path: str | Path) -> JetSample:
+        with np.load(path) as z:
+            return cls(**{k: z[k] for k in cls.__dataclass_fields__})
+
+    @classmethod
+    def concat(cls, samples: list[JetSample]) -> JetSample:
+        return cls(**{k: np.concatenate([getattr(s, k) for s in samples])
+                      for k in cls.__dataclass_fields__})
+
+    def shuffled(self, seed: int = 0) -> JetSample:
+        """Jets in a random order (constituents kept with their jets)."""
+        order = np.random.default_rng(seed).permutation(len(self))
+        offs = self.offsets
+        idx = np.concatenate([np.arange(offs[i], offs[i + 1]) for i in order]).astype(np.int64)
+        flat = {k: getattr(self, k)[idx] for k in ("pt", "eta", "phi", "e")}
+        per = {k: getattr(self, k)[order] for k in self.__dataclass_fields__ if k not in flat}
+        return JetSample(**flat, **per)
+
+
+def _cluster(events: ak.Array, pt_window: tuple[float, float], radius: float,
+             signal: bool, charge) -> dict[str, list]:
+    import fastjet
+
+    prt = events.prt
+    # visible final state: status > 0, not neutrinos
+    aid = np.abs(prt.id)
+    vis = prt[(prt.status > 0) & (aid != 12) & (aid != 14) & (aid != 16)]
+    p = vis.p
+    particles = ak.zip({"px": p.px, "py": p.py, "pz": p.pz, "E": p.e}, with_name="Momentum4D")
+    cs = fastjet.ClusterSequence(particles, fastjet.JetDefinition(fastjet.antikt_algorithm, radius))
+    jets = cs.inclusive_jets(min_pt=pt_window[0] * 0.8)
+    cons = cs.constituents(min_pt=pt_window[0] * 0.8)
+    out: dict[str, list] = {k: [] for k in ("pt", "eta", "phi", "e", "counts", "jet_pt", "jet_eta",
+                                            "jet_phi", "jet_m", "label", "truth_pt")}
+    ws = prt[np.abs(prt.id) == 24]
+    for i in range(len(events)):
+        j = jets[i]
+        if len(j) == 0:
+            continue
+        jpx, jpy, jpz, je = (np.asarray(j[f]) for f in ("px", "py", "pz", "E"))
+        jpt = np.hypot(jpx, jpy)
+        k = int(np.argmax(jpt))
+        pabs = np.sqrt(jpt[k] ** 2 + jpz[k] ** 2)
+        eta = np.arctanh(jpz[k] / pabs) if pabs > abs(jpz[k]) else np.sign(jpz[k]) * 10
+        phi = np.arctan2(jpy[k], jpx[k])
+        if not (pt_window[0] <= jpt[k] <= pt_window[1]) or abs(eta) > 2.0:
+            continue
+        truth = np.nan
+        if signal:
+            w = ws[i]
+            if len(w) == 0:
+                continue
+            wl = w[-1].p  # the last W copy: after recoils, before its decay
+            wpt = float(np.hypot(wl.px, wl.py))
+            weta = float(np.arcsinh(wl.pz / wpt))
+            dphi = (np.arctan2(wl.py, wl.px) - phi + np.pi) % (2 * np.pi) - np.pi
+            if np.hypot(weta - eta, dphi) > 0.6:
+                continue
+            truth = wpt
+        c = cons[i][k]
+        cpx, cpy, cpz, ce = (np.asarray(c[f]) for f in ("px", "py", "pz", "E"))
+        cpt = np.hypot(cpx, cpy)
+        out["pt"].append(cpt)
+        out["eta"].append(np.arcsinh(cpz / np.maximum(cpt, 1e-12)))
+        out["phi"].append(np.arctan2(cpy, cpx))
+        out["e"].append(ce)
+        out["counts"].append(len(cpt))
+        out["jet_pt"].append(jpt[k])
+        out["jet_eta"].append(eta)
+        out["jet_phi"].append(phi)
+        out["jet_m"].append(np.sqrt(max(je[k] ** 2 - pabs**2, 0.0)))
+        out["label"].append(1 if signal else 0)
+        out["truth_pt"].append(truth)
+    return out
+
+
+def generate_jets(n_jets: int, signal: bool, seed: int = 1, pt_window: tuple[float, float] = (250, 300),
+                  radius: float = 0.8, batch: int = 200, max_events: int | None = None) -> JetSample:
+    """Generate ``n_jets`` W jets (``signal``) or QCD jets in the pT window.
+
+    Raises:
+        ExplainError: fewer jets than asked within ``max_events`` events.
+    """
+    from tuner.generators import PythiaGenerator
+
+    gen = PythiaGenerator(preset="pp_W_jets_13TeV" if signal else "pp_QCD_jets_13TeV")
+    max_events = max_events or 50 * n_jets
+    parts: dict[str, list] = {}
+    have = 0
+    for events in gen.batches(max_events, seed, batch):
+        got = _cluster(events, pt_window, radius, signal, gen.charge)
+        for k, v in got.items():
+            parts.setdefault(k, []).extend(v)
+        have = len(parts["counts"])
+        if have >= n_jets:
+            break
+    if have < n_jets:
+        raise ExplainError(f"only {have} jets in the pT window {pt_window} from {max_events} "
+                           f"events, {n_jets} asked")
+    n = n_jets
+    counts = np.array(parts["counts"][:n])
+    flat = {k: np.concatenate(parts[k][:n]) for k in ("pt", "eta", "phi", "e")}
+    per = {k: np.array(parts[k][:n], dtype=float) for k in ("jet_pt", "jet_eta", "jet_phi",
+                                                            "jet_m", "truth_pt")}
+    return JetSample(**flat, counts=counts, label=np.array(parts["label"][:n]), **per)
+
+
+def load_or_generate(n_per_class: int, cache_dir: str | Path = "jet-cache", seed: int = 1,
+                     pt_window: tuple[float, float] = (250, 300)) -> JetSample:
+    """A shuffled W + QCD sample of ``2 n_per_class`` jets, from the cache when it exists."""
+    key = json.dumps({"n": n_per_class, "seed": seed, "pt": pt_window, "v": 1})
+    path = Path(cache_dir) / f"jets-{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz"
+    if path.exists():
+        return JetSample.load(path)
+    sig = generate_jets(n_per_class, True, seed, pt_window)
+    bkg = generate_jets(n_per_class, False, seed + 1, pt_window)
+    sample = JetSample.concat([sig, bkg]).shuffled(seed)
+    sample.save(path)
+    return sample

@@ -1,0 +1,101 @@
+"""Jet samples, images and observables checked against their definitions."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explain import JetSample, efp, efps, generate_jets, jet_images, jet_observables, multigraphs
+from explain.observables import ecf_ratios, nsubjettiness
+
+
+@pytest.fixture(scope="module")
+def sample():
+    sig = generate_jets(25, True, seed=3)
+    bkg = generate_jets(25, False, seed=4)
+    return JetSample.concat([sig, bkg]).shuffled(0)
+
+
+def _narrow_jet(n=30, width=0.05, seed=0):
+    rng = np.random.default_rng(seed)
+    pt = rng.exponential(10, n) + 1
+    eta = rng.normal(0.3, width, n)
+    phi = rng.normal(1.0, width, n)
+    return pt, eta, phi
+
+
+def test_multigraph_counts_match_the_efp_basis():
+    assert [sum(len(g) == d for g in multigraphs(5)) for d in range(1, 6)] == [1, 2, 5, 12, 33]
+
+
+def test_one_edge_efp_beta2_is_twice_mass_over_pt_squared():
+    pt, eta, phi = _narrow_jet()
+    px, py, pz, e = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta), pt * np.cosh(eta)
+    m2 = e.sum() ** 2 - px.sum() ** 2 - py.sum() ** 2 - pz.sum() ** 2
+    z = pt / pt.sum()
+    dr = np.hypot(eta[:, None] - eta[None], phi[:, None] - phi[None])
+    val = efp(z, dr**2, ((0, 1),))
+    # massless constituents, small angles: m^2 = sum_{i<j} pTi pTj dR^2 (1 + O(dR^2))
+    assert val == pytest.approx(2 * m2 / pt.sum() ** 2, rel=2e-3)
+
+
+def test_efps_against_explicit_sums():
+    pt, eta, phi = _narrow_jet(8, 0.3, 1)
+    z = pt / pt.sum()
+    th = np.hypot(eta[:, None] - eta[None], phi[:, None] - phi[None])
+    tri = sum(z[i] * z[j] * z[k] * th[i, j] * th[j, k] * th[i, k]
+              for i in range(8) for j in range(8) for k in range(8))
+    assert efp(z, th, ((0, 1), (0, 2), (1, 2))) == pytest.approx(tri)
+    dbl = sum(z[i] * z[j] * th[i, j] ** 2 for i in range(8) for j in range(8))
+    assert efp(z, th, ((0, 1), (0, 1))) == pytest.approx(dbl)
+
+
+def test_ecf_ratios_against_explicit_sums():
+    pt, eta, phi = _narrow_jet(7, 0.3, 2)
+    z = pt / pt.sum()
+    th = np.hypot(eta[:, None] - eta[None], phi[:, None] - phi[None])
+    e2 = sum(z[i] * z[j] * th[i, j] for i in range(7) for j in range(i + 1, 7))
+    e3 = sum(z[i] * z[j] * z[k] * th[i, j] * th[i, k] * th[j, k]
+             for i in range(7) for j in range(i + 1, 7) for k in range(j + 1, 7))
+    c2, d2 = ecf_ratios(pt, eta, phi)
+    assert c2 == pytest.approx(e3 / e2**2) and d2 == pytest.approx(e3 / e2**3)
+
+
+def test_nsubjettiness_of_two_pronged_toy_jet():
+    # two tight prongs: tau2 << tau1, and the subjet separation is the prong separation
+    rng = np.random.default_rng(5)
+    eta = np.concatenate([rng.normal(0.0, 0.01, 10), rng.normal(0.4, 0.01, 10)])
+    phi = np.concatenate([rng.normal(0.0, 0.01, 10), rng.normal(0.0, 0.01, 10)])
+    pt = np.full(20, 10.0)
+    taus, dr = nsubjettiness(pt, eta, phi, pt * np.cosh(eta))
+    assert taus[1] / taus[0] < 0.1
+    assert dr == pytest.approx(0.4, abs=0.02)
+    assert taus[0] == pytest.approx(0.2 / 0.8, rel=0.1)
+
+
+def test_generated_w_jets_look_like_w_jets(sample):
+    obs = jet_observables(sample)
+    sig, bkg = sample.label == 1, sample.label == 0
+    assert sig.sum() == 25 and bkg.sum() == 25
+    assert np.all((sample.jet_pt >= 250) & (sample.jet_pt <= 300))
+    assert 65 < np.median(obs["mass"][sig]) < 95
+    assert np.median(obs["tau21"][sig]) < np.median(obs["tau21"][bkg])
+    assert np.all(np.isfinite(sample.truth_pt[sig])) and np.all(np.isnan(sample.truth_pt[bkg]))
+
+
+def test_images_and_cache_round_trip(sample, tmp_path):
+    imgs = jet_images(sample)
+    assert imgs.shape == (50, 1, 25, 25) and imgs.dtype == np.float32
+    assert np.allclose(imgs.sum(axis=(1, 2, 3)), 1.0, atol=1e-4)
+    # preprocessing: the pT centroid at the centre (within a pixel), and for every jet at least
+    # half of the pT on the positive side of each axis (pixel 12 straddles the axis)
+    yy, xx = np.meshgrid(np.arange(25) - 12, np.arange(25) - 12, indexing="ij")
+    img = imgs[:, 0]
+    assert np.all(np.abs((img * xx).sum(axis=(1, 2))) < 1.0)
+    assert np.all(np.abs((img * yy).sum(axis=(1, 2))) < 1.0)
+    assert np.all(img[:, :, 12:].sum(axis=(1, 2)) >= 0.5 - 1e-6)
+    assert np.all(img[:, 12:, :].sum(axis=(1, 2)) >= 0.5 - 1e-6)
+    back = JetSample.load(sample.save(tmp_path / "s.npz"))
+    assert np.array_equal(back.pt, sample.pt) and np.array_equal(back.label, sample.label)
+    e, graphs = efps(back, 2)
+    assert e.shape == (50, 3) and len(graphs) == 3

@@ -32,6 +32,16 @@ class Particles:
     def event_index(self) -> np.ndarray:
         return np.repeat(np.arange(len(self.counts)), self.counts)
 
+    @cached_property
+    def _species(self) -> tuple[np.ndarray, np.ndarray]:
+        return np.unique(np.abs(self.id), return_inverse=True)
+
+    def species(self, abs_ids: tuple[int, ...]) -> np.ndarray:
+        """Mask of the particles whose ``|PDG id|`` is one of ``abs_ids`` (a gather through the
+        few unique ids of the batch, not a search over every particle)."""
+        uniq, inv = self._species
+        return np.isin(uniq, abs_ids)[inv]
+
     def mask(self, m: np.ndarray) -> Particles:
         """The sub-selection ``m`` (a boolean array over particles)."""
         counts = np.bincount(self.event_index[m], minlength=len(self.counts))

@@ -18,10 +18,6 @@ D = HistSpec("density")
 M = HistSpec("mean")
 
 
-def _ids_mask(ids: np.ndarray, wanted: tuple[int, ...]) -> np.ndarray:
-    return np.isin(np.abs(ids), wanted)
-
-
 # ALEPH identified spectra: name -> (|PDG ids|, variable, x_p >= 0.1 required)
 _ALEPH_SPECTRA: dict[str, tuple[tuple[int, ...], str, bool]] = {
     "d25-x01-y01": ((211,), "xp", False),
@@ -104,13 +100,13 @@ class ALEPH_1996_S3486095(Analysis):  # noqa: N801 - Rivet's analysis name
         hxp = had.pabs / b.e_beam
         hxe = had.e / b.e_beam
         for h, (ids, var, xpcut) in _ALEPH_SPECTRA.items():
-            m = _ids_mask(had.id, ids) & hok
+            m = had.species(ids) & hok
             if xpcut:
                 m &= hxp >= 0.1
             x = {"xp": hxp, "xe": hxe, "xi": -np.log(hxp)}[var]
             self.fill_density(h, x[m])
         for h, (ids, xpcut) in _ALEPH_MULTS.items():
-            m = _ids_mask(had.id, ids)
+            m = had.species(ids)
             if xpcut:
                 m &= hxp >= 0.1
             self.fill_mean(h, had.per_event(m)[ok])
@@ -153,7 +149,7 @@ class PDG_HADRON_MULTIPLICITIES(Analysis):  # noqa: N801 - Rivet's analysis name
         ok = self.accept(b)
         had = b.hadrons
         for h, ids in _PDG_91.items():
-            self.fill_mean(h, had.per_event(_ids_mask(had.id, ids))[ok])
+            self.fill_mean(h, had.per_event(had.species(ids))[ok])
 
 
 @register

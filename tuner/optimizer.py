@@ -309,7 +309,9 @@ class Optimizer:
         Yvar = None
         if wvar is not None:
             scale = max(float(np.var(wy)), 1e-12)
-            Yvar = self._tensor(np.maximum(wvar, 1e-8 * scale)[:, None])
+            # GPyTorch's fixed-noise likelihood rounds standardised variances below 1e-6 up (and
+            # warns on every call): floor them here, just above that
+            Yvar = self._tensor(np.maximum(wvar, 2e-6 * scale)[:, None])
         return X, Y, Yvar
 
     def _refit(self) -> None:

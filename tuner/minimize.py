@@ -121,8 +121,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
             opt.tell(pts, ys, info=[{"given": True}] * len(pts))
         else:
             for p in pts:
-                trial = opt._new_trial(opt.space.check_point(p))
-                opt._requeue.append(trial)
+                opt.enqueue(p)
 
     def n_evaluated() -> int:
         return sum(1 for t in opt.trials if t.state != "pending" and not t.info.get("given"))

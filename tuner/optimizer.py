@@ -135,6 +135,16 @@ class Optimizer:
         self.trials.append(trial)
         return trial
 
+    def enqueue(self, x: Sequence[Any]) -> Trial:
+        """Queue a known point (a default, a previous optimum): the next ask returns it first.
+
+        Raises:
+            SpaceError: a point outside the space.
+        """
+        trial = self._new_trial(self.space.check_point(x))
+        self._requeue.append(trial)
+        return trial
+
     # --- ask -------------------------------------------------------------------------------------
     def ask(self, n_points: int | None = None) -> list[Any] | list[list[Any]]:
         """Propose the next point (``n_points=None``) or a list of ``n_points`` distinct points.
@@ -364,9 +374,15 @@ class Optimizer:
         mean, _ = self.predict(Xs)
         best = [Xs[int(np.argmin(mean))]]
         if search and not self.space.discrete_dims and not self.space.cat_dims:
-            bounds = self._tensor(self.space.model_bounds)
-            order = np.argsort(mean)[:4]
-            init = self._tensor(self.space.to_unit([Xs[i] for i in order]))[:, None, :]
+            # refine only within a trust region (10% of each range) around the best evaluated
+            # point: far from the data the mean reverts to the prior and would pull the
+            # "minimum" into unexplored corners
+            mb = self.space.model_bounds
+            u0 = self.space.to_unit([best[0]])[0]
+            tr = 0.1 * (mb[1] - mb[0])
+            bounds = self._tensor(np.stack([np.maximum(mb[0], u0 - tr), np.minimum(mb[1], u0 + tr)]))
+            init = self._tensor(u0[None, None, :])
+            order = [0]
             with torch.random.fork_rng(devices=[]), gp_settings():
                 torch.manual_seed(self._seed)
                 try:

@@ -168,6 +168,11 @@ def run_tune(cfg: TuneConfig, out: str | Path, workers: int = 1, scheduler: str 
             write_yoda(setup.data.values(), pseudo)
     opt = Optimizer(setup.space, n_initial_points=cfg.n_initial, initial_point_generator="sobol",
                     random_state=cfg.seed, y_warp="log", storage=str(db))
+    if not opt.trials and cfg.start_at_default:
+        from tuner.generators.pythia import setting_range
+
+        default = [min(max(setting_range(p.name)[2], p.low), p.high) for p in cfg.parameters]
+        opt.enqueue(default)
     pool, n_par, client = _executor(workers, scheduler)
     batch = cfg.batch or n_par
     logs = out / "logs"

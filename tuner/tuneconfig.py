@@ -17,6 +17,7 @@ A configuration (YAML) names::
     initial: null          # space-filling evaluations (default max(6, 2 n + 2))
     batch: null            # parallel evaluations per round (default: the number of workers)
     seed: 1
+    start_at_default: true    # evaluate Pythia's defaults (clipped into the ranges) first
     validation_events: null   # default 4 x events
     scouting: null         # {start_events: N}: cheap early evaluations, ramping up to `events`
     closure: null          # {truth: {setting: value}, events: N}: pseudo-data at a known point
@@ -40,7 +41,7 @@ __all__ = ["Parameter", "TuneConfig", "default_config", "load_config"]
 
 _KEYS = {"parameters", "fixed", "preset", "analyses", "refdata", "histograms", "exclude",
          "weights", "model_error", "events", "budget", "initial", "batch", "seed",
-         "validation_events", "scouting", "closure", "sqrt_s"}
+         "validation_events", "scouting", "closure", "sqrt_s", "start_at_default"}
 
 
 @dataclass(frozen=True)
@@ -75,6 +76,7 @@ class TuneConfig:
     scouting: dict[str, Any] | None = None
     closure: dict[str, Any] | None = None
     sqrt_s: float = 91.2
+    start_at_default: bool = True
     embedded_binning: bool = False
 
     @property
@@ -179,6 +181,11 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
             setattr(cfg, k, _num(d, k, int, 1, where))
     if "model_error" in d:
         cfg.model_error = _num(d, "model_error", float, 0.0, where)
+    if "start_at_default" in d:
+        if not isinstance(d["start_at_default"], bool):
+            raise ConfigError(f"{where}: start_at_default must be true or false, got "
+                              f"{d['start_at_default']!r}")
+        cfg.start_at_default = d["start_at_default"]
     if "sqrt_s" in d:
         cfg.sqrt_s = _num(d, "sqrt_s", float, 1e-3, where)
     cfg.histograms = list(d["histograms"]) if d.get("histograms") else None

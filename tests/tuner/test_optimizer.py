@@ -150,6 +150,20 @@ def test_noisy_objective_recommendation_uses_the_posterior_mean():
     assert res.fun_recommended_std is not None
 
 
+def test_recommendation_stays_near_the_data():
+    """The posterior-mean minimum is refined only within 10% of the range of the best evaluated
+    point: an unexplored corner where the surrogate reverts to its prior is never recommended."""
+    opt = Optimizer([(0.0, 1.0)] * 4, n_initial_points=6, random_state=0)
+    for _ in range(10):
+        x = opt.ask()
+        opt.tell(x, float(np.sum((np.array(x) - 0.4) ** 2)))
+    rec = opt.recommend()
+    assert rec is not None
+    mean, _ = opt.predict(opt.Xi)
+    anchor = np.array(opt.Xi[int(np.argmin(mean))])
+    assert np.max(np.abs(np.array(rec[0]) - anchor)) <= 0.1 + 1e-9
+
+
 def test_known_noise_per_observation_and_log_warp():
     opt = Optimizer([(0.1, 5.0)], n_initial_points=4, random_state=0, y_warp="log")
     for _ in range(8):

@@ -115,6 +115,8 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path, refdata):
     after = Study(db, _space()).trials()
     done = [t for t in after if t.state == "complete"]
     assert len(done) == 8 and all(t.state != "pending" for t in after)
+    # the first evaluation is Pythia's own default (Monash) point
+    assert after[0].x == [0.68, 0.1365]
     for t in before:  # nothing committed was lost or changed
         assert after[t.id].y == t.y and after[t.id].x == t.x
     # the evaluated points are all distinct: nothing was evaluated twice

@@ -169,9 +169,11 @@ class Optimizer:
         t0 = time.perf_counter()
         while len(out) < n:
             need = n - len(out)
-            n_used = len(self.trials) - len(self._requeue)
-            if n_used < len(self._design):
-                pts = self._design[n_used:n_used + need]
+            # design points not yet taken (enqueued points and resumed studies do not shift it)
+            taken = {repr(t.x) for t in self.trials}
+            fresh = [p for p in self._design if repr(p) not in taken]
+            if fresh:
+                pts = fresh[:need]
             elif self.model is not None and len(self.complete) >= 2:
                 pts = self._acquire(need)
             else:

@@ -175,6 +175,15 @@ def test_known_noise_per_observation_and_log_warp():
     assert abs(res.x_recommended[0] - 2.0) < 0.5
 
 
+def test_enqueued_points_come_first_and_the_design_is_not_shifted():
+    opt = Optimizer([(-1.0, 1.0), (-1.0, 1.0)], n_initial_points=4, random_state=3)
+    design = [list(p) for p in opt._design]
+    opt.enqueue([0.1, 0.2])
+    pts = opt.ask(5)
+    assert pts[0] == [0.1, 0.2]
+    assert pts[1:] == design
+
+
 def test_x0_y0_are_used():
     res = gp_minimize(quad, [(-1.0, 1.0), (-1.0, 1.0)], n_calls=6, n_initial_points=2,
                       x0=[[0.3, -0.2], [0.0, 0.0]], y0=[0.0, 0.13], random_state=0, progress=False)

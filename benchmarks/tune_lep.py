@@ -2,11 +2,15 @@
 
     python benchmarks/tune_lep.py closure [--events 100000] [--budget 40] [--workers 2]
     python benchmarks/tune_lep.py data    [--events 100000] [--budget 60] [--workers 2]
+    python benchmarks/tune_lep.py scouting [--seeds 3] [--workers 2]
 
 closure: the 6 parameters of arXiv 2505.11675, pseudo-data at a non-default truth; per parameter
 the pull (fit - truth) / uncertainty and |fit - truth| / range, from the first k evaluations.
 data: the same parameters against ALEPH 1996 (+ PDG multiplicities); chi2 at Monash and at the
 tune with the same events and an independent seed, and which parameters end at a range edge.
+scouting: the embedded two-parameter closure with and without scouting (evaluations starting at a
+quarter of the events and ramping up); events generated until the recommendation lies within 5%
+of each range of the truth, per seed.
 """
 
 from __future__ import annotations
@@ -30,13 +34,13 @@ def _config(name: str, events: int, budget: int):
     return config_from_dict(d, ROOT / "examples")
 
 
-def _recommend_after(out: Path, cfg, k: int):
+def _recommend_after(out: Path, cfg, k: int, setup=None):
     """The recommendation from the first k evaluations of a stored tune."""
     from tuner.optimizer import Optimizer
     from tuner.study import Study
     from tuner.tune import prepare, recommend
 
-    setup = prepare(cfg)
+    setup = setup or prepare(cfg)
     trials = Study(out / "study.db", __import__("tuner").Space(setup.space)).trials()[:k]
     opt = Optimizer(setup.space, n_initial_points=cfg.n_initial, random_state=cfg.seed,
                     y_warp="log")
@@ -88,16 +92,55 @@ def data(args: argparse.Namespace) -> None:
               f"{'yes' if p.name in res.at_edge else 'no'} |")
 
 
+def scouting(args: argparse.Namespace) -> None:
+    from tuner.tune import prepare, run_tune
+    from tuner.tuneconfig import default_config
+
+    print("\n| seed | scouting | evaluations to 5% | events to 5% | events in the run |")
+    print("|---|---|---|---|---|")
+    totals: dict[bool, list[float]] = {True: [], False: []}
+    for seed in range(1, args.seeds + 1):
+        for scout in (False, True):
+            cfg = default_config()
+            cfg.seed, cfg.budget = seed, 20
+            if scout:
+                cfg.scouting = {"start_events": cfg.events // 4, "ramp": 10}
+            out = Path(args.out or "bench-scouting") / f"s{seed}-{int(scout)}"
+            run_tune(cfg, out, workers=args.workers, progress=False, resume=True)
+            setup = prepare(cfg)
+            from tuner.study import Study
+
+            trials = Study(out / "study.db", __import__("tuner").Space(setup.space)).trials()
+            truth = cfg.closure["truth"]  # type: ignore[index]
+            hit = None
+            for k in range(cfg.n_initial + 2, len(trials) + 1):
+                r = _recommend_after(out, cfg, k, setup)
+                if all(abs(r.best[p.name] - truth[p.name]) <= 0.05 * (p.high - p.low)
+                       for p in cfg.parameters):
+                    hit = k
+                    break
+            events = sum(t.info.get("events", 0) for t in trials[:hit]) if hit else float("nan")
+            totals[scout].append(events)
+            print(f"| {seed} | {'on' if scout else 'off'} | {hit or 'not reached'} | {events:.0f} | "
+                  f"{sum(t.info.get('events', 0) for t in trials)} |")
+    import numpy as np
+
+    for scout in (False, True):
+        print(f"median events to 5%, scouting {'on' if scout else 'off'}: "
+              f"{np.nanmedian(totals[scout]):.0f}")
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("mode", choices=["closure", "data"])
+    ap.add_argument("mode", choices=["closure", "data", "scouting"])
+    ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--budget", type=int, default=None)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=None)
     args = ap.parse_args()
     args.budget = args.budget or (40 if args.mode == "closure" else 60)
-    (closure if args.mode == "closure" else data)(args)
+    {"closure": closure, "data": data, "scouting": scouting}[args.mode](args)
 
 
 if __name__ == "__main__":

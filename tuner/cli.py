@@ -85,17 +85,15 @@ def _load_study(folder: Path) -> tuple[Any, Any]:
     from tuner.optimizer import Optimizer
     from tuner.refdata import read_yoda
     from tuner.tune import prepare
-    from tuner.tuneconfig import config_from_dict, default_config
+    from tuner.tuneconfig import config_from_dict
 
     cfg_path = folder / "config.json"
     if not (folder / "study.db").exists() or not cfg_path.exists():
         raise TunerError(f"{folder} holds no tune (study.db and config.json are needed)")
     raw = json.loads(cfg_path.read_text())
-    if raw.get("closure") and not raw.get("refdata"):
-        cfg = default_config() if raw.get("parameters") == default_config().to_dict()[
-            "parameters"] else config_from_dict(raw, folder)
-    else:
-        cfg = config_from_dict(raw, folder)
+    embedded = bool(raw.pop("embedded_binning", False))
+    cfg = config_from_dict(raw, folder)
+    cfg.embedded_binning = embedded
     setup = prepare(cfg)
     if cfg.closure is not None:
         setup.data = {k: v for k, v in read_yoda(folder / "pseudodata.yoda").items()

@@ -95,6 +95,7 @@ class TuneConfig:
         d = {k: getattr(self, k) for k in _KEYS}
         d["parameters"] = {p.name: {"range": [p.low, p.high], "log": p.log}
                            for p in self.parameters}
+        d["embedded_binning"] = self.embedded_binning
         return d
 
 

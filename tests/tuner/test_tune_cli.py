@@ -148,6 +148,11 @@ def test_crashing_evaluation_is_recorded_and_the_study_goes_on(tmp_path):
     assert [t.id for t in failed] == [1]
     assert "fault injection: SIGSEGV" in failed[0].info["stderr"]
     assert res.n_evaluations == 4 and res.n_failed == 1
+    # rescore and report reload a tune on the embedded binning
+    r = _cli("rescore", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads((tmp_path / "o" / "rescore.json").read_text())) == 4
+    assert _cli("report", str(tmp_path / "o")).returncode == 0
 
 
 def test_dask_cluster_with_a_worker_killed_mid_run(tmp_path):

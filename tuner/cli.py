@@ -146,12 +146,8 @@ def report(folder: str) -> None:
 
     setup, opt = _load_study(Path(folder))
     res = recommend(opt, setup)
-    out = Path(folder) / "plots"
-    out.mkdir(exist_ok=True)
-    for name, fig in (("convergence", plots.convergence(opt)),
-                      ("traces", plots.traces(opt, res.best, (setup.config.closure or {}).get("truth"))),
-                      ("slices", plots.slices(opt, res.best))):
-        fig.savefig(out / f"{name}.png", dpi=90)
+    plots.summary_plots(Path(folder) / "plots", opt, res.best,
+                        (setup.config.closure or {}).get("truth"))
     click.echo(json.dumps({"tune": res.best, "uncertainties": res.uncertainties}, indent=1))
 
 

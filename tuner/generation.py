@@ -12,7 +12,6 @@ from __future__ import annotations
 import os
 import signal
 import tempfile
-import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -27,7 +26,7 @@ from tuner.generators import PythiaGenerator
 from tuner.refdata import RefHisto
 
 __all__ = ["CHUNK_SIZE", "GenerationError", "RunSpec", "chunk_seeds", "generate", "needed_refs",
-           "run_chunk", "timed_generate"]
+           "run_chunk"]
 
 #: events per chunk: the unit of work and of seeding (fixed, so results do not depend on workers)
 CHUNK_SIZE = 10_000
@@ -175,13 +174,6 @@ def generate(spec: RunSpec, n_events: int, seed: int, executor: Executor | None 
         assert r is not None
         total += r
     return total
-
-
-def timed_generate(spec: RunSpec, n_events: int, seed: int, **kw: Any) -> tuple[Fills, float]:
-    """:func:`generate` and its wall time in seconds."""
-    t0 = time.perf_counter()
-    fills = generate(spec, n_events, seed, **kw)
-    return fills, time.perf_counter() - t0
 
 
 def needed_refs(refs: Mapping[str, RefHisto], analyses: Sequence[str]) -> dict[str, RefHisto]:

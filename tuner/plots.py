@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from tuner.refdata import RefHisto
     from tuner.tune import TuneResult, TuneSetup
 
-__all__ = ["convergence", "histogram_comparison", "slices", "traces", "tune_plots"]
+__all__ = ["convergence", "histogram_comparison", "slices", "summary_plots", "traces", "tune_plots"]
 
 plt.style.use(hep.style.ROOT)
 plt.rcParams.update({"font.size": 14, "figure.figsize": (7, 6)})
@@ -122,19 +122,27 @@ def slices(opt: Optimizer, best: dict[str, float]) -> plt.Figure:
     return fig
 
 
+def summary_plots(folder: Path, opt: Optimizer, best: dict[str, float],
+                  truth: dict[str, float] | None) -> list[Path]:
+    """Write ``convergence.png``, ``traces.png`` and ``slices.png``; return their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    written = []
+    for name, fig in (("convergence", convergence(opt)), ("traces", traces(opt, best, truth)),
+                      ("slices", slices(opt, best))):
+        p = folder / f"{name}.png"
+        fig.savefig(p, dpi=90)
+        plt.close(fig)
+        written.append(p)
+    return written
+
+
 def tune_plots(folder: Path, setup: TuneSetup, opt: Optimizer, result: TuneResult,
                sims: dict[str, dict[str, Any]]) -> list[Path]:
     """Write every plot of a tune as PNG files; return their paths."""
     folder = Path(folder)
     (folder / "histograms").mkdir(parents=True, exist_ok=True)
-    written = []
-    truth = (setup.config.closure or {}).get("truth")
-    for name, fig in (("convergence", convergence(opt)), ("traces", traces(opt, result.best, truth)),
-                      ("slices", slices(opt, result.best))):
-        p = folder / f"{name}.png"
-        fig.savefig(p, dpi=90)
-        plt.close(fig)
-        written.append(p)
+    written = summary_plots(folder, opt, result.best, (setup.config.closure or {}).get("truth"))
     from tuner.refdata import read_plot_info
 
     info: dict[str, Any] = {}

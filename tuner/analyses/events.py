@@ -8,7 +8,13 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from tuner.analyses.observables import EventShapes, durham_y23, event_shapes, project
+from tuner.analyses.observables import (
+    EventShapes,
+    durham_y23,
+    event_shapes,
+    project,
+    rapidity_wrt_axis,
+)
 
 __all__ = ["EventBatch", "Particles"]
 
@@ -116,7 +122,4 @@ class EventBatch:
     @cached_property
     def charged_rapidity_thrust(self) -> np.ndarray:
         """Rapidity of each charged particle with respect to the thrust axis."""
-        c = self.charged
-        pl = self.charged_pl_thrust
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return 0.5 * np.log((c.e + pl) / (c.e - pl))
+        return rapidity_wrt_axis(self.charged.e, self.charged_pl_thrust)

@@ -11,6 +11,7 @@ import numpy as np
 
 from tuner.analyses.base import Analysis, HistSpec, register
 from tuner.analyses.events import EventBatch
+from tuner.analyses.observables import project
 
 __all__ = ["ALEPH_1996_S3486095", "OPAL_1992_I321190", "PDG_HADRON_MULTIPLICITIES"]
 
@@ -88,8 +89,7 @@ class ALEPH_1996_S3486095(Analysis):  # noqa: N801 - Rivet's analysis name
         n_major = sh.sph_axes[:, :, 1]
         n_minor = sh.sph_axes[:, :, 2]
         for h, ax in (("d11-x01-y01", n_major), ("d12-x01-y01", n_minor)):
-            pl = np.abs(c.px * np.repeat(ax[:, 0], c.counts) + c.py * np.repeat(ax[:, 1], c.counts)
-                        + c.pz * np.repeat(ax[:, 2], c.counts))
+            pl = np.abs(project(c.px, c.py, c.pz, c.counts, ax))
             self.fill_density(h, pl[pok])
         self.fill_density("d18-x01-y01", c.counts[ok].astype(float))
         self.fill_mean("d19-x01-y01", c.counts[ok].astype(float))

@@ -57,6 +57,25 @@ class EventShapes(NamedTuple):
 
 
 @nb.njit(cache=True)
+def _signed_sum(p: np.ndarray, rx: float, ry: float, rz: float, skip1: int, skip2: int
+                ) -> tuple[float, float, float]:
+    """Sum of the momenta, each signed by its side of the plane normal to ``r`` (particles
+    ``skip1`` and ``skip2`` left out): the candidate axis of Pythia's thrust search."""
+    sx = sy = sz = 0.0
+    for i in range(p.shape[0]):
+        if i != skip1 and i != skip2:
+            if p[i, 0] * rx + p[i, 1] * ry + p[i, 2] * rz > 0.0:
+                sx += p[i, 0]
+                sy += p[i, 1]
+                sz += p[i, 2]
+            else:
+                sx -= p[i, 0]
+                sy -= p[i, 1]
+                sz -= p[i, 2]
+    return sx, sy, sz
+
+
+@nb.njit(cache=True)
 def _thrust_one(p: np.ndarray, out_axes: np.ndarray) -> tuple[float, float, float]:
     """Pythia's exact thrust / major / minor for one event; p is (n, 3). Scalars only: no
     temporaries in the O(n^3) loop."""
@@ -73,17 +92,7 @@ def _thrust_one(p: np.ndarray, out_axes: np.ndarray) -> tuple[float, float, floa
             rx = ay * cz - az * cy
             ry = az * cx - ax * cz
             rz = ax * cy - ay * cx
-            sx = sy = sz = 0.0
-            for i in range(n):
-                if i != i1 and i != i2:
-                    if p[i, 0] * rx + p[i, 1] * ry + p[i, 2] * rz > 0.0:
-                        sx += p[i, 0]
-                        sy += p[i, 1]
-                        sz += p[i, 2]
-                    else:
-                        sx -= p[i, 0]
-                        sy -= p[i, 1]
-                        sz -= p[i, 2]
+            sx, sy, sz = _signed_sum(p, rx, ry, rz, i1, i2)
             for j in range(4):
                 s1 = 1.0 if j < 2 else -1.0
                 s2 = 1.0 if j % 2 == 0 else -1.0
@@ -121,17 +130,7 @@ def _thrust_one(p: np.ndarray, out_axes: np.ndarray) -> tuple[float, float, floa
             rx = q[i1, 1] * t1z - q[i1, 2] * t1y
             ry = q[i1, 2] * t1x - q[i1, 0] * t1z
             rz = q[i1, 0] * t1y - q[i1, 1] * t1x
-            sx = sy = sz = 0.0
-            for i in range(n):
-                if i != i1:
-                    if q[i, 0] * rx + q[i, 1] * ry + q[i, 2] * rz > 0.0:
-                        sx += q[i, 0]
-                        sy += q[i, 1]
-                        sz += q[i, 2]
-                    else:
-                        sx -= q[i, 0]
-                        sy -= q[i, 1]
-                        sz -= q[i, 2]
+            sx, sy, sz = _signed_sum(q, rx, ry, rz, i1, -1)
             for sgn in (1.0, -1.0):
                 fx = sx + sgn * q[i1, 0]
                 fy = sy + sgn * q[i1, 1]

@@ -1,17 +1,70 @@
 """Explaining trained jet taggers in the language of physics observables.
 
-This first part provides the data layer: jet samples generated with Pythia (:mod:`explain.jets`),
-jet images (:mod:`explain.images`) and jet observables including energy-flow polynomials
-(:mod:`explain.observables`). Relevance propagation, SHAP, filters and the mapping onto
-observables build on it.
+Data: jet samples generated with Pythia (:mod:`explain.jets`), jet images (:mod:`explain.images`), jet
+observables and energy-flow polynomials (:mod:`explain.observables`). Taggers: example CNN and dense
+networks and their training (:mod:`explain.taggers`). Explanations: LRP rules, canonizers and composites
+(:mod:`explain.rules`, :mod:`explain.canonizers`, :mod:`explain.composites`, :mod:`explain.attribution`),
+SHAP (:mod:`explain.shapley`), filters (:mod:`explain.filters`). Physics: correlation maps, average
+decision ordering and windows (:mod:`explain.mapping`), with plots (:mod:`explain.plots`).
 """
 
 from __future__ import annotations
 
+from explain.attribution import gradient, input_x_gradient, lrp
+from explain.canonizers import Canonizer, MergeBatchNorm
+from explain.composites import AllEpsilon, Composite, EpsilonGammaBox, EpsilonPlusFlat
 from explain.errors import ExplainError
+from explain.filters import activation_maximisation, activations, first_layer_kernels, mean_activation_maps
 from explain.images import jet_images
 from explain.jets import JetSample, generate_jets, load_or_generate
-from explain.observables import efp, efps, jet_observables, multigraphs
+from explain.mapping import PhysicsReport, ado, physics_report, pixel_correlation
+from explain.observables import efp, efp_table, efps, jet_observables, multigraphs
+from explain.rules import Epsilon, Flat, Gamma, Pass, Rule, WSquare, ZBox, ZPlus
+from explain.shapley import shap_images, shap_observables
+from explain.taggers import JetImageCNN, ObservableDNN, TrainResult, predict, roc_auc, train_tagger
 
-__all__ = ["ExplainError", "JetSample", "efp", "efps", "generate_jets", "jet_images",
-           "jet_observables", "load_or_generate", "multigraphs"]
+__all__ = [
+    "AllEpsilon",
+    "Canonizer",
+    "Composite",
+    "Epsilon",
+    "EpsilonGammaBox",
+    "EpsilonPlusFlat",
+    "ExplainError",
+    "Flat",
+    "Gamma",
+    "JetImageCNN",
+    "JetSample",
+    "MergeBatchNorm",
+    "ObservableDNN",
+    "Pass",
+    "PhysicsReport",
+    "Rule",
+    "TrainResult",
+    "WSquare",
+    "ZBox",
+    "ZPlus",
+    "activation_maximisation",
+    "activations",
+    "ado",
+    "efp",
+    "efp_table",
+    "efps",
+    "first_layer_kernels",
+    "generate_jets",
+    "gradient",
+    "input_x_gradient",
+    "jet_images",
+    "jet_observables",
+    "load_or_generate",
+    "lrp",
+    "mean_activation_maps",
+    "multigraphs",
+    "physics_report",
+    "pixel_correlation",
+    "predict",
+    "roc_auc",
+    "shap_images",
+    "shap_observables",
+    "train_tagger",
+]

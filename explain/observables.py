@@ -1,6 +1,7 @@
 """Jet observables a physicist knows, computed from the constituents of :class:`JetSample` jets.
 
-* mass, pT, constituent multiplicity;
+* mass, pT, constituent multiplicity, and ``dm_W = |m - m_W|`` (a W tagger cuts a window around the W
+  mass, so the network's output is monotone in this, not in the mass itself);
 * N-subjettiness ``tau_N = sum_i pT_i min_k dR(i, a_k) / (sum_i pT_i R0)`` (beta = 1) with
   exclusive-kt axes (the constituents reclustered to exactly N subjets with fastjet), and the ratios
   ``tau21``, ``tau32``; ``dR`` between the two exclusive-kt subjets;
@@ -23,9 +24,12 @@ import numpy as np
 
 from explain.jets import JetSample
 
-__all__ = ["ecf_ratios", "efp", "efps", "jet_observables", "multigraphs", "nsubjettiness"]
+__all__ = ["ecf_ratios", "efp", "efp_name", "efp_table", "efps", "jet_observables", "multigraphs",
+           "nsubjettiness"]
 
 Graph = tuple[tuple[int, int], ...]
+#: W boson mass (GeV), for the mass-window observable ``dm_W = |m - m_W|``
+W_MASS = 80.4
 
 
 def _delta_r(eta: np.ndarray, phi: np.ndarray) -> np.ndarray:
@@ -86,6 +90,17 @@ def efp(z: np.ndarray, theta: np.ndarray, graph: Graph) -> float:
         operands.append(theta)
         subs.append(letters[a] + letters[b])
     return float(np.einsum(",".join(subs) + "->", *operands, optimize="greedy"))
+
+
+def efp_name(graph: Graph) -> str:
+    """A readable name from the edge list: ``EFP[01,01,12]`` (vertices 0, 1, 2; edge 0-1 twice)."""
+    return "EFP[" + ",".join(f"{a}{b}" for a, b in graph) + "]"
+
+
+def efp_table(sample: JetSample, max_degree: int = 5, beta: float = 1.0) -> dict[str, np.ndarray]:
+    """Every EFP up to ``max_degree`` as named columns (see :func:`efp_name`)."""
+    values, graphs = efps(sample, max_degree, beta)
+    return {efp_name(g): values[:, i] for i, g in enumerate(graphs)}
 
 
 def efps(sample: JetSample, max_degree: int = 5, beta: float = 1.0) -> tuple[np.ndarray, list[Graph]]:
@@ -164,6 +179,7 @@ def jet_observables(sample: JetSample) -> dict[str, np.ndarray]:
         cols["dR_subjets"][i] = dr
         cols["C2"][i], cols["D2"][i] = c2, d2
     cols["mass"] = sample.jet_m.copy()
+    cols["dm_W"] = np.abs(sample.jet_m - W_MASS)
     cols["pt"] = sample.jet_pt.copy()
     cols["n_constituents"] = sample.counts.astype(float)
     return cols

@@ -1,8 +1,10 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 # keep torch from oversubscribing the 2 CI cores when tests spawn workers
@@ -12,8 +14,88 @@ SHARED = Path(__file__).resolve().parents[1].parent / "shared"
 REFDATA = SHARED / "refdata"
 
 
+@pytest.fixture(autouse=True)
+def _close_figures():
+    """Each test starts without open matplotlib figures (and leaves none behind)."""
+    yield
+    import sys
+
+    if "matplotlib.pyplot" in sys.modules:
+        sys.modules["matplotlib.pyplot"].close("all")
+
+
 @pytest.fixture(scope="session")
 def refdata() -> Path:
     if not REFDATA.is_dir():
         pytest.skip(f"reference data not found at {REFDATA}")
     return REFDATA
+
+
+# ---------------------------------------------------------------- a small real W vs QCD jet sample
+# generated once per session; the explain notebook and the HPO script read the same cache
+
+N_PER_CLASS = 300
+OBS_NAMES = ["mass", "tau21", "tau32", "D2", "C2", "n_constituents", "dR_subjets"]
+
+
+@dataclass
+class Data:
+    cache: Path
+    sample: object
+    images: np.ndarray
+    obs: dict
+    x_obs: np.ndarray
+    label: np.ndarray
+    train: np.ndarray
+    val: np.ndarray
+    names: list
+
+
+@pytest.fixture(scope="session")
+def jet_cache(tmp_path_factory) -> Path:
+    return Path(os.environ.get("EXPLAIN_TEST_CACHE") or tmp_path_factory.mktemp("jets"))
+
+
+@pytest.fixture(scope="session")
+def jets(jet_cache) -> Data:
+    from explain import jet_images, jet_observables, load_or_generate
+
+    sample = load_or_generate(N_PER_CLASS, cache_dir=jet_cache, seed=1)
+    obs = jet_observables(sample)
+    x_obs = np.nan_to_num(np.stack([obs[k] for k in OBS_NAMES], 1)).astype(np.float32)
+    idx = np.arange(len(sample))
+    return Data(
+        jet_cache,
+        sample,
+        jet_images(sample),
+        obs,
+        x_obs,
+        sample.label,
+        idx[: len(idx) * 3 // 4],
+        idx[len(idx) * 3 // 4 :],
+        OBS_NAMES,
+    )
+
+
+def _trained(model, x, jets, epochs):
+    from explain import train_tagger
+
+    t, v = jets.train, jets.val
+    res = train_tagger(model, x[t], jets.label[t], x[v], jets.label[v], epochs=epochs, lr=3e-3, seed=0,
+                       device="cpu")
+    return model, res
+
+
+@pytest.fixture(scope="session")
+def trained_cnn(jets):
+    from explain import JetImageCNN
+
+    return _trained(JetImageCNN(channels=8, dense=32).float(), jets.images, jets, epochs=8)
+
+
+@pytest.fixture(scope="session")
+def trained_dnn(jets):
+    from explain import ObservableDNN
+
+    return _trained(ObservableDNN.for_data(jets.x_obs[jets.train], hidden=(32, 16)).float(), jets.x_obs, jets,
+                    epochs=15)

@@ -11,8 +11,10 @@ from tuner.errors import (
     StorageError,
     TunerError,
 )
+from tuner.hpo import MedianPruner, Objective
 from tuner.minimize import gp_minimize
 from tuner.optimizer import Optimizer
+from tuner.search_report import write_report
 from tuner.space import Categorical, Dimension, Integer, Real, Space
 from tuner.study import Study, Trial
 
@@ -22,6 +24,8 @@ __all__ = [
     "Dimension",
     "EvaluationError",
     "Integer",
+    "MedianPruner",
+    "Objective",
     "Optimizer",
     "Real",
     "RefDataError",
@@ -33,6 +37,7 @@ __all__ = [
     "Trial",
     "TunerError",
     "gp_minimize",
+    "write_report",
 ]
 
 __version__ = "0.1.0"

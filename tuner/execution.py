@@ -8,11 +8,14 @@ without a ``__main__`` guard work), or a ``dask.distributed`` client's executor.
 
 from __future__ import annotations
 
+import math
 import os
 import traceback
 from collections.abc import Callable
 from concurrent.futures import Executor, Future
 from typing import Any
+
+import numpy as np
 
 from tuner.errors import TunerError
 
@@ -27,7 +30,7 @@ def run_objective(func: Callable[..., Any], x: list[Any], kwargs: dict[str, Any]
     """Call ``func(x, **kwargs)`` and catch any exception as a failure (runs on the worker).
 
     A return value may be a number, ``None`` (failure), or a dict with ``value`` and optional
-    ``noise`` and ``info``.
+    ``noise`` and ``info``. A NaN or infinite value is a failure too.
     """
     try:
         out = func(x, **kwargs)
@@ -35,10 +38,17 @@ def run_objective(func: Callable[..., Any], x: list[Any], kwargs: dict[str, Any]
         return EvalOutcome(value=None, noise=None, info={},
                            error=f"{type(exc).__name__}: {exc}\n{traceback.format_exc(limit=6)}")
     if isinstance(out, dict):
-        return EvalOutcome(value=out.get("value"), noise=out.get("noise"),
-                           info=out.get("info", {}), error=out.get("error"),
-                           artifact=out.get("artifact"))
-    return EvalOutcome(value=out, noise=None, info={}, error=None)
+        res = EvalOutcome(value=out.get("value"), noise=out.get("noise"),
+                          info=out.get("info", {}), error=out.get("error"),
+                          artifact=out.get("artifact"))
+    else:
+        res = EvalOutcome(value=out, noise=None, info={}, error=None)
+    v = res["value"]
+    if isinstance(v, (float, np.floating)) and not math.isfinite(v):
+        # a diverged training (NaN loss) or an overflow: a failed trial, not a crash of the search
+        res["error"] = res.get("error") or f"objective returned {v}"
+        res["value"] = None
+    return res
 
 
 class SerialExecutor(Executor):

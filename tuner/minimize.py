@@ -48,7 +48,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                 model_queue_size: int | None = None, space_constraint: Any = None, *,
                 executor: Any = None, storage: str | None = None, progress: bool = True,
                 y_warp: str = "none", device: str | None = None,
-                func_kwargs: dict[str, Any] | None = None) -> OptimizeResult:
+                func_kwargs: dict[str, Any] | None = None, failures: str = "worst") -> OptimizeResult:
     """Minimise ``func`` over ``dimensions`` with Gaussian-process Bayesian optimisation.
 
     The signature is scikit-optimize's (arguments that only tune its internals, such as
@@ -56,9 +56,9 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     and have no effect), plus the keyword-only arguments below.
 
     Args:
-        func: Objective, ``func(x, **func_kwargs) -> float``. Returning ``None`` or raising marks
-            the evaluation failed (kept, not modelled). It may also return a dict with ``value``,
-            ``noise`` (known variance) and ``info``.
+        func: Objective, ``func(x, **func_kwargs) -> float``. Returning ``None`` or NaN, or
+            raising, marks the evaluation failed (kept in the study with its error). It may also
+            return a dict with ``value``, ``noise`` (known variance) and ``info``.
         dimensions: The search space (scikit-optimize forms accepted).
         n_calls: Total evaluations of ``func`` (including ``x0`` without ``y0``, and evaluations
             already in ``storage``).
@@ -80,6 +80,8 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         y_warp: ``"log"`` to model ``log f`` (positive heavy-tailed objectives).
         device: Torch device of the surrogate.
         func_kwargs: Fixed keyword arguments passed to ``func``.
+        failures: ``"worst"``: failed points enter the surrogate with the worst value seen, so the
+            search avoids failing regions; ``"ignore"``: they are left out of it.
 
     Returns:
         ``OptimizeResult`` with scikit-optimize's fields and ``x_recommended``/``fun_recommended``.
@@ -91,7 +93,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
              "args": {"n_calls": n_calls, "n_initial_points": n_initial_points,
                       "initial_point_generator": initial_point_generator, "acq_func": acq_func,
                       "random_state": random_state, "noise": noise, "n_jobs": n_jobs,
-                      "y_warp": y_warp, "storage": storage}}
+                      "y_warp": y_warp, "storage": storage, "failures": failures}}
     if base_estimator not in (None, "GP", "gp"):
         raise TunerError(f"base_estimator must be None or 'GP' (a Gaussian process is the model), "
                          f"got {base_estimator!r}")
@@ -107,7 +109,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     opt = Optimizer(dimensions, n_initial_points=n_initial_points,
                     initial_point_generator=initial_point_generator, acq_func=acq_func,
                     random_state=random_state, noise=noise, y_warp=y_warp, storage=storage,
-                    device=device, acq_config=AcqConfig(kappa=kappa))
+                    device=device, acq_config=AcqConfig(kappa=kappa), failures=failures)
     kwargs = dict(func_kwargs or {})
 
     fresh = not opt.trials
@@ -122,6 +124,16 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         else:
             for p in pts:
                 opt.enqueue(p)
+
+    wants_context = bool(getattr(func, "wants_trial_context", False))
+
+    def call_kwargs(trial: Trial) -> dict[str, Any]:
+        """Fixed arguments, plus the trial's seed and the finished learning curves for a
+        :class:`tuner.hpo.Objective` (per-trial seeds, pruning)."""
+        if not wants_context:
+            return kwargs
+        curves = [t.info["curve"] for t in opt.complete if t.info.get("curve") and not t.info.get("pruned")]
+        return {**kwargs, "trial_seed": trial.seed, "curves": curves}
 
     def n_evaluated() -> int:
         return sum(1 for t in opt.trials if t.state != "pending" and not t.info.get("given"))
@@ -138,10 +150,10 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
             if room > 0 and not stop:
                 for trial in opt.ask_trials(room):
                     try:
-                        fut = pool.submit(run_objective, func, trial.x, kwargs)
+                        fut = pool.submit(run_objective, func, trial.x, call_kwargs(trial))
                     except BrokenExecutor:
                         pool, n_par, owned = make_executor(executor, n_jobs)
-                        fut = pool.submit(run_objective, func, trial.x, kwargs)
+                        fut = pool.submit(run_objective, func, trial.x, call_kwargs(trial))
                     in_flight[fut] = trial
             if not in_flight:
                 break
@@ -159,7 +171,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                         broken = True
                     crashes[trial.id] = crashes.get(trial.id, 0) + 1
                     if crashes[trial.id] <= MAX_CRASH_RETRIES:
-                        in_flight[pool.submit(run_objective, func, trial.x, kwargs)] = trial
+                        in_flight[pool.submit(run_objective, func, trial.x, call_kwargs(trial))] = trial
                         continue
                     out = EvalOutcome(value=None, noise=None, info={},
                                       error=f"worker failed: {type(exc).__name__}: {exc}")

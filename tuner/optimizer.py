@@ -26,9 +26,10 @@ from tuner.models.gp import SurrogateConfig, build_gp, fit_gp, gp_settings
 from tuner.space import INITIAL_POINT_GENERATORS, Space
 from tuner.study import Study, Trial
 
-__all__ = ["Y_WARPS", "Optimizer"]
+__all__ = ["FAILURE_MODES", "Y_WARPS", "Optimizer"]
 
 Y_WARPS = ("none", "log")
+FAILURE_MODES = ("worst", "ignore")
 _DUP_TOL = 1e-7
 
 
@@ -54,6 +55,12 @@ class Optimizer:
         device: Torch device of the surrogate (e.g. ``"cuda"``).
         acq_config: Options of the acquisition maximiser.
         model_config: Options of the surrogate fit.
+        failures: ``"worst"`` (default): a failed evaluation (an exception, a NaN, a crashed
+            worker after its retries) enters the surrogate with the worst value observed so far,
+            so the search learns to avoid regions that fail (a diverging learning rate, a generator
+            setting that crashes) instead of proposing them again; ``"ignore"``: failed points are
+            left out of the model. Either way they are not results: ``x_iters``/``func_vals`` and
+            the recommendation use successful evaluations only.
 
     Raises:
         SpaceError: a bad space.
@@ -66,8 +73,11 @@ class Optimizer:
                  random_state: int | None = None, noise: str | float = "gaussian",
                  y_warp: str = "none", storage: str | None = None,
                  device: str | torch.device | None = None, acq_config: AcqConfig | None = None,
-                 model_config: SurrogateConfig | None = None) -> None:
+                 model_config: SurrogateConfig | None = None, failures: str = "worst") -> None:
         self.space = Space(dimensions)
+        if failures not in FAILURE_MODES:
+            raise TunerError(f"failures must be one of {FAILURE_MODES}, got {failures!r}")
+        self.failures = failures
         if not isinstance(n_initial_points, int) or n_initial_points < 0:
             raise TunerError(f"n_initial_points must be an int >= 0, got {n_initial_points!r}")
         if initial_point_generator not in INITIAL_POINT_GENERATORS:
@@ -308,14 +318,23 @@ class Optimizer:
             return np.log(y), None if var is None else var / y**2
         return y, var
 
+    def _imputed(self) -> list[Trial]:
+        """Failed trials that enter the model with the worst observed value (``failures="worst"``)."""
+        if self.failures != "worst" or len(self.complete) < 2:
+            return []
+        return [t for t in self.trials if t.state == "failed"]
+
     def _training_data(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         done = self.complete
-        X = self._tensor(self.space.to_unit([t.x for t in done]))
+        failed = self._imputed()
+        X = self._tensor(self.space.to_unit([t.x for t in done + failed]))
         y = np.array([t.y for t in done], dtype=float)
+        y = np.concatenate([y, np.full(len(failed), y.max())])
         var = None
         if self._known_noise:
             default = float(self.noise) if not isinstance(self.noise, str) else 0.0
             var = np.array([default if t.noise is None else t.noise for t in done], dtype=float)
+            var = np.concatenate([var, np.full(len(failed), float(np.median(var)))])
         wy, wvar = self._warp(y, var)
         Y = self._tensor(-wy[:, None])
         Yvar = None
@@ -327,8 +346,9 @@ class Optimizer:
         return X, Y, Yvar
 
     def _refit(self) -> None:
-        n = len(self.complete)
-        if n < 2 or n < min(self.n_initial_points, 2) or n == self._model_n:
+        n_ok = len(self.complete)
+        n = n_ok + len(self._imputed())
+        if n_ok < 2 or n_ok < min(self.n_initial_points, 2) or n == self._model_n:
             return
         t0 = time.perf_counter()
         X, Y, Yvar = self._training_data()

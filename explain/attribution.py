@@ -1,0 +1,134 @@
+"""Attributions of a tagger's output to its inputs: LRP and the plain gradient methods.
+
+All functions take a model, a batch of inputs and an optional target (the output column; ``None`` for a
+single-output tagger), work in batches, leave the model's mode and parameters untouched and return a
+tensor shaped like the inputs. The relevance starts from the output value itself, so with conserving
+rules ``relevance.sum(dims) == f(x)``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+
+import torch
+from torch import Tensor, nn
+
+from explain.composites import Composite, EpsilonPlusFlat
+from explain.errors import ExplainError
+
+__all__ = ["gradient", "input_x_gradient", "lrp", "select_output"]
+
+
+def select_output(out: Tensor, target: int | None) -> Tensor:
+    """One value per sample: column ``target`` of ``out``, or ``out`` itself for one output.
+
+    Raises:
+        ExplainError: several outputs and no target.
+    """
+    if out.dim() == 1:
+        if target not in (None, 0):
+            raise ExplainError(f"target must lie in [0, 1) for a single-output model; got {target}")
+        return out
+    flat = out.reshape(out.shape[0], -1)
+    if target is None:
+        if flat.shape[1] != 1:
+            raise ExplainError(f"the model has {flat.shape[1]} outputs; pass target= to pick one")
+        return flat[:, 0]
+    if not 0 <= target < flat.shape[1]:
+        raise ExplainError(f"target must lie in [0, {flat.shape[1]}); got {target}")
+    return flat[:, target]
+
+
+@contextmanager
+def _frozen(model: nn.Module) -> Iterator[nn.Module]:
+    """Eval mode and no parameter gradients for the block; both restored afterwards."""
+    was_training = model.training
+    flags = [(p, p.requires_grad) for p in model.parameters()]
+    model.eval()
+    for p, _ in flags:
+        p.requires_grad_(False)
+    try:
+        yield model
+    finally:
+        for p, flag in flags:
+            p.requires_grad_(flag)
+        model.train(was_training)
+
+
+def _batched(x: Tensor, batch_size: int | None, fn: Callable[[Tensor], Tensor]) -> Tensor:
+    if x.dim() < 1 or x.shape[0] == 0:
+        raise ExplainError(f"inputs must be a non-empty batch; got shape {tuple(x.shape)}")
+    size = batch_size or x.shape[0]
+    return torch.cat([fn(x[i : i + size]) for i in range(0, x.shape[0], size)])
+
+
+def _device(model: nn.Module) -> torch.device:
+    p = next(model.parameters(), None)
+    return p.device if p is not None else torch.device("cpu")
+
+
+def gradient(model: nn.Module, x: Tensor, target: int | None = None, batch_size: int | None = 256) -> Tensor:
+    """``d f(x) / d x``."""
+    dev = _device(model)
+
+    def one(xb: Tensor) -> Tensor:
+        xb = xb.to(dev).detach().requires_grad_(True)
+        (g,) = torch.autograd.grad(select_output(model(xb), target).sum(), xb)
+        return g.detach()
+
+    with _frozen(model):
+        return _batched(torch.as_tensor(x), batch_size, one)
+
+
+def input_x_gradient(
+    model: nn.Module, x: Tensor, target: int | None = None, batch_size: int | None = 256
+) -> Tensor:
+    """``x * d f(x) / d x`` (equal to LRP-0 on ReLU networks)."""
+    x = torch.as_tensor(x)
+    return x.to(_device(model)) * gradient(model, x, target, batch_size)
+
+
+def lrp(
+    model: nn.Module,
+    x: Tensor,
+    composite: Composite | None = None,
+    target: int | None = None,
+    batch_size: int | None = 256,
+) -> Tensor:
+    """Layer-wise relevance propagation of ``f(x)`` (or column ``target``) to the inputs.
+
+    Args:
+        model: Any ``nn.Module`` built from the layers listed in :mod:`explain.composites`.
+        x: Inputs, batch first.
+        composite: Rules to use (default :func:`explain.composites.EpsilonPlusFlat`).
+        target: Output column for multi-output models.
+        batch_size: Inputs per forward/backward pass.
+
+    Returns:
+        Relevance shaped like ``x``, on the model's device.
+
+    Raises:
+        ExplainError: bad target or empty input; a first-layer rule whose layer does not see the input
+            element for element.
+    """
+    composite = composite or EpsilonPlusFlat()
+    dev = _device(model)
+
+    def one(xb: Tensor) -> Tensor:
+        xb = xb.to(dev).detach().requires_grad_(True)
+        out = model(xb)
+        (g,) = torch.autograd.grad(select_output(out, target).sum(), xb, allow_unused=True)
+        rel = xb.detach() * g if g is not None else torch.zeros_like(xb)
+        for r in composite.sink:
+            if r.numel() != rel.numel():
+                raise ExplainError(
+                    f"the first-layer rule {composite.first!r} needs a first layer that sees the "
+                    f"input element for element; its input has shape {tuple(r.shape)}, the "
+                    f"model's {tuple(xb.shape)}"
+                )
+            rel = rel + r.reshape(rel.shape)
+        return rel.detach()
+
+    with _frozen(model), composite.context(model):
+        return _batched(torch.as_tensor(x), batch_size, one)

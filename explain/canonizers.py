@@ -1,0 +1,137 @@
+"""Canonizers: temporary rewrites of a model into an equivalent form that LRP rules handle well.
+
+A :class:`Canonizer` changes a model in place when entered and restores it exactly when left (use it as a
+context manager, or let :class:`explain.composites.Composite` do so). The function computed by the model
+does not change (up to float rounding).
+
+:class:`MergeBatchNorm` folds each batch norm into the ``Linear`` or ``Conv`` layer that feeds it, so
+that the rule of that layer sees one affine map instead of two. The pairs are found on the model's
+``torch.fx`` graph, so custom ``forward`` code is understood; models that cannot be traced fall back to
+adjacent children of ``nn.Sequential`` containers. Batch norms that follow anything else (an activation,
+the input) stay and are handled as element-wise affine layers by the composite.
+"""
+
+from __future__ import annotations
+
+import itertools
+from types import TracebackType
+from typing import Any
+
+import torch
+from torch import nn
+
+from explain.rules import layer_params
+
+__all__ = ["Canonizer", "MergeBatchNorm"]
+
+_FOLDABLE = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.Conv3d)
+_BN = nn.modules.batchnorm._BatchNorm
+
+
+class Canonizer:
+    """Base class: :meth:`apply` rewrites ``model`` in place, :meth:`remove` undoes it."""
+
+    def apply(self, model: nn.Module) -> None:
+        raise NotImplementedError
+
+    def remove(self) -> None:
+        raise NotImplementedError
+
+    def __call__(self, model: nn.Module) -> Canonizer:
+        self._model = model
+        return self
+
+    def __enter__(self) -> nn.Module:
+        self.apply(self._model)
+        return self._model
+
+    def __exit__(
+        self, exc_type: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None:
+        self.remove()
+
+
+def _pairs_fx(model: nn.Module) -> list[tuple[Any, Any]]:
+    import torch.fx
+
+    graph = torch.fx.symbolic_trace(model).graph
+    mods = dict(model.named_modules())
+    pairs = []
+    for node in graph.nodes:
+        if node.op != "call_module" or not isinstance(mods.get(node.target), _BN):
+            continue
+        src = node.args[0] if node.args else None
+        if (
+            isinstance(src, torch.fx.Node)
+            and src.op == "call_module"
+            and isinstance(mods.get(src.target), _FOLDABLE)
+            and len(src.users) == 1
+        ):
+            pairs.append((mods[src.target], mods[node.target]))
+    return pairs
+
+
+def _pairs_sequential(model: nn.Module) -> list[tuple[Any, Any]]:
+    pairs: list[tuple[Any, Any]] = []
+    for mod in model.modules():
+        if isinstance(mod, nn.Sequential):
+            kids = list(mod.children())
+            pairs += [
+                (a, b)
+                for a, b in itertools.pairwise(kids)
+                if isinstance(a, _FOLDABLE) and isinstance(b, _BN)
+            ]
+    return pairs
+
+
+def _identity(x: torch.Tensor) -> torch.Tensor:
+    return x
+
+
+class MergeBatchNorm(Canonizer):
+    """Fold ``Linear/Conv -> BatchNorm`` pairs (eval mode statistics) into the first layer."""
+
+    def __init__(self) -> None:
+        self._saved: list[tuple[Any, torch.Tensor, torch.Tensor | None, bool]] = []
+        self._bns: list[nn.Module] = []
+        self.merged: list[tuple[nn.Module, nn.Module]] = []
+
+    def apply(self, model: nn.Module) -> None:
+        try:
+            pairs = _pairs_fx(model)
+        except Exception:  # untraceable forward: fall back to Sequential adjacency
+            pairs = _pairs_sequential(model)
+        self.merged = []
+        for layer, bn in pairs:
+            if bn.num_features != layer.weight.shape[0] or bn.running_var is None:
+                continue
+            self._fold(layer, bn)
+            self.merged.append((layer, bn))
+
+    def _fold(self, layer: Any, bn: Any) -> None:
+        w = layer.weight
+        had_bias = layer.bias is not None
+        self._saved.append((layer, w.data.clone(), layer.bias.data.clone() if had_bias else None, had_bias))
+        with torch.no_grad():
+            affine = layer_params(bn)  # the batch norm as x * scale + shift
+            scale, shift = affine.weight, affine.bias
+            b = layer.bias.data if had_bias else torch.zeros_like(scale)
+            w.data.mul_(scale.view((-1,) + (1,) * (w.dim() - 1)))
+            new_b = b * scale + shift
+            if had_bias:
+                layer.bias.data.copy_(new_b)
+            else:
+                layer.bias = nn.Parameter(new_b, requires_grad=w.requires_grad)
+        bn.forward = _identity  # type: ignore[method-assign]
+        self._bns.append(bn)
+
+    def remove(self) -> None:
+        for layer, w, b, had_bias in reversed(self._saved):
+            layer.weight.data.copy_(w)
+            if had_bias:
+                layer.bias.data.copy_(b)
+            else:
+                layer.bias = None
+        for bn in self._bns:
+            del bn.forward
+        self._saved, self._bns, self.merged = [], [], []

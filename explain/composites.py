@@ -1,0 +1,164 @@
+"""Composites: which LRP rule goes on which layer, attached and removed by a context manager.
+
+A :class:`Composite` holds an ordered map from layer types to :class:`explain.rules.Rule` objects, an
+optional rule for the first linear layer the input meets, and canonizers (batch-norm folding by default).
+``with composite.context(model):`` applies the canonizers, registers one forward hook per matched layer
+and removes everything on exit, leaving the model exactly as it was::
+
+    with EpsilonPlusFlat().context(model) as m:
+        out = m(x)  # same values; gradients now carry LRP relevance per unit activation
+
+:func:`explain.attribution.lrp` wraps this; use the context directly for custom backward passes.
+
+Layers with no rule keep their ordinary gradient, which is correct for ReLU (in-place or not), max /
+average / adaptive pooling, flattening, dropout in eval mode and residual additions (see
+:mod:`explain.rules`). Batch norms that cannot be folded and element-wise affine modules (those with
+``affine_params()``) get :class:`explain.rules.Pass` in the presets.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+
+import torch
+from torch import Tensor, nn
+from torch.utils.hooks import RemovableHandle
+
+from explain.canonizers import Canonizer, MergeBatchNorm
+from explain.rules import Epsilon, Flat, Gamma, Pass, Rule, ZBox, ZPlus, layer_params
+
+__all__ = ["AllEpsilon", "Composite", "EpsilonGammaBox", "EpsilonPlusFlat", "LayerMap"]
+
+LayerMap = Sequence[tuple[type | tuple[type, ...], Rule]]
+
+CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+AFFINE = (nn.modules.batchnorm._BatchNorm,)
+_LINEAR_LIKE = (nn.Linear, *CONV)
+
+
+class _Affine:
+    """Marker type for element-wise affine modules (those with an ``affine_params()`` method)."""
+
+
+class _FirstLayer(torch.autograd.Function):
+    """Identity on the layer output whose backward computes the first-layer rule's input relevance."""
+
+    @staticmethod
+    def forward(ctx, a: Tensor, y: Tensor, rule: Rule, module: nn.Module, sink: list) -> Tensor:  # type: ignore[override]
+        ctx.save_for_backward(a, y)
+        ctx.rule, ctx.module, ctx.sink = rule, module, sink
+        return y.clone()
+
+    @staticmethod
+    def backward(ctx, g: Tensor):  # type: ignore[override]
+        a, y = ctx.saved_tensors
+        r_in = ctx.rule.input_relevance(layer_params(ctx.module), a, y * g)
+        ctx.sink.append(r_in)
+        return torch.zeros_like(a), None, None, None, None
+
+
+class Composite:
+    """Rules per layer type, a first-layer rule and canonizers.
+
+    Args:
+        layer_map: ``(type or tuple of types, rule)`` pairs; the first match wins. ``_Affine`` in a type
+            tuple stands for element-wise affine modules.
+        first: Rule for the first ``Linear``/``Conv`` layer met by the input (``None``: use the map).
+        canonizers: Applied on entry, removed on exit (default: :class:`MergeBatchNorm`).
+    """
+
+    def __init__(
+        self, layer_map: LayerMap, first: Rule | None = None, canonizers: Sequence[Canonizer] | None = None
+    ) -> None:
+        self.layer_map = list(layer_map)
+        self.first = first
+        self.canonizers = list(canonizers) if canonizers is not None else [MergeBatchNorm()]
+        self.sink: list[Tensor] = []
+        self._first_seen = False
+
+    def rule_for(self, module: nn.Module) -> Rule | None:
+        """The rule the map assigns to ``module`` (``None``: ordinary gradient)."""
+        for types, rule in self.layer_map:
+            tt = types if isinstance(types, tuple) else (types,)
+            if isinstance(module, tt) or (_Affine in tt and hasattr(module, "affine_params")):
+                return rule
+        return None
+
+    def reset(self) -> None:
+        """Forget the first-layer state and collected relevance (done before every forward)."""
+        self.sink.clear()
+        self._first_seen = False
+
+    def _hook(self, rule: Rule | None):
+        def hook(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> Tensor | None:
+            a = inputs[0]
+            if self.first is not None and not self._first_seen and isinstance(module, _LINEAR_LIKE):
+                self._first_seen = True
+                if self.first.produces_relevance:
+                    return _FirstLayer.apply(a, output, self.first, module, self.sink)
+                return self.first.wrap(layer_params(module), a, output)
+            if rule is None:
+                return None
+            return rule.wrap(layer_params(module), a, output)
+
+        return hook
+
+    @contextmanager
+    def context(self, model: nn.Module) -> Iterator[nn.Module]:
+        """Apply the canonizers and attach the rules to ``model`` for the duration of the block."""
+        for c in self.canonizers:
+            c.apply(model)
+        handles: list[RemovableHandle] = []
+        try:
+            merged = {id(bn) for c in self.canonizers for _, bn in getattr(c, "merged", [])}
+            for mod in model.modules():
+                if id(mod) in merged:
+                    continue
+                rule = self.rule_for(mod)
+                if rule is not None or (self.first is not None and isinstance(mod, _LINEAR_LIKE)):
+                    handles.append(mod.register_forward_hook(self._hook(rule)))
+            handles.append(model.register_forward_pre_hook(lambda *_: self.reset()))
+            yield model
+        finally:
+            for h in handles:
+                h.remove()
+            for c in reversed(self.canonizers):
+                c.remove()
+            self.reset()
+
+
+def EpsilonPlusFlat(eps: float = 1e-6, zero_bias: bool = False) -> Composite:  # noqa: N802
+    """Flat in the first layer, z+ in convolutions, epsilon in dense layers (zennit's namesake)."""
+    return Composite(
+        [
+            (CONV, ZPlus(eps, zero_bias)),
+            (nn.Linear, Epsilon(eps, zero_bias)),
+            ((*AFFINE, _Affine), Pass(eps)),
+        ],
+        first=Flat(eps, zero_bias),
+    )
+
+
+def EpsilonGammaBox(  # noqa: N802
+    low: float | Tensor = 0.0,
+    high: float | Tensor = 1.0,
+    gamma: float = 0.25,
+    eps: float = 1e-6,
+    zero_bias: bool = False,
+) -> Composite:
+    """z^B in the first layer (inputs within ``[low, high]``), gamma in convolutions, epsilon in dense."""
+    return Composite(
+        [
+            (CONV, Gamma(gamma, eps, zero_bias)),
+            (nn.Linear, Epsilon(eps, zero_bias)),
+            ((*AFFINE, _Affine), Pass(eps)),
+        ],
+        first=ZBox(low, high, eps, zero_bias),
+    )
+
+
+def AllEpsilon(eps: float = 1e-6, zero_bias: bool = False) -> Composite:  # noqa: N802
+    """Epsilon everywhere, element-wise affine layers included; ``eps -> 0`` gives input x gradient."""
+    rule = Epsilon(eps, zero_bias)
+    return Composite([((*_LINEAR_LIKE, *AFFINE, _Affine), rule)], first=None)

@@ -1,0 +1,160 @@
+"""Convolutional filters: first-layer kernels, mean activation maps per class, activation maximisation.
+
+As in de Oliveira et al. (arXiv 1511.05190): the first-layer kernels of a jet-image CNN and the difference
+between the average activations of W and QCD jets show which patterns (two prongs at a given distance,
+diffuse radiation) each filter picks up; activation maximisation finds the input a channel likes most.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from explain.errors import ExplainError
+
+__all__ = [
+    "activation_maximisation",
+    "activations",
+    "first_conv",
+    "first_layer_kernels",
+    "mean_activation_maps",
+]
+
+
+def first_conv(model: nn.Module) -> Any:
+    """The first convolution of ``model`` in module order.
+
+    Raises:
+        ExplainError: there is none.
+    """
+    for m in model.modules():
+        if isinstance(m, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+            return m
+    raise ExplainError(f"{type(model).__name__} has no convolution layer")
+
+
+def first_layer_kernels(model: nn.Module) -> np.ndarray:
+    """Kernels of the first convolution, ``(out_channels, in_channels, k, k)``."""
+    return first_conv(model).weight.detach().cpu().numpy()
+
+
+@torch.no_grad()
+def activations(
+    model: nn.Module, x: np.ndarray | Tensor, module: nn.Module, batch_size: int = 1024
+) -> np.ndarray:
+    """The outputs of ``module`` for inputs ``x`` (before any later in-place op), model in eval mode."""
+    dev = next(model.parameters()).device
+    store: list[Tensor] = []
+    handle = module.register_forward_hook(lambda _m, _i, out: store.append(out.clone()))
+    was = model.training
+    model.eval()
+    try:
+        xt = torch.as_tensor(x, dtype=torch.float32)
+        chunks = []
+        for i in range(0, len(xt), batch_size):
+            store.clear()
+            model(xt[i : i + batch_size].to(dev))
+            chunks.append(store[0].detach().clone().cpu())
+    finally:
+        handle.remove()
+        model.train(was)
+    return torch.cat(chunks).numpy()
+
+
+def _after_activation(model: nn.Module, conv: nn.Module) -> nn.Module:
+    """The first ReLU after ``conv`` in module order (so maps are post-activation), else ``conv``."""
+    seen = False
+    for m in model.modules():
+        if m is conv:
+            seen = True
+        elif seen and isinstance(m, nn.ReLU):
+            return m
+    return conv
+
+
+def mean_activation_maps(
+    model: nn.Module, x: np.ndarray, label: np.ndarray, module: nn.Module | None = None
+) -> dict[str, np.ndarray]:
+    """Mean activation map of every channel for signal and background jets.
+
+    Args:
+        model: The CNN.
+        x: Images.
+        label: 1 for signal, 0 for background.
+        module: Where to read the activations (default: the ReLU after the first convolution).
+
+    Returns:
+        ``{"signal": (C, H, W), "background": (C, H, W), "difference": signal - background}``.
+    """
+    module = module or _after_activation(model, first_conv(model))
+    act = activations(model, x, module)
+    label = np.asarray(label)
+    sig, bkg = act[label == 1].mean(0), act[label == 0].mean(0)
+    return {"signal": sig, "background": bkg, "difference": sig - bkg}
+
+
+def activation_maximisation(
+    model: nn.Module,
+    shape: tuple[int, ...],
+    module: nn.Module | None = None,
+    channel: int = 0,
+    steps: int = 200,
+    lr: float = 0.05,
+    l2: float = 1e-3,
+    seed: int = 0,
+) -> np.ndarray:
+    """The non-negative, unit-sum input (like a jet image) that maximises one channel's mean activation.
+
+    Gradient ascent on ``softmax``-parametrised pixel intensities (so the input stays a valid image), with
+    an L2 penalty on the logits.
+
+    Args:
+        model: The network.
+        shape: One input's shape, e.g. ``(1, 25, 25)``.
+        module: Layer whose channel is maximised (``None``: the network output itself); pick a
+            pre-activation layer (convolution or batch norm): a ReLU output starts dead at zero.
+        channel: Channel index within that layer's output.
+        steps, lr, l2: Optimisation settings.
+        seed: Initial noise.
+
+    Returns:
+        The input, shaped ``shape``.
+
+    Raises:
+        ExplainError: channel out of range.
+    """
+    dev = next(model.parameters()).device
+    gen = torch.Generator().manual_seed(seed)
+    logits = (0.01 * torch.randn((1, int(np.prod(shape))), generator=gen)).to(dev).requires_grad_(True)
+    opt = torch.optim.Adam([logits], lr=lr)
+    store: list[Tensor] = []
+    handle = (
+        module.register_forward_hook(lambda _m, _i, out: store.append(out.clone()))  # before in-place ops
+        if module is not None
+        else None
+    )
+    was = model.training
+    model.eval()
+    try:
+        for _ in range(steps):
+            store.clear()
+            img = torch.softmax(logits, dim=1).view((1, *shape))
+            out = model(img)
+            if module is None:
+                val = out.reshape(-1)[0]
+            else:
+                act = store[0]
+                if not 0 <= channel < act.shape[1]:
+                    raise ExplainError(f"channel must lie in [0, {act.shape[1]}); got {channel}")
+                val = act[0, channel].mean()
+            (grad,) = torch.autograd.grad(-val + l2 * logits.pow(2).sum(), logits)  # no parameter grads
+            logits.grad = grad
+            opt.step()
+    finally:
+        if handle is not None:
+            handle.remove()
+        model.train(was)
+    return torch.softmax(logits.detach(), dim=1).view(shape).cpu().numpy()

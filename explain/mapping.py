@@ -1,0 +1,253 @@
+"""What a tagger learned, in the language of physics observables.
+
+* :func:`pixel_correlation`: per-pixel Pearson correlation of image intensity with the network output
+  (de Oliveira et al., arXiv 1511.05190, Fig. 7).
+* :func:`ado`: average decision ordering between two discriminants over signal-background pairs
+  (Faucett, Thaler, Whiteson, arXiv 2010.11998): the fraction of pairs the two order the same way,
+  computed exactly (every pair, ties counted half).
+* :func:`correlation_table`: Pearson correlations of any number of network quantities (output, hidden
+  units, relevance summaries) with each observable.
+* :func:`windows`: the mean network output per class in narrow windows of an observable
+  (output at fixed mass / tau21).
+* :func:`physics_report`: all of it in one call, as a table plus plots (:mod:`explain.plots`).
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+from typing import Any
+
+import numba
+import numpy as np
+
+from explain.errors import ExplainError
+
+__all__ = [
+    "PhysicsReport",
+    "Window",
+    "ado",
+    "correlation_table",
+    "pearson",
+    "physics_report",
+    "pixel_correlation",
+    "relevance_summaries",
+    "windows",
+]
+
+
+def pearson(a: np.ndarray, b: np.ndarray) -> float:
+    """Pearson correlation of two samples (0 when either is constant); NaN entries are dropped."""
+    a, b = np.asarray(a, float), np.asarray(b, float)
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok] - a[ok].mean(), b[ok] - b[ok].mean()
+    den = np.sqrt(np.sum(a * a) * np.sum(b * b))
+    return float(np.sum(a * b) / den) if den > 0 else 0.0
+
+
+def pixel_correlation(images: np.ndarray, output: np.ndarray) -> np.ndarray:
+    """Pearson correlation of each pixel's intensity with ``output``; shape of one image (0 if constant)."""
+    x = np.asarray(images, float).reshape(len(images), -1)
+    y = np.asarray(output, float)
+    if len(x) != len(y):
+        raise ExplainError(f"images and outputs must have the same length; got {len(x)} and {len(y)}")
+    xc, yc = x - x.mean(0), y - y.mean()
+    den = np.sqrt(np.sum(xc * xc, 0) * np.sum(yc * yc))
+    corr = np.divide(xc.T @ yc, den, out=np.zeros(x.shape[1]), where=den > 0)
+    return corr.reshape(np.asarray(images).shape[1:])
+
+
+@numba.njit(cache=True)
+def _concordance(fs: np.ndarray, gs: np.ndarray, fb: np.ndarray, gb: np.ndarray) -> float:
+    total = 0.0
+    for i in range(fs.size):
+        for j in range(fb.size):
+            d = (fs[i] - fb[j]) * (gs[i] - gb[j])
+            if d > 0:
+                total += 1.0
+            elif d == 0:
+                total += 0.5
+    return total / (fs.size * fb.size)
+
+
+def ado(
+    f: np.ndarray, g: np.ndarray, label: np.ndarray, max_per_class: int | None = 20000, seed: int = 0
+) -> float:
+    """Average decision ordering of discriminants ``f`` and ``g`` over (signal, background) pairs.
+
+    1 means ``g`` orders every pair as ``f`` does, 0 the reverse of it, 0.5 no relation. Non-finite
+    entries are dropped.
+
+    Args:
+        f, g: Discriminants per event.
+        label: 1 for signal, 0 for background.
+        max_per_class: Random subsample per class above this size (exact pairs below).
+        seed: For that subsample.
+
+    Raises:
+        ExplainError: lengths differ or a class is missing.
+    """
+    f, g, label = np.asarray(f, float), np.asarray(g, float), np.asarray(label)
+    if not len(f) == len(g) == len(label):
+        raise ExplainError(f"f, g and label must have equal lengths; got {len(f)}, {len(g)}, {len(label)}")
+    ok = np.isfinite(f) & np.isfinite(g)
+    sig, bkg = np.flatnonzero(ok & (label == 1)), np.flatnonzero(ok & (label == 0))
+    if len(sig) == 0 or len(bkg) == 0:
+        raise ExplainError(f"ADO needs both classes; got {len(sig)} signal and {len(bkg)} background events")
+    rng = np.random.default_rng(seed)
+    if max_per_class is not None:
+        sig = sig if len(sig) <= max_per_class else rng.choice(sig, max_per_class, replace=False)
+        bkg = bkg if len(bkg) <= max_per_class else rng.choice(bkg, max_per_class, replace=False)
+    return float(_concordance(f[sig], g[sig], f[bkg], g[bkg]))
+
+
+def correlation_table(quantities: dict[str, np.ndarray], observables: dict[str, np.ndarray]) -> Any:
+    """Pearson correlation of each quantity (rows) with each observable (columns), as a DataFrame."""
+    import pandas as pd
+
+    return pd.DataFrame(
+        {o: {q: pearson(v, ov) for q, v in quantities.items()} for o, ov in observables.items()}
+    )
+
+
+def relevance_summaries(relevance: np.ndarray, half_width: float = 1.25) -> dict[str, np.ndarray]:
+    """Scalar summaries of relevance maps ``(n, 1, k, k)``: total, core (R < 0.3), periphery, positive
+    fraction and relevance-weighted radius from the image centre."""
+    r = np.asarray(relevance, float).reshape(len(relevance), *np.asarray(relevance).shape[-2:])
+    k = r.shape[-1]
+    centres = (np.arange(k) + 0.5) / k * 2 * half_width - half_width
+    radius = np.hypot(centres[:, None], centres[None, :])
+    total = r.sum((1, 2))
+    core = r[:, radius < 0.3].sum(1)
+    absr = np.abs(r).sum((1, 2))
+    with np.errstate(invalid="ignore", divide="ignore"):
+        return {
+            "R_total": total,
+            "R_core": core,
+            "R_periphery": total - core,
+            "R_positive_fraction": np.clip(r, 0, None).sum((1, 2)) / absr,
+            "R_radius": (np.abs(r) * radius).sum((1, 2)) / absr,
+        }
+
+
+@dataclass
+class Window:
+    """Mean output per class in one bin of an observable."""
+
+    low: float
+    high: float
+    mean_signal: float
+    mean_background: float
+    n_signal: int
+    n_background: int
+
+
+def windows(output: np.ndarray, observable: np.ndarray, label: np.ndarray, edges: np.ndarray) -> list[Window]:
+    """The mean of ``output`` for signal and for background in each bin ``edges[i]..edges[i+1]``."""
+    out = []
+    for lo, hi in itertools.pairwise(edges):
+        sel = (observable >= lo) & (observable < hi)
+        s, b = sel & (label == 1), sel & (label == 0)
+        out.append(
+            Window(
+                float(lo),
+                float(hi),
+                float(np.mean(output[s])) if s.any() else np.nan,
+                float(np.mean(output[b])) if b.any() else np.nan,
+                int(s.sum()),
+                int(b.sum()),
+            )
+        )
+    return out
+
+
+@dataclass
+class PhysicsReport:
+    """Result of :func:`physics_report`.
+
+    Attributes:
+        table: One row per observable: Pearson correlation with the output, ADO, the direction in which the
+            observable agrees with the network (+1: larger means more signal-like to both) and the ADO rank.
+        correlations: Network quantities (output, hidden units, relevance summaries) x observables.
+        pixel_corr: Per-pixel correlation map of intensity with the output (images only).
+        mean_relevance: Mean relevance map per class, ``{"signal": ..., "background": ...}`` (images only).
+        windows: Mean output per class in narrow windows, per observable named in ``window_edges``.
+    """
+
+    table: Any
+    correlations: Any
+    pixel_corr: np.ndarray | None = None
+    mean_relevance: dict[str, np.ndarray] = field(default_factory=dict)
+    windows: dict[str, list[Window]] = field(default_factory=dict)
+
+    def top(self, n: int = 3) -> list[tuple[str, float]]:
+        """The ``n`` observables with the highest ADO."""
+        rows = self.table.sort_values("ado", ascending=False).head(n)
+        return list(zip(rows.index, rows["ado"], strict=True))
+
+    def plot(self) -> dict[str, Any]:
+        """The report's figures by name (see :func:`explain.plots.report_figures`)."""
+        from explain.plots import report_figures
+
+        return report_figures(self)
+
+
+def physics_report(
+    output: np.ndarray,
+    observables: dict[str, np.ndarray],
+    label: np.ndarray,
+    images: np.ndarray | None = None,
+    relevance: np.ndarray | None = None,
+    hidden: dict[str, np.ndarray] | None = None,
+    window_edges: dict[str, np.ndarray] | None = None,
+) -> PhysicsReport:
+    """Map a tagger's output onto observables: correlations, ADO ranking, windows, pixel maps.
+
+    Args:
+        output: Network output per jet (logit or probability; only its ordering matters for ADO).
+        observables: Named observables per jet (e.g. :func:`explain.observables.jet_observables` plus EFPs).
+        label: 1 for signal, 0 for background.
+        images: Jet images, for the pixel correlation map.
+        relevance: Relevance maps (e.g. :func:`explain.attribution.lrp`), summarised and averaged per class.
+        hidden: Named hidden-unit activations per jet (e.g. ``{"dense_3": a[:, 3]}``).
+        window_edges: Bin edges per observable for :func:`windows` (default: mass 50-110 GeV in 10 GeV
+            steps and tau21 in 0.1 steps when those observables are present).
+
+    Raises:
+        ExplainError: lengths differ.
+    """
+    import pandas as pd
+
+    output, label = np.asarray(output, float), np.asarray(label)
+    for name, v in observables.items():
+        if len(v) != len(output):
+            raise ExplainError(f"observable {name!r} has {len(v)} entries, the output {len(output)}")
+    rows = {}
+    for name, v in observables.items():
+        a = ado(output, v, label)
+        rows[name] = {"pearson": pearson(output, v), "ado": max(a, 1 - a), "direction": 1 if a >= 0.5 else -1}
+    table = pd.DataFrame(rows).T
+    table["rank"] = table["ado"].rank(ascending=False, method="min").astype(int)
+    table = table.sort_values("ado", ascending=False)
+    quantities = {"output": output, **(hidden or {})}
+    report = PhysicsReport(table=table, correlations=None)
+    if relevance is not None:
+        rel = np.asarray(relevance)
+        quantities.update(relevance_summaries(rel))
+        report.mean_relevance = {
+            "signal": rel[label == 1].mean(0).squeeze(),
+            "background": rel[label == 0].mean(0).squeeze(),
+        }
+    report.correlations = correlation_table(quantities, observables)
+    if images is not None:
+        report.pixel_corr = pixel_correlation(images, output).squeeze()
+    if window_edges is None:
+        window_edges = {}
+        if "mass" in observables:
+            window_edges["mass"] = np.arange(50.0, 111.0, 10.0)
+        if "tau21" in observables:
+            window_edges["tau21"] = np.arange(0.1, 0.91, 0.1)
+    report.windows = {
+        k: windows(output, np.asarray(observables[k]), label, e) for k, e in window_edges.items()
+    }
+    return report

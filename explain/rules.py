@@ -1,0 +1,283 @@
+"""Layer-wise relevance propagation rules, one class per rule.
+
+A rule says how the relevance ``R_k`` of a layer's outputs is shared among its inputs ``a_j``:
+
+    R_j = sum_k q_jk / (eps + sum_j' q_j'k) R_k
+
+with ``q_jk`` set by the rule (``a_j w_jk`` for epsilon, ``a_j w_jk^+`` for z-plus, ...). The rules run
+inside PyTorch's autograd with the *gradient trick*: when a rule is attached (see
+:mod:`explain.composites`) the layer's output keeps its value ``y`` but its gradient becomes that of
+``z(a) * y / stab(z(a))``, with ``z`` the rule's modified pre-activation. The quantity flowing backwards is
+then the relevance per unit of activation, ``R / a``; ReLU, pooling, flattening, dropout and residual
+additions need no rule of their own (their ordinary gradient shares relevance in proportion to the
+activations, max-pooling to the winner) and the relevance of any tensor is ``tensor * gradient``.
+
+Rules for the first layer (:class:`Flat`, :class:`WSquare`, :class:`ZBox`) produce relevance that is
+not of the form ``a_j x something`` (a pixel with zero intensity can be relevant); they return it
+directly through :meth:`Rule.input_relevance`, and :func:`explain.attribution.lrp` adds it to the
+result.
+
+Contract of a :class:`Rule` subclass: implement :meth:`Rule.z` (for proportional rules) or set
+``produces_relevance = True`` and implement :meth:`Rule.input_relevance`; both receive the layer through a
+:class:`LayerParams` view so that one rule serves ``Linear``, ``Conv1d/2d/3d`` and element-wise affine
+layers (unfolded batch norms). ``zero_bias=True`` leaves the biases out of the denominators, which makes
+relevance exactly conserved from the output to the input.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import torch
+from torch import Tensor, nn
+
+from explain.errors import ExplainError
+
+__all__ = [
+    "Epsilon",
+    "Flat",
+    "Gamma",
+    "LayerParams",
+    "Pass",
+    "Rule",
+    "WSquare",
+    "ZBox",
+    "ZPlus",
+    "layer_params",
+    "stabilize",
+]
+
+
+def stabilize(z: Tensor, eps: float) -> Tensor:
+    """``z + eps sign(z)`` (sign 0 -> +1), with exact zeros kept away from division by zero."""
+    out = z + eps * torch.where(z >= 0, 1.0, -1.0).to(z)
+    if eps == 0:
+        out = torch.where(out == 0, torch.ones_like(out), out)
+    return out
+
+
+@dataclass
+class LayerParams:
+    """A layer as ``y = apply(a, W, b)``: the parameters a rule modifies and how to apply them."""
+
+    weight: Tensor
+    bias: Tensor | None
+    apply: Callable[[Tensor, Tensor, Tensor | None], Tensor]
+    channel_dim: int = 1
+
+    def without_bias(self, y: Tensor) -> Tensor:
+        """``y`` minus this layer's bias."""
+        if self.bias is None:
+            return y
+        if self.channel_dim == -1:
+            return y - self.bias
+        return y - self.bias.view((1, -1) + (1,) * (y.dim() - 2))
+
+
+def _elementwise(a: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+    """``a * w + b`` with ``w``, ``b`` per channel (dimension 1)."""
+    shape = (1, -1) + (1,) * (a.dim() - 2)
+    out = a * w.view(shape)
+    return out if b is None else out + b.view(shape)
+
+
+def _bn_params(m: nn.modules.batchnorm._BatchNorm) -> LayerParams:
+    assert m.running_var is not None and m.running_mean is not None
+    scale = torch.rsqrt(m.running_var + m.eps)
+    if m.weight is not None:
+        scale = scale * m.weight
+    shift = -m.running_mean * scale
+    if m.bias is not None:
+        shift = shift + m.bias
+    return LayerParams(scale.detach(), shift.detach(), _elementwise)
+
+
+def layer_params(module: nn.Module) -> LayerParams:
+    """The :class:`LayerParams` of a ``Linear``, ``Conv1d/2d/3d`` or (eval-mode) ``BatchNorm`` layer, or of
+    an element-wise affine module that defines ``affine_params() -> (scale, shift)`` per channel.
+
+    Raises:
+        ExplainError: the module is not one of these.
+    """
+    if isinstance(module, nn.Linear):
+        return LayerParams(
+            module.weight.detach(),
+            None if module.bias is None else module.bias.detach(),
+            lambda a, w, b: nn.functional.linear(a, w, b),
+            channel_dim=-1,
+        )
+    if isinstance(module, (nn.Conv1d, nn.Conv2d, nn.Conv3d)):
+        conv = module
+        return LayerParams(
+            conv.weight.detach(),
+            None if conv.bias is None else conv.bias.detach(),
+            lambda a, w, b: conv._conv_forward(a, w, b),
+        )
+    if isinstance(module, nn.modules.batchnorm._BatchNorm):
+        return _bn_params(module)
+    if hasattr(module, "affine_params"):
+        scale, shift = getattr(module, "affine_params")()  # noqa: B009 (dynamic protocol)
+        return LayerParams(scale.detach(), shift.detach(), _elementwise)
+    raise ExplainError(
+        f"LRP rules apply to Linear, Conv1d/2d/3d, BatchNorm and element-wise affine layers "
+        f"(with an affine_params() method); got {type(module).__name__}"
+    )
+
+
+class Rule:
+    """Base class of the LRP rules.
+
+    Args:
+        eps: Stabiliser added to the denominators (with their sign).
+        zero_bias: Leave biases out of the denominators (exact conservation).
+    """
+
+    produces_relevance = False
+    uses_bias = True
+
+    def __init__(self, eps: float = 1e-6, zero_bias: bool = False) -> None:
+        if eps < 0:
+            raise ExplainError(f"the stabiliser eps must be >= 0; got {eps}")
+        self.eps = eps
+        self.zero_bias = zero_bias
+
+    def _bias(self, p: LayerParams) -> Tensor | None:
+        return None if (self.zero_bias or not self.uses_bias) else p.bias
+
+    def z(self, p: LayerParams, a: Tensor, y: Tensor) -> Tensor:
+        """The modified pre-activation whose derivatives are the ``q_jk / a_j`` of the rule.
+
+        Args:
+            p: The layer.
+            a: Its input (part of the autograd graph).
+            y: Its actual output (also part of the graph).
+        """
+        raise NotImplementedError
+
+    def input_relevance(self, p: LayerParams, a: Tensor, r_out: Tensor) -> Tensor:
+        """Relevance of the inputs ``a`` given the relevance ``r_out`` of the outputs (first-layer rules)."""
+        raise NotImplementedError
+
+    def wrap(self, p: LayerParams, a: Tensor, y: Tensor) -> Tensor:
+        """The layer output with the value ``y`` and the gradient of the rule."""
+        z = self.z(p, a, y)
+        scale = (y / stabilize(z, self.eps)).detach()
+        return y.detach() + (z - z.detach()) * scale
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(eps={self.eps}, zero_bias={self.zero_bias})"
+
+
+class Epsilon(Rule):
+    """LRP-epsilon: ``q_jk = a_j w_jk``; ``eps = 0`` is LRP-0 (input x gradient on ReLU networks)."""
+
+    def z(self, p: LayerParams, a: Tensor, y: Tensor) -> Tensor:
+        return p.without_bias(y) if self.zero_bias else y
+
+
+class Pass(Rule):
+    """Hands each output's relevance to the input at the same position (element-wise layers)."""
+
+    def z(self, p: LayerParams, a: Tensor, y: Tensor) -> Tensor:
+        return a
+
+
+class ZPlus(Rule):
+    """LRP-z+ (alpha = 1, beta = 0): ``q_jk = a_j^+ w_jk^+ + a_j^- w_jk^-``; positive biases count.
+
+    A unit whose inputs all contribute negatively has ``z = 0`` and passes no relevance on; after a ReLU
+    such a unit is off anyway, but before a residual addition it can carry relevance, which is then lost.
+    """
+
+    def z(self, p: LayerParams, a: Tensor, y: Tensor) -> Tensor:
+        b = self._bias(p)
+        if bool((a >= 0).all()):  # after a ReLU: the negative part vanishes, skip its convolution
+            return p.apply(a, p.weight.clamp(min=0), None if b is None else b.clamp(min=0))
+        pos = p.apply(a.clamp(min=0), p.weight.clamp(min=0), None if b is None else b.clamp(min=0))
+        return pos + p.apply(a.clamp(max=0), p.weight.clamp(max=0), None)
+
+
+class Gamma(Rule):
+    """LRP-gamma: ``w -> w + gamma w^+`` for positive inputs (``w + gamma w^-`` for negative ones).
+
+    Args:
+        gamma: Weight of the added positive part.
+    """
+
+    def __init__(self, gamma: float = 0.25, eps: float = 1e-6, zero_bias: bool = False) -> None:
+        super().__init__(eps, zero_bias)
+        if gamma < 0:
+            raise ExplainError(f"gamma must be >= 0; got {gamma}")
+        self.gamma = gamma
+
+    def z(self, p: LayerParams, a: Tensor, y: Tensor) -> Tensor:
+        b = self._bias(p)
+        w, g = p.weight, self.gamma
+        if bool((a >= 0).all()):
+            return p.apply(a, w + g * w.clamp(min=0), None if b is None else b + g * b.clamp(min=0))
+        pos = p.apply(a.clamp(min=0), w + g * w.clamp(min=0), None if b is None else b + g * b.clamp(min=0))
+        return pos + p.apply(a.clamp(max=0), w + g * w.clamp(max=0), None)
+
+
+class _FirstLayerRule(Rule):
+    """Rules whose input relevance is computed directly (see the module docstring)."""
+
+    produces_relevance = True
+
+    def _share(self, p: LayerParams, ones: Tensor, q_w: Tensor, q_b: Tensor | None, r_out: Tensor) -> Tensor:
+        ones = ones.detach().requires_grad_(True)
+        with torch.enable_grad():
+            z = p.apply(ones, q_w, q_b)
+            (r,) = torch.autograd.grad(z, ones, r_out / stabilize(z.detach(), self.eps))
+        return r
+
+
+class WSquare(_FirstLayerRule):
+    """w^2 rule: ``q_jk = w_jk^2``, independent of the input (unbounded inputs)."""
+
+    def input_relevance(self, p: LayerParams, a: Tensor, r_out: Tensor) -> Tensor:
+        b = self._bias(p)
+        return self._share(p, torch.ones_like(a), p.weight**2, None if b is None else b**2, r_out)
+
+
+class Flat(_FirstLayerRule):
+    """Flat rule: ``q_jk = 1`` for every connection, so each output shares its relevance evenly."""
+
+    uses_bias = False
+
+    def input_relevance(self, p: LayerParams, a: Tensor, r_out: Tensor) -> Tensor:
+        return self._share(p, torch.ones_like(a), torch.ones_like(p.weight), None, r_out)
+
+
+class ZBox(_FirstLayerRule):
+    """z^B rule for inputs bounded by ``low <= a <= high``:
+    ``q_jk = a_j w_jk - low_j w_jk^+ - high_j w_jk^-``.
+
+    Args:
+        low, high: Bounds of the input (scalars or tensors broadcastable to it).
+    """
+
+    def __init__(
+        self,
+        low: float | Tensor = 0.0,
+        high: float | Tensor = 1.0,
+        eps: float = 1e-6,
+        zero_bias: bool = False,
+    ) -> None:
+        super().__init__(eps, zero_bias)
+        self.low, self.high = low, high
+
+    def input_relevance(self, p: LayerParams, a: Tensor, r_out: Tensor) -> Tensor:
+        a = a.detach().requires_grad_(True)
+        low = (torch.zeros_like(a) + torch.as_tensor(self.low).to(a)).requires_grad_(True)
+        high = (torch.zeros_like(a) + torch.as_tensor(self.high).to(a)).requires_grad_(True)
+        w = p.weight
+        with torch.enable_grad():
+            z = (
+                p.apply(a, w, self._bias(p))
+                - p.apply(low, w.clamp(min=0), None)
+                - p.apply(high, w.clamp(max=0), None)
+            )
+            ga, gl, gh = torch.autograd.grad(z, (a, low, high), r_out / stabilize(z.detach(), self.eps))
+        return a * ga + low * gl + high * gh

@@ -1,0 +1,167 @@
+"""SHAP values for both tagger kinds, a thin layer over the ``shap`` package.
+
+Images: ``shap.DeepExplainer`` (DeepLIFT-style, additive: the values of a jet sum to ``f(x) - E[f]``) or
+``shap.GradientExplainer`` (expected gradients). Both break on in-place ReLUs with current torch
+("Output 0 of BackwardHookFunction is a view and is being modified inplace"); here they run on a copy
+of the model with every ``inplace`` flag cleared, so the user's model is untouched.
+
+Observables: ``shap.PermutationExplainer`` (exact additivity, model-agnostic) or ``shap.KernelExplainer``
+on the network's logit, returning a ``shap.Explanation`` ready for ``shap.plots.beeswarm`` / ``bar``.
+"""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from explain.errors import ExplainError
+
+__all__ = [
+    "bar_plot",
+    "beeswarm_plot",
+    "shap_image_maps",
+    "shap_images",
+    "shap_observables",
+    "without_inplace",
+]
+
+
+def without_inplace(model: nn.Module) -> nn.Module:
+    """A copy of ``model`` in eval mode with every module's ``inplace`` flag set to ``False``."""
+    clone = copy.deepcopy(model).eval()
+    for m in clone.modules():
+        if getattr(m, "inplace", False):
+            m.inplace = False  # type: ignore[assignment]
+    return clone
+
+
+class _Column(nn.Module):
+    """``(N,) -> (N, 1)``: shap's torch explainers want one column per output."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        self.model = model
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.model(x).reshape(x.shape[0], -1)
+
+
+def shap_images(
+    model: nn.Module, x: np.ndarray | Tensor, background: np.ndarray | Tensor, method: str = "deep"
+) -> np.ndarray:
+    """SHAP values of a single-output image tagger, shaped like ``x``.
+
+    Args:
+        model: The tagger (in-place activations allowed).
+        x: Images to explain.
+        background: Reference images (a few hundred drawn from the training set).
+        method: ``"deep"`` or ``"gradient"``.
+
+    Raises:
+        ExplainError: unknown method.
+    """
+    import shap
+
+    explainers = {"deep": shap.DeepExplainer, "gradient": shap.GradientExplainer}
+    if method not in explainers:
+        raise ExplainError(f"method must be one of {sorted(explainers)}; got {method!r}")
+    dev = next(model.parameters()).device
+    net = _Column(without_inplace(model)).to(dev)
+    bg = torch.as_tensor(background, dtype=torch.float32).to(dev)
+    xt = torch.as_tensor(x, dtype=torch.float32).to(dev)
+    explainer = explainers[method](net, bg)
+    values = (
+        explainer.shap_values(xt, check_additivity=False) if method == "deep" else explainer.shap_values(xt)
+    )
+    values = np.asarray(values[0] if isinstance(values, list) else values)
+    return values.reshape(xt.shape)
+
+
+def shap_observables(
+    model: nn.Module,
+    x: np.ndarray,
+    background: np.ndarray,
+    feature_names: list[str],
+    method: str = "permutation",
+    max_evals: int | None = None,
+    seed: int = 0,
+) -> Any:
+    """SHAP values of a tagger on observables, as a ``shap.Explanation`` on the logit scale.
+
+    Args:
+        model: Network taking ``(N, n_features)`` floats.
+        x: Events to explain.
+        background: Reference events for the masker.
+        feature_names: One name per column.
+        method: ``"permutation"`` or ``"kernel"``.
+        max_evals: Model evaluations per event (default ``2 * n_features + 1`` rounded up, permutation).
+        seed: Fixes the permutations.
+
+    Raises:
+        ExplainError: unknown method or a name count that does not match the columns.
+    """
+    import shap
+
+    x, background = np.asarray(x, np.float32), np.asarray(background, np.float32)
+    if x.ndim != 2 or len(feature_names) != x.shape[1]:
+        raise ExplainError(
+            f"x must be (events, features) with one name per feature; got shape {x.shape} "
+            f"and {len(feature_names)} names"
+        )
+    dev = next(model.parameters()).device
+    net = without_inplace(model).to(dev)
+
+    def f(arr: np.ndarray) -> np.ndarray:
+        with torch.no_grad():
+            return (
+                net(torch.as_tensor(np.asarray(arr, np.float32), device=dev)).reshape(len(arr)).cpu().numpy()
+            )
+
+    if method == "permutation":
+        masker = shap.maskers.Independent(background, max_samples=len(background))
+        expl = shap.PermutationExplainer(f, masker, feature_names=feature_names, seed=seed)
+        return expl(x, max_evals=max_evals or 2 * (2 * x.shape[1] + 1), silent=True)
+    if method == "kernel":
+        kexpl = shap.KernelExplainer(f, background)
+        values = kexpl.shap_values(x, silent=True)
+        return shap.Explanation(
+            values, base_values=np.full(len(x), kexpl.expected_value), data=x, feature_names=feature_names
+        )
+    raise ExplainError(f"method must be 'permutation' or 'kernel'; got {method!r}")
+
+
+def beeswarm_plot(explanation: Any, max_display: int = 15) -> Any:
+    """``shap.plots.beeswarm`` as a returned figure."""
+    import matplotlib.pyplot as plt
+    import shap
+
+    fig = plt.figure()
+    shap.plots.beeswarm(explanation, max_display=max_display, show=False)
+    return fig
+
+
+def bar_plot(explanation: Any, max_display: int = 15) -> Any:
+    """``shap.plots.bar`` (mean |SHAP| per feature) as a returned figure."""
+    import matplotlib.pyplot as plt
+    import shap
+
+    fig = plt.figure()
+    shap.plots.bar(explanation, max_display=max_display, show=False)
+    return fig
+
+
+def shap_image_maps(values: np.ndarray, label: np.ndarray) -> Any:
+    """Mean SHAP map of W jets, of QCD jets, and mean |SHAP|, side by side."""
+    from explain.plots import image_grid
+
+    v = np.asarray(values).reshape(len(values), *np.asarray(values).shape[-2:])
+    label = np.asarray(label)
+    return image_grid(
+        [v[label == 1].mean(0), v[label == 0].mean(0), np.abs(v).mean(0)],
+        ["mean SHAP, W", "mean SHAP, QCD", "mean |SHAP|"],
+        cols=3,
+    )

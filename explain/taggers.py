@@ -1,0 +1,258 @@
+"""Example jet taggers and their training: the architectures physicists actually write.
+
+:class:`JetImageCNN` (Conv2d, BatchNorm2d, in-place ReLU, MaxPool2d, Flatten, Dropout, Linear) tags jet
+images; :class:`ObservableDNN` (Standardize, Linear, BatchNorm1d, ReLU) tags vectors of jet observables.
+Both return one logit per jet (W > 0). :func:`train_tagger` fits either with Adam/SGD and early stopping
+on the validation ROC AUC, on CUDA when available, reproducibly for a given seed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+from torch import Tensor, nn
+
+from explain.errors import ExplainError
+
+__all__ = ["JetImageCNN", "ObservableDNN", "Standardize", "TrainResult", "predict", "roc_auc", "train_tagger"]
+
+
+class Standardize(nn.Module):
+    """``(x - mean) / std`` per feature with fixed statistics (an element-wise affine layer for LRP)."""
+
+    mean: Tensor
+    std: Tensor
+
+    def __init__(self, mean: np.ndarray | Tensor, std: np.ndarray | Tensor) -> None:
+        super().__init__()
+        std_t = torch.as_tensor(np.asarray(std), dtype=torch.float32)
+        if torch.any(std_t <= 0):
+            raise ExplainError(f"standard deviations must be > 0; got {std_t.tolist()}")
+        self.register_buffer("mean", torch.as_tensor(np.asarray(mean), dtype=torch.float32))
+        self.register_buffer("std", std_t)
+
+    def affine_params(self) -> tuple[Tensor, Tensor]:
+        """Scale and shift: ``x * scale + shift``."""
+        return 1.0 / self.std, -self.mean / self.std
+
+    def forward(self, x: Tensor) -> Tensor:
+        return (x - self.mean) / self.std
+
+
+class JetImageCNN(nn.Module):
+    """CNN on ``(1, n, n)`` jet images.
+
+    Args:
+        n_pixels: Image side.
+        channels: Output channels of the first convolution; each further block doubles them.
+        depth: Convolution blocks (conv, batch norm, ReLU, 2x2 max-pool).
+        dense: Width of the hidden dense layer.
+        dropout: Dropout probability before the output layer.
+        kernel: Size of the first convolution kernel (later ones are 3).
+    """
+
+    def __init__(
+        self,
+        n_pixels: int = 25,
+        channels: int = 8,
+        depth: int = 2,
+        dense: int = 32,
+        dropout: float = 0.2,
+        kernel: int = 5,
+    ) -> None:
+        super().__init__()
+        if depth < 1 or 2**depth > n_pixels:
+            raise ExplainError(
+                f"depth must lie in [1, log2(n_pixels)] = [1, {int(math.log2(n_pixels))}]; got {depth}"
+            )
+        layers: list[nn.Module] = []
+        c_in, side = 1, n_pixels
+        for i in range(depth):
+            c_out = channels * 2**i
+            k = kernel if i == 0 else 3
+            layers += [
+                nn.Conv2d(c_in, c_out, k, padding=k // 2),
+                nn.BatchNorm2d(c_out),
+                nn.ReLU(inplace=True),
+                nn.MaxPool2d(2),
+            ]
+            c_in, side = c_out, side // 2
+        self.features = nn.Sequential(*layers)
+        self.classifier = nn.Sequential(
+            nn.Flatten(),
+            nn.Linear(c_in * side * side, dense),
+            nn.ReLU(inplace=True),
+            nn.Dropout(dropout),
+            nn.Linear(dense, 1),
+        )
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.classifier(self.features(x)).squeeze(-1)
+
+
+class ObservableDNN(nn.Module):
+    """Dense network on standardised observables.
+
+    Args:
+        mean, std: Feature statistics of the training set (for :class:`Standardize`).
+        hidden: Widths of the hidden layers (Linear, BatchNorm1d, ReLU each).
+    """
+
+    def __init__(self, mean: np.ndarray, std: np.ndarray, hidden: tuple[int, ...] = (64, 32)) -> None:
+        super().__init__()
+        layers: list[nn.Module] = [Standardize(mean, std)]
+        n_in = len(mean)
+        for width in hidden:
+            layers += [nn.Linear(n_in, width), nn.BatchNorm1d(width), nn.ReLU()]
+            n_in = width
+        layers.append(nn.Linear(n_in, 1))
+        self.net = nn.Sequential(*layers)
+
+    @classmethod
+    def for_data(cls, x: np.ndarray, hidden: tuple[int, ...] = (64, 32)) -> ObservableDNN:
+        """A network whose standardisation uses the statistics of ``x``."""
+        return cls(x.mean(0), x.std(0) + 1e-12, hidden)
+
+    def forward(self, x: Tensor) -> Tensor:
+        return self.net(x).squeeze(-1)
+
+
+def roc_auc(score: np.ndarray, label: np.ndarray) -> float:
+    """Area under the ROC curve (the Mann-Whitney statistic, ties counted half).
+
+    Raises:
+        ExplainError: labels not both present, or scores not finite.
+    """
+    score, label = np.asarray(score, dtype=float), np.asarray(label)
+    if not np.all(np.isfinite(score)):
+        raise ExplainError("scores must be finite to compute a ROC AUC; got NaN or inf")
+    n1, n0 = int(np.sum(label == 1)), int(np.sum(label == 0))
+    if n1 == 0 or n0 == 0:
+        raise ExplainError(f"a ROC AUC needs both classes; got {n1} signal and {n0} background")
+    from scipy.stats import rankdata
+
+    ranks = rankdata(score)
+    return float((ranks[label == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+@torch.no_grad()
+def predict(model: nn.Module, x: np.ndarray | Tensor, batch_size: int = 4096) -> np.ndarray:
+    """Logits of ``model`` (eval mode) for every input, as a numpy array."""
+    dev = next(model.parameters()).device
+    was = model.training
+    model.eval()
+    xt = torch.as_tensor(x, dtype=torch.float32)
+    out = torch.cat(
+        [model(xt[i : i + batch_size].to(dev)).float().cpu() for i in range(0, len(xt), batch_size)]
+    )
+    model.train(was)
+    return out.numpy()
+
+
+@dataclass
+class TrainResult:
+    """Outcome of :func:`train_tagger`: the best validation AUC, its epoch, and per-epoch history."""
+
+    val_auc: float
+    best_epoch: int
+    history: list[dict[str, float]] = field(default_factory=list)
+    diverged: bool = False
+
+
+def train_tagger(
+    model: nn.Module,
+    x_train: np.ndarray,
+    y_train: np.ndarray,
+    x_val: np.ndarray,
+    y_val: np.ndarray,
+    epochs: int = 10,
+    lr: float = 1e-3,
+    batch_size: int = 128,
+    optimizer: str = "adam",
+    weight_decay: float = 0.0,
+    patience: int = 3,
+    seed: int = 0,
+    device: str | None = None,
+    report: Callable[[int, float], bool] | None = None,
+    reinit: bool = True,
+) -> TrainResult:
+    """Train with binary cross-entropy; keep the weights of the epoch with the best validation AUC.
+
+    Args:
+        model: A tagger returning one logit per input.
+        x_train, y_train, x_val, y_val: Data and 0/1 labels.
+        epochs, lr, batch_size, weight_decay: The usual.
+        optimizer: ``"adam"``, ``"adamw"`` or ``"sgd"`` (momentum 0.9).
+        patience: Stop after this many epochs without improvement.
+        seed: Fixes the initial weights (with ``reinit``), the batch order and dropout.
+        device: ``"cuda"``/``"cpu"``; default CUDA when available.
+        report: Called as ``report(epoch, val_auc)`` after each epoch; returning ``True`` stops training
+            (pruning by a hyperparameter search).
+        reinit: Draw fresh initial weights from ``seed`` (``False`` continues from the current ones).
+
+    Returns:
+        The :class:`TrainResult`; ``diverged`` is set when the loss became NaN (training stops there).
+
+    Raises:
+        ExplainError: unknown optimiser or bad sizes.
+    """
+    opts = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
+    if optimizer not in opts:
+        raise ExplainError(f"optimizer must be one of {sorted(opts)}; got {optimizer!r}")
+    if len(x_train) != len(y_train) or len(x_val) != len(y_val) or batch_size < 1:
+        raise ExplainError(
+            f"inputs and labels must have equal lengths and batch_size >= 1; got "
+            f"{len(x_train)}/{len(y_train)}, {len(x_val)}/{len(y_val)}, {batch_size}"
+        )
+    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    torch.manual_seed(seed)
+    gen = torch.Generator().manual_seed(seed)
+    if reinit:
+        for m in model.modules():
+            reset = getattr(m, "reset_parameters", None)
+            if callable(reset):
+                reset()
+    model.to(dev)
+    kwargs = {"momentum": 0.9} if optimizer == "sgd" else {}
+    opt = opts[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay, **kwargs)
+    xt = torch.as_tensor(x_train, dtype=torch.float32)
+    yt = torch.as_tensor(y_train, dtype=torch.float32)
+    loss_fn = nn.BCEWithLogitsLoss()
+    result = TrainResult(val_auc=float("nan"), best_epoch=-1)
+    best_state = None
+    for epoch in range(epochs):
+        model.train()
+        order = torch.randperm(len(xt), generator=gen)
+        total = 0.0
+        for i in range(0, len(xt), batch_size):
+            idx = order[i : i + batch_size]
+            if len(idx) < 2:
+                continue
+            opt.zero_grad()
+            loss = loss_fn(model(xt[idx].to(dev)), yt[idx].to(dev))
+            if not torch.isfinite(loss):
+                result.diverged = True
+                break
+            loss.backward()
+            opt.step()
+            total += float(loss.detach()) * len(idx)
+        if result.diverged:
+            break
+        score = predict(model, x_val)
+        auc = roc_auc(score, y_val) if np.all(np.isfinite(score)) else float("nan")
+        result.history.append({"epoch": epoch, "loss": total / len(xt), "val_auc": auc})
+        if np.isfinite(auc) and not auc <= result.val_auc:
+            result.val_auc, result.best_epoch = auc, epoch
+            best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
+        if report is not None and report(epoch, auc):
+            break
+        if epoch - result.best_epoch >= patience:
+            break
+    if best_state is not None:
+        model.load_state_dict(best_state)
+    model.eval()
+    return result

@@ -1,0 +1,288 @@
+"""LRP: every rule against a slow reference, conservation, LRP-0 == input x gradient, canonizers, hooks."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from explain import (
+    AllEpsilon,
+    Composite,
+    Epsilon,
+    EpsilonGammaBox,
+    EpsilonPlusFlat,
+    ExplainError,
+    Flat,
+    Gamma,
+    JetImageCNN,
+    MergeBatchNorm,
+    ObservableDNN,
+    Pass,
+    WSquare,
+    ZBox,
+    ZPlus,
+    input_x_gradient,
+    lrp,
+)
+
+
+@pytest.fixture(autouse=True)
+def _float64():
+    """Exact comparisons in double precision; restored after each test."""
+    old = torch.get_default_dtype()
+    torch.set_default_dtype(torch.float64)
+    yield
+    torch.set_default_dtype(old)
+
+
+# ---------------------------------------------------------------- slow reference (dense matrices, loops)
+def _dense(layer: nn.Module, in_shape: tuple[int, ...]) -> tuple[np.ndarray, np.ndarray]:
+    """The layer as ``y = W a + b`` on flattened tensors, found by probing with unit vectors."""
+    n = int(np.prod(in_shape))
+    with torch.no_grad():
+        b = layer(torch.zeros((1, *in_shape))).reshape(-1).numpy()
+        eye = torch.eye(n).reshape((n, *in_shape))
+        w = (layer(eye).reshape(n, -1).numpy() - b).T
+    return w, b
+
+
+def _stab(z: float, eps: float) -> float:
+    return z + eps * (1.0 if z >= 0 else -1.0)
+
+
+def reference(rule, w, b, a, r_out):
+    """R_j = sum_k q_jk / stab(sum_j q_jk + q_bias_k) R_k with q straight from the rule's definition."""
+    n_out, n_in = w.shape
+    eps, zb = rule.eps, rule.zero_bias
+    r_in = np.zeros(n_in)
+    for k in range(n_out):
+        q = np.zeros(n_in)
+        for j in range(n_in):
+            wp, wm = max(w[k, j], 0.0), min(w[k, j], 0.0)
+            ap, am = max(a[j], 0.0), min(a[j], 0.0)
+            if isinstance(rule, Epsilon):
+                q[j] = a[j] * w[k, j]
+            elif isinstance(rule, ZPlus):
+                q[j] = ap * wp + am * wm
+            elif isinstance(rule, Gamma):
+                q[j] = ap * (w[k, j] + rule.gamma * wp) + am * (w[k, j] + rule.gamma * wm)
+            elif isinstance(rule, WSquare):
+                q[j] = w[k, j] ** 2
+            elif isinstance(rule, Flat):
+                q[j] = 1.0 if w[k, j] != 0 else 0.0
+            elif isinstance(rule, ZBox):
+                q[j] = a[j] * w[k, j] - rule.low * wp - rule.high * wm
+        bias = (
+            0.0
+            if zb
+            else {
+                Epsilon: b[k],
+                ZPlus: max(b[k], 0.0),
+                Gamma: b[k] + getattr(rule, "gamma", 0) * max(b[k], 0.0),
+                WSquare: b[k] ** 2,
+                Flat: 0.0,
+                ZBox: b[k],
+            }[type(rule)]
+        )
+        z = _stab(q.sum() + bias, eps)
+        for j in range(n_in):
+            r_in[j] += q[j] / z * r_out[k]
+    return r_in
+
+
+def propagate(layer, rule, a, r_out):
+    """Our implementation: one layer, the output relevance injected as ``y * grad``."""
+    first = rule.produces_relevance
+    comp = Composite([] if first else [(type(layer), rule)], first=rule if first else None, canonizers=[])
+    a = a.clone().requires_grad_(True)
+    with comp.context(layer):
+        y = layer(a)
+        (g,) = torch.autograd.grad(y, a, r_out / y.detach())
+        return (comp.sink[0] if first else a.detach() * g).reshape(-1).numpy()
+
+
+RULES = [
+    Epsilon(1e-3),
+    Epsilon(0.0, zero_bias=True),
+    ZPlus(1e-6),
+    Gamma(0.25),
+    Gamma(0.5, zero_bias=True),
+    WSquare(),
+    Flat(),
+    ZBox(-1.0, 1.0),
+]
+LAYERS = [
+    lambda: nn.Linear(6, 4),
+    lambda: nn.Conv1d(2, 3, 3, padding=1),
+    lambda: nn.Conv2d(2, 2, 3, padding=1),
+]
+SHAPES = [(6,), (2, 5), (2, 4, 4)]
+
+
+@pytest.mark.parametrize("rule", RULES, ids=repr)
+@pytest.mark.parametrize("which", range(3), ids=["Linear", "Conv1d", "Conv2d"])
+def test_rule_matches_slow_reference(rule, which):
+    torch.manual_seed(which)
+    layer = LAYERS[which]()
+    shape = SHAPES[which]
+    a = torch.rand((1, *shape)) * 2 - (0.5 if isinstance(rule, ZBox) else 0.7)  # mixed signs
+    with torch.no_grad():
+        r_out = torch.randn_like(layer(a))
+    w, b = _dense(layer, shape)
+    ref = reference(rule, w, b, a.reshape(-1).numpy(), r_out.reshape(-1).numpy())
+    ours = propagate(layer, rule, a, r_out)
+    np.testing.assert_allclose(ours, ref, rtol=1e-8, atol=1e-10)
+
+
+def test_pass_rule_hands_relevance_through_batchnorm():
+    bn = nn.BatchNorm1d(5).eval()
+    bn.running_mean.uniform_(-1, 1)
+    a = torch.randn(1, 5)
+    r_out = torch.randn(1, 5)
+    np.testing.assert_allclose(propagate(bn, Pass(0.0), a, r_out), r_out.reshape(-1).numpy(), rtol=1e-10)
+
+
+# ---------------------------------------------------------------- whole networks
+def _randomise_bn(model):
+    g = torch.Generator().manual_seed(5)
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.running_mean.copy_(torch.rand(m.num_features, generator=g) * 0.4 - 0.2)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) + 0.5)
+            m.bias.data.copy_(torch.rand(m.num_features, generator=g) * 0.2 - 0.1)
+    return model.eval()
+
+
+class ResidualConv1d(nn.Module):
+    """Conv1d, unfoldable BatchNorm after a ReLU, residual addition, average and adaptive pooling."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv1 = nn.Conv1d(2, 4, 3, padding=1)
+        self.act = nn.ReLU(inplace=True)
+        self.bn = nn.BatchNorm1d(4)
+        self.conv2 = nn.Conv1d(4, 4, 3, padding=1)
+        self.pool = nn.AvgPool1d(2)
+        self.gap = nn.AdaptiveAvgPool1d(2)
+        self.head = nn.Sequential(nn.Flatten(), nn.Dropout(0.3), nn.Linear(8, 1))
+
+    def forward(self, x):
+        h = self.bn(self.act(self.conv1(x)))
+        h = self.act(h + self.conv2(h))
+        return self.head(self.gap(self.pool(h))).squeeze(-1)
+
+
+@torch.no_grad()
+def without_biases(model):
+    """Zero every bias, batch-norm shifts included (``running_mean`` and ``bias``), in place."""
+    for m in model.modules():
+        if getattr(m, "bias", None) is not None:
+            m.bias.zero_()
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.running_mean.zero_()
+        if hasattr(m, "affine_params"):
+            m.mean.zero_()
+    return model
+
+
+def _networks(zero_biases=False):
+    cnn = _randomise_bn(JetImageCNN(channels=4, dense=16))
+    dnn = _randomise_bn(ObservableDNN(np.linspace(-1, 1, 7), np.linspace(0.5, 2, 7), hidden=(16, 8)))
+    res = _randomise_bn(ResidualConv1d())
+    if zero_biases:
+        cnn, dnn, res = without_biases(cnn), without_biases(dnn), without_biases(res)
+    g = torch.Generator().manual_seed(1)
+    img = torch.rand((12, 1, 25, 25), generator=g)
+    img[:, :, :, :8] = 0  # empty regions, as in jet images
+    return [(cnn, img), (dnn, torch.randn((12, 7), generator=g)), (res, torch.rand((12, 2, 16), generator=g))]
+
+
+# z+ keeps only the positive contributions: a unit fed only negatively (possible in the residual branch,
+# which has no ReLU before the addition) cannot pass its relevance on, so z+ is not tested there.
+CONSERVING = [
+    (n, c)
+    for n in range(3)
+    for c in (EpsilonPlusFlat, EpsilonGammaBox, AllEpsilon)
+    if not (n == 2 and c is EpsilonPlusFlat)
+]
+
+
+@pytest.mark.parametrize(("net", "composite"), CONSERVING, ids=lambda v: getattr(v, "__name__", str(v)))
+def test_relevance_is_conserved_without_biases(composite, net):
+    model, x = _networks(zero_biases=True)[net]
+    f = model(x).detach()
+    kwargs = {"low": float(x.min()), "high": float(x.max())} if composite is EpsilonGammaBox else {}
+    rel = lrp(model, x, composite(eps=1e-12, **kwargs))
+    total = rel.reshape(len(x), -1).sum(1)
+    assert torch.all((total - f).abs() / f.abs() <= 1e-5), float(((total - f).abs() / f.abs()).max())
+
+
+def test_relevance_is_conserved_on_the_trained_taggers(jets, trained_cnn, trained_dnn):
+    for (model, _), x in ((trained_cnn, jets.images[:64]), (trained_dnn, jets.x_obs[:64])):
+        m = without_biases(copy.deepcopy(model).double())
+        xt = torch.as_tensor(x, dtype=torch.float64)
+        f = m(xt).detach()
+        rel = lrp(m, xt, EpsilonPlusFlat(eps=1e-12))
+        assert torch.all((rel.reshape(len(xt), -1).sum(1) - f).abs() / f.abs() <= 1e-5)
+
+
+@pytest.mark.parametrize("net", range(3), ids=["cnn", "dnn", "residual-conv1d"])
+def test_all_epsilon_lrp_equals_input_times_gradient(net):
+    model, x = _networks()[net]
+    rel = lrp(model, x, AllEpsilon(eps=0.0))
+    ixg = input_x_gradient(model, x)
+    assert float(ixg.abs().max()) > 0
+    torch.testing.assert_close(rel, ixg, rtol=1e-9, atol=1e-12)
+
+
+def test_lrp_leaves_the_model_as_it_was():
+    model, x = _networks()[0]
+    model.train()
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    flags = [p.requires_grad for p in model.parameters()]
+    lrp(model, x, EpsilonPlusFlat())
+    assert model.training and flags == [p.requires_grad for p in model.parameters()]
+    for k, v in model.state_dict().items():
+        assert torch.equal(v, before[k]), k
+    assert not any(m._forward_hooks for m in model.modules())
+
+
+def test_merge_batchnorm_keeps_the_function_and_restores_weights():
+    model, x = _networks()[0]
+    before = model(x).detach()
+    weights = [p.clone() for p in model.parameters()]
+    canon = MergeBatchNorm()
+    with canon(model) as m:
+        assert len(canon.merged) == 2
+        torch.testing.assert_close(m(x), before, rtol=1e-10, atol=1e-12)
+    assert all(torch.equal(a, b) for a, b in zip(weights, model.parameters(), strict=True))
+    torch.testing.assert_close(model(x), before, rtol=0, atol=0)
+
+
+def test_unfoldable_batchnorm_is_left_alone_by_the_canonizer():
+    model, _ = _networks()[2]
+    canon = MergeBatchNorm()
+    with canon(model):
+        assert canon.merged == []
+
+
+def test_lrp_on_float32_cnn_is_finite_and_float32():
+    model = JetImageCNN().float().eval()
+    rel = lrp(model, torch.rand(512, 1, 25, 25, dtype=torch.float32))
+    assert rel.dtype == torch.float32 and torch.isfinite(rel).all()
+
+
+def test_errors_state_the_rule_and_value():
+    model, x = _networks()[1]
+    with pytest.raises(ExplainError, match="target must lie in"):
+        lrp(model, x, target=3)
+    with pytest.raises(ExplainError, match="eps must be >= 0; got -1"):
+        Epsilon(-1)
+    two = nn.Sequential(nn.Linear(7, 2))
+    with pytest.raises(ExplainError, match="2 outputs; pass target="):
+        lrp(two, x)

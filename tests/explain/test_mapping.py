@@ -1,0 +1,69 @@
+"""Mapping onto physics: ADO, pixel correlations, windows and the one-call report on real jets."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from explain import ExplainError, ado, lrp, physics_report, pixel_correlation, predict
+from explain.mapping import windows
+
+
+def _brute_ado(f, g, y):
+    pairs = [
+        np.sign((f[i] - f[j]) * (g[i] - g[j])) for i in np.flatnonzero(y == 1) for j in np.flatnonzero(y == 0)
+    ]
+    return np.mean([(p > 0) + 0.5 * (p == 0) for p in pairs])
+
+
+def test_ado_counts_pairs_ordered_alike():
+    rng = np.random.default_rng(1)
+    f, y = rng.normal(size=120), rng.integers(0, 2, 120)
+    g = f + rng.normal(size=120)
+    g[:10] = g[10:20]
+    assert ado(f, g, y) == pytest.approx(_brute_ado(f, g, y), abs=1e-12)
+    assert ado(f, np.exp(3 * f), y) == 1.0  # invariant under monotone maps
+    assert ado(f, -f, y) == 0.0
+    assert abs(ado(f, rng.normal(size=120), y) - 0.5) < 0.1
+    with pytest.raises(ExplainError, match="both classes"):
+        ado(f, g, np.ones(120))
+
+
+def test_pixel_correlation_matches_numpy():
+    rng = np.random.default_rng(2)
+    imgs = rng.random((50, 1, 4, 4))
+    imgs[:, 0, 0, 0] = 0.0  # constant pixel -> 0
+    out = imgs[:, 0, 1, 2] * 2 + rng.normal(0, 0.1, 50)
+    corr = pixel_correlation(imgs, out)
+    assert corr.shape == (1, 4, 4) and corr[0, 0, 0] == 0
+    assert corr[0, 3, 1] == pytest.approx(np.corrcoef(imgs[:, 0, 3, 1], out)[0, 1], abs=1e-12)
+    assert corr[0, 1, 2] > 0.9
+
+
+def test_windows_average_per_class():
+    out, obs, y = np.array([1.0, 2, 3, 4]), np.array([55.0, 56, 65, 66]), np.array([1, 0, 1, 0])
+    w = windows(out, obs, y, np.array([50.0, 60, 70]))
+    assert [(v.mean_signal, v.mean_background, v.n_signal) for v in w] == [(1.0, 2.0, 1), (3.0, 4.0, 1)]
+
+
+def test_physics_report_on_the_trained_cnn(jets, trained_cnn):
+    model, _ = trained_cnn
+    out = predict(model, jets.images)
+    rel = lrp(model, jets.images).numpy()
+    report = physics_report(
+        out, jets.obs, jets.label, images=jets.images, relevance=rel, hidden={"logit": out}
+    )
+    table = report.table
+    assert set(table.index) == set(jets.obs)
+    assert table["ado"].between(0.5, 1.0).all() and table["rank"].min() == 1
+    top = [name for name, _ in report.top(5)]
+    assert {"mass", "D2", "tau21", "C2", "dR_subjets"} & set(top[:3]), table
+    assert report.correlations.loc["logit", "mass"] == pytest.approx(
+        report.correlations.loc["output", "mass"]
+    )
+    assert report.pixel_corr.shape == (25, 25) and report.mean_relevance["signal"].shape == (25, 25)
+    assert len(report.windows["mass"]) == 6
+    figs = report.plot()
+    assert {"ado_ranking", "correlations", "pixel_correlation", "mean_relevance", "windows_mass"} <= set(figs)
+    with pytest.raises(ExplainError, match="observable 'x' has 3 entries"):
+        physics_report(out, {"x": np.zeros(3)}, jets.label)

@@ -1,0 +1,162 @@
+"""Example taggers trained on real W vs QCD jets; SHAP values; filter visualisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from explain import (
+    ExplainError,
+    JetImageCNN,
+    activation_maximisation,
+    activations,
+    first_layer_kernels,
+    mean_activation_maps,
+    predict,
+    roc_auc,
+    shap_images,
+    shap_observables,
+    train_tagger,
+)
+from explain.shapley import bar_plot, beeswarm_plot, shap_image_maps
+
+
+def test_roc_auc_matches_the_pair_count():
+    rng = np.random.default_rng(0)
+    s, y = rng.normal(size=300), rng.integers(0, 2, 300)
+    s[:20] = s[20:40]  # ties
+    pairs = [(a > b) + 0.5 * (a == b) for a in s[y == 1] for b in s[y == 0]]
+    assert roc_auc(s, y) == pytest.approx(np.mean(pairs), abs=1e-12)
+    with pytest.raises(ExplainError, match="needs both classes; got 0 signal"):
+        roc_auc(s, np.zeros(300))
+
+
+def test_both_taggers_separate_w_from_qcd(jets, trained_cnn, trained_dnn):
+    for (model, res), x in ((trained_cnn, jets.images), (trained_dnn, jets.x_obs)):
+        assert res.val_auc > 0.75, res
+        assert roc_auc(predict(model, x[jets.val]), jets.label[jets.val]) == pytest.approx(
+            res.val_auc, abs=1e-6
+        )
+        assert [h["epoch"] for h in res.history] == list(range(len(res.history)))
+
+
+def test_training_is_reproducible_and_reports_divergence(jets):
+    x, y = jets.images[:200], jets.label[:200]
+    runs = [
+        train_tagger(JetImageCNN(channels=4, dense=8), x, y, x, y, epochs=2, seed=7, device="cpu")
+        for _ in range(2)
+    ]
+    assert runs[0].history == runs[1].history
+    stopped = []
+    res = train_tagger(
+        JetImageCNN(channels=4, dense=8),
+        x,
+        y,
+        x,
+        y,
+        epochs=5,
+        seed=7,
+        device="cpu",
+        report=lambda epoch, auc: stopped.append(epoch) or True,
+    )
+    assert stopped == [0] and len(res.history) == 1
+    bad = train_tagger(
+        JetImageCNN(channels=4, dense=8, dropout=0.0),
+        x,
+        y,
+        x,
+        y,
+        epochs=3,
+        lr=1e30,
+        optimizer="sgd",
+        seed=0,
+        device="cpu",
+    )
+    assert bad.diverged
+    with pytest.raises(ExplainError, match="optimizer must be one of"):
+        train_tagger(JetImageCNN(), x, y, x, y, optimizer="lbfgs")
+
+
+def test_deep_shap_handles_inplace_relu_and_is_additive(jets, trained_cnn):
+    model, _ = trained_cnn
+    assert any(getattr(m, "inplace", False) for m in model.modules())
+    x, bg = jets.images[:16], jets.images[100:164]
+    values = shap_images(model, x, bg, method="deep")
+    assert values.shape == x.shape
+    f, f0 = predict(model, x), predict(model, bg).mean()
+    np.testing.assert_allclose(values.reshape(16, -1).sum(1), f - f0, atol=2e-3 * np.abs(f - f0).max())
+    assert any(getattr(m, "inplace", False) for m in model.modules())  # the user's model is untouched
+    grad = shap_images(model, x, bg, method="gradient")
+    assert grad.shape == x.shape and np.isfinite(grad).all()
+    shap_image_maps(values, jets.label[:16])
+
+
+def test_permutation_shap_on_observables_is_additive(jets, trained_dnn):
+    model, _ = trained_dnn
+    expl = shap_observables(model, jets.x_obs[:10], jets.x_obs[200:300], jets.names)
+    f = predict(model, jets.x_obs[:10])
+    np.testing.assert_allclose(expl.values.sum(1) + expl.base_values, f, rtol=1e-4, atol=1e-4)
+    assert list(expl.feature_names) == jets.names
+    beeswarm_plot(expl)
+    bar_plot(expl)
+    with pytest.raises(ExplainError, match="one name per feature"):
+        shap_observables(model, jets.x_obs[:10], jets.x_obs[:10], jets.names[:3])
+
+
+def test_filters_kernels_maps_and_activation_maximisation(jets, trained_cnn):
+    model, _ = trained_cnn
+    kernels = first_layer_kernels(model)
+    assert kernels.shape == (8, 1, 5, 5)
+    maps = mean_activation_maps(model, jets.images, jets.label)
+    assert maps["signal"].shape == (8, 25, 25)
+    np.testing.assert_allclose(maps["difference"], maps["signal"] - maps["background"])
+    bn = next(m for m in model.modules() if isinstance(m, nn.BatchNorm2d))  # pre-activation
+    best = activation_maximisation(model, (1, 25, 25), module=bn, channel=3, steps=150, lr=0.1, seed=0)
+    assert best.shape == (1, 25, 25) and best.min() >= 0 and best.sum() == pytest.approx(1, rel=1e-4)
+    act_best = activations(model, best[None], bn)[0, 3].mean()
+    act_jets = activations(model, jets.images[:200], bn)[:, 3].mean((1, 2))
+    assert act_best > act_jets.max()
+    with pytest.raises(ExplainError, match="channel must lie in"):
+        activation_maximisation(model, (1, 25, 25), module=bn, channel=99, steps=1)
+
+
+def test_taggers_reject_bad_settings():
+    with pytest.raises(ExplainError, match="depth must lie in"):
+        JetImageCNN(depth=6)
+    assert JetImageCNN(depth=3)(torch.zeros(2, 1, 25, 25)).shape == (2,)
+
+
+def test_training_script_saves_weights_and_reports_auc(jets, tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[2]
+    r = subprocess.run(
+        [
+            sys.executable,
+            str(root / "examples" / "train_taggers.py"),
+            "--per-class",
+            "300",
+            "--epochs",
+            "3",
+            "--cache",
+            str(jets.cache),
+            "--out",
+            str(tmp_path),
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env={**os.environ, "PYTHONPATH": str(root)},
+    )
+    assert r.returncode == 0, r.stderr[-2000:]
+    aucs = json.loads((tmp_path / "auc.json").read_text())
+    assert 0.6 < aucs["CNN on images"] <= 1 and 0.6 < aucs["dense on observables"] <= 1
+    model = torch.load(tmp_path / "cnn.pt", weights_only=False)
+    assert model(torch.as_tensor(jets.images[:4])).shape == (4,)
+    assert (tmp_path / "roc.png").stat().st_size > 0 and "validation ROC AUC" in r.stdout

@@ -1,0 +1,193 @@
+"""Hyperparameter search from scripts: the objective wrapper, pruning, the report, and the example script
+run for real (process pool, Dask LocalCluster on loopback, resume after a kill)."""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tuner import Categorical, Integer, Real, TunerError, gp_minimize
+from tuner.hpo import MedianPruner, Objective
+from tuner.search_report import write_report
+
+ROOT = Path(__file__).resolve().parents[2]
+SCRIPT = ROOT / "examples" / "hpo_tagger.py"
+SPACE = [
+    Real(1e-3, 1.0, "log-uniform", name="lr"),
+    Integer(1, 9, name="width"),
+    Categorical(["adam", "sgd", "broken"], name="opt"),
+]
+
+
+def train(params, seed, report, offset):
+    """A cheap stand-in with the shape of a training: failures, divergence, a learning curve."""
+    if params["opt"] == "broken":
+        raise RuntimeError("optimiser exploded")
+    if params["lr"] > 0.5:
+        return float("nan")
+    score = 0.0
+    for epoch in range(6):
+        score = (
+            offset
+            + 1
+            - (math.log10(params["lr"]) + 2) ** 2 / 4
+            - (params["width"] - 5) ** 2 / 40
+            - 0.3 / (epoch + 1)
+        )
+        if report(epoch, score):
+            break
+    return {"score": score, "seed_seen": seed}
+
+
+def test_objective_marks_failures_passes_fixed_args_and_seeds(tmp_path):
+    obj = Objective(train, SPACE, maximize=True, fixed={"offset": 10.0})
+    res = gp_minimize(
+        obj,
+        SPACE,
+        n_calls=14,
+        n_initial_points=6,
+        random_state=3,
+        progress=False,
+        storage=str(tmp_path / "s.db"),
+    )
+    failed = {t.id: t.error for t in res.trials if t.state == "failed"}
+    done = [t for t in res.trials if t.state == "complete"]
+    assert done and failed
+    assert all("optimiser exploded" in e or "diverged" in e for e in failed.values())
+    for t in done:  # maximised: the model minimises -score; fixed args and the trial's seed arrived
+        assert t.y == pytest.approx(-t.info["score"]) and t.info["score"] > 9
+        assert t.info["seed_seen"] == t.seed and t.info["params"]["lr"] == t.x[0]
+    assert len({t.seed for t in res.trials}) == len(res.trials)
+    assert -res.fun == max(t.info["score"] for t in done)
+
+
+def edge(params):
+    """Better and better towards large lr, but the training diverges above lr = 0.2."""
+    return float("nan") if params["lr"] > 0.2 else math.log10(params["lr"]) - 0.1 * (params["width"] - 5) ** 2
+
+
+def test_failed_points_steer_the_search_away_when_imputed_as_worst():
+    space = SPACE[:2]
+    failed = {}
+    for mode in ("worst", "ignore"):
+        res = gp_minimize(Objective(edge, space, maximize=True), space, n_calls=16, n_initial_points=4,
+                          random_state=2, progress=False, failures=mode)
+        failed[mode] = sum(t.state == "failed" for t in res.trials[4:])
+    assert failed["worst"] < failed["ignore"], failed
+
+
+def test_objective_rejects_unnamed_dimensions_and_reserved_fixed_args():
+    with pytest.raises(TunerError, match="distinct name"):
+        Objective(train, [Real(0, 1)])
+    with pytest.raises(TunerError, match="may not be named 'seed'"):
+        Objective(train, SPACE, fixed={"seed": 1})
+
+
+def test_median_pruner_compares_best_so_far_at_the_same_step():
+    curves = [[[0, 0.5], [1, 0.6], [2, 0.7]], [[0, 0.4], [1, 0.8]], [[0, 0.6], [1, 0.65]]]
+    p = MedianPruner(warmup_steps=1, min_trials=3)
+    assert not p.should_stop(0, 0.1, curves, maximize=True)  # warm-up
+    assert p.should_stop(1, 0.6, curves, maximize=True)  # median of (0.6, 0.8, 0.65) = 0.65
+    assert not p.should_stop(1, 0.7, curves, maximize=True)
+    assert not p.should_stop(1, 0.1, curves[:2], maximize=True)  # too few finished curves
+    assert p.should_stop(1, 0.7, [[[0, 0.5], [1, 0.3]]] * 3, maximize=False)
+
+
+def test_pruned_trials_are_marked_and_told_their_best_score(tmp_path):
+    obj = Objective(train, SPACE, maximize=True, fixed={"offset": 0.0}, pruner=MedianPruner(1, 3))
+    res = gp_minimize(obj, SPACE, n_calls=24, n_initial_points=8, random_state=0, progress=False)
+    pruned = [t for t in res.trials if t.info.get("pruned")]
+    assert pruned, "a bad trial should have been stopped"
+    for t in pruned:
+        assert len(t.info["curve"]) < 6 and t.y == pytest.approx(-max(v for _, v in t.info["curve"]))
+    report = write_report(res, tmp_path / "rep", maximize=True)
+    rows = list(csv.DictReader(open(report.files["csv"])))
+    assert len(rows) == len(res.trials) and sum(r["pruned"] == "True" for r in rows) == len(pruned)
+    assert {"convergence", "partial_dependence"} <= set(report.files)
+    assert json.loads(report.files["best"].read_text())["score"] == pytest.approx(report.best_score)
+
+
+# ------------------------------------------------------------------------------ the example script
+def _run(args, out, cache, timeout=400):
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), "--smoke", "--cache", str(cache), "--out", str(out), *args],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def _trials(db):
+    with sqlite3.connect(db) as con:
+        return con.execute("SELECT id, state, y, seed, told FROM trials ORDER BY id").fetchall()
+
+
+def test_hpo_script_smoke_with_process_pool_then_extends(jets, tmp_path):
+    out = tmp_path / "hpo"
+    r = _run(["--workers", "2"], out, jets.cache)
+    assert r.returncode == 0, r.stderr[-3000:]
+    first = _trials(out / "study.db")
+    assert [s for _, s, *_ in first] == ["complete"] * 4
+    assert 0.5 < -min(y for _, _, y, *_ in first) <= 1.0  # a validation AUC
+    for name in ("best.json", "trials.csv", "trials.md", "convergence.png", "partial_dependence.png"):
+        assert (out / name).stat().st_size > 0, name
+    assert "best validation ROC AUC" in r.stdout
+    r = _run(["--workers", "2", "--trials", "6"], out, jets.cache)
+    assert r.returncode == 0, r.stderr[-3000:]
+    second = _trials(out / "study.db")
+    assert len(second) == 6 and second[:4] == first  # nothing re-run
+    assert len(list(csv.DictReader(open(out / "trials.csv")))) == 6
+
+
+def test_hpo_script_resumes_after_a_kill_on_a_dask_cluster(jets, tmp_path):
+    """Killed mid-search (process pool), resumed on a real Dask LocalCluster on loopback."""
+    out = tmp_path / "hpo"
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--smoke",
+            "--trials",
+            "6",
+            "--workers",
+            "2",
+            "--cache",
+            str(jets.cache),
+            "--out",
+            str(out),
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
+    db = out / "study.db"
+    deadline = time.time() + 300
+    while time.time() < deadline:
+        if db.exists() and any(s == "complete" for _, s, *_ in _trials(db)):
+            break
+        time.sleep(0.5)
+    os.killpg(proc.pid, signal.SIGKILL)
+    proc.wait()
+    before = [t for t in _trials(db) if t[1] == "complete"]
+    assert before and len(before) < 6
+    r = _run(["--local-dask", "2", "--trials", "6"], out, jets.cache)
+    assert r.returncode == 0, r.stderr[-3000:]
+    after = _trials(db)
+    assert [s for _, s, *_ in after] == ["complete"] * 6
+    assert all(t in after for t in before)  # finished trials kept as they were

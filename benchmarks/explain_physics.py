@@ -41,7 +41,7 @@ def main() -> None:
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     t0 = time.perf_counter()
-    sample = ex.load_or_generate(args.per_class, cache_dir=args.cache, seed=1)
+    sample = ex.load_or_generate(args.per_class, cache_dir=args.cache, seed=1, n_jobs=2)
     t_gen = time.perf_counter() - t0
     images = ex.jet_images(sample)
     obs_cache = Path(args.cache) / f"observables-{args.per_class}-efp{args.efp_degree}.npz"

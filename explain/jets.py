@@ -187,14 +187,26 @@ def generate_jets(n_jets: int, signal: bool, seed: int = 1, pt_window: tuple[flo
 
 
 def load_or_generate(n_per_class: int, cache_dir: str | Path = "jet-cache", seed: int = 1,
-                     pt_window: tuple[float, float] = (250, 300)) -> JetSample:
-    """A shuffled W + QCD sample of ``2 n_per_class`` jets, from the cache when it exists."""
+                     pt_window: tuple[float, float] = (250, 300), n_jobs: int = 1) -> JetSample:
+    """A shuffled W + QCD sample of ``2 n_per_class`` jets, from the cache when it exists.
+
+    Args:
+        n_jobs: 2 generates the two classes in parallel processes (the same jets as with 1).
+    """
     key = json.dumps({"n": n_per_class, "seed": seed, "pt": pt_window, "v": 1})
     path = Path(cache_dir) / f"jets-{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz"
     if path.exists():
         return JetSample.load(path)
-    sig = generate_jets(n_per_class, True, seed, pt_window)
-    bkg = generate_jets(n_per_class, False, seed + 1, pt_window)
+    if n_jobs > 1:
+        from concurrent.futures import ProcessPoolExecutor
+
+        with ProcessPoolExecutor(2) as pool:
+            fs = pool.submit(generate_jets, n_per_class, True, seed, pt_window)
+            fb = pool.submit(generate_jets, n_per_class, False, seed + 1, pt_window)
+            sig, bkg = fs.result(), fb.result()
+    else:
+        sig = generate_jets(n_per_class, True, seed, pt_window)
+        bkg = generate_jets(n_per_class, False, seed + 1, pt_window)
     sample = JetSample.concat([sig, bkg]).shuffled(seed)
     sample.save(path)
     return sample

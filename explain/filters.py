@@ -103,13 +103,17 @@ def activation_maximisation(
     channel: int = 0,
     steps: int = 200,
     lr: float = 0.05,
-    l2: float = 1e-3,
+    l2: float = 1e-6,
     seed: int = 0,
+    unit: str = "centre",
 ) -> np.ndarray:
-    """The non-negative, unit-sum input (like a jet image) that maximises one channel's mean activation.
+    """The non-negative, unit-sum input (like a jet image) that maximises one channel's activation.
 
     Gradient ascent on ``softmax``-parametrised pixel intensities (so the input stays a valid image), with
-    an L2 penalty on the logits.
+    an L2 penalty on the logits. The activation is the channel's unit at the centre of the feature map
+    (``unit="centre"``, the usual choice) or its spatial mean (``"mean"``; for a unit-sum input the mean
+    response of a convolution hardly depends on where the intensity sits, so this is flat for the first
+    layers).
 
     Args:
         model: The network.
@@ -119,13 +123,16 @@ def activation_maximisation(
         channel: Channel index within that layer's output.
         steps, lr, l2: Optimisation settings.
         seed: Initial noise.
+        unit: ``"centre"`` or ``"mean"``.
 
     Returns:
         The input, shaped ``shape``.
 
     Raises:
-        ExplainError: channel out of range.
+        ExplainError: channel out of range or unknown ``unit``.
     """
+    if unit not in ("centre", "mean"):
+        raise ExplainError(f"unit must be 'centre' or 'mean'; got {unit!r}")
     dev = next(model.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     logits = (0.01 * torch.randn((1, int(np.prod(shape))), generator=gen)).to(dev).requires_grad_(True)
@@ -149,7 +156,8 @@ def activation_maximisation(
                 act = store[0]
                 if not 0 <= channel < act.shape[1]:
                     raise ExplainError(f"channel must lie in [0, {act.shape[1]}); got {channel}")
-                val = act[0, channel].mean()
+                a = act[0, channel]
+                val = a.mean() if unit == "mean" else a[tuple(n // 2 for n in a.shape)]
             (grad,) = torch.autograd.grad(-val + l2 * logits.pow(2).sum(), logits)  # no parameter grads
             logits.grad = grad
             opt.step()

@@ -115,6 +115,7 @@ class MergeBatchNorm(Canonizer):
         with torch.no_grad():
             affine = layer_params(bn)  # the batch norm as x * scale + shift
             scale, shift = affine.weight, affine.bias
+            assert shift is not None  # a batch norm always has a shift
             b = layer.bias.data if had_bias else torch.zeros_like(scale)
             w.data.mul_(scale.view((-1,) + (1,) * (w.dim() - 1)))
             new_b = b * scale + shift

@@ -156,8 +156,9 @@ def _cluster(events: ak.Array, pt_window: tuple[float, float], radius: float,
 
 
 def generate_jets(n_jets: int, signal: bool, seed: int = 1, pt_window: tuple[float, float] = (250, 300),
-                  radius: float = 0.8, batch: int = 200, max_events: int | None = None) -> JetSample:
-    """Generate ``n_jets`` W jets (``signal``) or QCD jets in the pT window.
+                  radius: float = 0.8, batch: int = 200, max_events: int | None = None,
+                  progress: bool = True) -> JetSample:
+    """Generate ``n_jets`` W jets (``signal``) or QCD jets in the pT window (with a progress bar).
 
     Raises:
         ExplainError: fewer jets than asked within ``max_events`` events.
@@ -166,15 +167,20 @@ def generate_jets(n_jets: int, signal: bool, seed: int = 1, pt_window: tuple[flo
 
     gen = PythiaGenerator(preset="pp_W_jets_13TeV" if signal else "pp_QCD_jets_13TeV")
     max_events = max_events or 50 * n_jets
-    parts: dict[str, list] = {}
+    parts: dict[str, list] = {"counts": []}
     have = 0
-    for events in gen.batches(max_events, seed, batch):
-        got = _cluster(events, pt_window, radius, signal, gen.charge)
-        for k, v in got.items():
-            parts.setdefault(k, []).extend(v)
-        have = len(parts["counts"])
-        if have >= n_jets:
-            break
+    from tqdm.auto import tqdm
+
+    with tqdm(total=n_jets, desc=f"{'W' if signal else 'QCD'} jets", unit="jet", disable=not progress,
+              dynamic_ncols=True) as bar:
+        for events in gen.batches(max_events, seed, batch):
+            got = _cluster(events, pt_window, radius, signal, gen.charge)
+            for k, v in got.items():
+                parts.setdefault(k, []).extend(v)
+            bar.update(min(len(parts["counts"]), n_jets) - have)
+            have = len(parts["counts"])
+            if have >= n_jets:
+                break
     if have < n_jets:
         raise ExplainError(f"only {have} jets in the pT window {pt_window} from {max_events} "
                            f"events, {n_jets} asked")

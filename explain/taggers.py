@@ -179,6 +179,7 @@ def train_tagger(
     device: str | None = None,
     report: Callable[[int, float], bool] | None = None,
     reinit: bool = True,
+    progress: bool = False,
 ) -> TrainResult:
     """Train with binary cross-entropy; keep the weights of the epoch with the best validation AUC.
 
@@ -193,6 +194,7 @@ def train_tagger(
         report: Called as ``report(epoch, val_auc)`` after each epoch; returning ``True`` stops training
             (pruning by a hyperparameter search).
         reinit: Draw fresh initial weights from ``seed`` (``False`` continues from the current ones).
+        progress: Show a progress bar over epochs (validation AUC as it goes).
 
     Returns:
         The :class:`TrainResult`; ``diverged`` is set when the loss became NaN (training stops there).
@@ -224,7 +226,11 @@ def train_tagger(
     loss_fn = nn.BCEWithLogitsLoss()
     result = TrainResult(val_auc=float("nan"), best_epoch=-1)
     best_state = None
+    from tqdm.auto import tqdm
+
+    bar = tqdm(total=epochs, desc="training", unit="epoch", disable=not progress, dynamic_ncols=True)
     for epoch in range(epochs):
+        bar.update(1)
         model.train()
         order = torch.randperm(len(xt), generator=gen)
         total = 0.0
@@ -245,6 +251,7 @@ def train_tagger(
         score = predict(model, x_val)
         auc = roc_auc(score, y_val) if np.all(np.isfinite(score)) else float("nan")
         result.history.append({"epoch": epoch, "loss": total / len(xt), "val_auc": auc})
+        bar.set_postfix(val_auc=f"{auc:.4f}")
         if np.isfinite(auc) and not auc <= result.val_auc:
             result.val_auc, result.best_epoch = auc, epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
@@ -252,6 +259,7 @@ def train_tagger(
             break
         if epoch - result.best_epoch >= patience:
             break
+    bar.close()
     if best_state is not None:
         model.load_state_dict(best_state)
     model.eval()

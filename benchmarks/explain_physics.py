@@ -64,8 +64,16 @@ def main() -> None:
 
     cnn = ex.JetImageCNN(channels=16, depth=3, dense=64)
     r_cnn = ex.train_tagger(
-        cnn, images[tr], label[tr], images[va], label[va], epochs=args.epochs, lr=3e-3, batch_size=64,
-        patience=6, seed=0,
+        cnn,
+        images[tr],
+        label[tr],
+        images[va],
+        label[va],
+        epochs=args.epochs,
+        lr=3e-3,
+        batch_size=64,
+        patience=6,
+        seed=0,
     )
     dnn = ex.ObservableDNN.for_data(x_obs[tr])
     r_dnn = ex.train_tagger(
@@ -114,15 +122,21 @@ def main() -> None:
     k = w_map.shape[0]
     centres = (np.arange(k) + 0.5) / k * 2.5 - 1.25
     profile = np.clip(w_map[:, k // 2 - 1 : k // 2 + 2], 0, None).sum(1)
-    main_i = int(np.argmax(profile))
-    away = np.abs(centres - centres[main_i]) > 0.3
-    second_i = int(np.flatnonzero(away)[np.argmax(profile[away])])
+    from scipy.signal import find_peaks
+
+    peaks, _ = find_peaks(np.concatenate([[0.0], profile, [0.0]]), prominence=0.05 * profile.max())
+    peaks = sorted(peaks - 1, key=lambda i: -profile[i])
     dr_w = np.nanmean(obs["dR_subjets"][label == 1])
-    print(
-        f"mean W relevance: leading maximum at y = {centres[main_i]:+.2f}, secondary at y = "
-        f"{centres[second_i]:+.2f} ({profile[second_i] / profile[main_i]:.2f} of the leading); distance "
-        f"{abs(centres[second_i] - centres[main_i]):.2f} vs mean W subjet dR {dr_w:.2f}"
-    )
+    if len(peaks) >= 2:
+        a, b = peaks[:2]
+        print(
+            f"mean W relevance along the jet axis: two maxima, at y = {centres[a]:+.2f} and "
+            f"{centres[b]:+.2f} (the second {profile[b] / profile[a]:.2f} of the first), "
+            f"{abs(centres[a] - centres[b]):.2f} apart; mean W subjet dR {dr_w:.2f}"
+        )
+    else:
+        where = centres[peaks[0]]
+        print(f"mean W relevance along the jet axis: one maximum, at y = {where:+.2f} (no second prong)")
     for name, fig in report.plot().items():
         fig.savefig(out_dir / f"{name}.png", dpi=110)
     print(f"plots in {out_dir}/")

@@ -116,6 +116,15 @@ def main() -> None:
         f"target (jet mass (as m or |m - m_W|) and tau21 or D2 in the top three, ADO >= 0.8): "
         f"{'met' if met else 'missed'}"
     )
+    # cross-check: the same ADOs for the dense network, which is given the mass, and single-observable AUCs
+    out_dnn = ex.predict(dnn.cpu(), x_obs[va])
+    dnn_ado = {k: ex.ado(out_dnn, obs[k][va], lv) for k in ("mass", "dm_W", "tau21", "D2")}
+    print(
+        "dense network (given the mass): ADO "
+        + ", ".join(f"{k} {max(v, 1 - v):.3f}" for k, v in dnn_ado.items())
+    )
+    aucs = {k: ex.roc_auc(-np.nan_to_num(obs[k][va], nan=1e9), lv) for k in ("dm_W", "tau21", "D2")}
+    print("single observables, ROC AUC: " + ", ".join(f"{k} {max(v, 1 - v):.3f}" for k, v in aucs.items()))
 
     # two-prong structure: profile of the mean W relevance along the rotated y axis through x = 0
     w_map = report.mean_relevance["signal"]

@@ -28,7 +28,7 @@ from torch.utils.hooks import RemovableHandle
 from explain.canonizers import Canonizer, MergeBatchNorm
 from explain.rules import Epsilon, Flat, Gamma, Pass, Rule, ZBox, ZPlus, layer_params
 
-__all__ = ["AllEpsilon", "Composite", "EpsilonGammaBox", "EpsilonPlusFlat", "LayerMap"]
+__all__ = ["AllEpsilon", "Composite", "ElementwiseAffine", "EpsilonGammaBox", "EpsilonPlusFlat", "LayerMap"]
 
 LayerMap = Sequence[tuple[type | tuple[type, ...], Rule]]
 
@@ -37,7 +37,7 @@ AFFINE = (nn.modules.batchnorm._BatchNorm,)
 _LINEAR_LIKE = (nn.Linear, *CONV)
 
 
-class _Affine:
+class ElementwiseAffine:
     """Marker type for element-wise affine modules (those with an ``affine_params()`` method)."""
 
 
@@ -62,8 +62,8 @@ class Composite:
     """Rules per layer type, a first-layer rule and canonizers.
 
     Args:
-        layer_map: ``(type or tuple of types, rule)`` pairs; the first match wins. ``_Affine`` in a type
-            tuple stands for element-wise affine modules.
+        layer_map: ``(type or tuple of types, rule)`` pairs; the first match wins.
+            :class:`ElementwiseAffine` in a type tuple stands for every module with ``affine_params()``.
         first: Rule for the first ``Linear``/``Conv`` layer met by the input (``None``: use the map).
         canonizers: Applied on entry, removed on exit (default: :class:`MergeBatchNorm`).
     """
@@ -81,7 +81,7 @@ class Composite:
         """The rule the map assigns to ``module`` (``None``: ordinary gradient)."""
         for types, rule in self.layer_map:
             tt = types if isinstance(types, tuple) else (types,)
-            if isinstance(module, tt) or (_Affine in tt and hasattr(module, "affine_params")):
+            if isinstance(module, tt) or (ElementwiseAffine in tt and hasattr(module, "affine_params")):
                 return rule
         return None
 
@@ -134,7 +134,7 @@ def EpsilonPlusFlat(eps: float = 1e-6, zero_bias: bool = False) -> Composite:  #
         [
             (CONV, ZPlus(eps, zero_bias)),
             (nn.Linear, Epsilon(eps, zero_bias)),
-            ((*AFFINE, _Affine), Pass(eps)),
+            ((*AFFINE, ElementwiseAffine), Pass(eps)),
         ],
         first=Flat(eps, zero_bias),
     )
@@ -152,7 +152,7 @@ def EpsilonGammaBox(  # noqa: N802
         [
             (CONV, Gamma(gamma, eps, zero_bias)),
             (nn.Linear, Epsilon(eps, zero_bias)),
-            ((*AFFINE, _Affine), Pass(eps)),
+            ((*AFFINE, ElementwiseAffine), Pass(eps)),
         ],
         first=ZBox(low, high, eps, zero_bias),
     )
@@ -161,4 +161,4 @@ def EpsilonGammaBox(  # noqa: N802
 def AllEpsilon(eps: float = 1e-6, zero_bias: bool = False) -> Composite:  # noqa: N802
     """Epsilon everywhere, element-wise affine layers included; ``eps -> 0`` gives input x gradient."""
     rule = Epsilon(eps, zero_bias)
-    return Composite([((*_LINEAR_LIKE, *AFFINE, _Affine), rule)], first=None)
+    return Composite([((*_LINEAR_LIKE, *AFFINE, ElementwiseAffine), rule)], first=None)

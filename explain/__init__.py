@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from explain.attribution import gradient, input_x_gradient, lrp
 from explain.canonizers import Canonizer, MergeBatchNorm
-from explain.composites import AllEpsilon, Composite, EpsilonGammaBox, EpsilonPlusFlat
+from explain.composites import AllEpsilon, Composite, ElementwiseAffine, EpsilonGammaBox, EpsilonPlusFlat
 from explain.errors import ExplainError
 from explain.filters import activation_maximisation, activations, first_layer_kernels, mean_activation_maps
 from explain.images import jet_images
@@ -27,6 +27,7 @@ __all__ = [
     "AllEpsilon",
     "Canonizer",
     "Composite",
+    "ElementwiseAffine",
     "Epsilon",
     "EpsilonGammaBox",
     "EpsilonPlusFlat",

@@ -18,10 +18,16 @@ The report's plots are written to ``--out``.
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 from pathlib import Path
 
 import numpy as np
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "examples"))
+
+from train_taggers import OBSERVABLES, train_both  # noqa: E402
 
 
 def main() -> None:
@@ -57,28 +63,10 @@ def main() -> None:
         )
     t_obs = time.perf_counter() - t0 - t_gen
     label = sample.label
-    names = ["mass", "tau21", "tau32", "D2", "C2", "n_constituents", "dR_subjets"]
+    names = OBSERVABLES
     x_obs = np.nan_to_num(np.stack([obs[k] for k in names], 1)).astype(np.float32)
     n = len(sample)
-    tr, va = np.arange(n)[: n * 3 // 4], np.arange(n)[n * 3 // 4 :]
-
-    cnn = ex.JetImageCNN(channels=16, depth=3, dense=64)
-    r_cnn = ex.train_tagger(
-        cnn,
-        images[tr],
-        label[tr],
-        images[va],
-        label[va],
-        epochs=args.epochs,
-        lr=3e-3,
-        batch_size=64,
-        patience=6,
-        seed=0,
-    )
-    dnn = ex.ObservableDNN.for_data(x_obs[tr])
-    r_dnn = ex.train_tagger(
-        dnn, x_obs[tr], label[tr], x_obs[va], label[va], epochs=args.epochs, lr=3e-3, patience=5, seed=0
-    )
+    cnn, r_cnn, dnn, r_dnn, va = train_both(images, x_obs, label, args.epochs, seed=0, dnn_patience=5)
     cnn = cnn.cpu()
     t_train = time.perf_counter() - t0 - t_gen - t_obs
     out = ex.predict(cnn, images[va])

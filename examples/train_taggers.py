@@ -21,6 +21,35 @@ import numpy as np
 OBSERVABLES = ["mass", "tau21", "tau32", "D2", "C2", "n_constituents", "dR_subjets"]
 
 
+def train_both(
+    images: np.ndarray, x_obs: np.ndarray, y: np.ndarray, epochs: int, seed: int = 0, dnn_patience: int = 6
+) -> tuple:
+    """The example CNN on ``images`` and dense network on ``x_obs``, trained on the first 75 % of the
+    jets and validated on the rest. Returns ``(cnn, cnn_result, dnn, dnn_result, validation_indices)``."""
+    import explain as ex
+
+    n = len(y)
+    tr, va = np.arange(n)[: n * 3 // 4], np.arange(n)[n * 3 // 4 :]
+    cnn = ex.JetImageCNN(channels=16, depth=3, dense=64)
+    r_cnn = ex.train_tagger(
+        cnn,
+        images[tr],
+        y[tr],
+        images[va],
+        y[va],
+        epochs=epochs,
+        lr=3e-3,
+        batch_size=64,
+        patience=6,
+        seed=seed,
+    )
+    dnn = ex.ObservableDNN.for_data(x_obs[tr])
+    r_dnn = ex.train_tagger(
+        dnn, x_obs[tr], y[tr], x_obs[va], y[va], epochs=epochs, lr=3e-3, patience=dnn_patience, seed=seed
+    )
+    return cnn, r_cnn, dnn, r_dnn, va
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--per-class", type=int, default=5000)
@@ -46,25 +75,7 @@ def main(argv: list[str] | None = None) -> int:
     x_obs = np.nan_to_num(np.stack([obs[k] for k in OBSERVABLES], 1)).astype(np.float32)
     y = sample.label
     n = len(y)
-    tr, va = np.arange(n)[: n * 3 // 4], np.arange(n)[n * 3 // 4 :]
-
-    cnn = ex.JetImageCNN(channels=16, depth=3, dense=64)
-    r_cnn = ex.train_tagger(
-        cnn,
-        images[tr],
-        y[tr],
-        images[va],
-        y[va],
-        epochs=args.epochs,
-        lr=3e-3,
-        batch_size=64,
-        patience=6,
-        seed=args.seed,
-    )
-    dnn = ex.ObservableDNN.for_data(x_obs[tr])
-    r_dnn = ex.train_tagger(
-        dnn, x_obs[tr], y[tr], x_obs[va], y[va], epochs=args.epochs, lr=3e-3, patience=6, seed=args.seed
-    )
+    cnn, r_cnn, dnn, r_dnn, va = train_both(images, x_obs, y, args.epochs, seed=args.seed)
     torch.save(cnn.cpu(), out / "cnn.pt")
     torch.save(dnn.cpu(), out / "dnn.pt")
 

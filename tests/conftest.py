@@ -24,6 +24,38 @@ def _close_figures():
         sys.modules["matplotlib.pyplot"].close("all")
 
 
+class Examples:
+    """Runs the scripts of ``examples/`` as a user would: a fresh interpreter, the repository on the path."""
+
+    root = Path(__file__).resolve().parents[1]
+
+    def argv(self, script: str, *args: object) -> list[str]:
+        import sys
+
+        return [sys.executable, str(self.root / "examples" / script), *map(str, args)]
+
+    @property
+    def env(self) -> dict[str, str]:
+        return {**os.environ, "PYTHONPATH": str(self.root)}
+
+    def run(self, script: str, *args: object, timeout: int = 400):
+        import subprocess
+
+        return subprocess.run(
+            self.argv(script, *args),
+            capture_output=True,
+            text=True,
+            timeout=timeout,
+            env=self.env,
+            cwd=self.root,
+        )
+
+
+@pytest.fixture(scope="session")
+def examples() -> Examples:
+    return Examples()
+
+
 @pytest.fixture(scope="session")
 def refdata() -> Path:
     if not REFDATA.is_dir():
@@ -81,8 +113,9 @@ def _trained(model, x, jets, epochs):
     from explain import train_tagger
 
     t, v = jets.train, jets.val
-    res = train_tagger(model, x[t], jets.label[t], x[v], jets.label[v], epochs=epochs, lr=3e-3, seed=0,
-                       device="cpu")
+    res = train_tagger(
+        model, x[t], jets.label[t], x[v], jets.label[v], epochs=epochs, lr=3e-3, seed=0, device="cpu"
+    )
     return model, res
 
 
@@ -97,5 +130,6 @@ def trained_cnn(jets):
 def trained_dnn(jets):
     from explain import ObservableDNN
 
-    return _trained(ObservableDNN.for_data(jets.x_obs[jets.train], hidden=(32, 16)).float(), jets.x_obs, jets,
-                    epochs=15)
+    return _trained(
+        ObservableDNN.for_data(jets.x_obs[jets.train], hidden=(32, 16)).float(), jets.x_obs, jets, epochs=15
+    )

@@ -128,31 +128,20 @@ def test_taggers_reject_bad_settings():
     assert JetImageCNN(depth=3)(torch.zeros(2, 1, 25, 25)).shape == (2,)
 
 
-def test_training_script_saves_weights_and_reports_auc(jets, tmp_path):
+def test_training_script_saves_weights_and_reports_auc(jets, tmp_path, examples):
     import json
-    import os
-    import subprocess
-    import sys
-    from pathlib import Path
 
-    root = Path(__file__).resolve().parents[2]
-    r = subprocess.run(
-        [
-            sys.executable,
-            str(root / "examples" / "train_taggers.py"),
-            "--per-class",
-            "300",
-            "--epochs",
-            "3",
-            "--cache",
-            str(jets.cache),
-            "--out",
-            str(tmp_path),
-        ],
-        capture_output=True,
-        text=True,
+    r = examples.run(
+        "train_taggers.py",
+        "--per-class",
+        300,
+        "--epochs",
+        3,
+        "--cache",
+        jets.cache,
+        "--out",
+        tmp_path,
         timeout=300,
-        env={**os.environ, "PYTHONPATH": str(root)},
     )
     assert r.returncode == 0, r.stderr[-2000:]
     aucs = json.loads((tmp_path / "auc.json").read_text())

@@ -10,9 +10,7 @@ import os
 import signal
 import sqlite3
 import subprocess
-import sys
 import time
-from pathlib import Path
 
 import pytest
 
@@ -20,8 +18,6 @@ from tuner import Categorical, Integer, Real, TunerError, gp_minimize
 from tuner.hpo import MedianPruner, Objective
 from tuner.search_report import write_report
 
-ROOT = Path(__file__).resolve().parents[2]
-SCRIPT = ROOT / "examples" / "hpo_tagger.py"
 SPACE = [
     Real(1e-3, 1.0, "log-uniform", name="lr"),
     Integer(1, 9, name="width"),
@@ -80,8 +76,15 @@ def test_failed_points_steer_the_search_away_when_imputed_as_worst():
     space = SPACE[:2]
     failed = {}
     for mode in ("worst", "ignore"):
-        res = gp_minimize(Objective(edge, space, maximize=True), space, n_calls=16, n_initial_points=4,
-                          random_state=2, progress=False, failures=mode)
+        res = gp_minimize(
+            Objective(edge, space, maximize=True),
+            space,
+            n_calls=16,
+            n_initial_points=4,
+            random_state=2,
+            progress=False,
+            failures=mode,
+        )
         failed[mode] = sum(t.state == "failed" for t in res.trials[4:])
     assert failed["worst"] < failed["ignore"], failed
 
@@ -118,16 +121,8 @@ def test_pruned_trials_are_marked_and_told_their_best_score(tmp_path):
 
 
 # ------------------------------------------------------------------------------ the example script
-def _run(args, out, cache, timeout=400):
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
-    return subprocess.run(
-        [sys.executable, str(SCRIPT), "--smoke", "--cache", str(cache), "--out", str(out), *args],
-        capture_output=True,
-        text=True,
-        timeout=timeout,
-        env=env,
-        cwd=ROOT,
-    )
+def smoke(examples, jets, out, *args):
+    return examples.run("hpo_tagger.py", "--smoke", "--cache", jets.cache, "--out", out, *args)
 
 
 def _trials(db):
@@ -135,9 +130,9 @@ def _trials(db):
         return con.execute("SELECT id, state, y, seed, told FROM trials ORDER BY id").fetchall()
 
 
-def test_hpo_script_smoke_with_process_pool_then_extends(jets, tmp_path):
+def test_hpo_script_smoke_with_process_pool_then_extends(jets, tmp_path, examples):
     out = tmp_path / "hpo"
-    r = _run(["--workers", "2"], out, jets.cache)
+    r = smoke(examples, jets, out, "--workers", "2")
     assert r.returncode == 0, r.stderr[-3000:]
     first = _trials(out / "study.db")
     assert [s for _, s, *_ in first] == ["complete"] * 4
@@ -145,33 +140,22 @@ def test_hpo_script_smoke_with_process_pool_then_extends(jets, tmp_path):
     for name in ("best.json", "trials.csv", "trials.md", "convergence.png", "partial_dependence.png"):
         assert (out / name).stat().st_size > 0, name
     assert "best validation ROC AUC" in r.stdout
-    r = _run(["--workers", "2", "--trials", "6"], out, jets.cache)
+    r = smoke(examples, jets, out, "--workers", "2", "--trials", "6")
     assert r.returncode == 0, r.stderr[-3000:]
     second = _trials(out / "study.db")
     assert len(second) == 6 and second[:4] == first  # nothing re-run
     assert len(list(csv.DictReader(open(out / "trials.csv")))) == 6
 
 
-def test_hpo_script_resumes_after_a_kill_on_a_dask_cluster(jets, tmp_path):
+def test_hpo_script_resumes_after_a_kill_on_a_dask_cluster(jets, tmp_path, examples):
     """Killed mid-search (process pool), resumed on a real Dask LocalCluster on loopback."""
     out = tmp_path / "hpo"
-    env = {**os.environ, "PYTHONPATH": str(ROOT)}
     proc = subprocess.Popen(
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--smoke",
-            "--trials",
-            "6",
-            "--workers",
-            "2",
-            "--cache",
-            str(jets.cache),
-            "--out",
-            str(out),
-        ],
-        cwd=ROOT,
-        env=env,
+        examples.argv(
+            "hpo_tagger.py", "--smoke", "--trials", 6, "--workers", 2, "--cache", jets.cache, "--out", out
+        ),
+        cwd=examples.root,
+        env=examples.env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
         start_new_session=True,
@@ -186,7 +170,7 @@ def test_hpo_script_resumes_after_a_kill_on_a_dask_cluster(jets, tmp_path):
     proc.wait()
     before = [t for t in _trials(db) if t[1] == "complete"]
     assert before and len(before) < 6
-    r = _run(["--local-dask", "2", "--trials", "6"], out, jets.cache)
+    r = smoke(examples, jets, out, "--local-dask", "2", "--trials", "6")
     assert r.returncode == 0, r.stderr[-3000:]
     after = _trials(db)
     assert [s for _, s, *_ in after] == ["complete"] * 6

@@ -49,14 +49,19 @@ def _recommend_after(out: Path, cfg, k: int, setup=None):
     return recommend(opt, setup)
 
 
-def closure(args: argparse.Namespace) -> None:
+def _timed_tune(config: str, default_out: str, args: argparse.Namespace):
+    """Run (or resume) the tune of ``examples/<config>``: ``(cfg, out, result, wall seconds)``."""
     from tuner.tune import run_tune
 
-    cfg = _config("closure_6params.yaml", args.events, args.budget)
-    out = Path(args.out or "bench-closure")
+    cfg = _config(config, args.events, args.budget)
+    out = Path(args.out or default_out)
     t0 = time.perf_counter()
     res = run_tune(cfg, out, workers=args.workers, progress=False, resume=True)
-    wall = time.perf_counter() - t0
+    return cfg, out, res, time.perf_counter() - t0
+
+
+def closure(args: argparse.Namespace) -> None:
+    cfg, out, res, wall = _timed_tune("closure_6params.yaml", "bench-closure", args)
     truth = cfg.closure["truth"]  # type: ignore[index]
     print(f"\nClosure, 6 parameters, {args.events} events/evaluation, {wall:.0f} s wall\n")
     print("| evaluations | parameter | truth | fit | uncertainty | pull | abs error / range |")
@@ -72,13 +77,7 @@ def closure(args: argparse.Namespace) -> None:
 
 
 def data(args: argparse.Namespace) -> None:
-    from tuner.tune import run_tune
-
-    cfg = _config("tune_aleph_6params.yaml", args.events, args.budget)
-    out = Path(args.out or "bench-data")
-    t0 = time.perf_counter()
-    res = run_tune(cfg, out, workers=args.workers, progress=False, resume=True)
-    wall = time.perf_counter() - t0
+    cfg, _, res, wall = _timed_tune("tune_aleph_6params.yaml", "bench-data", args)
     v = res.validation
     print(f"\nALEPH 1996 + PDG, 6 parameters, {res.n_evaluations} evaluations of {args.events} "
           f"events, {wall:.0f} s wall\n")

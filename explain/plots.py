@@ -34,12 +34,6 @@ def _styled(fn: F) -> F:
     return wrapper  # type: ignore[return-value]
 
 
-def _style() -> Any:
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
 @_styled
 def image_grid(
     images: Sequence[np.ndarray],
@@ -51,7 +45,8 @@ def image_grid(
     label: str = "",
 ) -> Any:
     """A row-major grid of 2D maps on the jet-image axes; ``symmetric`` centres the colour scale on 0."""
-    plt = _style()
+    import matplotlib.pyplot as plt
+
     n = len(images)
     cols = min(cols, n)
     rows = (n + cols - 1) // cols
@@ -82,7 +77,8 @@ def image_grid(
 @_styled
 def ado_ranking(table: Any, n: int = 15) -> Any:
     """Horizontal bars of the ``n`` highest ADOs (hatched where the observable is anti-ordered)."""
-    plt = _style()
+    import matplotlib.pyplot as plt
+
     top = table.sort_values("ado", ascending=False).head(n)[::-1]
     fig, ax = plt.subplots(figsize=(8, 0.35 * len(top) + 1.5))
     colors = ["tab:blue" if d > 0 else "tab:orange" for d in top["direction"]]
@@ -99,7 +95,8 @@ def ado_ranking(table: Any, n: int = 15) -> Any:
 @_styled
 def correlation_heatmap(corr: Any) -> Any:
     """Pearson correlations of network quantities (rows) with observables (columns)."""
-    plt = _style()
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(0.45 * corr.shape[1] + 3, 0.4 * corr.shape[0] + 2))
     im = ax.imshow(corr.to_numpy(float), cmap="RdBu_r", vmin=-1, vmax=1, aspect="auto")
     ax.set_xticks(range(corr.shape[1]), corr.columns, rotation=90, fontsize=8)
@@ -112,7 +109,8 @@ def correlation_heatmap(corr: Any) -> Any:
 @_styled
 def window_plot(name: str, wins: Sequence[Any]) -> Any:
     """Mean network output per class across narrow windows of one observable."""
-    plt = _style()
+    import matplotlib.pyplot as plt
+
     fig, ax = plt.subplots(figsize=(6, 4.5))
     mid = [0.5 * (w.low + w.high) for w in wins]
     ax.plot(mid, [w.mean_signal for w in wins], "o-", label="W jets")

@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 import warnings
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
 from typing import Any
 
 from scipy.optimize import OptimizeResult
@@ -14,6 +13,7 @@ from tqdm.auto import tqdm
 from tuner.acquisition.logei import AcqConfig
 from tuner.errors import TunerError
 from tuner.execution import EvalOutcome, make_executor, run_objective
+from tuner.loop import run_trials
 from tuner.optimizer import Optimizer
 from tuner.result import build_result
 from tuner.study import Trial
@@ -21,8 +21,6 @@ from tuner.study import Trial
 __all__ = ["gp_minimize"]
 
 Callback = Callable[[OptimizeResult], Any]
-#: how often a trial whose worker died is re-submitted before it is recorded as failed
-MAX_CRASH_RETRIES = 2
 
 
 def _as_callbacks(callback: Callback | Iterable[Callback] | None) -> list[Callback]:
@@ -139,72 +137,42 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         return sum(1 for t in opt.trials if t.state != "pending" and not t.info.get("given"))
 
     pool, n_par, owned = make_executor(executor, n_jobs)
-    in_flight: dict[Future[Any], Trial] = {}
-    crashes: dict[int, int] = {}
     bar = tqdm(total=n_calls, initial=min(n_evaluated(), n_calls), disable=not progress,
                desc="gp_minimize", unit="eval", dynamic_ncols=True)
-    stop = False
+
+    def restart() -> None:
+        nonlocal pool, n_par, owned
+        pool, n_par, owned = make_executor(executor, n_jobs)
+
+    def handle(trial: Trial, out: Any, exc: BaseException | None) -> None:
+        if exc is not None:
+            out = EvalOutcome(value=None, noise=None, info={},
+                              error=f"worker failed: {type(exc).__name__}: {exc}")
+        info = dict(out.get("info") or {})
+        if out["value"] is None:
+            info["error"] = out.get("error") or "objective returned None"
+        opt.tell(trial.x, out["value"], out.get("noise"), info=info, artifact=out.get("artifact"),
+                 fit=False)
+        bar.update(1)
+        if verbose:
+            print(f"Iteration No: {n_evaluated()} value {out['value']} at {trial.x}")
+
+    def after_round() -> bool:
+        best = min(opt.yi) if opt.complete else float("nan")
+        bar.set_postfix(best=f"{best:.6g}", failed=len(opt.trials) - len(opt.complete)
+                        - len(opt.pending))
+        if not callbacks:
+            return False
+        res = build_result(opt, specs, search=False)
+        return any([cb(res) is True for cb in callbacks])
+
     try:
-        while True:
-            room = min(n_par - len(in_flight), n_calls - n_evaluated() - len(in_flight))
-            if room > 0 and not stop:
-                for trial in opt.ask_trials(room):
-                    try:
-                        fut = pool.submit(run_objective, func, trial.x, call_kwargs(trial))
-                    except BrokenExecutor:
-                        pool, n_par, owned = make_executor(executor, n_jobs)
-                        fut = pool.submit(run_objective, func, trial.x, call_kwargs(trial))
-                    in_flight[fut] = trial
-            if not in_flight:
-                break
-            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-            broken = False
-            for fut in done:
-                trial = in_flight.pop(fut)
-                try:
-                    out = fut.result()
-                except BrokenExecutor as exc:
-                    # a worker died (segfault, abort, os._exit) and took the pool's in-flight
-                    # calls with it: retry each; the trial that keeps killing workers fails
-                    if not broken:
-                        pool, n_par, owned = make_executor(executor, n_jobs)
-                        broken = True
-                    crashes[trial.id] = crashes.get(trial.id, 0) + 1
-                    if crashes[trial.id] <= MAX_CRASH_RETRIES:
-                        in_flight[pool.submit(run_objective, func, trial.x, call_kwargs(trial))] = trial
-                        continue
-                    out = EvalOutcome(value=None, noise=None, info={},
-                                      error=f"worker failed: {type(exc).__name__}: {exc}")
-                except Exception as exc:
-                    out = EvalOutcome(value=None, noise=None, info={},
-                                      error=f"worker failed: {type(exc).__name__}: {exc}")
-                info = dict(out.get("info") or {})
-                if out["value"] is None:
-                    info["error"] = out.get("error") or "objective returned None"
-                opt.tell(trial.x, out["value"], out.get("noise"), info=info,
-                         artifact=out.get("artifact"), fit=False)
-                bar.update(1)
-                if verbose:
-                    print(f"Iteration No: {n_evaluated()} value {out['value']} at {trial.x}")
-            opt._refit()
-            res = None
-            best = min(opt.yi) if opt.complete else float("nan")
-            bar.set_postfix(best=f"{best:.6g}", failed=len(opt.trials) - len(opt.complete)
-                            - len(opt.pending))
-            for cb in callbacks:
-                res = res or build_result(opt, specs, search=False)
-                if cb(res) is True:
-                    stop = True
-            if stop and in_flight:
-                # finish what is running; nothing more is asked
-                continue
-            if stop:
-                break
+        run_trials(opt, lambda t: pool.submit(run_objective, func, t.x, call_kwargs(t)),
+                   restart=restart, width=lambda: n_par, remaining=lambda: n_calls - n_evaluated(),
+                   handle=handle, after_round=after_round)
     finally:
         bar.close()
         if owned:
-            for fut in in_flight:
-                fut.cancel()
             pool.shutdown(wait=False)
     t0 = time.perf_counter()
     res = build_result(opt, specs, search=True)

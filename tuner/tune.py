@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import json
 import time
-from concurrent.futures import FIRST_COMPLETED, BrokenExecutor, Future, wait
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -23,6 +23,7 @@ from tuner.analyses import ANALYSES, Fills, normalise
 from tuner.errors import ConfigError, StorageError, TunerError
 from tuner.generation import RunSpec, generate, needed_refs
 from tuner.generators.pythia import format_setting
+from tuner.loop import run_trials
 from tuner.objective import Chi2, chi2, select_histograms
 from tuner.optimizer import Optimizer
 from tuner.refdata import RefHisto, write_yoda
@@ -178,74 +179,50 @@ def run_tune(cfg: TuneConfig, out: str | Path, workers: int = 1, scheduler: str 
     logs = out / "logs"
     logs.mkdir(exist_ok=True)
     names = [p.name for p in cfg.parameters]
-    in_flight: dict[Future[Any], tuple[Trial, int]] = {}
 
     def n_told() -> int:
         return sum(1 for t in opt.trials if t.state != "pending")
 
-    def submit(trial: Trial) -> None:
-        n_ev = cfg.events_for(trial.id)
+    def submit(trial: Trial) -> Future[Any]:
         fault = "segv" if fault_at is not None and trial.id == fault_at else None
         spec = setup.spec(dict(zip(names, trial.x, strict=True)), fault)
-        nonlocal pool, n_par, client
         err = str(logs / f"trial-{trial.id}.stderr") if scheduler is None else None
-        args = (evaluate_point, spec, n_ev, int(trial.seed or 0), err)
-        for attempt in range(5):
-            try:
-                in_flight[pool.submit(*args)] = (trial, n_ev)
-                return
-            except BrokenExecutor:  # loky hands out a pool that a crash has just broken
-                time.sleep(0.2 * (attempt + 1))
-                pool, n_par, client = _executor(workers, scheduler)
-        raise TunerError("could not restart the local worker pool after a worker crash")
+        return pool.submit(evaluate_point, spec, cfg.events_for(trial.id), int(trial.seed or 0), err)
+
+    def restart() -> None:
+        nonlocal pool, n_par, client
+        old = client
+        pool, n_par, client = _executor(workers, scheduler)
+        if old is not None:
+            old.close()
 
     bar = tqdm(total=cfg.budget, initial=min(n_told(), cfg.budget), desc="tune", unit="eval",
                disable=not progress, dynamic_ncols=True)
-    # trials that were in flight when a worker died: re-run one at a time, so that a crash while
-    # running alone names the culprit and innocent trials are not failed with it
-    suspects: list[tuple[Trial, int]] = []
-    alone: set[int] = set()
+
+    def handle(trial: Trial, res: Any, exc: BaseException | None) -> None:
+        n_ev = cfg.events_for(trial.id)
+        if exc is not None:
+            errfile = logs / f"trial-{trial.id}.stderr"
+            stderr = _head_tail(errfile.read_text(errors="replace")) if errfile.exists() else ""
+            opt.tell(trial.x, None, info={"error": f"{type(exc).__name__}: {exc}"[-2000:],
+                                          "stderr": stderr, "events": n_ev}, fit=False)
+        else:
+            fills = Fills.from_bytes(res["fills"])
+            c = setup.score(fills)
+            info = {"events": n_ev, "seconds": res["seconds"], "chi2": c.total, "nbins": c.nbins,
+                    "per_hist": {k: v[0] for k, v in c.per_hist.items()}}
+            opt.tell(trial.x, max(c.total, 1e-9), noise=max(c.variance, 1e-12), info=info,
+                     artifact=res["fills"], fit=False)
+        bar.update(1)
+
+    def after_round() -> bool:
+        if opt.complete:
+            bar.set_postfix(best_chi2=f"{min(opt.yi):.1f}")
+        return False
+
     try:
-        while True:
-            if suspects:
-                if not in_flight:
-                    trial, _n = suspects.pop(0)
-                    alone.add(trial.id)
-                    submit(trial)
-            else:
-                room = min(batch - len(in_flight), cfg.budget - n_told() - len(in_flight))
-                if room > 0:
-                    for trial in opt.ask_trials(room):
-                        submit(trial)
-            if not in_flight:
-                break
-            done, _ = wait(list(in_flight), return_when=FIRST_COMPLETED)
-            for fut in done:
-                trial, n_ev = in_flight.pop(fut)
-                try:
-                    res = fut.result()
-                except Exception as exc:
-                    if isinstance(exc, BrokenExecutor) and trial.id not in alone:
-                        pool, n_par, client = _executor(workers, scheduler)
-                        suspects.append((trial, n_ev))
-                        continue
-                    errfile = logs / f"trial-{trial.id}.stderr"
-                    stderr = _head_tail(errfile.read_text(errors="replace")) if errfile.exists() \
-                        else ""
-                    opt.tell(trial.x, None, info={"error": f"{type(exc).__name__}: {exc}"[-2000:],
-                                                  "stderr": stderr, "events": n_ev}, fit=False)
-                    bar.update(1)
-                    continue
-                fills = Fills.from_bytes(res["fills"])
-                c = setup.score(fills)
-                info = {"events": n_ev, "seconds": res["seconds"], "chi2": c.total,
-                        "nbins": c.nbins, "per_hist": {k: v[0] for k, v in c.per_hist.items()}}
-                opt.tell(trial.x, max(c.total, 1e-9), noise=max(c.variance, 1e-12), info=info,
-                         artifact=res["fills"], fit=False)
-                bar.update(1)
-            opt._refit()
-            if opt.complete:
-                bar.set_postfix(best_chi2=f"{min(opt.yi):.1f}")
+        run_trials(opt, submit, restart=restart, width=lambda: batch,
+                   remaining=lambda: cfg.budget - n_told(), handle=handle, after_round=after_round)
     finally:
         bar.close()
         if client is not None:

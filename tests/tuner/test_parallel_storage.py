@@ -33,13 +33,16 @@ def test_process_pool_runs_lambdas_in_parallel_workers():
 
 def _crash_if_far(x):
     if x[0] > 0.8:
+        time.sleep(0.1)
         os._exit(3)  # a hard crash of the worker process, like a segfault
+    time.sleep(0.4)  # still running when the other worker crashes
     return sphere(x)
 
 
 def test_worker_crash_fails_only_the_trial_and_the_run_goes_on():
+    # the crashing point goes first, next to an innocent one, and breaks the pool twice
     res = gp_minimize(_crash_if_far, [(-1.0, 1.0)], n_calls=10, n_initial_points=6, n_jobs=2,
-                      x0=[[0.9]], random_state=0, progress=False)
+                      x0=[[0.9], [0.1]], random_state=0, progress=False)
     assert len(res.x_iters) + len(res.failed) == 10
     assert any(f["x"] == [0.9] and "worker failed" in f["error"] for f in res.failed)
     # only the crashing points failed: innocent trials in flight at the crash were retried

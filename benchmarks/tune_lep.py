@@ -25,35 +25,42 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _config(name: str, events: int, budget: int):
+def _config(name: str, events: int, budget: int, emulator: bool = True):
     from tuner.tuneconfig import config_from_dict
 
     d = yaml.safe_load((ROOT / "examples" / name).read_text())
-    d["events"], d["budget"] = events, budget
+    d["events"], d["budget"], d["emulator"] = events, budget, emulator
     d.pop("validation_events", None)
     return config_from_dict(d, ROOT / "examples")
 
 
 def _recommend_after(out: Path, cfg, k: int, setup=None):
     """The recommendation from the first k evaluations of a stored tune."""
+    from tuner.analyses import Fills
     from tuner.optimizer import Optimizer
     from tuner.study import Study
     from tuner.tune import prepare, recommend
 
     setup = setup or prepare(cfg)
-    trials = Study(out / "study.db", __import__("tuner").Space(setup.space)).trials()[:k]
+    study = Study(out / "study.db", __import__("tuner").Space(setup.space))
+    trials = study.trials()[:k]
     opt = Optimizer(setup.space, n_initial_points=cfg.n_initial, random_state=cfg.seed,
                     y_warp="log")
     done = [t for t in trials if t.state == "complete"]
     opt.tell([t.x for t in done], [t.y for t in done], noise=[t.noise for t in done])
-    return recommend(opt, setup)
+    emu = None
+    if cfg.emulator:  # opt numbers the told trials 0.. in the order of `done`
+        vectors = {i: setup.vector(Fills.from_bytes(study.artifact(t.id) or b""))
+                   for i, t in enumerate(done)}
+        emu = setup.emulator(opt, vectors, seed=cfg.seed)
+    return recommend(opt, setup, emu)
 
 
 def _timed_tune(config: str, default_out: str, args: argparse.Namespace):
     """Run (or resume) the tune of ``examples/<config>``: ``(cfg, out, result, wall seconds)``."""
     from tuner.tune import run_tune
 
-    cfg = _config(config, args.events, args.budget)
+    cfg = _config(config, args.events, args.budget, not args.no_emulator)
     out = Path(args.out or default_out)
     t0 = time.perf_counter()
     res = run_tune(cfg, out, workers=args.workers, progress=False, resume=True)
@@ -137,6 +144,8 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=None)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--no-emulator", action="store_true",
+                    help="propose and recommend from the chi2 surrogate only")
     args = ap.parse_args()
     args.budget = args.budget or (40 if args.mode == "closure" else 60)
     {"closure": closure, "data": data, "scouting": scouting}[args.mode](args)

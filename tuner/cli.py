@@ -78,6 +78,10 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
                f"({v['tune']['nbins']} bins)")
     if res.at_edge:
         click.echo(f"warning: at the edge of their range: {', '.join(res.at_edge)}")
+    if not v["tune_better_than_default"]:
+        click.echo("warning: the tune does not describe the data better than the default: within "
+                   "these parameters and ranges the default is already at the minimum of the chi2 "
+                   "(see summary.json per_hist for the histograms no setting describes)")
     click.echo(f"outputs in {out}/: tune.cmnd, summary.json, plots/")
 
 
@@ -145,7 +149,9 @@ def report(folder: str) -> None:
     from tuner.tune import recommend
 
     setup, opt = _load_study(Path(folder))
-    res = recommend(opt, setup)
+    vectors = setup.stored_vectors(opt) if setup.config.emulator else {}
+    res = recommend(opt, setup, setup.emulator(opt, vectors, seed=setup.config.seed)
+                    if len(vectors) >= 3 else None)
     plots.summary_plots(Path(folder) / "plots", opt, res.best,
                         (setup.config.closure or {}).get("truth"))
     click.echo(json.dumps({"tune": res.best, "uncertainties": res.uncertainties}, indent=1))

@@ -30,7 +30,8 @@ def run_trials(opt: Optimizer, submit: Callable[[Trial], Future[Any]], *,
                restart: Callable[[], None], width: Callable[[], int],
                remaining: Callable[[], int],
                handle: Callable[[Trial, Any, BaseException | None], None],
-               after_round: Callable[[], bool] | None = None) -> None:
+               after_round: Callable[[], bool] | None = None,
+               ask: Callable[[int], list[Trial]] | None = None) -> None:
     """Evaluate trials asked from ``opt`` until ``remaining()`` reaches 0 or ``after_round`` stops it.
 
     Args:
@@ -44,6 +45,7 @@ def run_trials(opt: Optimizer, submit: Callable[[Trial], Future[Any]], *,
             It is expected to ``opt.tell`` the outcome without refitting.
         after_round: Called after each round of results (after the refit); returning True stops
             asking: trials already running are finished, nothing new starts.
+        ask: Proposes ``n`` new trials; default ``opt.ask_trials``.
 
     Raises:
         TunerError: the executor stays broken after a restart.
@@ -74,7 +76,7 @@ def run_trials(opt: Optimizer, submit: Callable[[Trial], Future[Any]], *,
             elif not stop:
                 room = min(width() - len(in_flight), remaining() - len(in_flight))
                 if room > 0:
-                    for trial in opt.ask_trials(room):
+                    for trial in (ask or opt.ask_trials)(room):
                         start(trial)
             if not in_flight:
                 break

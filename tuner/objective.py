@@ -19,7 +19,7 @@ import numpy as np
 from tuner.errors import ConfigError
 from tuner.refdata import RefHisto
 
-__all__ = ["Chi2", "chi2", "select_histograms"]
+__all__ = ["Chi2", "chi2", "histogram_weight", "select_histograms"]
 
 
 @dataclass
@@ -70,6 +70,15 @@ def select_histograms(available: Iterable[str], patterns: Iterable[str] | None =
     return chosen
 
 
+def histogram_weight(key: str, weights: Mapping[str, float] | None) -> float:
+    """The weight of histogram ``key``: the last of ``weights`` whose key or glob matches it, else 1."""
+    w = 1.0
+    for pat, val in (weights or {}).items():
+        if key == pat or fnmatch.fnmatchcase(key, pat) or fnmatch.fnmatchcase(key.split("/", 1)[-1], pat):
+            w = float(val)
+    return w
+
+
 def chi2(sim: Mapping[str, RefHisto], data: Mapping[str, RefHisto], keys: Iterable[str],
          weights: Mapping[str, float] | None = None, model_error: float = 0.0) -> Chi2:
     """Compare simulated histograms with data.
@@ -85,7 +94,6 @@ def chi2(sim: Mapping[str, RefHisto], data: Mapping[str, RefHisto], keys: Iterab
         ConfigError: a key missing from ``sim`` or ``data``, or a binning mismatch.
     """
     out = Chi2(0.0, 0, 0.0)
-    wts = dict(weights or {})
     for key in keys:
         if key not in data or key not in sim:
             raise ConfigError(f"histogram {key} is missing from the "
@@ -95,11 +103,7 @@ def chi2(sim: Mapping[str, RefHisto], data: Mapping[str, RefHisto], keys: Iterab
             raise ConfigError(f"binning mismatch for {key}: data {d.nbins} bins "
                               f"[{d.xlow[0]}, {d.xhigh[-1]}], simulation {m.nbins} bins "
                               f"[{m.xlow[0]}, {m.xhigh[-1]}]")
-        w = 1.0
-        for pat, val in wts.items():
-            if key == pat or fnmatch.fnmatchcase(key, pat) or fnmatch.fnmatchcase(
-                    key.split("/", 1)[-1], pat):
-                w = float(val)
+        w = histogram_weight(key, weights)
         if w == 0.0:
             continue
         den = d.errors**2 + m.errors**2 + (model_error * m.values) ** 2

@@ -145,6 +145,11 @@ class Optimizer:
         self.trials.append(trial)
         return trial
 
+    @property
+    def n_queued(self) -> int:
+        """Points queued by :meth:`enqueue` (or re-asked after a resume) that no ask returned yet."""
+        return len(self._requeue)
+
     def enqueue(self, x: Sequence[Any]) -> Trial:
         """Queue a known point (a default, a previous optimum): the next ask returns it first.
 

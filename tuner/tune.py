@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,11 +21,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from tuner.analyses import ANALYSES, Fills, normalise
+from tuner.emulator import HistogramEmulator
 from tuner.errors import ConfigError, StorageError, TunerError
 from tuner.generation import RunSpec, generate, needed_refs
 from tuner.generators.pythia import format_setting
 from tuner.loop import run_trials
-from tuner.objective import Chi2, chi2, select_histograms
+from tuner.objective import Chi2, chi2, histogram_weight, select_histograms
 from tuner.optimizer import Optimizer
 from tuner.refdata import RefHisto, write_yoda
 from tuner.space import Real
@@ -51,6 +53,35 @@ class TuneSetup:
     def score(self, fills: Fills) -> Chi2:
         sim = normalise(fills, self.refs)
         return chi2(sim, self.data, self.keys, self.config.weights, self.config.model_error)
+
+    def vector(self, fills: Fills) -> tuple[np.ndarray, np.ndarray]:
+        """Values and errors of the selected histograms, concatenated (the emulator's input)."""
+        sim = normalise(fills, self.refs)
+        return (np.concatenate([sim[k].values for k in self.keys]),
+                np.concatenate([sim[k].errors for k in self.keys]))
+
+    def stored_vectors(self, opt: Optimizer) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """:meth:`vector` of every completed trial whose fills are in the study (trial id ->)."""
+        out = {}
+        for t in opt.complete:
+            blob = opt.study.artifact(t.id) if opt.study is not None else None
+            if blob is not None:
+                out[t.id] = self.vector(Fills.from_bytes(blob))
+        return out
+
+    def emulator(self, opt: Optimizer, vectors: dict[int, tuple[np.ndarray, np.ndarray]],
+                 seed: int = 0) -> HistogramEmulator:
+        """Fit the histogram emulator to the completed trials of ``opt`` that have histograms in
+        ``vectors`` (trial id -> values and errors from :meth:`vector`)."""
+        done = [t for t in opt.complete if t.id in vectors]
+        cfg = self.config
+        return HistogramEmulator.fit(
+            np.asarray(opt.space.to_unit([t.x for t in done])),
+            np.stack([vectors[t.id][0] for t in done]), np.stack([vectors[t.id][1] for t in done]),
+            np.concatenate([self.data[k].values for k in self.keys]),
+            np.concatenate([self.data[k].errors for k in self.keys]),
+            np.concatenate([np.full(self.data[k].nbins, histogram_weight(k, cfg.weights))
+                            for k in self.keys]), cfg.model_error, seed=seed)
 
 
 def prepare(cfg: TuneConfig) -> TuneSetup:
@@ -114,6 +145,8 @@ class TuneResult:
     n_evaluations: int = 0
     n_failed: int = 0
     events_generated: int = 0
+    surrogate: str = "chi2 GP"
+    uncertainty_from_emulator: dict[str, float] = field(default_factory=dict)
 
 
 def _head_tail(text: str, n: int = 3000) -> str:
@@ -209,8 +242,10 @@ def run_tune(cfg: TuneConfig, out: str | Path, workers: int = 1, scheduler: str 
         else:
             fills = Fills.from_bytes(res["fills"])
             c = setup.score(fills)
+            vectors[trial.id] = setup.vector(fills)
             info = {"events": n_ev, "seconds": res["seconds"], "chi2": c.total, "nbins": c.nbins,
-                    "per_hist": {k: v[0] for k, v in c.per_hist.items()}}
+                    "per_hist": {k: v[0] for k, v in c.per_hist.items()},
+                    "proposer": proposer(trial.id)}
             opt.tell(trial.x, max(c.total, 1e-9), noise=max(c.variance, 1e-12), info=info,
                      artifact=res["fills"], fit=False)
         bar.update(1)
@@ -220,25 +255,67 @@ def run_tune(cfg: TuneConfig, out: str | Path, workers: int = 1, scheduler: str 
             bar.set_postfix(best_chi2=f"{min(opt.yi):.1f}")
         return False
 
+    # the histograms of every evaluation, for the emulator (read back from the study on resume)
+    vectors = setup.stored_vectors(opt) if cfg.emulator else {}
+    emulated: set[int] = set()
+    n_design = cfg.n_initial + int(cfg.start_at_default)
+    resumed = {t.id for t in opt.pending}  # asked before an interruption: asked again first
+
+    def proposer(trial_id: int) -> str:
+        if trial_id in emulated:
+            return "emulator"
+        if trial_id in resumed:
+            return "asked before the resume"
+        return "design" if trial_id < n_design else "chi2 GP"
+
+    def ask(n: int) -> list[Trial]:
+        """After the design, the histogram emulator proposes the first point of each round; the
+        chi2 GP proposes the others (and all of them if the emulator cannot be fitted).
+
+        (Measured on the 6-parameter closure with 2 workers: the emulator's joint q = 2 batches
+        paired each good point with a far exploratory one and ended at a worse chi2 than this
+        mix; BENCHMARKS.md section 3.)"""
+        if cfg.emulator and len(opt.trials) >= n_design and len(vectors) >= 3 and n > opt.n_queued:
+            try:
+                emu = setup.emulator(opt, vectors, seed=cfg.seed + len(opt.trials))
+                pend = [t.x for t in opt.pending]
+                U = emu.propose(np.array([[0.0] * len(names), [1.0] * len(names)]),
+                                np.asarray(opt.space.to_unit(pend)) if pend else None,
+                                seed=cfg.seed + len(opt.trials))
+                emulated.add(opt.enqueue(opt.space.from_unit(U)[0]).id)
+            except Exception as exc:  # a failed fit must not stop the tune: the chi2 GP proposes
+                warnings.warn(f"histogram emulator failed ({type(exc).__name__}: {exc}); "
+                              "the chi2 surrogate proposes this round", RuntimeWarning, stacklevel=2)
+        return opt.ask_trials(n)
+
     try:
         run_trials(opt, submit, restart=restart, width=lambda: batch,
-                   remaining=lambda: cfg.budget - n_told(), handle=handle, after_round=after_round)
+                   remaining=lambda: cfg.budget - n_told(), handle=handle, after_round=after_round,
+                   ask=ask)
     finally:
         bar.close()
         if client is not None:
             client.close()
-    result = recommend(opt, setup)
+    emu = None
+    if cfg.emulator and len(vectors) >= 3:
+        emu = setup.emulator(opt, vectors, seed=cfg.seed)
+    result = recommend(opt, setup, emu)
     result.validation = validate(setup, result.best, workers)
     write_outputs(out, setup, opt, result)
     return result
 
 
-def recommend(opt: Optimizer, setup: TuneSetup) -> TuneResult:
-    """The tune: the minimiser of the surrogate's posterior mean of the chi2, with uncertainties.
+def recommend(opt: Optimizer, setup: TuneSetup, emulator: HistogramEmulator | None = None) -> TuneResult:
+    """The tune: the minimiser of the predicted chi2, with uncertainties.
 
-    Uncertainties come from the curvature of the surrogate's mean chi2 at the minimum:
-    ``cov = 2 H^-1`` (the delta-chi2 = 1 ellipse of a quadratic chi2, profiled over the other
-    parameters); a parameter whose curvature is not positive gets its half range.
+    With an ``emulator``, the predicted chi2 is the one of the emulated histograms (minimised from
+    the chi2 surrogate's choice and the five best evaluations); otherwise it is the chi2
+    surrogate's posterior mean, refined within a trust region around the best evaluation.
+    Uncertainties come from the curvature of that predicted chi2 at its minimum: ``cov = 2 H^-1``
+    (the delta-chi2 = 1 ellipse of a quadratic chi2, profiled over the other parameters), plus,
+    with the emulator, the spread of the minimum over the emulator's posterior
+    (:meth:`HistogramEmulator.minimum_covariance`); a parameter whose curvature is not positive
+    gets its half range.
     """
     cfg = setup.config
     names = [p.name for p in cfg.parameters]
@@ -251,23 +328,40 @@ def recommend(opt: Optimizer, setup: TuneSetup) -> TuneResult:
     lo = np.array([p.low for p in cfg.parameters])
     hi = np.array([p.high for p in cfg.parameters])
 
-    def f(v: np.ndarray) -> float:
-        return float(np.exp(opt.predict([np.clip(v, lo, hi).tolist()])[0][0]))
-
-    h = 1e-3 * (hi - lo)
     n = len(x)
-    H = np.zeros((n, n))
-    f0 = f(x)
-    for i in range(n):
-        for j in range(i, n):
-            ei, ej = np.eye(n)[i] * h[i], np.eye(n)[j] * h[j]
-            H[i, j] = H[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej)
-                                 + f(x - ei - ej)) / (4 * h[i] * h[j])
-    try:
-        cov = 2 * np.linalg.inv(H)
+    sig_emu: dict[str, float] = {}
+    if emulator is not None:
+        starts = [rec[0]] + [t.x for t in sorted(done, key=lambda t: float(t.y or 0.0))[:5]]
+        unit = np.array([[0.0] * n, [1.0] * n])
+        u = emulator.minimum(np.asarray(opt.space.to_unit(starts)), unit, seed=cfg.seed)
+        x = np.array(opt.space.from_unit(u[None])[0], dtype=float)
+        f0 = float(emulator.chi2(u)[0])
+        cov_d, cov_e = emulator.minimum_covariance(u, seed=cfg.seed)
+        # unit cube -> parameters (linear, or exponential for log-scale parameters)
+        eps = 1e-6
+        jac = np.array([(np.array(opt.space.from_unit((u + eps * e)[None])[0], dtype=float)
+                         - np.array(opt.space.from_unit((u - eps * e)[None])[0], dtype=float))[k]
+                        / (2 * eps) for k, e in enumerate(np.eye(n))])
+        cov = jac[:, None] * (cov_d + cov_e) * jac[None, :]
         sig = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
-    except np.linalg.LinAlgError:
-        sig = np.full(n, np.nan)
+        sig_emu = dict(zip(names, (np.sqrt(np.abs(np.diag(cov_e))) * np.abs(jac)).tolist(), strict=True))
+    else:
+        def f(v: np.ndarray) -> float:
+            return float(np.exp(opt.predict([np.clip(v, lo, hi).tolist()])[0][0]))
+
+        h = 1e-3 * (hi - lo)
+        H = np.zeros((n, n))
+        f0 = f(x)
+        for i in range(n):
+            for j in range(i, n):
+                ei, ej = np.eye(n)[i] * h[i], np.eye(n)[j] * h[j]
+                H[i, j] = H[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej)
+                                     + f(x - ei - ej)) / (4 * h[i] * h[j])
+        try:
+            cov = 2 * np.linalg.inv(H)
+            sig = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
+        except np.linalg.LinAlgError:
+            sig = np.full(n, np.nan)
     sig = np.where(np.isfinite(sig), sig, (hi - lo) / 2)
     edge = [nm for nm, v, a, b in zip(names, x, lo, hi, strict=True)
             if min(v - a, b - v) < 0.01 * (b - a)]
@@ -276,7 +370,9 @@ def recommend(opt: Optimizer, setup: TuneSetup) -> TuneResult:
                       chi2_surrogate=f0, chi2_best_evaluated=float(min(opt.yi)), at_edge=edge,
                       n_evaluations=len(done), n_failed=sum(t.state == "failed" for t in opt.trials),
                       events_generated=int(sum(t.info.get("events", 0) for t in opt.trials
-                                               if t.state != "pending")))
+                                               if t.state != "pending")),
+                      surrogate="chi2 GP" if emulator is None else "histogram emulator",
+                      uncertainty_from_emulator=sig_emu)
 
 
 def validate(setup: TuneSetup, best: dict[str, float], workers: int = 1) -> dict[str, Any]:
@@ -291,6 +387,7 @@ def validate(setup: TuneSetup, best: dict[str, float], workers: int = 1) -> dict
         out[label] = {"chi2": c.total, "nbins": c.nbins,
                       "per_hist": {k: v[0] for k, v in c.per_hist.items()}}
         out[f"_fills_{label}"] = fills
+    out["tune_better_than_default"] = bool(out["tune"]["chi2"] < out["default"]["chi2"])
     return out
 
 
@@ -314,7 +411,12 @@ def write_outputs(out: Path, setup: TuneSetup, opt: Optimizer, result: TuneResul
                         for k, h in sims[label].items()], out / f"{label}.yoda")
     summary = {
         "tune": result.best, "uncertainties": result.uncertainties,
-        "uncertainty_method": "2 H^-1 of the surrogate mean chi2 at its minimum (delta-chi2 = 1)",
+        "uncertainty_method": f"2 H^-1 of the chi2 predicted by the {result.surrogate} at its minimum "
+                              "(delta-chi2 = 1)" + (" plus the spread of that minimum over the "
+                                                    "emulator's posterior" if
+                                                    result.uncertainty_from_emulator else ""),
+        "surrogate": result.surrogate,
+        "uncertainty_from_emulator": result.uncertainty_from_emulator,
         "chi2_surrogate_at_tune": result.chi2_surrogate,
         "chi2_best_evaluation": result.chi2_best_evaluated,
         "parameters_at_range_edge": result.at_edge, "validation": result.validation,

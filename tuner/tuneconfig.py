@@ -18,6 +18,7 @@ A configuration (YAML) names::
     batch: null            # parallel evaluations per round (default: the number of workers)
     seed: 1
     start_at_default: true    # evaluate Pythia's defaults (clipped into the ranges) first
+    emulator: true         # propose points and the tune from GP-emulated histograms (every bin)
     validation_events: null   # default 4 x events
     scouting: null         # {start_events: N}: cheap early evaluations, ramping up to `events`
     closure: null          # {truth: {setting: value}, events: N}: pseudo-data at a known point
@@ -41,7 +42,7 @@ __all__ = ["Parameter", "TuneConfig", "default_config", "load_config"]
 
 _KEYS = {"parameters", "fixed", "preset", "analyses", "refdata", "histograms", "exclude",
          "weights", "model_error", "events", "budget", "initial", "batch", "seed",
-         "validation_events", "scouting", "closure", "sqrt_s", "start_at_default"}
+         "validation_events", "scouting", "closure", "sqrt_s", "start_at_default", "emulator"}
 
 
 @dataclass(frozen=True)
@@ -77,6 +78,7 @@ class TuneConfig:
     closure: dict[str, Any] | None = None
     sqrt_s: float = 91.2
     start_at_default: bool = True
+    emulator: bool = True
     embedded_binning: bool = False
 
     @property
@@ -187,6 +189,10 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
             raise ConfigError(f"{where}: start_at_default must be true or false, got "
                               f"{d['start_at_default']!r}")
         cfg.start_at_default = d["start_at_default"]
+    if "emulator" in d:
+        if not isinstance(d["emulator"], bool):
+            raise ConfigError(f"{where}: emulator must be true or false, got {d['emulator']!r}")
+        cfg.emulator = d["emulator"]
     if "sqrt_s" in d:
         cfg.sqrt_s = _num(d, "sqrt_s", float, 1e-3, where)
     cfg.histograms = list(d["histograms"]) if d.get("histograms") else None

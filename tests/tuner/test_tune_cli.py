@@ -55,6 +55,7 @@ def _write(tmp_path, d, refdata):
     ({"fixed": {"StringPT:sigma": 7.0}}, "Pythia refused 'StringPT:sigma = 7.0'"),
     ({"events": 0}, "events must be >= 1, got 0"),
     ({"analyses": ["NOPE_2000"]}, "unknown analysis 'NOPE_2000'"),
+    ({"emulator": "yes"}, "emulator must be true or false, got 'yes'"),
 ])
 def test_bad_config_is_one_clear_error_and_exit_2(tmp_path, refdata, change, match):
     d = _closure()
@@ -121,9 +122,19 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path, refdata):
         assert after[t.id].y == t.y and after[t.id].x == t.x
     # the evaluated points are all distinct: nothing was evaluated twice
     assert len({tuple(t.x) for t in done}) == 8
+    # after the design (default + 3 Sobol points) the histogram emulator proposes the first point
+    # of each round, also after the resume (it reads the stored histograms back), and it
+    # recommends the tune
+    proposers = [t.info["proposer"] for t in after]
+    assert set(proposers[4:]) <= {"emulator", "chi2 GP", "asked before the resume"}
+    assert proposers.count("emulator") >= 2 and set(proposers[:4]) <= {"design",
+                                                                          "asked before the resume"}
     summary = json.loads((out / "summary.json").read_text())
+    assert summary["surrogate"] == "histogram emulator"
     assert set(summary["tune"]) == {"StringZ:aLund", "TimeShower:alphaSvalue"}
     assert summary["validation"]["tune"]["chi2"] > 0
+    v = summary["validation"]
+    assert v["tune_better_than_default"] == (v["tune"]["chi2"] < v["default"]["chi2"])
     for f in ("tune.cmnd", "plots/convergence.png", "plots/traces.png", "plots/slices.png",
               "plots/histograms/ALEPH_1996_S3486095_d01-x01-y01.png"):
         assert (out / f).exists(), f

@@ -202,6 +202,7 @@ def run_tune(cfg: TuneConfig, out: str | Path, workers: int = 1, scheduler: str 
             write_yoda(setup.data.values(), pseudo)
     opt = Optimizer(setup.space, n_initial_points=cfg.n_initial, initial_point_generator="sobol",
                     random_state=cfg.seed, y_warp="log", storage=str(db))
+    resumed = {t.id for t in opt.pending}  # asked before an interruption: asked again first
     if not opt.trials and cfg.start_at_default:
         from tuner.generators.pythia import setting_range
 
@@ -259,7 +260,6 @@ def run_tune(cfg: TuneConfig, out: str | Path, workers: int = 1, scheduler: str 
     vectors = setup.stored_vectors(opt) if cfg.emulator else {}
     emulated: set[int] = set()
     n_design = cfg.n_initial + int(cfg.start_at_default)
-    resumed = {t.id for t in opt.pending}  # asked before an interruption: asked again first
 
     def proposer(trial_id: int) -> str:
         if trial_id in emulated:

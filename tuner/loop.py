@@ -39,7 +39,8 @@ def run_trials(opt: Optimizer, submit: Callable[[Trial], Future[Any]], *,
         submit: Starts one trial on the executor and returns its future.
         restart: Replaces a broken executor by a fresh one (``submit`` uses the new one).
         width: How many trials may run at once (the number of workers, or the batch size).
-        remaining: How many more trials to finish (the budget left, without those in flight).
+        remaining: How much of the budget is left after the trials told so far (the loop
+            subtracts those in flight).
         handle: Called once per finished trial with its result, or with the exception that
             ended it (``BrokenExecutor`` only for a trial that broke a pool running alone).
             It is expected to ``opt.tell`` the outcome without refitting.

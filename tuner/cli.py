@@ -79,9 +79,9 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
     if res.at_edge:
         click.echo(f"warning: at the edge of their range: {', '.join(res.at_edge)}")
     if not v["tune_better_than_default"]:
-        click.echo("warning: the tune does not describe the data better than the default: within "
-                   "these parameters and ranges the default is already at the minimum of the chi2 "
-                   "(see summary.json per_hist for the histograms no setting describes)")
+        click.echo(f"warning: the tune validates no better than the default (chi2 "
+                   f"{v['tune']['chi2']:.1f} vs {v['default']['chi2']:.1f}): the default may already "
+                   "sit at the chi2 minimum of these parameters; per-histogram chi2 in summary.json")
     click.echo(f"outputs in {out}/: tune.cmnd, summary.json, plots/")
 
 

@@ -36,7 +36,7 @@ def _config(name: str, events: int, budget: int, emulator: bool = True):
 
 def _recommend_after(out: Path, cfg, k: int, setup=None):
     """The recommendation from the first k evaluations of a stored tune."""
-    from tuner.analyses import Fills
+    from tuner.analyses import Fills, normalise
     from tuner.optimizer import Optimizer
     from tuner.study import Study
     from tuner.tune import prepare, recommend
@@ -48,12 +48,11 @@ def _recommend_after(out: Path, cfg, k: int, setup=None):
                     y_warp="log")
     done = [t for t in trials if t.state == "complete"]
     opt.tell([t.x for t in done], [t.y for t in done], noise=[t.noise for t in done])
-    emu = None
+    vectors = None
     if cfg.emulator:  # opt numbers the told trials 0.. in the order of `done`
-        vectors = {i: setup.vector(Fills.from_bytes(study.artifact(t.id) or b""))
+        vectors = {i: setup.vector(normalise(Fills.from_bytes(study.artifact(t.id) or b""), setup.refs))
                    for i, t in enumerate(done)}
-        emu = setup.emulator(opt, vectors, seed=cfg.seed)
-    return recommend(opt, setup, emu)
+    return recommend(opt, setup, vectors)
 
 
 def _timed_tune(config: str, default_out: str, args: argparse.Namespace):

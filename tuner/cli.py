@@ -149,9 +149,7 @@ def report(folder: str) -> None:
     from tuner.tune import recommend
 
     setup, opt = _load_study(Path(folder))
-    vectors = setup.stored_vectors(opt) if setup.config.emulator else {}
-    res = recommend(opt, setup, setup.emulator(opt, vectors, seed=setup.config.seed)
-                    if len(vectors) >= 3 else None)
+    res = recommend(opt, setup, setup.stored_vectors(opt) if setup.config.emulator else None)
     plots.summary_plots(Path(folder) / "plots", opt, res.best,
                         (setup.config.closure or {}).get("truth"))
     click.echo(json.dumps({"tune": res.best, "uncertainties": res.uncertainties}, indent=1))

@@ -35,14 +35,17 @@ from gpytorch.mlls import ExactMarginalLogLikelihood
 
 from tuner.errors import TunerError
 from tuner.models.gp import gp_settings
+from tuner.objective import hessian
 
 __all__ = ["HistogramEmulator"]
 
 #: fraction of the residuals' variance the dropped principal components may hold
 PCA_TOLERANCE = 1e-6
+#: fewest evaluations an emulator is fitted to
+MIN_EVALUATIONS = 3
 
 
-class _NegExpectedChi2(AcquisitionFunction):
+class _NegChi2(AcquisitionFunction):
     """Minus the chi2 of the emulated histograms at single points (``b x 1 x d``)."""
 
     def __init__(self, emu: HistogramEmulator) -> None:
@@ -50,7 +53,7 @@ class _NegExpectedChi2(AcquisitionFunction):
         self.emu = emu
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
-        return -self.emu.expected_chi2(X.squeeze(-2))
+        return -self.emu.chi2_tensor(X.squeeze(-2))
 
 
 @dataclass
@@ -94,13 +97,14 @@ class HistogramEmulator:
             TunerError: fewer than 3 evaluations, or arrays that do not line up.
         """
         n, nb = values.shape
-        if n < 3 or X.shape[0] != n or errors.shape != values.shape or data.shape != (nb,):
-            raise TunerError(f"the emulator needs >= 3 evaluations with one value and error per "
-                             f"bin; got X {X.shape}, values {values.shape}, errors {errors.shape}, "
-                             f"data {data.shape}")
+        if n < MIN_EVALUATIONS or X.shape[0] != n or errors.shape != values.shape or data.shape != (nb,):
+            raise TunerError(f"the emulator needs >= {MIN_EVALUATIONS} evaluations with one value "
+                             f"and error per bin; got X {X.shape}, values {values.shape}, "
+                             f"errors {errors.shape}, data {data.shape}")
         den = data_errors**2 + np.median(errors**2, axis=0) + (model_error * data) ** 2
         ok = (den > 0) & (bin_weights > 0)
-        scale = np.where(ok, np.sqrt(np.where(ok, bin_weights, 0.0) / np.where(ok, den, 1.0)), 0.0)
+        scale = np.zeros(nb)
+        scale[ok] = np.sqrt(bin_weights[ok] / den[ok])
         Z = (values - data) * scale
         Zvar = (errors * scale) ** 2
         centre = Z.mean(axis=0)
@@ -124,17 +128,19 @@ class HistogramEmulator:
         model.eval()
         return cls(model, torch.as_tensor(a), b, np.sum(Z**2, axis=1), k)
 
-    def expected_chi2(self, X: torch.Tensor, variance: bool = False) -> torch.Tensor:
-        """The chi2 of the emulated histograms' posterior mean at points ``X`` (``m x d``, unit
-        cube); with ``variance``, the posterior mean of the chi2 (adds the summed variances)."""
-        post = self.model.posterior(X)
-        out = self.b + ((self.a + post.mean) ** 2).sum(-1)
-        return out + post.variance.sum(-1) if variance else out
+    def _chi2_of_scores(self, C: torch.Tensor) -> torch.Tensor:
+        """Chi2 of the histograms whose component scores are ``C`` (``... x k``)."""
+        return self.b + ((self.a + C) ** 2).sum(-1)
 
-    def chi2(self, X: np.ndarray, variance: bool = False) -> np.ndarray:
-        """:meth:`expected_chi2` at points ``X`` (``m x d`` unit cube), as numpy."""
+    def chi2_tensor(self, X: torch.Tensor) -> torch.Tensor:
+        """The chi2 of the emulated histograms' posterior mean at points ``X`` (``m x d``, unit
+        cube), differentiable."""
+        return self._chi2_of_scores(self.model.posterior(X).mean)
+
+    def chi2(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`chi2_tensor` at points ``X`` (``m x d`` unit cube), as numpy."""
         with torch.no_grad(), gp_settings():
-            return self.expected_chi2(torch.as_tensor(np.atleast_2d(X)), variance).numpy()
+            return self.chi2_tensor(torch.as_tensor(np.atleast_2d(X))).numpy()
 
     def minimum(self, X_start: np.ndarray, bounds: np.ndarray, seed: int = 0) -> np.ndarray:
         """The minimiser of the chi2 of the emulated histograms within ``bounds`` (``2 x d``), by
@@ -148,7 +154,7 @@ class HistogramEmulator:
         init = torch.as_tensor(np.clip(X_start, bounds[0], bounds[1]))[:, None, :]
         with torch.random.fork_rng(devices=[]), gp_settings():
             torch.manual_seed(seed)
-            cand, _ = optimize_acqf(_NegExpectedChi2(self), bounds=tb, q=1,
+            cand, _ = optimize_acqf(_NegChi2(self), bounds=tb, q=1,
                                     num_restarts=init.shape[0], batch_initial_conditions=init,
                                     options={"maxiter": 200}, return_best_only=False)
         cands = cand.detach().numpy().reshape(-1, bounds.shape[1])
@@ -169,24 +175,16 @@ class HistogramEmulator:
             NaN where the chi2 is not convex at ``u``.
         """
         d = len(u)
-        E = np.eye(d) * h
-        H = np.zeros((d, d))
-        for i in range(d):
-            for j in range(i, d):
-                quad = np.stack([u + E[i] + E[j], u + E[i] - E[j], u - E[i] + E[j], u - E[i] - E[j]])
-                c = self.chi2(quad)
-                H[i, j] = H[j, i] = (c[0] - c[1] - c[2] + c[3]) / (4 * h * h)
-        try:
-            Hinv = np.linalg.inv(H)
-        except np.linalg.LinAlgError:
-            return np.full((d, d), np.nan), np.full((d, d), np.nan)
+        H = hessian(self.chi2, u, h)
         if np.any(np.linalg.eigvalsh(H) <= 0):
             return np.full((d, d), np.nan), np.full((d, d), np.nan)
+        Hinv = np.linalg.inv(H)
+        E = np.eye(d) * h
         pts = torch.as_tensor(np.concatenate([u + E, u - E]))
         with torch.no_grad(), gp_settings(), torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed)
             Y = self.model.posterior(pts).rsample(torch.Size([n_samples]))  # S x 2d x k
-            c = (self.b + ((self.a + Y) ** 2).sum(-1)).numpy()
+            c = self._chi2_of_scores(Y).numpy()
         g = (c[:, :d] - c[:, d:]) / (2 * h)  # S x d
         steps = -g @ Hinv
         return 2 * Hinv, np.atleast_2d(np.cov(steps, rowvar=False))
@@ -199,10 +197,9 @@ class HistogramEmulator:
         ``X_pending``: points being evaluated now (their outcome is integrated out).
         """
         best = float(np.min(self.chi2_seen))
-        a, b = self.a, self.b
 
         def neg_chi2(Y: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
-            return -(b + ((a + Y) ** 2).sum(-1))
+            return -self._chi2_of_scores(Y)
 
         obj = GenericMCObjective(neg_chi2)
         pend = None if X_pending is None or not len(X_pending) else torch.as_tensor(X_pending)

@@ -17,7 +17,8 @@ It calls ``train`` with the point as a dict of named hyperparameters, the fixed 
 seed (the trial's own, stored in the study, so a resumed study re-runs a trial with the same seed) and a
 ``report`` callable (``seed`` and ``report`` are passed only when ``train`` has such parameters). An
 exception or a non-finite score (a diverged training) makes the trial *failed*: kept in the study with
-its error, left out of the surrogate. ``maximize=True`` minimises ``-score``.
+its error, and seen by the surrogate as the worst score so far (``Optimizer(failures="worst")``, the
+default). ``maximize=True`` minimises ``-score``.
 
 Pruning (:class:`MedianPruner`): a trial reports ``(step, score)`` as it trains; it is told to stop when
 its best score so far is worse than the median of the best scores the finished trials had reached by the
@@ -91,12 +92,10 @@ class Reporter:
     pruned: bool = False
 
     def __call__(self, step: int, score: float) -> bool:
-        score = float(score)
-        self.values.append([int(step), score])
-        finite = [v for _, v in self.values if math.isfinite(v)]
-        if not finite or self.pruner is None:
+        self.values.append([int(step), float(score)])
+        best = self.best
+        if best is None or self.pruner is None:
             return False
-        best = max(finite) if self.maximize else min(finite)
         self.pruned = self.pruner.should_stop(int(step), best, self.curves, self.maximize)
         return self.pruned
 

@@ -11,7 +11,7 @@ of the simulation (delta method, to second order):
 from __future__ import annotations
 
 import fnmatch
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -19,7 +19,7 @@ import numpy as np
 from tuner.errors import ConfigError
 from tuner.refdata import RefHisto
 
-__all__ = ["Chi2", "chi2", "histogram_weight", "select_histograms"]
+__all__ = ["Chi2", "chi2", "hessian", "histogram_weight", "select_histograms"]
 
 
 @dataclass
@@ -77,6 +77,19 @@ def histogram_weight(key: str, weights: Mapping[str, float] | None) -> float:
         if key == pat or fnmatch.fnmatchcase(key, pat) or fnmatch.fnmatchcase(key.split("/", 1)[-1], pat):
             w = float(val)
     return w
+
+
+def hessian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: np.ndarray | float) -> np.ndarray:
+    """Central-difference Hessian at ``x`` of ``f`` (rows of points -> one value per row), with step
+    ``h`` per coordinate: the curvature a chi2's ``2 H^-1`` uncertainties come from."""
+    d = len(x)
+    E = np.diag(np.broadcast_to(np.asarray(h, dtype=float), (d,)))
+    H = np.zeros((d, d))
+    for i in range(d):
+        for j in range(i, d):
+            c = f(np.stack([x + E[i] + E[j], x + E[i] - E[j], x - E[i] + E[j], x - E[i] - E[j]]))
+            H[i, j] = H[j, i] = (c[0] - c[1] - c[2] + c[3]) / (4 * E[i, i] * E[j, j])
+    return H
 
 
 def chi2(sim: Mapping[str, RefHisto], data: Mapping[str, RefHisto], keys: Iterable[str],

@@ -21,12 +21,12 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from tuner.analyses import ANALYSES, Fills, normalise
-from tuner.emulator import HistogramEmulator
+from tuner.emulator import MIN_EVALUATIONS, HistogramEmulator
 from tuner.errors import ConfigError, StorageError, TunerError
 from tuner.generation import RunSpec, generate, needed_refs
 from tuner.generators.pythia import format_setting
 from tuner.loop import run_trials
-from tuner.objective import Chi2, chi2, histogram_weight, select_histograms
+from tuner.objective import Chi2, chi2, hessian, histogram_weight, select_histograms
 from tuner.optimizer import Optimizer
 from tuner.refdata import RefHisto, write_yoda
 from tuner.space import Real
@@ -50,13 +50,14 @@ class TuneSetup:
         return RunSpec({**self.config.fixed, **(point or {})}, tuple(self.config.analyses),
                        self.refs, self.config.preset, self.config.sqrt_s, fault=fault)
 
-    def score(self, fills: Fills) -> Chi2:
-        sim = normalise(fills, self.refs)
+    def score(self, fills: Fills | dict[str, RefHisto]) -> Chi2:
+        """The chi2 of raw fills, or of histograms :func:`normalise` has already made of them."""
+        sim = normalise(fills, self.refs) if isinstance(fills, Fills) else fills
         return chi2(sim, self.data, self.keys, self.config.weights, self.config.model_error)
 
-    def vector(self, fills: Fills) -> tuple[np.ndarray, np.ndarray]:
-        """Values and errors of the selected histograms, concatenated (the emulator's input)."""
-        sim = normalise(fills, self.refs)
+    def vector(self, sim: dict[str, RefHisto]) -> tuple[np.ndarray, np.ndarray]:
+        """Values and errors of the selected normalised histograms, concatenated (the emulator's
+        input)."""
         return (np.concatenate([sim[k].values for k in self.keys]),
                 np.concatenate([sim[k].errors for k in self.keys]))
 
@@ -66,7 +67,7 @@ class TuneSetup:
         for t in opt.complete:
             blob = opt.study.artifact(t.id) if opt.study is not None else None
             if blob is not None:
-                out[t.id] = self.vector(Fills.from_bytes(blob))
+                out[t.id] = self.vector(normalise(Fills.from_bytes(blob), self.refs))
         return out
 
     def emulator(self, opt: Optimizer, vectors: dict[int, tuple[np.ndarray, np.ndarray]],
@@ -241,9 +242,9 @@ def run_tune(cfg: TuneConfig, out: str | Path, workers: int = 1, scheduler: str 
             opt.tell(trial.x, None, info={"error": f"{type(exc).__name__}: {exc}"[-2000:],
                                           "stderr": stderr, "events": n_ev}, fit=False)
         else:
-            fills = Fills.from_bytes(res["fills"])
-            c = setup.score(fills)
-            vectors[trial.id] = setup.vector(fills)
+            sim = normalise(Fills.from_bytes(res["fills"]), setup.refs)
+            c = setup.score(sim)
+            vectors[trial.id] = setup.vector(sim)
             info = {"events": n_ev, "seconds": res["seconds"], "chi2": c.total, "nbins": c.nbins,
                     "per_hist": {k: v[0] for k, v in c.per_hist.items()},
                     "proposer": proposer(trial.id)}
@@ -275,11 +276,12 @@ def run_tune(cfg: TuneConfig, out: str | Path, workers: int = 1, scheduler: str 
         (Measured on the 6-parameter closure with 2 workers: the emulator's joint q = 2 batches
         paired each good point with a far exploratory one and ended at a worse chi2 than this
         mix; BENCHMARKS.md section 3.)"""
-        if cfg.emulator and len(opt.trials) >= n_design and len(vectors) >= 3 and n > opt.n_queued:
+        if (cfg.emulator and len(opt.trials) >= n_design and len(vectors) >= MIN_EVALUATIONS
+                and n > opt.n_queued):
             try:
                 emu = setup.emulator(opt, vectors, seed=cfg.seed + len(opt.trials))
                 pend = [t.x for t in opt.pending]
-                U = emu.propose(np.array([[0.0] * len(names), [1.0] * len(names)]),
+                U = emu.propose(opt.space.model_bounds,
                                 np.asarray(opt.space.to_unit(pend)) if pend else None,
                                 seed=cfg.seed + len(opt.trials))
                 emulated.add(opt.enqueue(opt.space.from_unit(U)[0]).id)
@@ -296,19 +298,19 @@ def run_tune(cfg: TuneConfig, out: str | Path, workers: int = 1, scheduler: str 
         bar.close()
         if client is not None:
             client.close()
-    emu = None
-    if cfg.emulator and len(vectors) >= 3:
-        emu = setup.emulator(opt, vectors, seed=cfg.seed)
-    result = recommend(opt, setup, emu)
+    result = recommend(opt, setup, vectors)
     result.validation = validate(setup, result.best, workers)
     write_outputs(out, setup, opt, result)
     return result
 
 
-def recommend(opt: Optimizer, setup: TuneSetup, emulator: HistogramEmulator | None = None) -> TuneResult:
+def recommend(opt: Optimizer, setup: TuneSetup,
+              vectors: dict[int, tuple[np.ndarray, np.ndarray]] | None = None) -> TuneResult:
     """The tune: the minimiser of the predicted chi2, with uncertainties.
 
-    With an ``emulator``, the predicted chi2 is the one of the emulated histograms (minimised from
+    With the emulator on in the configuration and the histograms of at least
+    ``MIN_EVALUATIONS`` trials in ``vectors`` (trial id of ``opt`` -> :meth:`TuneSetup.vector`),
+    the predicted chi2 is the one of the emulated histograms (minimised from
     the chi2 surrogate's choice and the five best evaluations); otherwise it is the chi2
     surrogate's posterior mean, refined within a trust region around the best evaluation.
     Uncertainties come from the curvature of that predicted chi2 at its minimum: ``cov = 2 H^-1``
@@ -330,33 +332,30 @@ def recommend(opt: Optimizer, setup: TuneSetup, emulator: HistogramEmulator | No
 
     n = len(x)
     sig_emu: dict[str, float] = {}
+    emulator = None
+    if cfg.emulator and vectors is not None and len(vectors) >= MIN_EVALUATIONS:
+        emulator = setup.emulator(opt, vectors, seed=cfg.seed)
     if emulator is not None:
         starts = [rec[0]] + [t.x for t in sorted(done, key=lambda t: float(t.y or 0.0))[:5]]
-        unit = np.array([[0.0] * n, [1.0] * n])
-        u = emulator.minimum(np.asarray(opt.space.to_unit(starts)), unit, seed=cfg.seed)
+        u = emulator.minimum(np.asarray(opt.space.to_unit(starts)), opt.space.model_bounds,
+                             seed=cfg.seed)
         x = np.array(opt.space.from_unit(u[None])[0], dtype=float)
         f0 = float(emulator.chi2(u)[0])
         cov_d, cov_e = emulator.minimum_covariance(u, seed=cfg.seed)
         # unit cube -> parameters (linear, or exponential for log-scale parameters)
         eps = 1e-6
-        jac = np.array([(np.array(opt.space.from_unit((u + eps * e)[None])[0], dtype=float)
-                         - np.array(opt.space.from_unit((u - eps * e)[None])[0], dtype=float))[k]
-                        / (2 * eps) for k, e in enumerate(np.eye(n))])
+        shifted = np.array(opt.space.from_unit(np.concatenate([u + eps * np.eye(n), u - eps * np.eye(n)])),
+                           dtype=float)
+        jac = np.diag(shifted[:n] - shifted[n:]) / (2 * eps)
         cov = jac[:, None] * (cov_d + cov_e) * jac[None, :]
         sig = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))
         sig_emu = dict(zip(names, (np.sqrt(np.abs(np.diag(cov_e))) * np.abs(jac)).tolist(), strict=True))
     else:
-        def f(v: np.ndarray) -> float:
-            return float(np.exp(opt.predict([np.clip(v, lo, hi).tolist()])[0][0]))
+        def f(V: np.ndarray) -> np.ndarray:
+            return np.exp(opt.predict(np.clip(V, lo, hi).tolist())[0])
 
-        h = 1e-3 * (hi - lo)
-        H = np.zeros((n, n))
-        f0 = f(x)
-        for i in range(n):
-            for j in range(i, n):
-                ei, ej = np.eye(n)[i] * h[i], np.eye(n)[j] * h[j]
-                H[i, j] = H[j, i] = (f(x + ei + ej) - f(x + ei - ej) - f(x - ei + ej)
-                                     + f(x - ei - ej)) / (4 * h[i] * h[j])
+        f0 = float(f(x[None])[0])
+        H = hessian(f, x, 1e-3 * (hi - lo))
         try:
             cov = 2 * np.linalg.inv(H)
             sig = np.sqrt(np.where(np.diag(cov) > 0, np.diag(cov), np.nan))

@@ -25,8 +25,8 @@ LEP = ("ALEPH_1996_S3486095", "PDG_HADRON_MULTIPLICITIES", "OPAL_1992_I321190")
 
 
 def _refs():
-    from tuner.generation import needed_refs
-    from tuner.refdata import read_yoda
+    from tuner.mc.refdata import read_yoda
+    from tuner.mc.runs import needed_refs
 
     refs = {}
     for a in LEP:
@@ -35,7 +35,7 @@ def _refs():
 
 
 def bare_next(n: int) -> float:
-    from tuner.generators.pythia import PythiaGenerator
+    from tuner.mc.generators.pythia import PythiaGenerator
 
     p = PythiaGenerator()._pythia(11)
     t0 = time.perf_counter()
@@ -45,7 +45,7 @@ def bare_next(n: int) -> float:
 
 
 def batch_only(n: int) -> float:
-    from tuner.generators.pythia import PythiaGenerator
+    from tuner.mc.generators.pythia import PythiaGenerator
 
     g = PythiaGenerator()
     t0 = time.perf_counter()
@@ -55,7 +55,7 @@ def batch_only(n: int) -> float:
 
 
 def full(n: int, workers: int = 1) -> float:
-    from tuner.generation import RunSpec, generate
+    from tuner.mc.runs import RunSpec, generate
 
     spec = RunSpec({}, LEP, _refs())
     generate(spec, 1000, 1, n_workers=workers, chunk_size=500)  # warm: numba, pool start
@@ -65,7 +65,7 @@ def full(n: int, workers: int = 1) -> float:
 
 
 def _mem_child(n: int) -> None:
-    from tuner.generation import RunSpec, generate
+    from tuner.mc.runs import RunSpec, generate
 
     generate(RunSpec({}, LEP, _refs()), n, 3)
     print(json.dumps({"rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
@@ -78,9 +78,9 @@ def peak_rss(n: int) -> float:
 
 
 def monash_chi2(n: int, workers: int) -> list[tuple[str, float, int]]:
-    from tuner.analyses import normalise
-    from tuner.generation import RunSpec, generate
-    from tuner.objective import chi2
+    from tuner.mc.analyses import normalise
+    from tuner.mc.chi2 import chi2
+    from tuner.mc.runs import RunSpec, generate
 
     refs = _refs()
     fills = generate(RunSpec({}, LEP, refs), n, 1, n_workers=workers)

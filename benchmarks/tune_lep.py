@@ -26,7 +26,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _config(name: str, events: int, budget: int, emulator: bool = True):
-    from tuner.tuneconfig import config_from_dict
+    from tuner.mc.config import config_from_dict
 
     d = yaml.safe_load((ROOT / "examples" / name).read_text())
     d["events"], d["budget"], d["emulator"] = events, budget, emulator
@@ -36,10 +36,10 @@ def _config(name: str, events: int, budget: int, emulator: bool = True):
 
 def _recommend_after(out: Path, cfg, k: int, setup=None):
     """The recommendation from the first k evaluations of a stored tune."""
-    from tuner.analyses import Fills, normalise
+    from tuner.mc.analyses import Fills, normalise
+    from tuner.mc.workflow import prepare, recommend
     from tuner.optimizer import Optimizer
-    from tuner.study import Study
-    from tuner.tune import prepare, recommend
+    from tuner.storage import Study
 
     setup = setup or prepare(cfg)
     study = Study(out / "study.db", __import__("tuner").Space(setup.space))
@@ -57,7 +57,7 @@ def _recommend_after(out: Path, cfg, k: int, setup=None):
 
 def _timed_tune(config: str, default_out: str, args: argparse.Namespace):
     """Run (or resume) the tune of ``examples/<config>``: ``(cfg, out, result, wall seconds)``."""
-    from tuner.tune import run_tune
+    from tuner.mc.workflow import run_tune
 
     cfg = _config(config, args.events, args.budget, not args.no_emulator)
     out = Path(args.out or default_out)
@@ -78,13 +78,13 @@ def closure(args: argparse.Namespace) -> None:
             fit, sig, tr = r.best[p.name], r.uncertainties[p.name], truth[p.name]
             print(f"| {k} | {p.name} | {tr} | {fit:.4g} | {sig:.2g} | {(fit - tr) / sig:+.2f} | "
                   f"{abs(fit - tr) / (p.high - p.low):.3f} |")
-    print(json.dumps({"validation_chi2_tune": res.validation["tune"]["chi2"],
-                      "nbins": res.validation["tune"]["nbins"]}))
+    print(json.dumps({"validation_chi2_tune": res.validation.tune.chi2,
+                      "nbins": res.validation.tune.nbins}))
 
 
 def data(args: argparse.Namespace) -> None:
     cfg, _, res, wall = _timed_tune("tune_aleph_6params.yaml", "bench-data", args)
-    v = res.validation
+    v = res.validation.to_dict()
     print(f"\nALEPH 1996 + PDG, 6 parameters, {res.n_evaluations} evaluations of {args.events} "
           f"events, {wall:.0f} s wall\n")
     print("| | chi2 | bins | chi2 / Monash |\n|---|---|---|---|")
@@ -98,8 +98,8 @@ def data(args: argparse.Namespace) -> None:
 
 
 def scouting(args: argparse.Namespace) -> None:
-    from tuner.tune import prepare, run_tune
-    from tuner.tuneconfig import default_config
+    from tuner.mc.config import default_config
+    from tuner.mc.workflow import prepare, run_tune
 
     print("\n| seed | scouting | evaluations to 5% | events to 5% | events in the run |")
     print("|---|---|---|---|---|")
@@ -113,7 +113,7 @@ def scouting(args: argparse.Namespace) -> None:
             out = Path(args.out or "bench-scouting") / f"s{seed}-{int(scout)}"
             run_tune(cfg, out, workers=args.workers, progress=False, resume=True)
             setup = prepare(cfg)
-            from tuner.study import Study
+            from tuner.storage import Study
 
             trials = Study(out / "study.db", __import__("tuner").Space(setup.space)).trials()
             truth = cfg.closure["truth"]  # type: ignore[index]

@@ -28,7 +28,7 @@ import numpy as np
 
 from tuner import Categorical, Integer, Real, gp_minimize
 from tuner.hpo import MedianPruner, Objective
-from tuner.search_report import write_report
+from tuner.hpo.report import write_report
 
 SPACE = [
     Real(1e-4, 3e-2, prior="log-uniform", name="lr"),

@@ -9,10 +9,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from tuner.analyses import normalise
-from tuner.generation import RunSpec, generate, needed_refs
-from tuner.objective import chi2
-from tuner.refdata import read_refdata
+from tuner.mc.analyses import normalise
+from tuner.mc.chi2 import chi2
+from tuner.mc.refdata import read_refdata
+from tuner.mc.runs import RunSpec, generate, needed_refs
 
 HERE = Path(__file__).resolve().parent
 

@@ -1,6 +1,6 @@
 """Jet samples for examples, tests and benchmarks: boosted W -> qq' jets against QCD jets.
 
-Events come from Pythia 8 through :class:`tuner.generators.PythiaGenerator` (pp at 13 TeV; W + jet
+Events come from Pythia 8 through :class:`tuner.mc.generators.PythiaGenerator` (pp at 13 TeV; W + jet
 with hadronic W decays for the signal, hard QCD 2 -> 2 for the background), final-state visible
 particles are clustered with anti-kt R = 0.8 (scikit-hep ``fastjet``), and the leading jet within
 |eta| < 2 and the pT window is kept. A signal jet must contain the W: Delta R(jet, W) < 0.6.
@@ -163,7 +163,7 @@ def generate_jets(n_jets: int, signal: bool, seed: int = 1, pt_window: tuple[flo
     Raises:
         ExplainError: fewer jets than asked within ``max_events`` events.
     """
-    from tuner.generators import PythiaGenerator
+    from tuner.mc.generators import PythiaGenerator
 
     gen = PythiaGenerator(preset="pp_W_jets_13TeV" if signal else "pp_QCD_jets_13TeV")
     max_events = max_events or 50 * n_jets
@@ -204,12 +204,12 @@ def load_or_generate(n_per_class: int, cache_dir: str | Path = "jet-cache", seed
     if path.exists():
         return JetSample.load(path)
     if n_jobs > 1:
-        from concurrent.futures import ProcessPoolExecutor
+        from tuner.execution.executors import process_pool
 
-        with ProcessPoolExecutor(2) as pool:
-            fs = pool.submit(generate_jets, n_per_class, True, seed, pt_window)
-            fb = pool.submit(generate_jets, n_per_class, False, seed + 1, pt_window)
-            sig, bkg = fs.result(), fb.result()
+        pool = process_pool(2)
+        fs = pool.submit(generate_jets, n_per_class, True, seed, pt_window)
+        fb = pool.submit(generate_jets, n_per_class, False, seed + 1, pt_window)
+        sig, bkg = fs.result(), fb.result()
     else:
         sig = generate_jets(n_per_class, True, seed, pt_window)
         bkg = generate_jets(n_per_class, False, seed + 1, pt_window)

@@ -22,6 +22,7 @@ import numba
 import numpy as np
 
 from explain.errors import ExplainError
+from explain.plots import report_figures
 
 __all__ = [
     "PhysicsReport",
@@ -187,8 +188,6 @@ class PhysicsReport:
 
     def plot(self) -> dict[str, Any]:
         """The report's figures by name (see :func:`explain.plots.report_figures`)."""
-        from explain.plots import report_figures
-
         return report_figures(self)
 
 

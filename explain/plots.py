@@ -5,36 +5,17 @@ Every function returns a matplotlib ``Figure`` (shown inline by notebooks) and u
 
 from __future__ import annotations
 
-import functools
-from collections.abc import Callable, Sequence
-from typing import TYPE_CHECKING, Any, TypeVar
+from collections.abc import Sequence
+from typing import Any
 
 import numpy as np
 
-if TYPE_CHECKING:
-    from explain.mapping import PhysicsReport
+from tuner.plotting import styled
 
 __all__ = ["ado_ranking", "correlation_heatmap", "image_grid", "report_figures", "window_plot"]
 
 
-F = TypeVar("F", bound=Callable[..., Any])
-
-
-def _styled(fn: F) -> F:
-    """Run a plotting function inside the mplhep style, leaving the global style untouched."""
-
-    @functools.wraps(fn)
-    def wrapper(*args: Any, **kwargs: Any) -> Any:
-        import matplotlib.pyplot as plt
-        import mplhep
-
-        with plt.style.context(mplhep.style.ROOT):
-            return fn(*args, **kwargs)
-
-    return wrapper  # type: ignore[return-value]
-
-
-@_styled
+@styled
 def image_grid(
     images: Sequence[np.ndarray],
     titles: Sequence[str] | None = None,
@@ -74,7 +55,7 @@ def image_grid(
     return fig
 
 
-@_styled
+@styled
 def ado_ranking(table: Any, n: int = 15) -> Any:
     """Horizontal bars of the ``n`` highest ADOs (hatched where the observable is anti-ordered)."""
     import matplotlib.pyplot as plt
@@ -92,7 +73,7 @@ def ado_ranking(table: Any, n: int = 15) -> Any:
     return fig
 
 
-@_styled
+@styled
 def correlation_heatmap(corr: Any) -> Any:
     """Pearson correlations of network quantities (rows) with observables (columns)."""
     import matplotlib.pyplot as plt
@@ -106,7 +87,7 @@ def correlation_heatmap(corr: Any) -> Any:
     return fig
 
 
-@_styled
+@styled
 def window_plot(name: str, wins: Sequence[Any]) -> Any:
     """Mean network output per class across narrow windows of one observable."""
     import matplotlib.pyplot as plt
@@ -122,8 +103,9 @@ def window_plot(name: str, wins: Sequence[Any]) -> Any:
     return fig
 
 
-def report_figures(report: PhysicsReport) -> dict[str, Any]:
-    """All figures of a :class:`explain.mapping.PhysicsReport`, by name."""
+def report_figures(report: Any) -> dict[str, Any]:
+    """All figures of a :class:`explain.mapping.PhysicsReport`, by name (duck-typed: this module
+    sits below :mod:`explain.mapping`)."""
     figs = {
         "ado_ranking": ado_ranking(report.table),
         "correlations": correlation_heatmap(report.correlations),

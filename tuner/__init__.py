@@ -1,6 +1,23 @@
-"""Gaussian-process Bayesian optimisation for generator tuning and hyperparameter search."""
+"""Gaussian-process Bayesian optimisation for generator tuning and hyperparameter search.
+
+Two wings, imports flowing one way (``tuner.mc`` uses the optimiser; the optimiser never imports
+``tuner.mc``):
+
+- the optimiser a user imports: :mod:`tuner.space` (dimensions), :mod:`tuner.surrogate` (GP
+  models), :mod:`tuner.acquisition` (acquisition functions and their maximisation),
+  :mod:`tuner.optimizer` (ask/tell), :mod:`tuner.minimize` (scikit-optimize's ``gp_minimize``),
+  :mod:`tuner.storage` (trial state: in memory or SQLite), :mod:`tuner.execution` (executors and
+  the evaluation loop), :mod:`tuner.hpo` (objective wrapper, pruning, search report);
+- :mod:`tuner.mc`: tuning Monte Carlo generators to measured histograms.
+
+The names below load on first use, so ``import tuner.mc.generators`` (jet samples, notebooks)
+does not pay for BoTorch and GPyTorch.
+"""
 
 from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from tuner.errors import (
     ConfigError,
@@ -11,12 +28,29 @@ from tuner.errors import (
     StorageError,
     TunerError,
 )
-from tuner.hpo import MedianPruner, Objective
-from tuner.minimize import gp_minimize
-from tuner.optimizer import Optimizer
-from tuner.search_report import write_report
-from tuner.space import Categorical, Dimension, Integer, Real, Space
-from tuner.study import Study, Trial
+
+if TYPE_CHECKING:
+    from tuner.hpo import MedianPruner, Objective, write_report
+    from tuner.minimize import gp_minimize
+    from tuner.optimizer import Optimizer
+    from tuner.space import Categorical, Dimension, Integer, Real, Space
+    from tuner.storage import Study, Trial
+
+#: public name -> module that defines it (loaded on first attribute access)
+_LAZY = {
+    "MedianPruner": "tuner.hpo",
+    "Objective": "tuner.hpo",
+    "write_report": "tuner.hpo",
+    "gp_minimize": "tuner.minimize",
+    "Optimizer": "tuner.optimizer",
+    "Categorical": "tuner.space",
+    "Dimension": "tuner.space",
+    "Integer": "tuner.space",
+    "Real": "tuner.space",
+    "Space": "tuner.space",
+    "Study": "tuner.storage",
+    "Trial": "tuner.storage",
+}
 
 __all__ = [
     "Categorical",
@@ -40,4 +74,17 @@ __all__ = [
     "write_report",
 ]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'tuner' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

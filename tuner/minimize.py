@@ -4,23 +4,35 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Iterable
-from typing import Any
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, Protocol, runtime_checkable
 
 from scipy.optimize import OptimizeResult
 from tqdm.auto import tqdm
 
-from tuner.acquisition.logei import AcqConfig
+from tuner.acquisition.functions import AcqConfig
 from tuner.errors import TunerError
 from tuner.execution import EvalOutcome, make_executor, run_objective
-from tuner.loop import run_trials
+from tuner.execution.loop import run_trials
 from tuner.optimizer import Optimizer
 from tuner.result import build_result
-from tuner.study import Trial
+from tuner.storage import Trial
 
 __all__ = ["gp_minimize"]
 
 Callback = Callable[[OptimizeResult], Any]
+
+
+@runtime_checkable
+class TrialContext(Protocol):
+    """An objective that wants to know about its trial (:class:`tuner.hpo.Objective`: its seed,
+    the learning curves of finished trials for pruning).
+
+    ``trial_context(trial, trials)`` runs in the optimiser's process before the trial is submitted;
+    the dict it returns is passed to the objective as extra keyword arguments.
+    """
+
+    def trial_context(self, trial: Trial, trials: Sequence[Trial]) -> dict[str, Any]: ...
 
 
 def _as_callbacks(callback: Callback | Iterable[Callback] | None) -> list[Callback]:
@@ -123,15 +135,11 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
             for p in pts:
                 opt.enqueue(p)
 
-    wants_context = bool(getattr(func, "wants_trial_context", False))
+    context = func.trial_context if isinstance(func, TrialContext) else None
 
     def call_kwargs(trial: Trial) -> dict[str, Any]:
-        """Fixed arguments, plus the trial's seed and the finished learning curves for a
-        :class:`tuner.hpo.Objective` (per-trial seeds, pruning)."""
-        if not wants_context:
-            return kwargs
-        curves = [t.info["curve"] for t in opt.complete if t.info.get("curve") and not t.info.get("pruned")]
-        return {**kwargs, "trial_seed": trial.seed, "curves": curves}
+        """Fixed arguments, plus what the objective asks to know about its trial."""
+        return kwargs if context is None else {**kwargs, **context(trial, opt.trials)}
 
     def n_evaluated() -> int:
         return sum(1 for t in opt.trials if t.state != "pending" and not t.info.get("given"))
@@ -151,8 +159,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         info = dict(out.get("info") or {})
         if out["value"] is None:
             info["error"] = out.get("error") or "objective returned None"
-        opt.tell(trial.x, out["value"], out.get("noise"), info=info, artifact=out.get("artifact"),
-                 fit=False)
+        opt.tell_trial(trial, out["value"], out.get("noise"), info=info, artifact=out.get("artifact"))
         bar.update(1)
         if verbose:
             print(f"Iteration No: {n_evaluated()} value {out['value']} at {trial.x}")

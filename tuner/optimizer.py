@@ -20,15 +20,16 @@ from botorch.acquisition import PosteriorMean
 from botorch.optim import optimize_acqf
 from scipy.optimize import OptimizeResult
 
-from tuner.acquisition.logei import ACQ_FUNCS, AcqConfig, make_acquisition, maximize_acquisition
+from tuner.acquisition.functions import ACQ_FUNCS, AcqConfig, make_acquisition
+from tuner.acquisition.optimize import maximize_acquisition
 from tuner.errors import EvaluationError, SpaceError, TunerError
-from tuner.models.gp import SurrogateConfig, build_gp, fit_gp, gp_settings
+from tuner.result import build_result
 from tuner.space import INITIAL_POINT_GENERATORS, Space
-from tuner.study import Study, Trial
+from tuner.storage import InMemoryStorage, Storage, Study, Trial
+from tuner.surrogate.gp import Y_WARPS, SurrogateConfig, build_gp, fit_gp, gp_settings, posterior, unwarp
 
 __all__ = ["FAILURE_MODES", "Y_WARPS", "Optimizer"]
 
-Y_WARPS = ("none", "log")
 FAILURE_MODES = ("worst", "ignore")
 _DUP_TOL = 1e-7
 
@@ -51,7 +52,8 @@ class Optimizer:
             every observation (``tell(..., noise=)`` overrides it per observation).
         y_warp: ``"none"`` or ``"log"`` (model ``log y``; for positive, heavy-tailed objectives
             such as a chi2).
-        storage: Path of a SQLite study file; an existing file is resumed.
+        storage: Path of a SQLite study file (an existing file is resumed), or a
+            :class:`~tuner.storage.Storage`; default: in memory.
         device: Torch device of the surrogate (e.g. ``"cuda"``).
         acq_config: Options of the acquisition maximiser.
         model_config: Options of the surrogate fit.
@@ -71,7 +73,7 @@ class Optimizer:
     def __init__(self, dimensions: Any, n_initial_points: int = 10,
                  initial_point_generator: str = "sobol", acq_func: str = "LogEI",
                  random_state: int | None = None, noise: str | float = "gaussian",
-                 y_warp: str = "none", storage: str | None = None,
+                 y_warp: str = "none", storage: str | Storage | None = None,
                  device: str | torch.device | None = None, acq_config: AcqConfig | None = None,
                  model_config: SurrogateConfig | None = None, failures: str = "worst") -> None:
         self.space = Space(dimensions)
@@ -107,16 +109,25 @@ class Optimizer:
         self._fit_n = 0
         self._warm_state: dict[str, Any] | None = None
         self.timings: dict[str, float] = {"fit": 0.0, "ask": 0.0}
-        self.study: Study | None = None
-        if storage is not None:
-            self.study = Study(storage, self.space, meta={
-                "optimizer": {"n_initial_points": n_initial_points, "acq_func": acq_func,
-                              "random_state": random_state, "y_warp": y_warp}})
-            self.trials = self.study.trials()
-            self._requeue = [t for t in self.trials if t.state == "pending"]
-            self._refit()
+        settings = {"n_initial_points": n_initial_points, "acq_func": acq_func,
+                    "random_state": random_state, "y_warp": y_warp}
+        if isinstance(storage, Storage):
+            self.storage = storage
+        elif storage is not None:
+            self.storage = Study(storage, self.space, meta={"optimizer": settings})
+        else:
+            self.storage = InMemoryStorage()
+            self.storage.set_meta("optimizer", settings)
+        self.trials = self.storage.trials()
+        self._requeue = [t for t in self.trials if t.state == "pending"]
+        self.fit()
 
     # --- bookkeeping ---------------------------------------------------------------------------
+    @property
+    def study(self) -> Study | None:
+        """The SQLite study, when the optimiser has one."""
+        return self.storage if isinstance(self.storage, Study) else None
+
     @property
     def complete(self) -> list[Trial]:
         return [t for t in self.trials if t.state == "complete"]
@@ -138,10 +149,7 @@ class Optimizer:
 
     def _new_trial(self, x: list[Any]) -> Trial:
         seed = (self._seed + 7919 * len(self.trials)) % 2**31
-        if self.study is not None:
-            trial = self.study.add(x, seed=seed)
-        else:
-            trial = Trial(id=len(self.trials), x=x, seed=seed, asked=time.time())
+        trial = self.storage.add(x, seed=seed)
         self.trials.append(trial)
         return trial
 
@@ -170,7 +178,7 @@ class Optimizer:
         return trials[0].x if n_points is None else [t.x for t in trials]
 
     def ask_trials(self, n: int = 1) -> list[Trial]:
-        """Like :meth:`ask`, but return the :class:`~tuner.study.Trial` records (id, point, seed).
+        """Like :meth:`ask`, but return the :class:`~tuner.storage.Trial` records (id, point, seed).
 
         Raises:
             TunerError: ``n < 1``.
@@ -265,31 +273,51 @@ class Optimizer:
             pt = self.space.check_point(xi)
             if yi is not None:
                 yi = self._check_value(yi, pt)
-            if ni is not None and (not isinstance(ni, (int, float, np.floating)) or not ni >= 0
-                                   or not math.isfinite(ni)):
-                raise EvaluationError(f"noise must be a finite variance >= 0, got {ni!r} at {pt!r}")
-            checked.append((pt, yi, ni))
+            checked.append((pt, yi, self._check_noise(ni, pt)))
         for (pt, yi, ni), inf, art in zip(checked, infos, arts, strict=True):
-            trial = self._find_pending(pt) or self._new_trial(pt)
-            if trial in self._requeue:
-                self._requeue.remove(trial)
-            if yi is None:
-                err = (inf or {}).get("error") if isinstance(inf, dict) else None
-                if self.study is not None:
-                    self.study.fail(trial, err, inf)
-                else:
-                    trial.state, trial.error, trial.told, trial.info = "failed", err, time.time(), \
-                        dict(inf or {})
-            else:
-                nv = None if ni is None else float(ni)
-                if self.study is not None:
-                    self.study.complete(trial, yi, nv, inf, art)
-                else:
-                    trial.state, trial.y, trial.noise, trial.told = "complete", yi, nv, time.time()
-                    trial.info = dict(inf or {})
+            self._record(self._find_pending(pt) or self._new_trial(pt), yi, ni, inf, art)
         if fit:
-            self._refit()
-        from tuner.result import build_result  # local import: result depends on optimizer
+            self.fit()
+        return build_result(self, search=False)
+
+    def tell_trial(self, trial: Trial | int, y: Any, noise: Any = None, *,
+                   info: dict[str, Any] | None = None, artifact: bytes | None = None) -> None:
+        """Record the outcome of one asked trial (by record or id), without refitting: the
+        evaluation loops call :meth:`fit` once per round of results.
+
+        A value that is no finite real number (a string, a list, a bool, NaN) or a bad noise
+        records a *failed* trial with the reason, rather than raising: one bad return must not
+        stop a search or leave its trial pending.
+
+        Raises:
+            TunerError: ``trial`` is not a pending trial of this optimiser.
+        """
+        tid = trial if isinstance(trial, int) else trial.id
+        if not (0 <= tid < len(self.trials)) or self.trials[tid].state != "pending":
+            raise TunerError(f"tell_trial needs a pending trial of this optimiser, got trial {tid!r}")
+        rec = self.trials[tid]
+        info = dict(info or {})
+        if y is not None:
+            try:
+                y = self._check_value(y, rec.x)
+                noise = self._check_noise(noise, rec.x)
+            except EvaluationError as exc:
+                y, info["error"] = None, str(exc)
+        self._record(rec, y, noise, info, artifact)
+
+    def _record(self, trial: Trial, y: float | None, noise: float | None, info: Any,
+                artifact: Any) -> None:
+        """Hand a checked outcome to the storage (the only writer of trial state)."""
+        if trial in self._requeue:
+            self._requeue.remove(trial)
+        if y is None:
+            err = info.get("error") if isinstance(info, dict) else None
+            self.storage.fail(trial, err, info)
+        else:
+            self.storage.complete(trial, y, None if noise is None else float(noise), info, artifact)
+
+    def get_result(self) -> OptimizeResult:
+        """The result so far (scikit-optimize's ``Optimizer.get_result``)."""
         return build_result(self, search=False)
 
     def _check_value(self, y: Any, pt: list[Any]) -> float:
@@ -305,6 +333,15 @@ class Optimizer:
         if self.y_warp == "log" and y <= 0:
             raise EvaluationError(f"y_warp='log' needs objective values > 0, got {y!r} at {pt!r}")
         return y
+
+    @staticmethod
+    def _check_noise(noise: Any, pt: list[Any]) -> float | None:
+        if noise is None:
+            return None
+        if (not isinstance(noise, (int, float, np.floating, np.integer)) or isinstance(noise, bool)
+                or not noise >= 0 or not math.isfinite(noise)):
+            raise EvaluationError(f"noise must be a finite variance >= 0, got {noise!r} at {pt!r}")
+        return float(noise)
 
     def _find_pending(self, pt: list[Any]) -> Trial | None:
         u = self.space.to_unit([pt])[0]
@@ -350,7 +387,8 @@ class Optimizer:
             Yvar = self._tensor(np.maximum(wvar, 2e-6 * scale)[:, None])
         return X, Y, Yvar
 
-    def _refit(self) -> None:
+    def fit(self) -> None:
+        """Refit the surrogate to the results told so far (a no-op when nothing new was told)."""
         n_ok = len(self.complete)
         n = n_ok + len(self._imputed())
         if n_ok < 2 or n_ok < min(self.n_initial_points, 2) or n == self._model_n:
@@ -376,16 +414,11 @@ class Optimizer:
         """
         if self.model is None:
             raise TunerError("no surrogate yet: tell at least 2 results first")
-        X = self._tensor(self.space.to_unit(points))
-        with torch.no_grad(), gp_settings():
-            post = self.model.posterior(X)
-            mean = -post.mean.squeeze(-1).cpu().numpy()
-            std = post.variance.clamp_min(0).sqrt().squeeze(-1).cpu().numpy()
-        return mean, std
+        return posterior(self.model, self._tensor(self.space.to_unit(points)))
 
     def unwarp(self, v: np.ndarray | float) -> np.ndarray | float:
         """Map a value of the model scale back to the objective's scale."""
-        return np.exp(v) if self.y_warp == "log" else v
+        return unwarp(v, self.y_warp)
 
     def recommend(self, search: bool = True) -> tuple[list[Any], float, float] | None:
         """The minimiser of the posterior mean over the evaluated points, and by L-BFGS from the

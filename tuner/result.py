@@ -2,18 +2,15 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 from scipy.optimize import OptimizeResult
 
-if TYPE_CHECKING:
-    from tuner.optimizer import Optimizer
-
 __all__ = ["build_result"]
 
 
-def build_result(opt: Optimizer, specs: dict[str, Any] | None = None,
+def build_result(opt: Any, specs: dict[str, Any] | None = None,
                  search: bool = True) -> OptimizeResult:
     """Summarise an optimiser's state as an ``OptimizeResult``.
 
@@ -22,11 +19,13 @@ def build_result(opt: Optimizer, specs: dict[str, Any] | None = None,
     ``random_state``. Added: ``x_recommended`` / ``fun_recommended`` / ``fun_recommended_std``
     (minimiser of the surrogate's posterior mean; for a noisy objective this, not the luckiest
     evaluation, is the answer), ``noise`` (known variances or ``None``), ``failed`` (the failed
-    evaluations with their errors), ``trials`` (every trial record) and ``timings`` (seconds spent
+    evaluations with their errors), ``y_warp`` (the scale ``models`` predict on),
+    ``trials`` (every trial record) and ``timings`` (seconds spent
     in model fits and acquisition).
 
     Args:
-        opt: The optimiser.
+        opt: The optimiser (a :class:`tuner.Optimizer`; duck-typed so that this module does not
+            import it).
         specs: ``specs`` entry (function name and arguments).
         search: Refine the recommendation by L-BFGS on the posterior mean (else evaluated points).
     """
@@ -44,6 +43,7 @@ def build_result(opt: Optimizer, specs: dict[str, Any] | None = None,
     res.specs = specs or {"function": "Optimizer", "args": {}}
     res.models = [opt.model] if opt.model is not None else []
     res.random_state = opt.random_state
+    res.y_warp = opt.y_warp  # the scale of res.models: tuner.surrogate.posterior_mean undoes it
     res.failed = [{"x": t.x, "error": t.error, "trial": t.id} for t in opt.trials
                   if t.state == "failed"]
     res.trials = list(opt.trials)

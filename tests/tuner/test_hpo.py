@@ -16,7 +16,7 @@ import pytest
 
 from tuner import Categorical, Integer, Real, TunerError, gp_minimize
 from tuner.hpo import MedianPruner, Objective
-from tuner.search_report import write_report
+from tuner.hpo.report import write_report
 
 SPACE = [
     Real(1e-3, 1.0, "log-uniform", name="lr"),

@@ -6,8 +6,8 @@ import numpy as np
 import pytest
 import torch
 
-from tuner.acquisition.logei import AcqConfig, make_acquisition, maximize_acquisition
-from tuner.models.gp import build_gp, fit_gp
+from tuner.acquisition import AcqConfig, make_acquisition, maximize_acquisition
+from tuner.surrogate.gp import build_gp, fit_gp
 
 
 def _f(x: np.ndarray) -> np.ndarray:

@@ -1,9 +1,11 @@
-"""Analyses: observables, the Analysis base class and registry, and the LEP analyses."""
+"""Deprecated alias of :mod:`tuner.mc.analyses` (moved in 0.2; this alias goes in the next release)."""
 
 from __future__ import annotations
 
-from tuner.analyses import lep  # noqa: F401 - registers the LEP analyses
-from tuner.analyses.base import ANALYSES, Analysis, Fills, HistSpec, normalise, register
-from tuner.analyses.events import EventBatch
+import warnings
 
-__all__ = ["ANALYSES", "Analysis", "EventBatch", "Fills", "HistSpec", "normalise", "register"]
+from tuner.mc.analyses import *  # noqa: F403
+from tuner.mc.analyses import __all__  # noqa: F401
+
+warnings.warn("tuner.analyses moved to tuner.mc.analyses; import it from there",
+              DeprecationWarning, stacklevel=2)

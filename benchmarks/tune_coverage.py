@@ -1,0 +1,71 @@
+"""Coverage of the quoted uncertainties: repeat the embedded 2-parameter closure with many seeds.
+
+Each seed changes the pseudo-data, the design and every evaluation's events. Prints one row per
+seed (fit, quoted sigma, pull = (fit - truth) / sigma) and the summary: how many 1-sigma intervals
+contain the truth (68% expected) and the RMS pull per parameter (1 expected).
+
+    python benchmarks/tune_coverage.py --seeds 100-119 --parallel 2 --out bench-out/coverage
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+
+
+def one(seed: int, out: str, emulator: bool) -> dict:
+    from tuner.mc.config import default_config
+    from tuner.mc.workflow import run_tune
+
+    cfg = dataclasses.replace(default_config(), seed=seed, emulator=emulator)
+    folder = Path(out) / f"seed{seed}"
+    shutil.rmtree(folder, ignore_errors=True)
+    res = run_tune(cfg, folder, workers=1, progress=False)
+    return {"seed": seed, "best": res.best, "sigma": res.uncertainties,
+            "truth": cfg.closure["truth"], "method": res.uncertainty_method}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--seeds", default="100-119")
+    ap.add_argument("--parallel", type=int, default=2)
+    ap.add_argument("--out", default="bench-out/coverage")
+    ap.add_argument("--chi2-gp", action="store_true", help="emulator: false (the chi2 GP alone)")
+    a = ap.parse_args()
+    lo, hi = (int(v) for v in a.seeds.split("-"))
+    seeds = list(range(lo, hi + 1))
+    with ProcessPoolExecutor(a.parallel) as pool:
+        rows = list(pool.map(one, seeds, [a.out] * len(seeds), [not a.chi2_gp] * len(seeds)))
+    names = list(rows[0]["best"])
+    pulls = {n: [] for n in names}
+    print("| seed | " + " | ".join(f"{n} fit +- sigma (pull)" for n in names) + " |")
+    print("|---|" + "---|" * len(names))
+    for r in rows:
+        cells = []
+        for n in names:
+            p = (r["best"][n] - r["truth"][n]) / r["sigma"][n]
+            pulls[n].append(p)
+            cells.append(f"{r['best'][n]:.4g} +- {r['sigma'][n]:.2g} ({p:+.2f})")
+        print(f"| {r['seed']} | " + " | ".join(cells) + " |")
+    inside = sum(int(abs(p) <= 1) for n in names for p in pulls[n])
+    total = sum(len(v) for v in pulls.values())
+    print(f"\n1-sigma intervals containing the truth: {inside} of {total} "
+          f"({100 * inside / total:.0f}%; 68% expected)")
+    for n in names:
+        v = np.array(pulls[n])
+        print(f"{n}: RMS pull {np.sqrt(np.mean(v**2)):.2f}, mean pull {v.mean():+.2f}, "
+              f"scatter of the fit {np.std([r['best'][n] for r in rows], ddof=1):.3g}, "
+              f"median sigma {np.median([r['sigma'][n] for r in rows]):.3g}")
+    print(f"method: {rows[0]['method']}")
+    Path(a.out).mkdir(parents=True, exist_ok=True)
+    (Path(a.out) / "coverage.json").write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

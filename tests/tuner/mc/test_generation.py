@@ -1,0 +1,132 @@
+"""Pythia generation and the LEP analyses, checked against Pythia's own classes and fastjet."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+import pytest
+
+from tuner import SettingsError
+from tuner.mc.analyses import ANALYSES, EventBatch, normalise
+from tuner.mc.analyses.shapes import durham_y23, durham_y23_fastjet
+from tuner.mc.generators import PythiaGenerator, setting_range
+from tuner.mc.refdata import read_yoda
+from tuner.mc.runs import GenerationError, RunSpec, generate, needed_refs
+
+LEP = ("ALEPH_1996_S3486095", "PDG_HADRON_MULTIPLICITIES", "OPAL_1992_I321190")
+
+
+@pytest.fixture(scope="module")
+def refs(refdata):
+    out = {}
+    for a in LEP:
+        out.update(read_yoda(refdata / f"{a}.yoda"))
+    return needed_refs(out, LEP)
+
+
+@pytest.fixture(scope="module")
+def batch():
+    g = PythiaGenerator()
+    return EventBatch(next(g.batches(300, 11, 300)), g.charge, 91.2), g
+
+
+@pytest.mark.parametrize("settings, match", [
+    ({"StringZ:aLund": 2.5}, r"Pythia refused 'StringZ:aLund = 2.5'.*allows \[0.0, 2.0\]"),
+    ({"StringZ:aLundX": 0.5}, "unknown Pythia setting 'StringZ:aLundX'"),
+    ({"TimeShower:alphaSvalue": "abc"}, "Pythia refused 'TimeShower:alphaSvalue = abc'"),
+    ({"StringZ:aLund": float("nan")}, "must be a finite number"),
+])
+def test_bad_settings_refused_before_any_event(settings, match):
+    with pytest.raises(SettingsError, match=match):
+        PythiaGenerator(settings)
+
+
+def test_setting_ranges_come_from_pythia():
+    assert setting_range("TimeShower:pTmin") == (0.1, 2.0, 0.5)
+    with pytest.raises(SettingsError, match="not a numeric"):
+        setting_range("PDF:lepton")
+
+
+def test_event_shapes_agree_with_pythia(batch):
+    import pythia8mc
+
+    b, _g = batch
+    c, sh = b.charged, b.shapes
+    py8 = pythia8mc.Pythia("", False)
+    thr, sph = pythia8mc.Thrust(3), pythia8mc.Sphericity(2.0, 3)
+    ev = pythia8mc.Event()
+    ev.init("", py8.particleData)
+    checked = 0
+    for k in range(60):
+        if c.counts[k] < 2:
+            continue
+        ev.reset()
+        for i in range(c.offsets[k], c.offsets[k + 1]):
+            m2 = max(c.e[i] ** 2 - c.pabs[i] ** 2, 0.0)
+            ev.append(int(c.id[i]), 1, 0, 0, c.px[i], c.py[i], c.pz[i], c.e[i], m2**0.5)
+        assert thr.analyze(ev) and sph.analyze(ev)
+        assert sh.thrust[k] == pytest.approx(thr.thrust(), abs=1e-6)
+        assert sh.major[k] == pytest.approx(thr.tMajor(), abs=1e-6)
+        assert sh.minor[k] == pytest.approx(thr.tMinor(), abs=1e-6)
+        assert sh.oblateness[k] == pytest.approx(thr.oblateness(), abs=1e-6)
+        assert sh.sphericity[k] == pytest.approx(sph.sphericity(), abs=1e-6)
+        assert sh.aplanarity[k] == pytest.approx(sph.aplanarity(), abs=1e-6)
+        checked += 1
+    assert checked > 50
+
+
+def test_durham_y23_agrees_with_fastjet(batch):
+    c = batch[0].charged
+    ours = durham_y23(c.px, c.py, c.pz, c.e, c.counts)
+    ref = durham_y23_fastjet(c.px, c.py, c.pz, c.e, c.counts)
+    ok = np.isfinite(ref)
+    assert ok.sum() > 250
+    np.testing.assert_allclose(ours[ok], ref[ok], rtol=1e-9)
+
+
+def test_multiplicities_are_exact(batch, refs):
+    b, _g = batch
+    a = ANALYSES["PDG_HADRON_MULTIPLICITIES"](refs)
+    a.process(b)
+    f = a.fills()
+    ids = np.abs(b.hadrons.id)
+    n_pi = np.sum(ids == 211)
+    assert f.sums["PDG_HADRON_MULTIPLICITIES/d01-x01-y03"][0, 0] == n_pi
+    assert f.sums["PDG_HADRON_MULTIPLICITIES/d04-x01-y03"][0, 0] == np.sum((ids == 310) | (ids == 130))
+    # charged final state: counted independently from the awkward record
+    g2 = PythiaGenerator()
+    ev = next(g2.batches(300, 11, 300))
+    final = ev.prt[ev.prt.status > 0]
+    charge = g2.charge(np.asarray(ak.flatten(final.id)))
+    assert np.sum(charge != 0) == b.charged.counts.sum()
+
+
+def test_monash_mean_charged_multiplicity(refs):
+    """<N_ch> at the Monash default is about 20.50 (ALEPH measures 20.91 +- 0.22)."""
+    fills = generate(RunSpec({}, ("ALEPH_1996_S3486095",), refs), 4000, 2024)
+    sim = normalise(fills, refs)
+    nch = sim["ALEPH_1996_S3486095/d19-x01-y01"]
+    assert nch.errors[0] < 0.15
+    assert abs(nch.values[0] - 20.50) < 3 * nch.errors[0] + 0.05
+    # the multiplicity distribution is normalised like the data
+    assert sim["ALEPH_1996_S3486095/d18-x01-y01"].values.sum() == pytest.approx(1.0, abs=0.01)
+
+
+def test_same_seed_same_histograms_for_any_number_of_workers(refs):
+    spec = RunSpec({"StringZ:aLund": 0.8}, LEP, refs)
+    one = generate(spec, 600, 5, chunk_size=200)
+    two = generate(spec, 600, 5, n_workers=2, chunk_size=200)
+    assert one.sums.keys() == two.sums.keys() and one.n_events == two.n_events
+    for k in one.sums:
+        np.testing.assert_array_equal(one.sums[k], two.sums[k])
+    other = generate(spec, 600, 6, chunk_size=200)
+    assert any(not np.array_equal(one.sums[k], other.sums[k]) for k in one.sums)
+
+
+def test_crashing_worker_surfaces_with_its_stderr(refs):
+    spec = RunSpec({}, ("OPAL_1992_I321190",), refs, batch_size=50, fault="segv")
+    with pytest.raises(GenerationError, match=r"(?s)chunk 0.*fault injection: SIGSEGV"):
+        generate(spec, 200, 1, n_workers=2, chunk_size=100)
+    # the caller keeps going: the next run works
+    ok = generate(RunSpec({}, ("OPAL_1992_I321190",), refs), 200, 1, n_workers=2, chunk_size=100)
+    assert ok.n_events["OPAL_1992_I321190"] == 200

@@ -1,0 +1,133 @@
+"""Reference-data I/O and the chi2 objective."""
+
+from __future__ import annotations
+
+import gzip
+
+import numpy as np
+import pytest
+
+from tuner import ConfigError, RefDataError
+from tuner.mc.chi2 import chi2, select_histograms
+from tuner.mc.refdata import (
+    RefHisto,
+    read_hepdata_yaml,
+    read_plot_info,
+    read_refdata,
+    read_yoda,
+    write_yoda,
+)
+
+
+def test_reads_every_shared_file(refdata):
+    counts = {f.stem: len(read_yoda(f)) for f in refdata.glob("*.yoda")}
+    assert counts == {"ALEPH_1996_S3486095": 67, "DELPHI_1996_S3430090": 104,
+                      "OPAL_1992_I321190": 32, "PDG_HADRON_MULTIPLICITIES": 116}
+    h = read_yoda(refdata / "ALEPH_1996_S3486095.yoda")["ALEPH_1996_S3486095/d01-x01-y01"]
+    assert h.nbins == 23 and h.xlow[0] == 0.0 and h.xhigh[0] == 0.005
+    assert h.values[0] == 12.36 and h.errors[0] == pytest.approx(0.4079216)
+    # shared edges of neighbouring bins are equal, not 1e-18 apart
+    assert np.all(h.xhigh[:-1] == h.xlow[1:])
+    plot = read_plot_info(refdata / "ALEPH_1996_S3486095.plot")
+    assert plot["ALEPH_1996_S3486095/d01-x01-y01"].title.startswith("Sphericity")
+
+
+def test_gzip_and_yoda_round_trip(tmp_path, refdata):
+    src = refdata / "OPAL_1992_I321190.yoda"
+    gz = tmp_path / "opal.yoda.gz"
+    gz.write_bytes(gzip.compress(src.read_bytes()))
+    a, b = read_yoda(src), read_refdata(gz)
+    assert a.keys() == b.keys()
+    out = write_yoda([RefHisto("/OPAL_1992_I321190/d01-x01-y01", *(
+        getattr(a["OPAL_1992_I321190/d01-x01-y01"], k) for k in ("xlow", "xhigh", "values", "errors")))],
+        tmp_path / "sim.yoda")
+    back = read_yoda(out)["OPAL_1992_I321190/d01-x01-y01"]
+    assert np.allclose(back.values, a["OPAL_1992_I321190/d01-x01-y01"].values)
+    assert np.allclose(back.xlow, a["OPAL_1992_I321190/d01-x01-y01"].xlow)
+
+
+def test_histo1d_blocks(tmp_path):
+    f = tmp_path / "h.yoda"
+    f.write_text("BEGIN YODA_HISTO1D_V2 /ANA/d01-x01-y01\nPath: /ANA/d01-x01-y01\n---\n"
+                 "# xlow xhigh sumw sumw2 sumwx sumwx2 numEntries\n"
+                 "Total Total 6 10 0 0 6\n0 1 2 4 0 0 2\n1 3 4 6 0 0 4\nEND YODA_HISTO1D_V2\n")
+    h = read_yoda(f)["ANA/d01-x01-y01"]
+    assert list(h.values) == [2.0, 2.0] and list(h.errors) == pytest.approx([2.0, np.sqrt(6) / 2])
+
+
+def test_hepdata_yaml(tmp_path):
+    f = tmp_path / "Table7.yaml"
+    f.write_text("""
+independent_variables:
+- header: {name: x}
+  values: [{low: 0, high: 1}, {low: 1, high: 2}]
+dependent_variables:
+- header: {name: y}
+  values:
+  - value: 10
+    errors: [{symerror: 3, label: stat}, {symerror: 4, label: sys}]
+  - value: 20
+    errors: [{asymerror: {minus: -1, plus: 3}}, {symerror: "10%"}]
+""")
+    h = read_hepdata_yaml(f, analysis="MY_ANA")["MY_ANA/d07-x01-y01"]
+    assert list(h.values) == [10, 20]
+    assert h.errors[0] == pytest.approx(5.0)
+    assert h.errors[1] == pytest.approx((np.sqrt(1 + 4) + np.sqrt(9 + 4)) / 2)
+
+
+@pytest.mark.parametrize("content, match", [
+    ("BEGIN YODA_SCATTER2D_V2 /A/d01-x01-y01\n---\n1 0.5 0.5 2 x 0.1\nEND YODA_SCATTER2D_V2\n",
+     r"bad\.yoda:3: expected numbers"),
+    ("BEGIN YODA_SCATTER2D_V2 /A/d01-x01-y01\n---\n1 0.5 0.5 2 0.1 0.1\n", r"bad\.yoda:1: .*no END"),
+    ("BEGIN YODA_SCATTER2D_V2 /A/d01-x01-y01\n---\n1 0.5 0.5\nEND YODA_SCATTER2D_V2\n",
+     r"bad\.yoda:3: expected 6 columns"),
+])
+def test_malformed_yoda_names_file_and_line(tmp_path, content, match):
+    f = tmp_path / "bad.yoda"
+    f.write_text(content)
+    with pytest.raises(RefDataError, match=match):
+        read_yoda(f)
+
+
+def test_missing_file_and_unknown_format(tmp_path):
+    with pytest.raises(RefDataError, match=r"not found: .*nope\.yoda"):
+        read_yoda(tmp_path / "nope.yoda")
+    with pytest.raises(RefDataError, match=r"must be \.yoda, \.yoda\.gz or HEPData \.yaml"):
+        read_refdata(tmp_path / "x.root")
+
+
+def _h(vals, errs, key="A/d01-x01-y01"):
+    n = len(vals)
+    return RefHisto(f"/{key}", np.arange(n, dtype=float), np.arange(1, n + 1, dtype=float),
+                    np.array(vals, float), np.array(errs, float))
+
+
+def test_chi2_value_breakdown_weights_and_floor():
+    data = {"A/d01-x01-y01": _h([1, 2, 3], [0.1, 0.2, 0.3]),
+            "A/d02-x01-y01": _h([5], [1.0], "A/d02-x01-y01")}
+    sim = {"A/d01-x01-y01": _h([1.1, 2, 2.7], [0.1, 0.1, 0.1]),
+           "A/d02-x01-y01": _h([7], [0.0], "A/d02-x01-y01")}
+    c = chi2(sim, data, sorted(data))
+    expect1 = 0.01 / 0.02 + 0 + 0.09 / 0.1
+    assert c.per_hist["A/d01-x01-y01"] == (pytest.approx(expect1), 3)
+    assert c.total == pytest.approx(expect1 + 4.0) and c.nbins == 4
+    assert c.variance > 0
+    w = chi2(sim, data, sorted(data), weights={"d02-*": 0.5})
+    assert w.total == pytest.approx(expect1 + 2.0)
+    f = chi2(sim, data, ["A/d02-x01-y01"], model_error=0.1)
+    assert f.total == pytest.approx(4.0 / (1.0 + 0.49))
+
+
+def test_selection_by_name_and_glob():
+    keys = ["A/d01-x01-y01", "A/d02-x01-y01", "B/d01-x01-y01"]
+    assert select_histograms(keys, ["A/*"]) == ["A/d01-x01-y01", "A/d02-x01-y01"]
+    assert select_histograms(keys, ["d01-x01-y01"]) == ["A/d01-x01-y01", "B/d01-x01-y01"]
+    assert select_histograms(keys, None, exclude=["B/*"]) == ["A/d01-x01-y01", "A/d02-x01-y01"]
+    with pytest.raises(ConfigError, match="'C/\\*' matches none"):
+        select_histograms(keys, ["C/*"])
+
+
+def test_binning_mismatch_is_refused():
+    with pytest.raises(ConfigError, match="binning mismatch for A/d01-x01-y01"):
+        chi2({"A/d01-x01-y01": _h([1, 2], [1, 1])}, {"A/d01-x01-y01": _h([1, 2, 3], [1, 1, 1])},
+             ["A/d01-x01-y01"])

@@ -1,0 +1,211 @@
+"""tune-generator end to end: validation, closure tune, kill -9 and resume, rescore, Dask."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tuner.mc.config import config_from_dict, default_config
+from tuner.mc.workflow import run_tune
+from tuner.space import Real, Space
+from tuner.storage import Study
+
+CLI = [sys.executable, "-m", "tuner.mc.cli"]
+
+
+def _cli(*args, cwd=None, timeout=600):
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd, timeout=timeout)
+
+
+def _closure(events=600, budget=5, **extra):
+    d = {"parameters": {"StringZ:aLund": [0.3, 1.5], "TimeShower:alphaSvalue": [0.10, 0.16]},
+         "analyses": ["ALEPH_1996_S3486095"], "events": events, "budget": budget, "initial": 3,
+         "seed": 3, "histograms": ["d01-*", "d03-*", "d18-*", "d19-*"],
+         "closure": {"truth": {"StringZ:aLund": 0.9, "TimeShower:alphaSvalue": 0.125},
+                     "events": 3000},
+         "validation_events": 600}
+    d.update(extra)
+    return d
+
+
+def _write(tmp_path, d, refdata):
+    d = dict(d)
+    d.setdefault("refdata", [str(refdata / "ALEPH_1996_S3486095.yoda")])
+    p = tmp_path / "tune.yaml"
+    p.write_text(yaml.safe_dump(d))
+    return p
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"colour": "red"}, "unknown key\\(s\\) \\['colour'\\]"),
+    ({"parameters": {"StringZ:aLundd": [0, 1]}}, "unknown Pythia setting 'StringZ:aLundd'"),
+    ({"parameters": {"StringZ:aLund": [0.5, 3.0]}},
+     "range \\[0.5, 3.0\\] is outside Pythia's allowed range \\[0.0, 2.0\\]"),
+    ({"refdata": ["/nonexistent/ALEPH.yoda"]}, "reference file not found: /nonexistent/ALEPH.yoda"),
+    ({"histograms": ["d99-*"]}, "'d99-\\*' matches none"),
+    ({"fixed": {"StringPT:sigma": 7.0}}, "Pythia refused 'StringPT:sigma = 7.0'"),
+    ({"events": 0}, "events must be >= 1, got 0"),
+    ({"analyses": ["NOPE_2000"]}, "unknown analysis 'NOPE_2000'"),
+    ({"emulator": "yes"}, "emulator must be true or false, got 'yes'"),
+])
+def test_bad_config_is_one_clear_error_and_exit_2(tmp_path, refdata, change, match):
+    d = _closure()
+    d.update(change)
+    cfg = _write(tmp_path, d, refdata)
+    r = _cli(str(cfg), "--out", str(tmp_path / "out"))
+    assert r.returncode == 2, r.stderr
+    assert r.stderr.count("error:") == 1
+    import re
+
+    assert re.search(match, r.stderr), r.stderr
+    assert not (tmp_path / "out").exists()
+
+
+def test_binning_mismatch_is_refused(tmp_path, refdata):
+    bad = tmp_path / "ALEPH.yoda"
+    text = (refdata / "ALEPH_1996_S3486095.yoda").read_text()
+    # make d01's bins overlap: the analysis cannot fill that binning
+    text = text.replace("7.500000e-03\t2.500000e-03\t2.500000e-03",
+                        "7.500000e-03\t4.500000e-03\t2.500000e-03", 1)
+    bad.write_text(text)
+    r = _cli(str(_write(tmp_path, _closure(refdata=[str(bad)]), refdata)), "--dry-run")
+    assert r.returncode == 2 and "binning mismatch" in r.stderr and "d01-x01-y01" in r.stderr
+
+
+def test_dry_run_on_real_data(tmp_path, refdata):
+    d = {"parameters": {"StringZ:aLund": [0.2, 1.5]}, "analyses": ["ALEPH_1996_S3486095",
+         "PDG_HADRON_MULTIPLICITIES"], "refdata": [str(refdata / "ALEPH_1996_S3486095.yoda"),
+         str(refdata / "PDG_HADRON_MULTIPLICITIES.yoda")]}
+    r = _cli(str(_write(tmp_path, d, refdata)), "--dry-run", "--out", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    assert "configuration valid" in r.stdout and "102 histograms" in r.stdout
+    assert not (tmp_path / "o").exists()
+
+
+def _space():
+    return Space([Real(0.3, 1.5, name="StringZ:aLund"), Real(0.10, 0.16, name="TimeShower:alphaSvalue")])
+
+
+def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path, refdata):
+    cfg = _write(tmp_path, _closure(events=1500, budget=8), refdata)
+    out = tmp_path / "out"
+    proc = subprocess.Popen([*CLI, str(cfg), "--out", str(out), "--workers", "2", "--no-progress"])
+    db = out / "study.db"
+    deadline = time.time() + 300
+    before = []
+    while time.time() < deadline:
+        time.sleep(0.2)
+        if db.exists():
+            before = [t for t in Study(db, _space()).trials() if t.state == "complete"]
+            if len(before) >= 3:
+                break
+    proc.send_signal(signal.SIGKILL)
+    proc.wait()
+    assert 3 <= len(before) < 8
+    r = _cli(str(cfg), "--out", str(out), "--workers", "2", "--no-progress", "--resume")
+    assert r.returncode == 0, r.stderr
+    after = Study(db, _space()).trials()
+    done = [t for t in after if t.state == "complete"]
+    assert len(done) == 8 and all(t.state != "pending" for t in after)
+    # the first evaluation is Pythia's own default (Monash) point
+    assert after[0].x == [0.68, 0.1365]
+    for t in before:  # nothing committed was lost or changed
+        assert after[t.id].y == t.y and after[t.id].x == t.x
+    # the evaluated points are all distinct: nothing was evaluated twice
+    assert len({tuple(t.x) for t in done}) == 8
+    # after the design (default + 3 Sobol points) the histogram emulator proposes the first point
+    # of each round, also after the resume (it reads the stored histograms back), and it
+    # recommends the tune
+    proposers = [t.info["proposer"] for t in after]
+    assert set(proposers[4:]) <= {"emulator", "chi2 GP", "asked before the resume"}
+    assert proposers[0] == "design" and set(proposers[1:4]) <= {"design", "asked before the resume"}
+    assert proposers.count("emulator") >= 2
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["surrogate"] == "histogram emulator"
+    assert set(summary["tune"]) == {"StringZ:aLund", "TimeShower:alphaSvalue"}
+    # the full covariance, in the order of "parameters", matches the quoted uncertainties
+    import numpy as np
+
+    cov = np.array(summary["covariance"])
+    sig = np.array([summary["uncertainties"][p] for p in summary["parameters"]])
+    np.testing.assert_allclose(np.sqrt(np.diag(cov)), sig, rtol=1e-9)
+    np.testing.assert_allclose(cov, cov.T, atol=1e-15)
+    corr = np.array(summary["correlation"])
+    assert np.allclose(np.diag(corr), 1) and np.all(np.abs(corr) <= 1 + 1e-9)
+    assert "jackknife" in summary["uncertainty_method"]
+    assert summary["validation"]["tune"]["chi2"] > 0
+    v = summary["validation"]
+    assert v["tune_better_than_default"] == (v["tune"]["chi2"] < v["default"]["chi2"])
+    for f in ("tune.cmnd", "plots/convergence.png", "plots/traces.png", "plots/slices.png",
+              "plots/histograms/ALEPH_1996_S3486095_d01-x01-y01.png"):
+        assert (out / f).exists(), f
+    assert "StringZ:aLund = " in (out / "tune.cmnd").read_text()
+    # a second run without --resume refuses to touch the study
+    r2 = _cli(str(cfg), "--out", str(out))
+    assert r2.returncode == 2 and "--resume" in r2.stderr
+    # rescore: new weights, no events generated
+    r3 = _cli("rescore", str(out), "--weight", "d18-*=0")
+    assert r3.returncode == 0, r3.stderr
+    rows = json.loads((out / "rescore.json").read_text())
+    assert len(rows) == 8 and all(r["nbins"] < summary["validation"]["tune"]["nbins"] for r in rows)
+
+
+def test_crashing_evaluation_is_recorded_and_the_study_goes_on(tmp_path):
+    cfg = config_from_dict(_closure(events=400, budget=5, refdata=None), Path("."))
+    cfg.embedded_binning = True
+    cfg.histograms = None
+    res = run_tune(cfg, tmp_path / "o", workers=2, progress=False, fault_at=1)
+    trials = Study(tmp_path / "o" / "study.db", _space()).trials()
+    failed = [t for t in trials if t.state == "failed"]
+    assert [t.id for t in failed] == [1]
+    assert "fault injection: SIGSEGV" in failed[0].info["stderr"]
+    assert res.n_evaluations == 4 and res.n_failed == 1
+    # rescore and report reload a tune on the embedded binning
+    r = _cli("rescore", str(tmp_path / "o"))
+    assert r.returncode == 0, r.stderr
+    assert len(json.loads((tmp_path / "o" / "rescore.json").read_text())) == 4
+    assert _cli("report", str(tmp_path / "o")).returncode == 0
+
+
+def test_dask_cluster_with_a_worker_killed_mid_run(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    cfg = config_from_dict(_closure(events=3000, budget=4, refdata=None), Path("."))
+    cfg.embedded_binning = True
+    cfg.histograms = None
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True,
+                                  host="127.0.0.1", dashboard_address=None) as cluster, \
+            distributed.Client(cluster) as client:
+        box = {}
+        th = threading.Thread(target=lambda: box.setdefault("res", run_tune(
+            cfg, tmp_path / "o", scheduler=cluster.scheduler_address, progress=False)))
+        th.start()
+        db = tmp_path / "o" / "study.db"
+        deadline = time.time() + 120
+        while time.time() < deadline and not (db.exists() and any(
+                t.state == "pending" for t in Study(db, _space()).trials())):
+            time.sleep(0.1)
+        time.sleep(1.0)  # evaluations are running on both workers
+        pid = next(iter(client.run(os.getpid).values()))
+        os.kill(pid, signal.SIGKILL)
+        th.join(600)
+    res = box["res"]
+    trials = Study(db, _space()).trials()
+    assert res.n_failed == 0 and res.n_evaluations == 4
+    assert all(t.state == "complete" for t in trials)
+
+
+def test_embedded_default_is_valid_without_external_data():
+    cfg = default_config()
+    from tuner.mc.workflow import prepare
+
+    setup = prepare(cfg)
+    assert len(setup.keys) == 6 and cfg.closure is not None and not cfg.refdata

@@ -1,0 +1,38 @@
+"""Uncertainty helpers: the jackknife and the curvature of a chi2."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from tuner.mc.uncertainty import hessian, jackknife_covariance
+
+
+def test_jackknife_of_a_mean_is_the_variance_of_the_mean():
+    rng = np.random.default_rng(3)
+    data = rng.normal(size=(40, 2)) * [1.0, 3.0]
+    res = jackknife_covariance(lambda keep: data[keep].mean(axis=0), len(data))
+    # for the sample mean the jackknife variance equals s^2 / n exactly
+    np.testing.assert_allclose(res.covariance, np.cov(data, rowvar=False) / len(data), rtol=1e-12)
+    assert res.n_failed == 0 and res.minima.shape == (40, 2)
+
+
+def test_jackknife_leaves_out_refits_that_fail():
+    def refit(keep):
+        if not keep[0]:
+            raise RuntimeError("cannot fit")
+        return np.array([keep.sum() * 1.0])
+
+    res = jackknife_covariance(refit, 5)
+    assert res.n_failed == 1 and len(res.minima) == 4
+
+
+def test_hessian_of_a_quadratic_chi2_gives_its_covariance():
+    C = np.array([[0.04, -0.01], [-0.01, 0.09]])
+    Ci = np.linalg.inv(C)
+    x0 = np.array([0.3, -0.2])
+
+    def chi2(X):
+        D = X - x0
+        return np.einsum("ni,ij,nj->n", D, Ci, D)
+
+    np.testing.assert_allclose(2 * np.linalg.inv(hessian(chi2, x0, 1e-3)), C, rtol=1e-6)

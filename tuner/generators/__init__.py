@@ -1,8 +1,0 @@
-"""Event generators behind a small base class."""
-
-from __future__ import annotations
-
-from tuner.generators.base import Generator
-from tuner.generators.pythia import PRESETS, PythiaGenerator, check_settings, setting_range
-
-__all__ = ["PRESETS", "Generator", "PythiaGenerator", "check_settings", "setting_range"]

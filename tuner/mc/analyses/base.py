@@ -1,0 +1,188 @@
+"""Analysis base class, registry, and the raw fill sums that travel between processes.
+
+An analysis fills histograms in exactly the binning of the reference histograms it is given, then
+normalises them as its measurement was normalised. What crosses process boundaries (and is stored
+with each evaluation of a tune) are the *raw* sums ``sum w`` and ``sum w^2`` per reference bin and
+the number of accepted events: they merge exactly by addition, in any order, and the normalised
+histograms are rebuilt from them at any time (``rescore`` without generating again).
+"""
+
+from __future__ import annotations
+
+import io
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import boost_histogram as bh
+import numpy as np
+
+from tuner.errors import RefDataError
+from tuner.mc.analyses.events import EventBatch
+from tuner.mc.refdata import RefHisto
+
+__all__ = ["ANALYSES", "Analysis", "Fills", "HistSpec", "normalise", "register"]
+
+
+@dataclass(frozen=True)
+class HistSpec:
+    """How a histogram is normalised.
+
+    Attributes:
+        kind: ``"density"``: ``scale * sum w / (N * width)`` (spectra per event, and event shapes
+            normalised to unit area, since each event fills once); ``"mean"``: the mean per event
+            of a per-event quantity (one-bin histograms such as mean multiplicities).
+        scale: Extra factor (e.g. 2 for a multiplicity distribution in bins two units wide).
+    """
+
+    kind: str = "density"
+    scale: float = 1.0
+
+
+@dataclass
+class Fills:
+    """Raw sums of a run: per reference bin ``sumw`` and ``sumw2``, and accepted events.
+
+    Attributes:
+        sums: histogram key -> array of shape (2, nbins) with sum w and sum w^2.
+        n_events: analysis name -> number of accepted events.
+        n_generated: events generated.
+    """
+
+    sums: dict[str, np.ndarray] = field(default_factory=dict)
+    n_events: dict[str, float] = field(default_factory=dict)
+    n_generated: int = 0
+
+    def __iadd__(self, other: Fills) -> Fills:
+        for k, v in other.sums.items():
+            self.sums[k] = self.sums[k] + v if k in self.sums else v.copy()
+        for k, n in other.n_events.items():
+            self.n_events[k] = self.n_events.get(k, 0.0) + n
+        self.n_generated += other.n_generated
+        return self
+
+    def to_bytes(self) -> bytes:
+        buf = io.BytesIO()
+        arrays = {f"h:{k}": v for k, v in self.sums.items()}
+        arrays.update({f"n:{k}": np.array(v) for k, v in self.n_events.items()})
+        arrays["generated"] = np.array(self.n_generated)
+        np.savez_compressed(buf, **arrays)  # type: ignore[arg-type]
+        return buf.getvalue()
+
+    @classmethod
+    def from_bytes(cls, data: bytes) -> Fills:
+        with np.load(io.BytesIO(data)) as z:
+            return cls({k[2:]: z[k] for k in z.files if k.startswith("h:")},
+                       {k[2:]: float(z[k]) for k in z.files if k.startswith("n:")},
+                       int(z["generated"]))
+
+
+ANALYSES: dict[str, type[Analysis]] = {}
+
+
+def register(cls: type[Analysis]) -> type[Analysis]:
+    """Class decorator adding an analysis to :data:`ANALYSES` under its ``name``."""
+    ANALYSES[cls.name] = cls
+    return cls
+
+
+class Analysis(ABC):
+    """Fills histograms in the reference binning.
+
+    Contract for subclasses: set ``name`` (the Rivet analysis name, the prefix of the reference
+    keys) and ``HISTOS`` (histogram name, e.g. ``d01-x01-y01`` -> :class:`HistSpec`), and implement
+    ``fill(batch)`` calling :meth:`fill_density` / :meth:`fill_mean` for the accepted events
+    after :meth:`accept`. Histograms absent from the references given are not booked.
+
+    Args:
+        refs: Reference histograms (key ``ANALYSIS/dNN-xNN-yNN`` -> :class:`RefHisto`).
+    """
+
+    name: ClassVar[str]
+    HISTOS: ClassVar[dict[str, HistSpec]]
+
+    def __init__(self, refs: Mapping[str, RefHisto]) -> None:
+        self.refs = {k: refs[f"{self.name}/{k}"] for k in self.HISTOS if f"{self.name}/{k}" in refs}
+        self._hists: dict[str, tuple[bh.Histogram, np.ndarray]] = {}
+        self._means: dict[str, np.ndarray] = {}
+        for h, ref in self.refs.items():
+            if self.HISTOS[h].kind == "mean":
+                self._means[h] = np.zeros((2, ref.nbins))
+                continue
+            if np.any(ref.widths <= 0):
+                raise RefDataError(f"{ref.source}: histogram {ref.key} has bins of zero width, so "
+                                   f"it cannot be filled as a distribution")
+            edges = np.unique(np.concatenate([ref.xlow, ref.xhigh]))
+            hist = bh.Histogram(bh.axis.Variable(edges), storage=bh.storage.Weight())
+            idx = np.searchsorted(edges, ref.xlow)
+            if not np.allclose(edges[idx + 1], ref.xhigh):
+                raise RefDataError(f"{ref.source}: overlapping bins in {ref.key}")
+            self._hists[h] = (hist, idx)
+        self.n_events = 0.0
+
+    @classmethod
+    def fills_names(cls) -> list[str]:
+        return [f"{cls.name}/{h}" for h in cls.HISTOS]
+
+    def accept(self, batch: EventBatch) -> np.ndarray:
+        """Event selection (boolean per event); default: at least 2 charged particles."""
+        return batch.charged.counts >= 2
+
+    @abstractmethod
+    def fill(self, batch: EventBatch) -> None:
+        """Fill the histograms with the accepted events of ``batch``."""
+
+    def fill_density(self, h: str, x: np.ndarray, weight: np.ndarray | None = None) -> None:
+        if h in self._hists:
+            self._hists[h][0].fill(x, weight=weight)
+
+    def fill_mean(self, h: str, per_event: np.ndarray) -> None:
+        """Accumulate a per-event quantity (one value per accepted event) for a mean."""
+        if h in self._means:
+            self._means[h][0] += per_event.sum()
+            self._means[h][1] += (per_event**2).sum()
+
+    def process(self, batch: EventBatch) -> None:
+        self.n_events += float(self.accept(batch).sum())
+        self.fill(batch)
+
+    def fills(self) -> Fills:
+        out = Fills(n_events={self.name: self.n_events})
+        for h, (hist, idx) in self._hists.items():
+            view: Any = hist.view(flow=False)  # a weighted view: .value, .variance
+            out.sums[f"{self.name}/{h}"] = np.stack([view.value[idx], view.variance[idx]])
+        for h, arr in self._means.items():
+            out.sums[f"{self.name}/{h}"] = arr.copy()
+        return out
+
+
+def normalise(fills: Fills, refs: Mapping[str, RefHisto], prefix: str = "") -> dict[str, RefHisto]:
+    """Turn raw sums into normalised histograms in the binning of ``refs``.
+
+    Args:
+        fills: Raw sums.
+        refs: The reference histograms (binning, paths).
+        prefix: Path prefix of the result (``""`` gives ``/ANALYSIS/dNN-...``).
+
+    Returns:
+        Histogram key -> normalised :class:`RefHisto` with statistical errors.
+    """
+    out = {}
+    for key, arr in fills.sums.items():
+        ana, h = key.split("/", 1)
+        spec = ANALYSES[ana].HISTOS[h]
+        ref = refs[key]
+        n = fills.n_events.get(ana, 0.0)
+        sumw, sumw2 = arr
+        with np.errstate(divide="ignore", invalid="ignore"):
+            if spec.kind == "mean":
+                mean = sumw / n
+                err = np.sqrt(np.maximum(sumw2 / n - mean**2, 0.0) / n)
+                vals, errs = mean * spec.scale, err * spec.scale
+            else:
+                vals = spec.scale * sumw / (n * ref.widths)
+                errs = spec.scale * np.sqrt(sumw2) / (n * ref.widths)
+        out[key] = RefHisto(f"{prefix}/{key}", ref.xlow.copy(), ref.xhigh.copy(),
+                            np.nan_to_num(vals), np.nan_to_num(errs), "simulation")
+    return out

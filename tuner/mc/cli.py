@@ -1,0 +1,168 @@
+"""``tune-generator``: a thin command line over :mod:`tuner.mc.workflow`.
+
+    tune-generator CONFIG.yaml [--resume] [--dry-run] [--workers N] [--scheduler ADDR] [--out DIR]
+    tune-generator --default --out DIR          # the embedded closure tune
+    tune-generator rescore DIR [--weight GLOB=W ...] [--histograms GLOB ...] [--model-error F]
+    tune-generator report DIR
+
+Errors print one line (the rule and the value received) and exit with status 2; what a study has
+already stored is never touched by a failed command.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from pathlib import Path
+from typing import Any
+
+import click
+
+from tuner.errors import TunerError
+
+__all__ = ["main"]
+
+
+class _DefaultGroup(click.Group):
+    """Runs the ``run`` command when the first argument is no subcommand."""
+
+    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+        if not args or (args[0] not in self.commands and args[0] not in ("--help", "-h")):
+            args = ["run", *args]
+        return super().parse_args(ctx, args)
+
+
+@click.group(cls=_DefaultGroup)
+def cli() -> None:
+    """Tune Pythia 8 to measured (or pseudo-) data with Bayesian optimisation."""
+
+
+@cli.command("run")
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@click.option("--default", "use_default", is_flag=True, help="Run the embedded closure tune.")
+@click.option("--resume", is_flag=True, help="Continue the study in --out.")
+@click.option("--dry-run", is_flag=True, help="Validate everything, generate nothing.")
+@click.option("--workers", type=int, default=None, help="Local worker processes (default: cores).")
+@click.option("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786.")
+@click.option("--out", default="tune-out", show_default=True, type=click.Path(file_okay=False))
+@click.option("--no-progress", is_flag=True)
+def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
+            workers: int | None, scheduler: str | None, out: str, no_progress: bool) -> None:
+    """Run a tune from CONFIG (YAML) or the embedded --default."""
+    from tuner.mc.config import default_config, load_config
+    from tuner.mc.setup import prepare
+    from tuner.mc.workflow import run_tune
+
+    if (config is None) == (not use_default):
+        raise TunerError("give exactly one of CONFIG or --default, got "
+                         f"{'both' if config else 'neither'}")
+    cfg = default_config() if use_default else load_config(config)  # type: ignore[arg-type]
+    setup = prepare(cfg)
+    n_workers = workers or min(os.cpu_count() or 1, 16)
+    if n_workers < 1:
+        raise TunerError(f"--workers must be >= 1, got {n_workers}")
+    click.echo(f"{len(cfg.parameters)} parameters, {len(setup.keys)} histograms "
+               f"({sum(setup.data[k].nbins for k in setup.keys)} bins), {cfg.budget} evaluations "
+               f"of {cfg.events} events, {n_workers if scheduler is None else 'dask'} workers")
+    if dry_run:
+        click.echo("configuration valid (dry run: nothing generated)")
+        return
+    res = run_tune(cfg, out, workers=n_workers, scheduler=scheduler, resume=resume,
+                   progress=not no_progress)
+    v = res.validation.to_dict()
+    click.echo(f"tune ({res.n_evaluations} evaluations, {res.n_failed} failed):")
+    for k, val in res.best.items():
+        click.echo(f"  {k} = {val:.5g} +- {res.uncertainties[k]:.2g}")
+    click.echo(f"validation ({v['events']} events, independent seed): chi2 tune "
+               f"{v['tune']['chi2']:.1f}, default {v['default']['chi2']:.1f} "
+               f"({v['tune']['nbins']} bins)")
+    if res.at_edge:
+        click.echo(f"warning: at the edge of their range: {', '.join(res.at_edge)}")
+    if not v["tune_better_than_default"]:
+        click.echo(f"warning: the tune validates no better than the default (chi2 "
+                   f"{v['tune']['chi2']:.1f} vs {v['default']['chi2']:.1f}): the default may already "
+                   "sit at the chi2 minimum of these parameters; per-histogram chi2 in summary.json")
+    click.echo(f"outputs in {out}/: tune.cmnd, summary.json, plots/")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+@click.option("--weight", "weights", multiple=True, help="GLOB=W, e.g. 'd44-*=0.5'.")
+@click.option("--histograms", multiple=True, help="Histogram names or globs to include.")
+@click.option("--model-error", type=float, default=None)
+def rescore(folder: str, weights: tuple[str, ...], histograms: tuple[str, ...],
+            model_error: float | None) -> None:
+    """Recompute every stored evaluation's chi2 with other weights or selection (no events)."""
+    from tuner.mc.analyses import Fills, normalise
+    from tuner.mc.chi2 import chi2, select_histograms
+    from tuner.mc.workflow import TuneRun
+
+    run = TuneRun.load(folder)
+    setup, opt = run.setup, run.opt
+    w = dict(setup.config.weights)
+    for item in weights:
+        if "=" not in item:
+            raise TunerError(f"--weight must be GLOB=W, got {item!r}")
+        k, v = item.split("=", 1)
+        try:
+            w[k] = float(v)
+        except ValueError:
+            raise TunerError(f"--weight must be GLOB=W with a number W >= 0, got {item!r}") from None
+        if not w[k] >= 0:
+            raise TunerError(f"--weight must be GLOB=W with a number W >= 0, got {item!r}")
+    if model_error is not None and not model_error >= 0:
+        raise TunerError(f"--model-error must be >= 0, got {model_error}")
+    keys = select_histograms(setup.refs, list(histograms)) if histograms else setup.keys
+    me = setup.config.model_error if model_error is None else model_error
+    rows: list[dict[str, Any]] = []
+    for t in opt.trials:
+        blob = opt.storage.artifact(t.id) if t.state == "complete" else None
+        if blob is None:
+            continue
+        c = chi2(normalise(Fills.from_bytes(blob), setup.refs), setup.data, keys, w, me)
+        rows.append({"trial": t.id, "x": t.x, "chi2": c.total, "nbins": c.nbins})
+    rows.sort(key=lambda r: r["chi2"])
+    Path(folder, "rescore.json").write_text(json.dumps(rows, indent=1))
+    click.echo(f"rescored {len(rows)} evaluations on {len(keys)} histograms; best:")
+    for r in rows[:5]:
+        click.echo(f"  trial {r['trial']}: chi2 {r['chi2']:.1f} ({r['nbins']} bins) at {r['x']}")
+
+
+@cli.command()
+@click.argument("folder", type=click.Path(exists=True, file_okay=False))
+def report(folder: str) -> None:
+    """Redraw the convergence, trace and surrogate plots of a stored tune."""
+    from tuner.mc import plots
+    from tuner.mc.recommend import recommend
+    from tuner.mc.workflow import TuneRun
+
+    run = TuneRun.load(folder)
+    setup, opt = run.setup, run.opt
+    res = recommend(opt, setup, setup.stored_vectors(opt.storage, opt.trials)
+                    if setup.config.emulator else None)
+    plots.summary_plots(Path(folder) / "plots", opt, res.best,
+                        (setup.config.closure or {}).get("truth"))
+    click.echo(json.dumps({"tune": res.best, "uncertainties": res.uncertainties}, indent=1))
+
+
+def main(argv: list[str] | None = None) -> None:
+    """Entry point: run the CLI, turning toolkit errors into one line and exit status 2."""
+    import matplotlib
+
+    if not os.environ.get("MPLBACKEND"):
+        matplotlib.use("Agg")  # a command line draws to files
+    try:
+        cli.main(args=argv, standalone_mode=False)
+    except TunerError as exc:
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(2)
+    except click.exceptions.Abort:
+        sys.exit(130)
+    except click.ClickException as exc:
+        exc.show()
+        sys.exit(exc.exit_code)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,289 @@
+"""Tune configuration: reading, complete validation before any event, the embedded default.
+
+A configuration (YAML) names::
+
+    parameters:            # Pythia setting: [low, high]  or  {range: [low, high], log: true}
+      StringZ:aLund: [0.2, 1.5]
+    fixed: {}              # other Pythia settings
+    preset: ee_Z_hadrons_91.2
+    analyses: [ALEPH_1996_S3486095]
+    refdata: [path/ALEPH_1996_S3486095.yoda]      # any YODA / HEPData YAML paths
+    histograms: ["ALEPH_1996_S3486095/*"]          # names or globs; default: all filled
+    exclude: []
+    weights: {}            # histogram glob -> weight
+    model_error: 0.0       # relative model-error floor in the chi2
+    events: 100000         # per evaluation
+    budget: 40             # evaluations
+    initial: null          # space-filling evaluations (default max(6, 2 n + 2))
+    batch: null            # parallel evaluations per round (default: the number of workers)
+    seed: 1
+    start_at_default: true    # evaluate Pythia's defaults (clipped into the ranges) first
+    emulator: true         # propose points and the tune from GP-emulated histograms (every bin)
+    validation_events: null   # default 4 x events
+    scouting: null         # {start_events: N}: cheap early evaluations, ramping up to `events`
+    closure: null          # {truth: {setting: value}, events: N}: pseudo-data at a known point
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import yaml
+
+from tuner.errors import ConfigError, RefDataError, SettingsError
+from tuner.mc.analyses import ANALYSES
+from tuner.mc.generators.pythia import PRESETS, check_settings, setting_range
+from tuner.mc.refdata import RefHisto, read_refdata
+
+__all__ = ["Parameter", "TuneConfig", "default_config", "load_config"]
+
+_KEYS = {"parameters", "fixed", "preset", "analyses", "refdata", "histograms", "exclude",
+         "weights", "model_error", "events", "budget", "initial", "batch", "seed",
+         "validation_events", "scouting", "closure", "sqrt_s", "start_at_default", "emulator"}
+
+
+@dataclass(frozen=True)
+class Parameter:
+    """A tuned Pythia parameter and its range (``log``: search in log space)."""
+
+    name: str
+    low: float
+    high: float
+    log: bool = False
+
+
+@dataclass
+class TuneConfig:
+    """A validated tune configuration (see the module docstring for the YAML form)."""
+
+    parameters: list[Parameter]
+    analyses: list[str]
+    refdata: list[str] = field(default_factory=list)
+    fixed: dict[str, Any] = field(default_factory=dict)
+    preset: str | None = "ee_Z_hadrons_91.2"
+    histograms: list[str] | None = None
+    exclude: list[str] = field(default_factory=list)
+    weights: dict[str, float] = field(default_factory=dict)
+    model_error: float = 0.0
+    events: int = 100_000
+    budget: int = 40
+    initial: int | None = None
+    batch: int | None = None
+    seed: int = 1
+    validation_events: int | None = None
+    scouting: dict[str, Any] | None = None
+    closure: dict[str, Any] | None = None
+    sqrt_s: float = 91.2
+    start_at_default: bool = True
+    emulator: bool = True
+    embedded_binning: bool = False
+
+    @property
+    def n_initial(self) -> int:
+        return self.initial if self.initial is not None else max(6, 2 * len(self.parameters) + 2)
+
+    def events_for(self, index: int) -> int:
+        """Events of evaluation ``index``: ramps up from ``scouting.start_events`` if set."""
+        if not self.scouting:
+            return self.events
+        start = int(self.scouting["start_events"])
+        frac = min(1.0, index / max(1, int(self.scouting.get("ramp", self.budget * 0.6))))
+        return round(start * (self.events / start) ** frac)
+
+    def to_dict(self) -> dict[str, Any]:
+        d = {k: getattr(self, k) for k in _KEYS}
+        d["parameters"] = {p.name: {"range": [p.low, p.high], "log": p.log}
+                           for p in self.parameters}
+        d["embedded_binning"] = self.embedded_binning
+        return d
+
+
+def _num(d: dict[str, Any], key: str, kind: type, lo: float, where: str) -> Any:
+    v = d[key]
+    if kind is int and not (isinstance(v, int) and not isinstance(v, bool)):
+        raise ConfigError(f"{where}: {key} must be an integer, got {v!r}")
+    if (kind is float and not isinstance(v, (int, float))) or isinstance(v, bool):
+        raise ConfigError(f"{where}: {key} must be a number, got {v!r}")
+    if v < lo:
+        raise ConfigError(f"{where}: {key} must be >= {lo}, got {v!r}")
+    return kind(v)
+
+
+def _parameters(raw: Any, where: str) -> list[Parameter]:
+    if not isinstance(raw, dict) or not raw:
+        raise ConfigError(f"{where}: parameters must map Pythia settings to [low, high], got {raw!r}")
+    out = []
+    for name, spec in raw.items():
+        log = False
+        if isinstance(spec, dict):
+            unknown = set(spec) - {"range", "log"}
+            if unknown:
+                raise ConfigError(f"{where}: parameter {name}: unknown keys {sorted(unknown)}; "
+                                  "allowed: range, log")
+            log = bool(spec.get("log", False))
+            spec = spec.get("range")
+        if not (isinstance(spec, (list, tuple)) and len(spec) == 2
+                and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec)):
+            raise ConfigError(f"{where}: parameter {name}: range must be [low, high], got {spec!r}")
+        lo, hi = float(spec[0]), float(spec[1])
+        if not lo < hi:
+            raise ConfigError(f"{where}: parameter {name}: low must be < high, got [{lo}, {hi}]")
+        try:
+            pmin, pmax, _ = setting_range(name)
+        except SettingsError as exc:
+            raise ConfigError(f"{where}: parameter {name}: {exc}") from None
+        if (pmin is not None and lo < pmin) or (pmax is not None and hi > pmax):
+            raise ConfigError(f"{where}: parameter {name}: range [{lo}, {hi}] is outside Pythia's "
+                              f"allowed range [{pmin}, {pmax}]")
+        if log and lo <= 0:
+            raise ConfigError(f"{where}: parameter {name}: a log range needs low > 0, got {lo}")
+        out.append(Parameter(name, lo, hi, log))
+    return out
+
+
+def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> TuneConfig:
+    """Build and validate a configuration (nothing is generated).
+
+    Raises:
+        ConfigError: an unknown key, bad types, a bad parameter or setting, an unknown analysis
+            or preset, a missing reference file.
+    """
+    if not isinstance(d, dict):
+        raise ConfigError(f"{where}: a tune configuration must be a mapping, got {type(d).__name__}")
+    unknown = set(d) - _KEYS
+    if unknown:
+        raise ConfigError(f"{where}: unknown key(s) {sorted(unknown)}; allowed: {sorted(_KEYS)}")
+    for req in ("parameters", "analyses"):
+        if req not in d:
+            raise ConfigError(f"{where}: missing required key {req!r}")
+    cfg = TuneConfig(parameters=_parameters(d["parameters"], where), analyses=list(d["analyses"]))
+    for a in cfg.analyses:
+        if a not in ANALYSES:
+            raise ConfigError(f"{where}: unknown analysis {a!r}; known: {sorted(ANALYSES)}")
+    cfg.preset = d.get("preset", cfg.preset)
+    if cfg.preset is not None and cfg.preset not in PRESETS:
+        raise ConfigError(f"{where}: preset must be one of {sorted(PRESETS)}, got {cfg.preset!r}")
+    cfg.fixed = dict(d.get("fixed") or {})
+    clash = {p.name for p in cfg.parameters} & set(cfg.fixed)
+    if clash:
+        raise ConfigError(f"{where}: {sorted(clash)} are both tuned and fixed")
+    try:
+        check_settings(cfg.fixed)
+    except SettingsError as exc:
+        raise ConfigError(f"{where}: fixed settings: {exc}") from None
+    cfg.refdata = [str((base / p).resolve()) if not Path(p).is_absolute() else p
+                   for p in (d.get("refdata") or [])]
+    for k in ("events", "budget", "seed"):
+        if k in d:
+            setattr(cfg, k, _num(d, k, int, 1 if k != "seed" else 0, where))
+    for k in ("initial", "batch", "validation_events"):
+        if d.get(k) is not None:
+            setattr(cfg, k, _num(d, k, int, 1, where))
+    if "model_error" in d:
+        cfg.model_error = _num(d, "model_error", float, 0.0, where)
+    if "start_at_default" in d:
+        if not isinstance(d["start_at_default"], bool):
+            raise ConfigError(f"{where}: start_at_default must be true or false, got "
+                              f"{d['start_at_default']!r}")
+        cfg.start_at_default = d["start_at_default"]
+    if "emulator" in d:
+        if not isinstance(d["emulator"], bool):
+            raise ConfigError(f"{where}: emulator must be true or false, got {d['emulator']!r}")
+        cfg.emulator = d["emulator"]
+    if "sqrt_s" in d:
+        cfg.sqrt_s = _num(d, "sqrt_s", float, 1e-3, where)
+    cfg.histograms = list(d["histograms"]) if d.get("histograms") else None
+    cfg.exclude = list(d.get("exclude") or [])
+    cfg.weights = {str(k): float(v) for k, v in (d.get("weights") or {}).items()}
+    if d.get("scouting") is not None:
+        sc = d["scouting"]
+        if not isinstance(sc, dict) or not isinstance(sc.get("start_events"), int) \
+                or not 0 < sc["start_events"] <= cfg.events:
+            raise ConfigError(f"{where}: scouting must be {{start_events: N}} with "
+                              f"0 < N <= events ({cfg.events}), got {sc!r}")
+        cfg.scouting = dict(sc)
+    if d.get("closure") is not None:
+        cl = d["closure"]
+        if not isinstance(cl, dict) or not isinstance(cl.get("truth"), dict):
+            raise ConfigError(f"{where}: closure must be {{truth: {{setting: value}}, "
+                              f"events: N}}, got {cl!r}")
+        names = {p.name for p in cfg.parameters}
+        for k, v in cl["truth"].items():
+            p = next((p for p in cfg.parameters if p.name == k), None)
+            if k not in names:
+                raise ConfigError(f"{where}: closure truth {k!r} is not a tuned parameter")
+            if p is not None and not p.low <= float(v) <= p.high:
+                raise ConfigError(f"{where}: closure truth {k} = {v} is outside its range "
+                                  f"[{p.low}, {p.high}]")
+        cfg.closure = {"truth": dict(cl["truth"]), "events": int(cl.get("events", 4 * cfg.events))}
+    elif not cfg.refdata:
+        raise ConfigError(f"{where}: give refdata files, or a closure section for pseudo-data")
+    return cfg
+
+
+def load_config(path: str | Path) -> TuneConfig:
+    """Read and validate a YAML configuration.
+
+    Raises:
+        ConfigError: a missing or malformed file, or any rule of :func:`config_from_dict`.
+    """
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"configuration file not found: {p}")
+    try:
+        d = yaml.safe_load(p.read_text())
+    except yaml.YAMLError as exc:
+        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    return config_from_dict(d, p.parent, str(p))
+
+
+def load_refs(cfg: TuneConfig) -> dict[str, RefHisto]:
+    """The reference histograms of a configuration (files, or the embedded binning)."""
+    if cfg.embedded_binning:
+        return embedded_binning()
+    refs: dict[str, RefHisto] = {}
+    for f in cfg.refdata:
+        try:
+            refs.update(read_refdata(f))
+        except RefDataError as exc:
+            raise ConfigError(str(exc)) from None
+    return refs
+
+
+def _bins(edges: list[float] | np.ndarray, key: str) -> RefHisto:
+    e = np.asarray(edges, dtype=float)
+    return RefHisto(f"/REF/{key}", e[:-1], e[1:], np.zeros(len(e) - 1), np.zeros(len(e) - 1),
+                    "embedded binning")
+
+
+def embedded_binning() -> dict[str, RefHisto]:
+    """Binning of the embedded closure default (ALEPH observables, the toolkit's own bins)."""
+    a = "ALEPH_1996_S3486095"
+    hs = [
+        _bins(np.linspace(0, 0.6, 13), f"{a}/d01-x01-y01"),          # sphericity
+        _bins(np.linspace(0, 0.3, 13), f"{a}/d03-x01-y01"),          # 1 - T
+        _bins(np.linspace(0, 0.8, 9), f"{a}/d07-x01-y01"),           # C-parameter
+        _bins([0, .02, .04, .06, .08, .1, .15, .2, .3, .4, .6, .8, 1.0], f"{a}/d09-x01-y01"),
+        _bins(np.arange(2, 52, 4), f"{a}/d18-x01-y01"),               # N_ch
+        _bins([90.7, 91.7], f"{a}/d19-x01-y01"),                      # <N_ch>
+    ]
+    return {h.key: h for h in hs}
+
+
+def default_config() -> TuneConfig:
+    """The embedded default: a small closure tune of two parameters, minutes on a laptop.
+
+    Pseudo-data at a non-default point (StringZ:aLund 0.9, TimeShower:alphaSvalue 0.125) in the
+    toolkit's own binning of six ALEPH observables; no external file is read.
+    """
+    return TuneConfig(
+        parameters=[Parameter("StringZ:aLund", 0.3, 1.5),
+                    Parameter("TimeShower:alphaSvalue", 0.10, 0.16)],
+        analyses=["ALEPH_1996_S3486095"], events=4000, budget=14, initial=6, seed=7,
+        closure={"truth": {"StringZ:aLund": 0.9, "TimeShower:alphaSvalue": 0.125},
+                 "events": 40_000},
+        validation_events=8000, embedded_binning=True)
+

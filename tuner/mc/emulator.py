@@ -1,0 +1,214 @@
+"""A Gaussian-process emulator of the histograms themselves, for tunes that see every bin.
+
+A scalar surrogate of the chi2 learns one number per evaluation, and the chi2 is a steep, nearly
+quadratic bowl spanning orders of magnitude. Each evaluation in fact measures hundreds of bins, each
+of which moves smoothly with the parameters. Professor (arXiv 0907.2973) interpolates every bin with
+a polynomial; here the bins are emulated by Gaussian processes, and the chi2 is computed from the
+emulated histograms (Bayesian optimisation of a composite function, Astudillo and Frazier,
+arXiv 1906.01537):
+
+1. scaled residuals ``z_b = sqrt(w_h) (mc_b - data_b) / s_b`` with ``s_b^2`` the data error, the
+   typical MC error and the model-error floor, so that ``chi2 ~ |z|^2``;
+2. principal components of the residual vectors of the evaluations (SVD); the first ``k`` keep all
+   but ``1e-6`` of their variance;
+3. one GP per component score (BoTorch ``SingleTaskGP``, batched), with the MC variance of each
+   score, propagated from the bin errors, as known noise;
+4. ``chi2(x) = b + |a + c(x)|^2`` for component scores ``c``: the chi2 of the posterior-mean
+   histograms is minimised for the tune, and the expected improvement of the chi2 over posterior
+   samples of the scores proposes new evaluations.
+"""
+
+from __future__ import annotations
+
+import warnings
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+from botorch.acquisition import AcquisitionFunction, qLogExpectedImprovement
+from botorch.acquisition.objective import GenericMCObjective
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import SingleTaskGP
+from botorch.models.transforms import Standardize
+from botorch.optim import optimize_acqf
+from gpytorch.mlls import ExactMarginalLogLikelihood
+
+from tuner.errors import TunerError
+from tuner.mc.uncertainty import hessian
+from tuner.surrogate.gp import gp_settings
+
+__all__ = ["HistogramEmulator"]
+
+#: fraction of the residuals' variance the dropped principal components may hold
+PCA_TOLERANCE = 1e-6
+#: fewest evaluations an emulator is fitted to
+MIN_EVALUATIONS = 3
+
+
+class _NegChi2(AcquisitionFunction):
+    """Minus the chi2 of the emulated histograms at single points (``b x 1 x d``)."""
+
+    def __init__(self, emu: HistogramEmulator) -> None:
+        super().__init__(emu.model)
+        self.emu = emu
+
+    def forward(self, X: torch.Tensor) -> torch.Tensor:
+        return -self.emu.chi2_tensor(X.squeeze(-2))
+
+
+@dataclass
+class HistogramEmulator:
+    """Emulated histograms of a tune, fitted to the evaluations so far.
+
+    Build it with :meth:`fit`. Points are in the unit cube of the search space.
+
+    Attributes:
+        model: Batched GP over the ``k`` component scores.
+        a: Projection of the mean residual onto the components (``k``).
+        b: Squared norm of the part of the mean residual outside the components.
+        chi2_seen: Emulator-scale chi2 of each evaluation (``|z|^2``).
+        n_components: ``k``.
+        bin_weights: The histogram weight of each bin it was fitted with.
+    """
+
+    model: SingleTaskGP
+    a: torch.Tensor
+    b: float
+    chi2_seen: np.ndarray
+    n_components: int
+    bin_weights: np.ndarray
+
+    @classmethod
+    def fit(cls, X: np.ndarray, values: np.ndarray, errors: np.ndarray, data: np.ndarray,
+            data_errors: np.ndarray, bin_weights: np.ndarray, model_error: float = 0.0,
+            max_components: int = 16, seed: int = 0) -> HistogramEmulator:
+        """Fit the emulator.
+
+        Args:
+            X: Evaluated points in the unit cube, ``n x d``.
+            values: Their normalised histograms, concatenated over the selected histograms
+                (``n x B``).
+            errors: Statistical errors of ``values``.
+            data: Reference values (``B``); ``data_errors`` their errors.
+            bin_weights: Weight of each bin's histogram in the chi2 (``B``).
+            model_error: Relative model-error floor of the chi2.
+            max_components: At most this many principal components (and at most ``n - 1``).
+            seed: Seed of the hyperparameter fit.
+
+        Raises:
+            TunerError: fewer than 3 evaluations, or arrays that do not line up.
+        """
+        n, nb = values.shape
+        if n < MIN_EVALUATIONS or X.shape[0] != n or errors.shape != values.shape or data.shape != (nb,):
+            raise TunerError(f"the emulator needs >= {MIN_EVALUATIONS} evaluations with one value "
+                             f"and error per bin; got X {X.shape}, values {values.shape}, "
+                             f"errors {errors.shape}, data {data.shape}")
+        den = data_errors**2 + np.median(errors**2, axis=0) + (model_error * data) ** 2
+        ok = (den > 0) & (bin_weights > 0)
+        scale = np.zeros(nb)
+        scale[ok] = np.sqrt(bin_weights[ok] / den[ok])
+        Z = (values - data) * scale
+        Zvar = (errors * scale) ** 2
+        centre = Z.mean(axis=0)
+        _, S, Vt = np.linalg.svd(Z - centre, full_matrices=False)
+        frac = np.cumsum(S**2) / max(float(np.sum(S**2)), 1e-300)
+        k = int(min(np.searchsorted(frac, 1.0 - PCA_TOLERANCE) + 1, max_components, n - 1))
+        V = Vt[:k]
+        C = (Z - centre) @ V.T
+        # GPyTorch rounds standardised noise below 1e-6 up (with a warning): floor it there
+        Cvar = np.maximum(Zvar @ (V.T**2), 1.01e-6 * np.maximum(C.var(axis=0, ddof=1), 1e-300))
+        a = V @ centre
+        b = float(centre @ centre - a @ a)
+        tX = torch.as_tensor(X, dtype=torch.float64)
+        model = SingleTaskGP(tX, torch.as_tensor(C), train_Yvar=torch.as_tensor(Cvar),
+                             outcome_transform=Standardize(m=k))
+        mll = ExactMarginalLogLikelihood(model.likelihood, model)
+        with torch.random.fork_rng(devices=[]), gp_settings(), warnings.catch_warnings():
+            torch.manual_seed(seed)
+            warnings.simplefilter("ignore")
+            fit_gpytorch_mll(mll)
+        model.eval()
+        return cls(model, torch.as_tensor(a), b, np.sum(Z**2, axis=1), k, bin_weights)
+
+    def _chi2_of_scores(self, C: torch.Tensor) -> torch.Tensor:
+        """Chi2 of the histograms whose component scores are ``C`` (``... x k``)."""
+        return self.b + ((self.a + C) ** 2).sum(-1)
+
+    def chi2_tensor(self, X: torch.Tensor) -> torch.Tensor:
+        """The chi2 of the emulated histograms' posterior mean at points ``X`` (``m x d``, unit
+        cube), differentiable."""
+        return self._chi2_of_scores(self.model.posterior(X).mean)
+
+    def chi2(self, X: np.ndarray) -> np.ndarray:
+        """:meth:`chi2_tensor` at points ``X`` (``m x d`` unit cube), as numpy."""
+        with torch.no_grad(), gp_settings():
+            return self.chi2_tensor(torch.as_tensor(np.atleast_2d(X))).numpy()
+
+    def minimum(self, X_start: np.ndarray, bounds: np.ndarray, seed: int = 0) -> np.ndarray:
+        """The minimiser of the chi2 of the emulated histograms within ``bounds`` (``2 x d``), by
+        L-BFGS from each row of ``X_start``.
+
+        The chi2 of the posterior-mean histograms, not the posterior mean of the chi2: the summed
+        variances dip at every evaluated point and would pull the minimum (and the curvature the
+        uncertainties come from) onto the evaluations.
+        """
+        tb = torch.as_tensor(bounds, dtype=torch.float64)
+        init = torch.as_tensor(np.clip(X_start, bounds[0], bounds[1]))[:, None, :]
+        with torch.random.fork_rng(devices=[]), gp_settings():
+            torch.manual_seed(seed)
+            cand, _ = optimize_acqf(_NegChi2(self), bounds=tb, q=1,
+                                    num_restarts=init.shape[0], batch_initial_conditions=init,
+                                    options={"maxiter": 200}, return_best_only=False)
+        cands = cand.detach().numpy().reshape(-1, bounds.shape[1])
+        return cands[int(np.argmin(self.chi2(cands)))]
+
+    def minimum_covariance(self, u: np.ndarray, h: float = 0.01, n_samples: int = 512,
+                           seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Covariance of the minimum ``u`` (unit cube) from the data and from the emulator.
+
+        The data term is ``2 H^-1`` of the chi2 at the minimum (delta-chi2 = 1). The emulator term
+        propagates what the emulator does not know (the Monte Carlo noise of the evaluations and
+        the interpolation between them): for posterior samples of the histograms the gradient
+        ``g_s`` of their chi2 at ``u`` moves the minimum by the Newton step ``-H^-1 g_s``, and the
+        spread of those steps is the emulator's share of the uncertainty.
+
+        Returns:
+            ``(data covariance, emulator covariance)``, ``d x d`` each, in unit-cube coordinates;
+            NaN where the chi2 is not convex at ``u``.
+        """
+        d = len(u)
+        H = hessian(self.chi2, u, h)
+        if np.any(np.linalg.eigvalsh(H) <= 0):
+            return np.full((d, d), np.nan), np.full((d, d), np.nan)
+        Hinv = np.linalg.inv(H)
+        E = np.eye(d) * h
+        pts = torch.as_tensor(np.concatenate([u + E, u - E]))
+        with torch.no_grad(), gp_settings(), torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            Y = self.model.posterior(pts).rsample(torch.Size([n_samples]))  # S x 2d x k
+            c = self._chi2_of_scores(Y).numpy()
+        g = (c[:, :d] - c[:, d:]) / (2 * h)  # S x d
+        steps = -g @ Hinv
+        return 2 * Hinv, np.atleast_2d(np.cov(steps, rowvar=False))
+
+    def propose(self, bounds: np.ndarray, X_pending: np.ndarray | None = None,
+                seed: int = 0, q: int = 1) -> np.ndarray:
+        """The ``q`` points of largest joint expected improvement of the emulated chi2 (``q x d``,
+        unit cube).
+
+        ``X_pending``: points being evaluated now (their outcome is integrated out).
+        """
+        best = float(np.min(self.chi2_seen))
+
+        def neg_chi2(Y: torch.Tensor, X: torch.Tensor | None = None) -> torch.Tensor:
+            return -self._chi2_of_scores(Y)
+
+        obj = GenericMCObjective(neg_chi2)
+        pend = None if X_pending is None or not len(X_pending) else torch.as_tensor(X_pending)
+        acq = qLogExpectedImprovement(self.model, best_f=-best, objective=obj, X_pending=pend)
+        with torch.random.fork_rng(devices=[]), gp_settings(), warnings.catch_warnings():
+            torch.manual_seed(seed)
+            warnings.simplefilter("ignore")
+            cand, _ = optimize_acqf(acq, bounds=torch.as_tensor(bounds, dtype=torch.float64), q=q,
+                                    num_restarts=8, raw_samples=512)
+        return cand.detach().numpy()

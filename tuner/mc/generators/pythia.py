@@ -1,0 +1,182 @@
+"""Pythia 8 (``pythia8mc``) behind the :class:`~tuner.mc.generators.base.Generator` contract.
+
+Every setting is passed through ``readString`` and its return value checked: Pythia answers
+``False`` for an unknown name, a malformed value or a value outside its allowed range, and then
+keeps the old value, so a caller that ignores it would silently run the default tune.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Iterator, Mapping
+from typing import Any
+
+import awkward as ak
+import numpy as np
+
+from tuner.errors import SettingsError
+from tuner.mc.generators.base import Generator
+
+__all__ = ["PRESETS", "PythiaGenerator", "check_settings", "format_setting", "generator_version",
+           "setting_range"]
+
+#: process presets: name -> Pythia settings
+PRESETS: dict[str, dict[str, Any]] = {
+    # e+e- -> gamma*/Z -> q qbar (d u s c b) -> hadrons at the Z pole, no ISR photons
+    "ee_Z_hadrons_91.2": {
+        "Beams:idA": 11, "Beams:idB": -11, "Beams:eCM": 91.2,
+        "PDF:lepton": "off",
+        "WeakSingleBoson:ffbar2gmZ": "on",
+        "23:onMode": "off", "23:onIfAny": "1 2 3 4 5",
+    },
+    # pp at 13 TeV, W + jet with hadronic W decays: boosted W jets (signal for taggers)
+    "pp_W_jets_13TeV": {
+        "Beams:idA": 2212, "Beams:idB": 2212, "Beams:eCM": 13000.0,
+        "WeakBosonAndParton:qqbar2Wg": "on", "WeakBosonAndParton:qg2Wq": "on",
+        "24:onMode": "off", "24:onIfAny": "1 2 3 4",
+        "PhaseSpace:pTHatMin": 220.0, "PhaseSpace:pTHatMax": 350.0,
+    },
+    # pp at 13 TeV, hard QCD 2 -> 2 (background jets for taggers)
+    "pp_QCD_jets_13TeV": {
+        "Beams:idA": 2212, "Beams:idB": 2212, "Beams:eCM": 13000.0,
+        "HardQCD:all": "on", "PhaseSpace:pTHatMin": 220.0, "PhaseSpace:pTHatMax": 350.0,
+    },
+}
+
+_QUIET = {"Print:quiet": "on", "Next:numberCount": 0, "Next:numberShowEvent": 0,
+          "Next:numberShowInfo": 0, "Next:numberShowProcess": 0}
+
+
+def format_setting(name: str, value: Any) -> str:
+    """``name = value`` as Pythia reads it (booleans as on/off, floats exactly)."""
+    if isinstance(value, bool):
+        value = "on" if value else "off"
+    elif isinstance(value, float):
+        value = repr(value)
+    return f"{name} = {value}"
+
+
+def generator_version() -> str:
+    """The generator's identity for a study's fingerprint: ``pythia8mc <version>``."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return f"pythia8mc {version('pythia8mc')}"
+    except PackageNotFoundError:  # a source build without metadata
+        return "pythia8mc (unknown version)"
+
+
+def _new_pythia() -> Any:
+    import pythia8mc
+
+    return pythia8mc.Pythia("", False)
+
+
+def setting_range(name: str, pythia: Any = None) -> tuple[float | None, float | None, float]:
+    """Pythia's allowed ``(min, max, default)`` of a numeric setting (``None`` when unbounded).
+
+    Raises:
+        SettingsError: an unknown setting, or one that is not a number (flag, word...).
+    """
+    p = pythia or _new_pythia()
+    s = p.settings
+    if s.isParm(name):
+        v = next(iter(s.getParmMap(name).values()))
+    elif s.isMode(name):
+        v = next(iter(s.getModeMap(name).values()))
+    elif s.isFlag(name) or s.isWord(name) or s.isPVec(name) or s.isMVec(name):
+        raise SettingsError(f"{name} is not a numeric Pythia setting (flag, word or vector), so "
+                            "it cannot be tuned over a range")
+    else:
+        raise SettingsError(f"unknown Pythia setting {name!r}")
+    if v.name.lower() != name.lower():
+        raise SettingsError(f"unknown Pythia setting {name!r}")
+    return (float(v.valMin) if v.hasMin else None, float(v.valMax) if v.hasMax else None,
+            float(v.valDefault))
+
+
+def check_settings(settings: Mapping[str, Any], pythia: Any = None) -> Any:
+    """Apply ``settings`` to a Pythia instance, refusing the first bad one.
+
+    Returns:
+        The Pythia instance with the settings applied (not initialised).
+
+    Raises:
+        SettingsError: an unknown setting, a malformed or out-of-range value.
+    """
+    p = pythia or _new_pythia()
+    for name, value in settings.items():
+        line = format_setting(name, value)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise SettingsError(f"Pythia setting {name} must be a finite number, got {value!r}")
+        if not p.readString(line):
+            known = any(f(name) for f in (p.settings.isParm, p.settings.isMode, p.settings.isFlag,
+                                          p.settings.isWord, p.settings.isPVec, p.settings.isMVec,
+                                          p.settings.isFVec, p.settings.isWVec))
+            if ":" in name and name.split(":")[0].lstrip("-").isdigit():
+                known = True  # particle data (e.g. 23:onMode): the name was right, the value not
+            if not known:
+                raise SettingsError(f"unknown Pythia setting {name!r} (in {line!r})")
+            rng = ""
+            try:
+                lo, hi, _ = setting_range(name, p)
+                rng = f"; Pythia allows [{lo}, {hi}]"
+            except SettingsError:
+                pass
+            raise SettingsError(f"Pythia refused {line!r}: malformed or out-of-range value "
+                                f"{value!r}{rng}")
+    return p
+
+
+class PythiaGenerator(Generator):
+    """Pythia 8 event batches.
+
+    Args:
+        settings: Pythia setting -> value, applied after the preset.
+        preset: A key of :data:`PRESETS`, or ``None`` for no preset.
+
+    Raises:
+        SettingsError: an unknown preset or any bad setting (checked at construction, before
+            any event).
+    """
+
+    def __init__(self, settings: Mapping[str, Any] | None = None,
+                 preset: str | None = "ee_Z_hadrons_91.2") -> None:
+        if preset is not None and preset not in PRESETS:
+            raise SettingsError(f"process preset must be one of {sorted(PRESETS)}, got {preset!r}")
+        self.preset = preset
+        self.settings = dict(settings or {})
+        self._all = {**(PRESETS[preset] if preset else {}), **self.settings}
+        check_settings({**_QUIET, **self._all})  # fail before any event
+        self._charges: dict[int, float] = {}
+        self._pd: Any = None
+
+    def _pythia(self, seed: int) -> Any:
+        if not 0 <= seed <= 900_000_000:
+            raise SettingsError(f"Pythia seeds must be in [0, 900000000], got {seed}")
+        p = check_settings({**_QUIET, **self._all, "Random:setSeed": "on", "Random:seed": seed})
+        if not p.init():
+            raise SettingsError(f"Pythia failed to initialise with settings {self._all!r}")
+        self._pd = p.particleData
+        return p
+
+    def batches(self, n_events: int, seed: int, batch_size: int = 1000) -> Iterator[ak.Array]:
+        """Yield batches of events (awkward arrays with fields ``prt`` and ``info``)."""
+        p = self._pythia(seed)
+        done = 0
+        while done < n_events:
+            n = min(batch_size, n_events - done)
+            batch = p.nextBatch(n)
+            done += n
+            yield batch
+
+    def charge(self, ids: Any) -> np.ndarray:
+        """Charges of PDG ids from Pythia's particle data (vectorised through the unique ids)."""
+        ids = np.asarray(ids)
+        uniq, inv = np.unique(ids, return_inverse=True)
+        if self._pd is None:
+            self._pd = _new_pythia().particleData
+        for i in uniq.tolist():
+            if i not in self._charges:
+                self._charges[i] = float(self._pd.charge(int(i)))
+        return np.array([self._charges[i] for i in uniq.tolist()])[inv].reshape(ids.shape)

@@ -1,0 +1,72 @@
+"""What a tune writes: ``tune.cmnd``, ``summary.json`` and the YODA files of the validation runs.
+
+(The plots are drawn by :mod:`tuner.mc.plots`.)
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from tuner.mc.analyses import normalise
+from tuner.mc.generators.pythia import format_setting
+from tuner.mc.recommend import TuneResult
+from tuner.mc.refdata import RefHisto, write_yoda
+from tuner.mc.setup import TuneSetup
+from tuner.mc.validation import Validation
+
+__all__ = ["summary", "write_cmnd", "write_outputs", "write_validation_yoda"]
+
+
+def write_cmnd(path: Path, setup: TuneSetup, result: TuneResult) -> None:
+    """The tune as Pythia settings (fixed settings first), with a comment line."""
+    cfg = setup.config
+    chi2 = result.validation.tune.chi2 if isinstance(result.validation, Validation) else float("nan")
+    lines = [f"! Tune by tuner: {result.n_evaluations} evaluations of {cfg.events} events, "
+             f"chi2 {chi2:.1f} ({len(setup.keys)} histograms)"]
+    lines += [format_setting(k, v) for k, v in cfg.fixed.items()]
+    lines += [format_setting(k, float(f"{v:.6g}")) for k, v in result.best.items()]
+    path.write_text("\n".join(lines) + "\n")
+
+
+def write_validation_yoda(out: Path, setup: TuneSetup,
+                          validation: Validation) -> dict[str, dict[str, RefHisto]]:
+    """``tune.yoda`` and ``default.yoda``; returns the normalised histograms by label."""
+    sims = {}
+    for label, run in (("tune", validation.tune), ("default", validation.default)):
+        sims[label] = normalise(run.fills, setup.refs)
+        write_yoda([RefHisto(f"/{k}", h.xlow, h.xhigh, h.values, h.errors)
+                    for k, h in sims[label].items()], out / f"{label}.yoda")
+    return sims
+
+
+def summary(setup: TuneSetup, result: TuneResult) -> dict[str, Any]:
+    """The content of ``summary.json``."""
+    cfg = setup.config
+    v = result.validation
+    return {
+        "tune": result.best, "uncertainties": result.uncertainties,
+        "parameters": list(result.best), "covariance": result.covariance,
+        "correlation": result.correlation,
+        "uncertainty_method": result.uncertainty_method,
+        "uncertainty_curvature_only": result.uncertainty_curvature,
+        "surrogate": result.surrogate,
+        "chi2_surrogate_at_tune": result.chi2_surrogate,
+        "chi2_best_evaluation": result.chi2_best_evaluated,
+        "parameters_at_range_edge": result.at_edge,
+        "validation": v.to_dict() if isinstance(v, Validation) else None,
+        "n_evaluations": result.n_evaluations, "n_failed": result.n_failed,
+        "events_generated": result.events_generated, "histograms": setup.keys,
+        "closure_truth": (cfg.closure or {}).get("truth"),
+    }
+
+
+def write_outputs(out: Path, setup: TuneSetup, result: TuneResult) -> dict[str, dict[str, RefHisto]]:
+    """``tune.cmnd``, ``summary.json`` and the validation YODA files; returns the validation
+    histograms (for the plots)."""
+    write_cmnd(out / "tune.cmnd", setup, result)
+    sims = (write_validation_yoda(out, setup, result.validation)
+            if isinstance(result.validation, Validation) else {})
+    (out / "summary.json").write_text(json.dumps(summary(setup, result), indent=1, default=float))
+    return sims

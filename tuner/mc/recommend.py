@@ -1,0 +1,160 @@
+"""The recommended tune and its uncertainties (:class:`TuneResult`, :func:`recommend`)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from tuner.errors import TunerError
+from tuner.mc.emulator import MIN_EVALUATIONS
+from tuner.mc.setup import TuneSetup
+from tuner.mc.uncertainty import hessian, jackknife_covariance
+from tuner.optimizer import Optimizer
+
+__all__ = ["TuneResult", "recommend"]
+
+
+@dataclass
+class TuneResult:
+    """Outcome of a tune.
+
+    Attributes:
+        best: The tune, by parameter name.
+        uncertainties: One standard deviation per parameter (square roots of the diagonal of
+            ``covariance``).
+        covariance: Full covariance matrix, rows and columns in the order of ``best``.
+        uncertainty_method: How ``covariance`` was obtained, in words.
+        uncertainty_curvature: The curvature-only term ``sqrt(diag(2 H^-1))`` (delta-chi2 = 1 of
+            the predicted chi2), for comparison.
+        chi2_surrogate: Predicted chi2 at the tune.
+        chi2_best_evaluated: Lowest chi2 of a single evaluation.
+        at_edge: Parameters within 1% of an end of their range.
+        validation: Filled by the workflow (:class:`tuner.mc.validation.Validation`).
+    """
+
+    best: dict[str, float]
+    uncertainties: dict[str, float]
+    chi2_surrogate: float
+    chi2_best_evaluated: float
+    at_edge: list[str]
+    validation: Any = None
+    n_evaluations: int = 0
+    n_failed: int = 0
+    events_generated: int = 0
+    surrogate: str = "chi2 GP"
+    covariance: list[list[float]] = field(default_factory=list)
+    uncertainty_method: str = ""
+    uncertainty_curvature: dict[str, float] = field(default_factory=dict)
+
+    @property
+    def correlation(self) -> list[list[float]]:
+        """The correlation matrix of ``covariance``."""
+        C = np.asarray(self.covariance, dtype=float)
+        s = np.sqrt(np.clip(np.diag(C), 1e-300, None))
+        return (C / np.outer(s, s)).tolist()
+
+
+def _jacobian(opt: Optimizer, u: np.ndarray) -> np.ndarray:
+    """d(parameter)/d(unit coordinate) at ``u`` (diagonal: each parameter maps on its own)."""
+    n, eps = len(u), 1e-6
+    shifted = np.array(opt.space.from_unit(np.concatenate([u + eps * np.eye(n), u - eps * np.eye(n)])),
+                       dtype=float)
+    return np.diag(shifted[:n] - shifted[n:]) / (2 * eps)
+
+
+def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndarray, np.ndarray]],
+              starts: list[list[Any]], jackknife: bool) -> tuple[np.ndarray, float, np.ndarray,
+                                                             np.ndarray, str]:
+    """Minimum of the emulated chi2 (unit cube), its chi2, the total covariance and the
+    curvature covariance (unit cube), and the method in words."""
+    cfg = setup.config
+    done = [t for t in opt.complete if t.id in vectors]
+    X = np.asarray(opt.space.to_unit([t.x for t in done]))
+    vecs = [vectors[t.id] for t in done]
+    emu = setup.emulator(X, vecs, seed=cfg.seed)
+    bounds = opt.space.model_bounds
+    u = emu.minimum(np.asarray(opt.space.to_unit(starts)), bounds, seed=cfg.seed)
+    f0 = float(emu.chi2(u)[0])
+    cov_d, cov_e = emu.minimum_covariance(u, seed=cfg.seed)
+    best_x = np.asarray(opt.space.to_unit([min(done, key=lambda t: float(t.y or 0.0)).x]))
+
+    def refit_minimum(keep: np.ndarray) -> np.ndarray:
+        rep = setup.emulator(X[keep], [v for v, k in zip(vecs, keep, strict=True) if k], seed=cfg.seed)
+        return rep.minimum(np.concatenate([u[None], best_x]), bounds, seed=cfg.seed)
+
+    jack = jackknife_covariance(refit_minimum, len(done)) if jackknife else None
+    if jack is not None and np.all(np.isfinite(jack.covariance)):
+        method = (f"2 H^-1 of the emulated chi2 at its minimum (delta-chi2 = 1) plus the jackknife "
+                  f"covariance of that minimum over the evaluations ({len(jack.minima)} refits, "
+                  "each without one evaluation)")
+        return u, f0, cov_d + jack.covariance, cov_d, method
+    method = ("2 H^-1 of the emulated chi2 at its minimum (delta-chi2 = 1) plus the spread of that "
+              "minimum over the emulator's posterior")
+    return u, f0, cov_d + cov_e, cov_d, method
+
+
+def recommend(opt: Optimizer, setup: TuneSetup,
+              vectors: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
+              jackknife: bool = True) -> TuneResult:
+    """The tune: the minimiser of the predicted chi2, with uncertainties.
+
+    With the emulator on in the configuration and the histograms of at least
+    ``MIN_EVALUATIONS`` trials in ``vectors`` (trial id -> :meth:`TuneSetup.vector`), the
+    predicted chi2 is the one of the emulated histograms and the covariance is its curvature term
+    plus the jackknife of :mod:`tuner.mc.uncertainty` (``jackknife=False``: plus the spread of
+    the minimum over the emulator's posterior instead). Otherwise the chi2 surrogate's
+    posterior mean is minimised within a trust region around the best evaluation and the
+    covariance is ``2 H^-1`` there. A parameter whose variance is not positive gets its half range.
+
+    Raises:
+        TunerError: no successful evaluation.
+    """
+    cfg = setup.config
+    names = [p.name for p in cfg.parameters]
+    done = opt.complete
+    if opt.model is None or not done:
+        raise TunerError("no successful evaluation: nothing to recommend")
+    rec = opt.recommend(search=True)
+    assert rec is not None
+    lo = np.array([p.low for p in cfg.parameters])
+    hi = np.array([p.high for p in cfg.parameters])
+    use_emulator = cfg.emulator and vectors is not None and len(vectors) >= MIN_EVALUATIONS
+    if use_emulator:
+        assert vectors is not None
+        starts = [rec[0]] + [t.x for t in sorted(done, key=lambda t: float(t.y or 0.0))[:5]]
+        u, f0, cov_u, cov_curv_u, method = _emulated(opt, setup, vectors, starts, jackknife)
+        x = np.array(opt.space.from_unit(u[None])[0], dtype=float)
+        jac = _jacobian(opt, u)
+        cov = jac[:, None] * cov_u * jac[None, :]
+        curv = np.sqrt(np.abs(np.diag(cov_curv_u))) * np.abs(jac)
+    else:
+        x = np.array(rec[0], dtype=float)
+
+        def f(V: np.ndarray) -> np.ndarray:
+            return np.asarray(opt.unwarp(opt.predict(np.clip(V, lo, hi).tolist())[0]))
+
+        f0 = float(f(x[None])[0])
+        try:
+            cov = 2 * np.linalg.inv(hessian(f, x, 1e-3 * (hi - lo)))
+        except np.linalg.LinAlgError:
+            cov = np.full((len(x), len(x)), np.nan)
+        curv = np.sqrt(np.abs(np.diag(cov)))
+        method = "2 H^-1 of the chi2 surrogate's posterior mean at its minimum (delta-chi2 = 1)"
+    var = np.diag(cov)
+    bad = ~(np.isfinite(var) & (var > 0))
+    sig = np.where(bad, (hi - lo) / 2, np.sqrt(np.where(bad, 1.0, var)))
+    cov = np.where(np.isfinite(cov), cov, 0.0)
+    cov[np.diag_indices_from(cov)] = sig**2
+    edge = [nm for nm, v, a, b in zip(names, x, lo, hi, strict=True)
+            if min(v - a, b - v) < 0.01 * (b - a)]
+    return TuneResult(best=dict(zip(names, x.tolist(), strict=True)),
+                      uncertainties=dict(zip(names, sig.tolist(), strict=True)),
+                      chi2_surrogate=f0, chi2_best_evaluated=float(min(opt.yi)), at_edge=edge,
+                      n_evaluations=len(done), n_failed=sum(t.state == "failed" for t in opt.trials),
+                      events_generated=int(sum(t.info.get("events", 0) for t in opt.trials
+                                               if t.state != "pending")),
+                      surrogate="histogram emulator" if use_emulator else "chi2 GP",
+                      covariance=cov.tolist(), uncertainty_method=method,
+                      uncertainty_curvature=dict(zip(names, curv.tolist(), strict=True)))

@@ -1,0 +1,324 @@
+"""Reference data: read YODA text (``.yoda``, ``.yoda.gz``) and HEPData YAML; write YODA.
+
+Every format is read into one type, :class:`RefHisto`: per bin the low and high edge, the value and
+its (symmetrised) uncertainty. Scatter blocks give bins as ``x - xerr-`` .. ``x + xerr+``; histogram
+blocks give densities ``sumw / width``. Simulated histograms are written as YODA scatters that
+Rivet's plotting tools (``rivet-mkhtml``) read.
+"""
+
+from __future__ import annotations
+
+import gzip
+import math
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+
+from tuner.errors import RefDataError
+
+__all__ = [
+    "PlotInfo",
+    "RefHisto",
+    "read_hepdata_yaml",
+    "read_plot_info",
+    "read_refdata",
+    "read_yoda",
+    "write_yoda",
+]
+
+
+@dataclass
+class RefHisto:
+    """A binned measurement (or simulation) with its uncertainties.
+
+    Attributes:
+        path: YODA path, e.g. ``/REF/ALEPH_1996_S3486095/d01-x01-y01``.
+        xlow, xhigh: Bin edges (bins may have gaps between them).
+        values: Bin values.
+        errors: Symmetric uncertainties (mean of the down and up errors).
+        source: ``file:line`` where the histogram was read, for messages.
+    """
+
+    path: str
+    xlow: np.ndarray
+    xhigh: np.ndarray
+    values: np.ndarray
+    errors: np.ndarray
+    source: str = ""
+    annotations: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def name(self) -> str:
+        """The last path component, e.g. ``d01-x01-y01``."""
+        return self.path.rstrip("/").rsplit("/", 1)[-1]
+
+    @property
+    def analysis(self) -> str:
+        parts = [p for p in self.path.split("/") if p and p != "REF"]
+        return parts[0] if len(parts) > 1 else ""
+
+    @property
+    def key(self) -> str:
+        """``ANALYSIS/dNN-xNN-yNN``: how histograms are named in selections and results."""
+        return f"{self.analysis}/{self.name}" if self.analysis else self.name
+
+    @property
+    def nbins(self) -> int:
+        return len(self.values)
+
+    @property
+    def widths(self) -> np.ndarray:
+        return self.xhigh - self.xlow
+
+    def __repr__(self) -> str:
+        return f"RefHisto({self.key!r}, {self.nbins} bins)"
+
+
+def _open_text(path: Path) -> list[str]:
+    if not path.exists():
+        raise RefDataError(f"reference file not found: {path}")
+    try:
+        if path.suffix == ".gz":
+            with gzip.open(path, "rt") as fh:
+                return fh.read().splitlines()
+        return path.read_text().splitlines()
+    except (OSError, UnicodeDecodeError, EOFError) as exc:
+        raise RefDataError(f"cannot read reference file {path}: {exc}") from exc
+
+
+def _clean(a: np.ndarray) -> np.ndarray:
+    """Edges rebuilt as ``x -+ err`` carry rounding noise (0.0050000000001): keep 12 digits, so
+    that shared edges of neighbouring bins compare equal."""
+    return np.array([float(f"{v:.12g}") for v in a])
+
+
+_BEGIN = re.compile(r"^BEGIN\s+YODA_(\w+?)(?:_V(\d))?\s+(\S+)")
+
+
+def _floats(line: str, where: str, n: int | None = None) -> list[float]:
+    toks = line.split()
+    try:
+        vals = [float(t) for t in toks]
+    except ValueError:
+        raise RefDataError(f"{where}: expected numbers, got {line.strip()!r}") from None
+    if n is not None and len(vals) < n:
+        raise RefDataError(f"{where}: expected {n} columns, got {len(vals)}: {line.strip()!r}")
+    return vals
+
+
+def read_yoda(path: str | Path) -> dict[str, RefHisto]:
+    """Read every SCATTER2D (V1, V2) and HISTO1D (V1, V2, V3) block of a YODA text file.
+
+    Args:
+        path: ``.yoda`` or ``.yoda.gz`` file.
+
+    Returns:
+        Histograms keyed by :attr:`RefHisto.key` (``ANALYSIS/dNN-xNN-yNN``).
+
+    Raises:
+        RefDataError: a missing file, or a malformed block (with file and line).
+    """
+    path = Path(path)
+    lines = _open_text(path)
+    out: dict[str, RefHisto] = {}
+    i = 0
+    while i < len(lines):
+        m = _BEGIN.match(lines[i].strip())
+        if not m:
+            i += 1
+            continue
+        kind, ypath = m.group(1), m.group(3)
+        start = i + 1
+        rows: list[tuple[int, str]] = []
+        annotations: dict[str, str] = {}
+        edges: list[float] | None = None
+        i += 1
+        while i < len(lines) and not lines[i].strip().startswith("END YODA"):
+            s = lines[i].strip()
+            if s and not s.startswith("#") and s != "---":
+                if ":" in s and not s[0].isdigit() and s[0] not in "+-.":
+                    key, _, val = s.partition(":")
+                    if key.strip() in ("Total", "Underflow", "Overflow"):
+                        pass
+                    elif key.strip() == "Edges":
+                        edges = [float(v) for v in re.findall(r"[-+0-9.eE]+|inf", val)]
+                    else:
+                        annotations[key.strip()] = val.strip()
+                elif s.split()[0] not in ("Total", "Underflow", "Overflow"):
+                    rows.append((i + 1, s))
+            i += 1
+        if i >= len(lines):
+            raise RefDataError(f"{path}:{start}: block {ypath} has no END line")
+        i += 1
+        where = f"{path}:{start}"
+        if kind.startswith("SCATTER2D"):
+            arr = np.array([_floats(s, f"{path}:{ln}", 6)[:6] for ln, s in rows]).reshape(-1, 6)
+            x, xm, xp, y, ym, yp = arr.T
+            h = RefHisto(ypath, _clean(x - np.abs(xm)), _clean(x + np.abs(xp)), y,
+                         (np.abs(ym) + np.abs(yp)) / 2, where, annotations)
+        elif kind.startswith("HISTO1D"):
+            if edges is not None:  # YODA2 (V3): Edges line, rows sumw sumw2 sumwx sumwx2 n
+                arr = np.array([_floats(s, f"{path}:{ln}", 5)[:5] for ln, s in rows]).reshape(-1, 5)
+                inner = arr[1:-1] if len(arr) == len(edges) + 1 else arr
+                if len(inner) != len(edges) - 1:
+                    raise RefDataError(f"{where}: {len(edges) - 1} bins in Edges but "
+                                       f"{len(inner)} rows")
+                lo, hi = np.array(edges[:-1]), np.array(edges[1:])
+                sumw, sumw2 = inner[:, 0], inner[:, 1]
+            else:
+                arr = np.array([_floats(s, f"{path}:{ln}", 4)[:4] for ln, s in rows]).reshape(-1, 4)
+                lo, hi, sumw, sumw2 = arr.T
+            width = hi - lo
+            h = RefHisto(ypath, lo, hi, sumw / width, np.sqrt(sumw2) / width, where, annotations)
+        else:
+            continue
+        if ypath.startswith("/RAW/") or ypath.startswith("/_"):
+            continue
+        out[h.key] = h
+    return out
+
+
+def _hepdata_error(err: dict, value: float, where: str) -> tuple[float, float]:
+    if "symerror" in err:
+        e = err["symerror"]
+        e = float(str(e).rstrip("%")) * abs(value) / 100 if str(e).endswith("%") else float(e)
+        return abs(e), abs(e)
+    if "asymerror" in err:
+        a = err["asymerror"]
+        vals = []
+        for k in ("minus", "plus"):
+            e = a.get(k, 0)
+            e = float(str(e).rstrip("%")) * abs(value) / 100 if str(e).endswith("%") else float(e)
+            vals.append(abs(e))
+        return vals[0], vals[1]
+    raise RefDataError(f"{where}: an error entry needs symerror or asymerror, got {err!r}")
+
+
+def read_hepdata_yaml(path: str | Path, analysis: str = "", table: int | None = None
+                      ) -> dict[str, RefHisto]:
+    """Read a HEPData YAML table: one histogram per dependent variable.
+
+    Errors of a bin are added in quadrature and symmetrised. The histograms are named
+    ``dNN-x01-yMM`` with ``NN`` the table number (from ``table``, or the first number in the file
+    name, e.g. ``Table12.yaml``) and ``MM`` the dependent variable's position.
+
+    Raises:
+        RefDataError: a missing or malformed file.
+    """
+    import yaml
+
+    path = Path(path)
+    text = "\n".join(_open_text(path))
+    try:
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RefDataError(f"{path}: not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict) or "dependent_variables" not in doc:
+        raise RefDataError(f"{path}:1: not a HEPData table (no dependent_variables)")
+    if table is None:
+        m = re.search(r"(\d+)", path.stem)
+        table = int(m.group(1)) if m else 1
+    try:
+        xs = doc["independent_variables"][0]["values"]
+        lo = np.array([float(v.get("low", v.get("value"))) for v in xs])
+        hi = np.array([float(v.get("high", v.get("value"))) for v in xs])
+    except (KeyError, IndexError, TypeError, ValueError) as exc:
+        raise RefDataError(f"{path}: malformed independent_variables: {exc}") from exc
+    out = {}
+    for j, dep in enumerate(doc["dependent_variables"], start=1):
+        vals, errs = [], []
+        for k, v in enumerate(dep.get("values", [])):
+            where = f"{path}: dependent variable {j}, bin {k + 1}"
+            try:
+                y = float(v["value"])
+            except (KeyError, TypeError, ValueError):
+                raise RefDataError(f"{where}: value must be a number, got {v!r}") from None
+            dn2 = up2 = 0.0
+            for err in v.get("errors", []):
+                dn, up = _hepdata_error(err, y, where)
+                dn2, up2 = dn2 + dn**2, up2 + up**2
+            vals.append(y)
+            errs.append((math.sqrt(dn2) + math.sqrt(up2)) / 2)
+        if len(vals) != len(lo):
+            raise RefDataError(f"{path}: dependent variable {j} has {len(vals)} values for "
+                               f"{len(lo)} bins")
+        ypath = f"/REF/{analysis}/d{table:02d}-x01-y{j:02d}" if analysis else \
+            f"/REF/d{table:02d}-x01-y{j:02d}"
+        h = RefHisto(ypath, lo, hi, np.array(vals), np.array(errs), f"{path}:1")
+        out[h.key] = h
+    return out
+
+
+def read_refdata(path: str | Path, analysis: str = "") -> dict[str, RefHisto]:
+    """Read a reference file of any supported format, chosen by its extension.
+
+    Raises:
+        RefDataError: an unknown extension, a missing or a malformed file.
+    """
+    p = Path(path)
+    name = p.name.lower()
+    if name.endswith((".yoda", ".yoda.gz")):
+        return read_yoda(p)
+    if name.endswith((".yaml", ".yml")):
+        return read_hepdata_yaml(p, analysis=analysis)
+    raise RefDataError(f"reference files must be .yoda, .yoda.gz or HEPData .yaml, got {p}")
+
+
+def write_yoda(histos: Iterable[RefHisto], path: str | Path) -> Path:
+    """Write histograms as YODA ``SCATTER2D_V2`` blocks (paths as given, e.g. ``/ANA/d01-x01-y01``)."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    chunks = []
+    for h in histos:
+        x = (h.xlow + h.xhigh) / 2
+        rows = "\n".join(
+            f"{xi:.6e}\t{xi - lo:.6e}\t{hi - xi:.6e}\t{y:.6e}\t{e:.6e}\t{e:.6e}"
+            for xi, lo, hi, y, e in zip(x, h.xlow, h.xhigh, h.values, h.errors, strict=True))
+        chunks.append(f"BEGIN YODA_SCATTER2D_V2 {h.path}\nPath: {h.path}\nType: Scatter2D\n---\n"
+                      f"# xval\t xerr-\t xerr+\t yval\t yerr-\t yerr+\n{rows}\n"
+                      f"END YODA_SCATTER2D_V2\n")
+    path.write_text("\n".join(chunks))
+    return path
+
+
+@dataclass
+class PlotInfo:
+    """Titles and axis labels of a histogram, from a Rivet ``.plot`` file."""
+
+    title: str = ""
+    xlabel: str = ""
+    ylabel: str = ""
+    logy: bool = True
+
+
+def read_plot_info(path: str | Path) -> dict[str, PlotInfo]:
+    """Read a Rivet ``.plot`` file: histogram key (``ANA/dNN-xNN-yNN``, or a prefix) -> labels.
+
+    A missing file gives an empty dict (labels are cosmetic).
+    """
+    p = Path(path)
+    if not p.exists():
+        return {}
+    out: dict[str, PlotInfo] = {}
+    cur: PlotInfo | None = None
+    for line in p.read_text().splitlines():
+        s = line.strip()
+        if s.startswith("# BEGIN PLOT"):
+            key = s.split(None, 3)[3].strip().lstrip("/") if len(s.split()) > 3 else ""
+            cur = out.setdefault(key, PlotInfo())
+        elif s.startswith("# END PLOT"):
+            cur = None
+        elif cur is not None and "=" in s:
+            k, _, v = s.partition("=")
+            if k == "Title":
+                cur.title = v
+            elif k == "XLabel":
+                cur.xlabel = v
+            elif k == "YLabel":
+                cur.ylabel = v
+            elif k == "LogY":
+                cur.logy = v.strip() == "1"
+    return out

@@ -1,0 +1,142 @@
+"""A configuration checked against Pythia and the reference data, ready to run (:class:`TuneSetup`).
+
+Everything that can be checked without generating an event is checked by :func:`prepare`:
+settings, ranges, reference files, the histogram selection and the binning.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from tuner.errors import ConfigError, TunerError
+from tuner.mc.analyses import ANALYSES, Fills, normalise
+from tuner.mc.chi2 import Chi2, chi2, histogram_weight, select_histograms
+from tuner.mc.config import TuneConfig, load_refs
+from tuner.mc.emulator import HistogramEmulator
+from tuner.mc.refdata import RefHisto
+from tuner.mc.runs import RunSpec, generate, needed_refs
+from tuner.space import Real
+from tuner.storage import Storage, Trial
+
+__all__ = ["TuneSetup", "make_pseudodata", "prepare"]
+
+
+@dataclass
+class TuneSetup:
+    """A configuration checked against Pythia and the reference files, ready to run.
+
+    Attributes:
+        config: The configuration.
+        data: The histograms tuned to (the reference data, or closure pseudo-data once made).
+        keys: The selected histograms, in order.
+        refs: Reference histograms giving the binning of every histogram the analyses fill.
+        space: The search space (one :class:`~tuner.space.Real` per parameter).
+    """
+
+    config: TuneConfig
+    data: dict[str, RefHisto]
+    keys: list[str]
+    refs: dict[str, RefHisto]
+    space: list[Real]
+
+    def spec(self, point: dict[str, float] | None = None, fault: str | None = None) -> RunSpec:
+        return RunSpec({**self.config.fixed, **(point or {})}, tuple(self.config.analyses),
+                       self.refs, self.config.preset, self.config.sqrt_s, fault=fault)
+
+    def score(self, fills: Fills | dict[str, RefHisto]) -> Chi2:
+        """The chi2 of raw fills, or of histograms :func:`normalise` has already made of them."""
+        sim = normalise(fills, self.refs) if isinstance(fills, Fills) else fills
+        return chi2(sim, self.data, self.keys, self.config.weights, self.config.model_error)
+
+    def vector(self, sim: dict[str, RefHisto]) -> tuple[np.ndarray, np.ndarray]:
+        """Values and errors of the selected normalised histograms, concatenated (the emulator's
+        input)."""
+        return (np.concatenate([sim[k].values for k in self.keys]),
+                np.concatenate([sim[k].errors for k in self.keys]))
+
+    def stored_vectors(self, storage: Storage,
+                       trials: list[Trial]) -> dict[int, tuple[np.ndarray, np.ndarray]]:
+        """:meth:`vector` of every completed trial whose fills are in ``storage`` (trial id ->)."""
+        out = {}
+        for t in trials:
+            blob = storage.artifact(t.id) if t.state == "complete" else None
+            if blob is not None:
+                out[t.id] = self.vector(normalise(Fills.from_bytes(blob), self.refs))
+        return out
+
+    def emulator(self, X: np.ndarray, vectors: list[tuple[np.ndarray, np.ndarray]],
+                 seed: int = 0) -> HistogramEmulator:
+        """Fit the histogram emulator to evaluations at unit-cube points ``X`` with histograms
+        ``vectors`` (values and errors from :meth:`vector`, one pair per row of ``X``)."""
+        cfg = self.config
+        return HistogramEmulator.fit(
+            X, np.stack([v[0] for v in vectors]), np.stack([v[1] for v in vectors]),
+            np.concatenate([self.data[k].values for k in self.keys]),
+            np.concatenate([self.data[k].errors for k in self.keys]),
+            np.concatenate([np.full(self.data[k].nbins, histogram_weight(k, cfg.weights))
+                            for k in self.keys]), cfg.model_error, seed=seed)
+
+    def fingerprint(self) -> dict[str, str]:
+        """What defines the evaluations of a study, one digest per item, so that a resume with a
+        different definition can be refused naming the item that changed. The budget, the batch
+        and the proposer may change between runs of a study; nothing here may."""
+        from tuner.mc.generators.pythia import generator_version
+
+        cfg = self.config
+        items: dict[str, Any] = {
+            "parameters": [[p.name, p.low, p.high, p.log] for p in cfg.parameters],
+            "fixed settings": cfg.fixed, "process preset": [cfg.preset, cfg.sqrt_s],
+            "analyses": sorted(cfg.analyses), "histograms": self.keys,
+            "weights": cfg.weights, "model_error": cfg.model_error,
+            "events": [cfg.events, cfg.scouting], "seed": cfg.seed,
+            "closure": cfg.closure,
+            "reference data": [[k, self.refs[k].xlow.tolist(), self.refs[k].xhigh.tolist(),
+                                self.refs[k].values.tolist(), self.refs[k].errors.tolist()]
+                               for k in sorted(self.refs)],
+            "generator": generator_version(),
+        }
+        return {k: hashlib.sha256(json.dumps(v, sort_keys=True, default=str).encode()).hexdigest()[:16]
+                for k, v in items.items()}
+
+
+def prepare(cfg: TuneConfig) -> TuneSetup:
+    """Validate everything that can be checked without events.
+
+    Raises:
+        ConfigError: a selection that matches no filled histogram, a binning that cannot be filled,
+            or a reference file that lacks every histogram of an analysis.
+    """
+    all_refs = load_refs(cfg)
+    refs = needed_refs(all_refs, cfg.analyses)
+    for a in cfg.analyses:
+        if not any(k.startswith(a + "/") for k in refs):
+            raise ConfigError(f"no reference histogram of analysis {a} in the reference files "
+                              f"{cfg.refdata or ['(embedded binning)']}")
+    try:
+        for a in cfg.analyses:
+            ANALYSES[a](refs)  # books every histogram: refuses bins it cannot fill
+    except TunerError as exc:
+        raise ConfigError(f"binning mismatch: {exc}") from None
+    keys = select_histograms(refs, cfg.histograms, cfg.exclude)
+    if not keys:
+        raise ConfigError(f"the histogram selection {cfg.histograms} minus {cfg.exclude} is empty")
+    space = [Real(p.low, p.high, prior="log-uniform" if p.log else "uniform", name=p.name)
+             for p in cfg.parameters]
+    return TuneSetup(cfg, dict(refs), keys, refs, space)
+
+
+def make_pseudodata(setup: TuneSetup, workers: int = 1) -> dict[str, RefHisto]:
+    """Closure pseudo-data at the truth point: values and statistical errors of the sample."""
+    cl = setup.config.closure
+    if cl is None:
+        raise ConfigError("make_pseudodata needs a configuration with a closure section, got none")
+    fills = generate(setup.spec(cl["truth"]), int(cl["events"]), setup.config.seed + 999_983,
+                     n_workers=workers)
+    sim = normalise(fills, setup.refs)
+    return {k: RefHisto(f"/REF/{k}", h.xlow, h.xhigh, h.values, h.errors, "closure pseudo-data")
+            for k, h in sim.items()}

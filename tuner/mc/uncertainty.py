@@ -1,0 +1,73 @@
+"""Uncertainties of a tune: curvature of its chi2, and the jackknife of the whole fit.
+
+A tune's minimum moves for three reasons: the data fluctuate within their errors, every
+evaluation carries Monte Carlo noise, and the surrogate built on a few noisy evaluations
+interpolates between them. The curvature term ``2 H^-1`` (the delta-chi2 = 1 ellipse) covers only
+the first. Measured on the embedded closure (16 seeds), the procedure alone moved the tune by 3-5
+times that term, and a parametric bootstrap of the Monte Carlo noise at fixed evaluation points
+moved it by less than the curvature term: what the tune does not know is mostly *which* points it
+happened to evaluate. :func:`jackknife_covariance` measures that: the surrogate is refitted with each
+evaluation left out in turn and minimised again, and the spread of those minima (the jackknife
+variance, ``(n - 1) / n sum (u_i - mean)^2``) is added to the curvature term.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import numpy as np
+
+__all__ = ["JackknifeResult", "hessian", "jackknife_covariance"]
+
+
+def hessian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: np.ndarray | float) -> np.ndarray:
+    """Central-difference Hessian at ``x`` of ``f`` (rows of points -> one value per row), with step
+    ``h`` per coordinate: the curvature a chi2's ``2 H^-1`` uncertainties come from."""
+    d = len(x)
+    E = np.diag(np.broadcast_to(np.asarray(h, dtype=float), (d,)))
+    H = np.zeros((d, d))
+    for i in range(d):
+        for j in range(i, d):
+            c = f(np.stack([x + E[i] + E[j], x + E[i] - E[j], x - E[i] + E[j], x - E[i] - E[j]]))
+            H[i, j] = H[j, i] = (c[0] - c[1] - c[2] + c[3]) / (4 * E[i, i] * E[j, j])
+    return H
+
+
+@dataclass
+class JackknifeResult:
+    """Minima of the surrogate refitted without one evaluation each.
+
+    Attributes:
+        minima: ``n_ok x d`` minima (unit cube) of the refits that succeeded.
+        covariance: The jackknife covariance of the minimum (``d x d``, unit cube).
+        n_failed: Refits that failed (left out).
+    """
+
+    minima: np.ndarray
+    covariance: np.ndarray
+    n_failed: int
+
+
+def jackknife_covariance(refit_minimum: Callable[[np.ndarray], np.ndarray],
+                         n: int) -> JackknifeResult:
+    """Leave-one-out jackknife of a fit's minimum.
+
+    Args:
+        refit_minimum: ``f(keep) -> u``: refit the surrogate to the evaluations where the boolean
+            mask ``keep`` (length ``n``) is true and return its minimum.
+        n: Number of evaluations.
+    """
+    minima, failed = [], 0
+    for i in range(n):
+        keep = np.arange(n) != i
+        try:
+            minima.append(np.asarray(refit_minimum(keep), dtype=float))
+        except Exception:  # a subset the surrogate cannot be fitted to says nothing
+            failed += 1
+    M = np.array(minima, dtype=float).reshape(len(minima), -1)
+    m = len(M)
+    if m < 3:
+        return JackknifeResult(M, np.full((M.shape[1],) * 2, np.nan), failed)
+    D = M - M.mean(axis=0)
+    return JackknifeResult(M, (m - 1) / m * (D.T @ D), failed)

@@ -1,0 +1,188 @@
+"""Gaussian-process surrogate: construction and fitting on GPyTorch / BoTorch.
+
+The model sees inputs in the model space of :class:`tuner.space.Space` (reals and integers on
+``[0, 1]``, categoricals as indices) and standardised outcomes. Lengthscales carry the
+dimension-scaled log-normal prior of Hvarfner, Hellsten, Nardi (arXiv 2402.02229), which keeps the
+model sane up to tens of dimensions, on a Matern-5/2 ARD kernel. Noise is learned, or fixed per
+observation when the caller knows it (heteroscedastic Monte Carlo noise).
+"""
+
+from __future__ import annotations
+
+import warnings
+from contextlib import ExitStack
+from dataclasses import dataclass
+from typing import Any
+
+import gpytorch
+import numpy as np
+import torch
+from botorch.exceptions.warnings import OptimizationWarning
+from botorch.fit import fit_gpytorch_mll
+from botorch.models import SingleTaskGP
+from botorch.models.kernels.categorical import CategoricalKernel
+from botorch.models.transforms.outcome import Standardize
+from botorch.models.utils.gpytorch_modules import get_covar_module_with_dim_scaled_prior
+from gpytorch.constraints import GreaterThan
+from gpytorch.kernels import Kernel, ScaleKernel
+from gpytorch.mlls import ExactMarginalLogLikelihood
+from gpytorch.priors import LogNormalPrior
+
+from tuner.errors import TunerError
+
+__all__ = ["Y_WARPS", "SurrogateConfig", "build_gp", "fit_gp", "gp_settings", "posterior", "posterior_mean",
+           "unwarp"]
+
+#: output warps a surrogate can model: the objective itself, or its logarithm
+Y_WARPS = ("none", "log")
+
+#: Cholesky is exact and, for the sizes a BO run reaches, faster than GPyTorch's iterative solvers
+MAX_CHOLESKY = 20_000
+
+
+@dataclass(frozen=True)
+class SurrogateConfig:
+    """Choices of the surrogate model.
+
+    Attributes:
+        maxiter: L-BFGS iterations for a cold hyperparameter fit.
+        warm_maxiter: iterations when warm-started from the previous fit's hyperparameters.
+        min_noise: lower bound of the learned noise variance, in standardised units.
+        always_refit_below: below this many observations the hyperparameters are refitted at
+            every tell.
+        refit_growth: above it, they are refitted when the data grew by this fraction since the
+            last fit; in between, the model is conditioned on the new data with the previous
+            hyperparameters (exact GP, no optimisation: O(n^3) once instead of per L-BFGS step).
+    """
+
+    maxiter: int = 200
+    warm_maxiter: int = 60
+    min_noise: float = 1e-6
+    always_refit_below: int = 200
+    refit_growth: float = 0.1
+
+
+def gp_settings() -> ExitStack:
+    """Context manager with the GPyTorch settings the toolkit uses.
+
+    ``fast_pred_var`` caches a root decomposition of the training covariance once per model; with
+    ``max_cholesky_size`` above the data size that decomposition is an exact Cholesky (no Lanczos),
+    so predictive variances are exact (1e-14 relative) and each posterior call costs O(n) per
+    test point instead of a fresh O(n^3) factorisation (GPyTorch's default path rebuilds the
+    training covariance operator on every call): 800 ms -> 11 ms per call at n = 2000.
+    """
+    stack = ExitStack()
+    stack.enter_context(gpytorch.settings.max_cholesky_size(MAX_CHOLESKY))
+    stack.enter_context(gpytorch.settings.fast_pred_var(True))
+    stack.enter_context(gpytorch.settings.cholesky_max_tries(6))
+    return stack
+
+
+def _covar_module(d: int, cat_dims: list[int]) -> Kernel:
+    cont = [i for i in range(d) if i not in cat_dims]
+    if not cat_dims:
+        return get_covar_module_with_dim_scaled_prior(ard_num_dims=d, use_rbf_kernel=False)
+    cat = CategoricalKernel(ard_num_dims=len(cat_dims), active_dims=cat_dims,
+                            lengthscale_constraint=GreaterThan(1e-6))
+    if not cont:
+        return ScaleKernel(cat)
+    kc = get_covar_module_with_dim_scaled_prior(ard_num_dims=len(cont), use_rbf_kernel=False,
+                                                active_dims=cont)
+    kc2 = get_covar_module_with_dim_scaled_prior(ard_num_dims=len(cont), use_rbf_kernel=False,
+                                                 active_dims=cont)
+    cat2 = CategoricalKernel(ard_num_dims=len(cat_dims), active_dims=cat_dims,
+                             lengthscale_constraint=GreaterThan(1e-6))
+    return ScaleKernel(kc) + ScaleKernel(cat) + ScaleKernel(kc2 * cat2)
+
+
+def build_gp(X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None = None,
+             cat_dims: list[int] | None = None, min_noise: float = 1e-6) -> SingleTaskGP:
+    """Build (without fitting) the surrogate for data ``X`` (n x d), ``Y`` (n x 1).
+
+    Args:
+        X: Inputs in model space.
+        Y: Outcomes (to be maximised), one column.
+        Yvar: Known noise variances of ``Y`` (same shape), or ``None`` to learn a noise level.
+        cat_dims: Indices of categorical input columns.
+        min_noise: Lower bound of the learned noise variance (standardised units).
+
+    Returns:
+        An unfitted BoTorch ``SingleTaskGP`` with a ``Standardize`` outcome transform.
+    """
+    cat_dims = list(cat_dims or [])
+    covar = _covar_module(X.shape[-1], cat_dims)
+    likelihood = None
+    if Yvar is None:
+        likelihood = gpytorch.likelihoods.GaussianLikelihood(
+            noise_prior=LogNormalPrior(loc=-4.0, scale=1.0),
+            noise_constraint=GreaterThan(min_noise, transform=None, initial_value=1e-3),
+        )
+    return SingleTaskGP(X, Y, train_Yvar=Yvar, likelihood=likelihood, covar_module=covar,
+                        outcome_transform=Standardize(m=1)).to(X)
+
+
+def fit_gp(model: SingleTaskGP, warm_state: dict[str, Any] | None = None,
+           config: SurrogateConfig | None = None, optimise: bool = True) -> SingleTaskGP:
+    """Fit the hyperparameters of ``model`` by maximum a posteriori (L-BFGS-B).
+
+    A warm start from the hyperparameters of the previous fit (``warm_state``) makes refits after
+    each new observation cheap; if the warm fit fails, a cold fit with restarts from the priors
+    follows.
+
+    Args:
+        model: A model from :func:`build_gp`.
+        warm_state: ``state_dict()`` of an earlier model with the same structure, or ``None``.
+        config: Fit options.
+        optimise: With ``False`` and a ``warm_state``, only load the hyperparameters.
+
+    Returns:
+        The fitted model, in eval mode.
+    """
+    config = config or SurrogateConfig()
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    with gp_settings(), warnings.catch_warnings():
+        warnings.simplefilter("ignore", OptimizationWarning)
+        warnings.filterwarnings("ignore", message=".*not p.d.*")
+        if warm_state is not None:
+            hyper = {k: v for k, v in warm_state.items()
+                     if not k.startswith("outcome_transform") and "train" not in k}
+            try:
+                model.load_state_dict(hyper, strict=False)
+                if not optimise:
+                    model.eval()
+                    return model
+                fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": config.warm_maxiter}},
+                                 max_attempts=1)
+                model.eval()
+                return model
+            except Exception:
+                pass
+        fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": config.maxiter}})
+    model.eval()
+    return model
+
+
+def posterior(model: Any, X: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
+    """Posterior mean and standard deviation of the *minimised, warped* objective at unit-cube
+    points ``X`` (``n x d``). The models of this toolkit are fitted to ``-warp(y)``: this is the
+    one place that undoes the sign."""
+    with torch.no_grad(), gp_settings():
+        post = model.posterior(X)
+        mean = -post.mean.squeeze(-1).cpu().numpy()
+        std = post.variance.clamp_min(0).sqrt().squeeze(-1).cpu().numpy()
+    return mean, std
+
+
+def unwarp(v: Any, y_warp: str) -> Any:
+    """Map a value of the model scale back to the objective's scale (``exp`` for ``"log"``)."""
+    if y_warp not in Y_WARPS:
+        raise TunerError(f"y_warp must be one of {Y_WARPS}, got {y_warp!r}")
+    return np.exp(v) if y_warp == "log" else v
+
+
+def posterior_mean(model: Any, X: torch.Tensor, y_warp: str) -> np.ndarray:
+    """The surrogate's prediction of the objective at unit-cube points ``X``, on the objective's
+    own scale (for ``y_warp="log"``: ``exp`` of the posterior mean of ``log y``, the median).
+
+    Every plot and report goes through here (or :meth:`tuner.Optimizer.predict` + ``unwarp``)."""
+    return np.asarray(unwarp(posterior(model, X)[0], y_warp))

@@ -89,6 +89,20 @@ def input_x_gradient(
     return x.to(_device(model)) * gradient(model, x, target, batch_size)
 
 
+def _forward(model: nn.Module, x: Tensor) -> Tensor:
+    """``model(x)``, with a mismatched dtype or shape reported as one :class:`ExplainError`."""
+    p = next(model.parameters(), None)
+    if p is not None and x.is_floating_point() and x.dtype != p.dtype:
+        raise ExplainError(f"the inputs are {x.dtype} and the model's parameters {p.dtype}: convert one "
+                           "of them (x.to(dtype) or model.to(dtype))")
+    try:
+        return model(x)
+    except RuntimeError as exc:
+        first = str(exc).splitlines()[0]
+        raise ExplainError(f"the model does not run on inputs of shape {tuple(x.shape)} ({first}); "
+                           "inputs are batch first: one example needs x[None]") from exc
+
+
 def lrp(
     model: nn.Module,
     x: Tensor,
@@ -117,7 +131,7 @@ def lrp(
 
     def one(xb: Tensor) -> Tensor:
         xb = xb.to(dev).detach().requires_grad_(True)
-        out = model(xb)
+        out = _forward(model, xb)
         (g,) = torch.autograd.grad(select_output(out, target).sum(), xb, allow_unused=True)
         rel = xb.detach() * g if g is not None else torch.zeros_like(xb)
         for r in composite.sink:

@@ -18,6 +18,7 @@ average / adaptive pooling, flattening, dropout in eval mode and residual additi
 
 from __future__ import annotations
 
+import warnings
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
@@ -26,11 +27,23 @@ from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
 from explain.canonizers import Canonizer, MergeBatchNorm
+from explain.errors import ExplainError
 from explain.rules import Epsilon, Flat, Gamma, Pass, Rule, ZBox, ZPlus, layer_params
 
-__all__ = ["AllEpsilon", "Composite", "ElementwiseAffine", "EpsilonGammaBox", "EpsilonPlusFlat", "LayerMap"]
+__all__ = ["GRADIENT_OK", "AllEpsilon", "Composite", "ElementwiseAffine", "EpsilonGammaBox",
+           "EpsilonPlusFlat", "LayerMap"]
 
 LayerMap = Sequence[tuple[type | tuple[type, ...], Rule]]
+
+#: layers whose ordinary gradient already propagates relevance correctly (see :mod:`explain.rules`)
+GRADIENT_OK: tuple[type, ...] = (
+    nn.ReLU, nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d, nn.AvgPool1d, nn.AvgPool2d, nn.AvgPool3d,
+    nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d,
+    nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d, nn.Flatten, nn.Unflatten, nn.Dropout, nn.Dropout1d,
+    nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.Identity,
+)
+#: what a composite does with a layer that has no rule and is not in :data:`GRADIENT_OK`
+UNSUPPORTED_MODES = ("error", "gradient")
 
 CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 AFFINE = (nn.modules.batchnorm._BatchNorm,)
@@ -66,11 +79,22 @@ class Composite:
             :class:`ElementwiseAffine` in a type tuple stands for every module with ``affine_params()``.
         first: Rule for the first ``Linear``/``Conv`` layer met by the input (``None``: use the map).
         canonizers: Applied on entry, removed on exit (default: :class:`MergeBatchNorm`).
+        unsupported: ``"error"`` (default): a layer with parameters or a non-linearity that no rule
+            covers (Tanh, GELU, LayerNorm, an LSTM, a custom leaf module) raises
+            :class:`~explain.errors.ExplainError` naming it, since its plain gradient does not
+            conserve relevance; ``"gradient"``: warn and let its gradient through.
+
+    Raises:
+        ExplainError: an unknown ``unsupported`` mode.
     """
 
     def __init__(
-        self, layer_map: LayerMap, first: Rule | None = None, canonizers: Sequence[Canonizer] | None = None
+        self, layer_map: LayerMap, first: Rule | None = None, canonizers: Sequence[Canonizer] | None = None,
+        unsupported: str = "error",
     ) -> None:
+        if unsupported not in UNSUPPORTED_MODES:
+            raise ExplainError(f"unsupported must be one of {UNSUPPORTED_MODES}, got {unsupported!r}")
+        self.unsupported = unsupported
         self.layer_map = list(layer_map)
         self.first = first
         self.canonizers = list(canonizers) if canonizers is not None else [MergeBatchNorm()]
@@ -104,9 +128,36 @@ class Composite:
 
         return hook
 
+    def check(self, model: nn.Module) -> None:
+        """Refuse (or, with ``unsupported="gradient"``, warn about) leaf layers that no rule covers
+        and whose gradient is not a relevance rule.
+
+        Raises:
+            ExplainError: naming the first such layer and its type.
+        """
+        bad = [(name or type(model).__name__, type(mod).__name__) for name, mod in model.named_modules()
+               if not any(True for _ in mod.children()) and not isinstance(mod, GRADIENT_OK)
+               and self.rule_for(mod) is None
+               and not (self.first is not None and isinstance(mod, _LINEAR_LIKE))]
+        if not bad:
+            return
+        listed = ", ".join(f"{n} ({t})" for n, t in bad)
+        if self.unsupported == "error":
+            raise ExplainError(
+                f"no LRP rule covers the layer(s) {listed}: their gradient would not conserve relevance. "
+                "Give them a rule in the composite's layer map, or pass unsupported='gradient' to let "
+                "their gradient through (with a warning)")
+        warnings.warn(f"LRP passes the plain gradient through {listed} (no rule covers them; "
+                      "relevance is not conserved there)", RuntimeWarning, stacklevel=3)
+
     @contextmanager
     def context(self, model: nn.Module) -> Iterator[nn.Module]:
-        """Apply the canonizers and attach the rules to ``model`` for the duration of the block."""
+        """Apply the canonizers and attach the rules to ``model`` for the duration of the block.
+
+        Raises:
+            ExplainError: a layer no rule covers (see :meth:`check`).
+        """
+        self.check(model)
         for c in self.canonizers:
             c.apply(model)
         handles: list[RemovableHandle] = []
@@ -128,7 +179,8 @@ class Composite:
             self.reset()
 
 
-def EpsilonPlusFlat(eps: float = 1e-6, zero_bias: bool = False) -> Composite:  # noqa: N802
+def EpsilonPlusFlat(eps: float = 1e-6, zero_bias: bool = False,  # noqa: N802
+                    unsupported: str = "error") -> Composite:
     """Flat in the first layer, z+ in convolutions, epsilon in dense layers (zennit's namesake)."""
     return Composite(
         [
@@ -137,6 +189,7 @@ def EpsilonPlusFlat(eps: float = 1e-6, zero_bias: bool = False) -> Composite:  #
             ((*AFFINE, ElementwiseAffine), Pass(eps)),
         ],
         first=Flat(eps, zero_bias),
+        unsupported=unsupported,
     )
 
 
@@ -146,6 +199,7 @@ def EpsilonGammaBox(  # noqa: N802
     gamma: float = 0.25,
     eps: float = 1e-6,
     zero_bias: bool = False,
+    unsupported: str = "error",
 ) -> Composite:
     """z^B in the first layer (inputs within ``[low, high]``), gamma in convolutions, epsilon in dense."""
     return Composite(
@@ -155,10 +209,13 @@ def EpsilonGammaBox(  # noqa: N802
             ((*AFFINE, ElementwiseAffine), Pass(eps)),
         ],
         first=ZBox(low, high, eps, zero_bias),
+        unsupported=unsupported,
     )
 
 
-def AllEpsilon(eps: float = 1e-6, zero_bias: bool = False) -> Composite:  # noqa: N802
+def AllEpsilon(eps: float = 1e-6, zero_bias: bool = False,  # noqa: N802
+               unsupported: str = "error") -> Composite:
     """Epsilon everywhere, element-wise affine layers included; ``eps -> 0`` gives input x gradient."""
     rule = Epsilon(eps, zero_bias)
-    return Composite([((*_LINEAR_LIKE, *AFFINE, ElementwiseAffine), rule)], first=None)
+    return Composite([((*_LINEAR_LIKE, *AFFINE, ElementwiseAffine), rule)], first=None,
+                     unsupported=unsupported)

@@ -60,15 +60,24 @@ def pixel_correlation(images: np.ndarray, output: np.ndarray) -> np.ndarray:
 
 @numba.njit(cache=True)
 def _concordance(fs: np.ndarray, gs: np.ndarray, fb: np.ndarray, gb: np.ndarray) -> float:
+    """Fraction of (signal, background) pairs that ``f`` and ``g`` order alike. A pair tied in one
+    discriminant only counts 1/2; a pair tied in both says nothing and is left out, so any two
+    discriminants related by a strictly increasing map give exactly 1 (and 0 when decreasing)."""
     total = 0.0
+    n = 0
     for i in range(fs.size):
         for j in range(fb.size):
-            d = (fs[i] - fb[j]) * (gs[i] - gb[j])
+            df = fs[i] - fb[j]
+            dg = gs[i] - gb[j]
+            if df == 0 and dg == 0:
+                continue
+            n += 1
+            d = df * dg
             if d > 0:
                 total += 1.0
             elif d == 0:
                 total += 0.5
-    return total / (fs.size * fb.size)
+    return total / n if n else 1.0
 
 
 def ado(
@@ -76,8 +85,9 @@ def ado(
 ) -> float:
     """Average decision ordering of discriminants ``f`` and ``g`` over (signal, background) pairs.
 
-    1 means ``g`` orders every pair as ``f`` does, 0 the reverse of it, 0.5 no relation. Non-finite
-    entries are dropped.
+    1 means ``g`` orders every pair as ``f`` does, 0 the reverse of it, 0.5 no relation. A pair tied
+    in one discriminant counts 1/2, a pair tied in both is left out (so ``ado(f, h(f)) == 1`` for any
+    strictly increasing ``h``, also for discrete ``f``). Non-finite entries are dropped.
 
     Args:
         f, g: Discriminants per event.

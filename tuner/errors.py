@@ -17,8 +17,11 @@ __all__ = [
 ]
 
 
-class TunerError(Exception):
-    """Base class of every error raised by :mod:`tuner`."""
+class TunerError(ValueError):
+    """Base class of every error raised by :mod:`tuner`.
+
+    A ``ValueError`` too, as scikit-optimize raises for bad arguments, so code written for
+    ``skopt.gp_minimize`` catches ours."""
 
 
 class SpaceError(TunerError, ValueError):

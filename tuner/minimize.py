@@ -99,11 +99,6 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     Raises:
         TunerError: bad arguments (see the message); errors of ``callback`` propagate.
     """
-    specs = {"function": "gp_minimize",
-             "args": {"n_calls": n_calls, "n_initial_points": n_initial_points,
-                      "initial_point_generator": initial_point_generator, "acq_func": acq_func,
-                      "random_state": random_state, "noise": noise, "n_jobs": n_jobs,
-                      "y_warp": y_warp, "storage": storage, "failures": failures}}
     if base_estimator not in (None, "GP", "gp"):
         raise TunerError(f"base_estimator must be None or 'GP' (a Gaussian process is the model), "
                          f"got {base_estimator!r}")
@@ -115,11 +110,19 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         warnings.warn("n_random_starts is deprecated in scikit-optimize; use n_initial_points",
                       DeprecationWarning, stacklevel=2)
         n_initial_points = n_random_starts
+    specs = {"function": "gp_minimize",
+             "args": {"func": func, "dimensions": dimensions, "n_calls": n_calls,
+                      "n_initial_points": n_initial_points,
+                      "initial_point_generator": initial_point_generator, "acq_func": acq_func,
+                      "x0": x0, "y0": y0, "random_state": random_state, "noise": noise,
+                      "n_jobs": n_jobs, "xi": xi, "kappa": kappa, "y_warp": y_warp,
+                      "storage": storage, "failures": failures}}
     callbacks = _as_callbacks(callback)
     opt = Optimizer(dimensions, n_initial_points=n_initial_points,
                     initial_point_generator=initial_point_generator, acq_func=acq_func,
                     random_state=random_state, noise=noise, y_warp=y_warp, storage=storage,
-                    device=device, acq_config=AcqConfig(kappa=kappa), failures=failures)
+                    device=device, acq_config=AcqConfig(kappa=kappa, xi=xi), failures=failures,
+                    model_queue_size=model_queue_size)
     kwargs = dict(func_kwargs or {})
 
     fresh = not opt.trials
@@ -171,7 +174,10 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         if not callbacks:
             return False
         res = build_result(opt, specs, search=False)
-        return any([cb(res) is True for cb in callbacks])
+        # every callback runs (as in scikit-optimize); any truthy answer stops the run, numpy's
+        # bool_ included (the stoppers of skopt.callbacks return one)
+        decisions = [bool(cb(res)) for cb in callbacks]
+        return any(decisions)
 
     try:
         run_trials(opt, lambda t: pool.submit(run_objective, func, t.x, call_kwargs(t)),

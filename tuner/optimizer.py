@@ -63,6 +63,8 @@ class Optimizer:
             setting that crashes) instead of proposing them again; ``"ignore"``: failed points are
             left out of the model. Either way they are not results: ``x_iters``/``func_vals`` and
             the recommendation use successful evaluations only.
+        model_queue_size: Keep the surrogates of the last this many fits in ``models`` (``None``:
+            all of them, as scikit-optimize).
 
     Raises:
         SpaceError: a bad space.
@@ -75,7 +77,8 @@ class Optimizer:
                  random_state: int | None = None, noise: str | float = "gaussian",
                  y_warp: str = "none", storage: str | Storage | None = None,
                  device: str | torch.device | None = None, acq_config: AcqConfig | None = None,
-                 model_config: SurrogateConfig | None = None, failures: str = "worst") -> None:
+                 model_config: SurrogateConfig | None = None, failures: str = "worst",
+                 model_queue_size: int | None = None) -> None:
         self.space = Space(dimensions)
         if failures not in FAILURE_MODES:
             raise TunerError(f"failures must be one of {FAILURE_MODES}, got {failures!r}")
@@ -105,6 +108,11 @@ class Optimizer:
         self.trials: list[Trial] = []
         self._requeue: list[Trial] = []
         self.model: Any = None
+        if model_queue_size is not None and (not isinstance(model_queue_size, int) or model_queue_size < 1):
+            raise TunerError(f"model_queue_size must be None or an int >= 1, got {model_queue_size!r}")
+        self.model_queue_size = model_queue_size
+        #: one surrogate per fit, oldest first (the last ``model_queue_size``), as scikit-optimize keeps
+        self.models: list[Any] = []
         self._model_n = 0
         self._fit_n = 0
         self._warm_state: dict[str, Any] | None = None
@@ -400,6 +408,9 @@ class Optimizer:
         cfg = self.model_config
         optimise = n < cfg.always_refit_below or n >= (1 + cfg.refit_growth) * self._fit_n
         self.model = fit_gp(model, self._warm_state, cfg, optimise=optimise)
+        self.models.append(self.model)
+        if self.model_queue_size is not None:
+            del self.models[:-self.model_queue_size]
         self._warm_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self._model_n = n
         if optimise or self._fit_n == 0:

@@ -68,8 +68,13 @@ def reference(rule, w, b, a, r_out):
                 q[j] = a[j] * w[k, j]
             elif isinstance(rule, ZPlus):
                 q[j] = ap * wp + am * wm
-            elif isinstance(rule, Gamma):
-                q[j] = ap * (w[k, j] + rule.gamma * wp) + am * (w[k, j] + rule.gamma * wm)
+            elif isinstance(rule, Gamma):  # the sign of the actual output picks the branch
+                y_k = w[k] @ a + b[k]
+                g = rule.gamma
+                if y_k > 0:
+                    q[j] = ap * (w[k, j] + g * wp) + am * (w[k, j] + g * wm)
+                elif y_k < 0:
+                    q[j] = ap * (w[k, j] + g * wm) + am * (w[k, j] + g * wp)
             elif isinstance(rule, WSquare):
                 q[j] = w[k, j] ** 2
             elif isinstance(rule, Flat):
@@ -82,12 +87,15 @@ def reference(rule, w, b, a, r_out):
             else {
                 Epsilon: b[k],
                 ZPlus: max(b[k], 0.0),
-                Gamma: b[k] + getattr(rule, "gamma", 0) * max(b[k], 0.0),
+                Gamma: b[k] + getattr(rule, "gamma", 0) * (max(b[k], 0.0) if w[k] @ a + b[k] > 0
+                                                           else min(b[k], 0.0)),
                 WSquare: b[k] ** 2,
                 Flat: 0.0,
-                ZBox: b[k],
+                ZBox: 0.0,  # b - b^+ - b^- cancels
             }[type(rule)]
         )
+        if isinstance(rule, Gamma) and w[k] @ a + b[k] == 0:
+            continue  # a unit with zero output passes nothing
         z = _stab(q.sum() + bias, eps)
         for j in range(n_in):
             r_in[j] += q[j] / z * r_out[k]
@@ -286,3 +294,62 @@ def test_errors_state_the_rule_and_value():
     two = nn.Sequential(nn.Linear(7, 2))
     with pytest.raises(ExplainError, match="2 outputs; pass target="):
         lrp(two, x)
+
+
+def test_zbox_conserves_after_batchnorm_folding_gave_the_first_layer_a_bias():
+    torch.manual_seed(0)
+    conv = nn.Conv2d(1, 3, 3, padding=1)
+    with torch.no_grad():
+        conv.bias.copy_(torch.tensor([0.7, -0.4, 0.2]))
+    rule = ZBox(0.0, 1.0, eps=0.0)
+    a = torch.rand((1, 1, 5, 5))
+    with torch.no_grad():
+        r_out = torch.randn_like(conv(a))
+    r_in = propagate(conv, rule, a, r_out)
+    np.testing.assert_allclose(r_in.sum(), r_out.sum().item(), rtol=1e-10)
+
+
+def test_gamma_on_negative_outputs_stays_bounded():
+    """An output of -0.5 whose plain ``w + gamma w^+`` denominator would be exactly 0: the negative
+    branch keeps it at -1.125 and the relevance finite and of the output's size."""
+    lin = nn.Linear(8, 1)
+    with torch.no_grad():
+        lin.weight.fill_(0.25)
+        lin.bias.fill_(-2.5)
+    a = torch.ones((1, 8))
+    with torch.no_grad():
+        y = lin(a)
+    assert y.item() == -0.5
+    r_in = propagate(lin, Gamma(0.25, eps=0.0), a, y)
+    np.testing.assert_allclose(r_in, np.full(8, 0.25 * (-0.5) / (2.0 - 3.125)), rtol=1e-12)
+
+
+class _Swish(nn.Module):
+    def forward(self, x):
+        return x * torch.sigmoid(x)
+
+
+@pytest.mark.parametrize("make", [nn.Tanh, nn.GELU, lambda: nn.LayerNorm(6), nn.Softplus, _Swish],
+                         ids=["Tanh", "GELU", "LayerNorm", "Softplus", "Swish"])
+def test_a_layer_no_rule_covers_is_refused_by_name(make):
+    layer = make()
+    model = nn.Sequential(nn.Linear(4, 6), layer, nn.Linear(6, 1))
+    x = torch.rand((3, 4))
+    with pytest.raises(ExplainError, match=rf"1 \({type(layer).__name__}\).*unsupported='gradient'"):
+        lrp(model, x, EpsilonPlusFlat())
+    with pytest.warns(RuntimeWarning, match=type(layer).__name__):
+        rel = lrp(model, x, EpsilonPlusFlat(unsupported="gradient"))
+    assert torch.isfinite(torch.as_tensor(rel)).all()
+
+
+def test_bad_inputs_and_batchnorm_without_statistics_are_clear_errors():
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1)).float()
+    with pytest.raises(ExplainError, match=r"torch\.float64 and the model's parameters torch\.float32"):
+        lrp(model, torch.rand((2, 4), dtype=torch.float64))
+    conv = nn.Sequential(nn.Conv2d(1, 2, 3), nn.ReLU(), nn.Flatten(), nn.Linear(2 * 3 * 3, 1))
+    with pytest.raises(ExplainError, match="batch first"):
+        lrp(conv, torch.rand((5, 5)))  # no batch and no channel dimension
+    bn = nn.Sequential(nn.Linear(4, 3), nn.BatchNorm1d(3, track_running_stats=False), nn.ReLU(),
+                       nn.Linear(3, 1)).eval()
+    with pytest.raises(ExplainError, match="track_running_stats=False"):
+        lrp(bn, torch.rand((4, 4)), EpsilonPlusFlat(), batch_size=None)

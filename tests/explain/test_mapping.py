@@ -67,3 +67,16 @@ def test_physics_report_on_the_trained_cnn(jets, trained_cnn):
     assert {"ado_ranking", "correlations", "pixel_correlation", "mean_relevance", "windows_mass"} <= set(figs)
     with pytest.raises(ExplainError, match="observable 'x' has 3 entries"):
         physics_report(out, {"x": np.zeros(3)}, jets.label)
+
+
+def test_ado_of_monotone_equivalent_discriminants_is_exactly_one_with_ties():
+    from explain import ado
+
+    rng = np.random.default_rng(0)
+    f = rng.integers(0, 5, 400).astype(float)  # many ties
+    label = rng.integers(0, 2, 400)
+    assert ado(f, f, label) == 1.0
+    assert ado(f, np.exp(f), label) == 1.0
+    assert ado(f, -f, label) == 0.0
+    # a pair tied in one discriminant only still counts one half
+    assert ado(np.array([1.0, 0.0]), np.array([1.0, 1.0]), np.array([1, 0])) == 0.5

@@ -18,6 +18,8 @@ from botorch.acquisition import (
     LogExpectedImprovement,
     UpperConfidenceBound,
     qLogNoisyExpectedImprovement,
+    qProbabilityOfImprovement,
+    qUpperConfidenceBound,
 )
 from botorch.acquisition.analytic import LogProbabilityOfImprovement
 from botorch.models.model import Model
@@ -46,7 +48,8 @@ class AcqConfig:
         maxiter: L-BFGS iterations per start.
         mc_samples: base samples of the Monte Carlo acquisition functions.
         kappa: exploration weight of LCB (scikit-optimize's default 1.96).
-        xi: improvement margin of EI/PI, in standardised units.
+        xi: improvement margin of analytic EI and of PI, on the model's scale (the objective's,
+            or its log with ``y_warp="log"``); the noisy/batch EI (qLogNEI) has none.
     """
 
     num_restarts: int = 8
@@ -82,8 +85,10 @@ def make_acquisition(name: str, model: Model, X_baseline: torch.Tensor,
         raise TunerError(f"acq_func must be one of {sorted(ACQ_FUNCS)}, got {name!r}")
     kind = ACQ_FUNCS[name]
     batch = q > 1 or X_pending is not None
+    sampler = SobolQMCNormalSampler(sample_shape=torch.Size([config.mc_samples]))
+    if batch and kind == "LCB":  # joint batch, pending points as fantasies
+        return qUpperConfidenceBound(model, beta=config.kappa**2, sampler=sampler, X_pending=X_pending)
     if kind == "qLogNEI" or (kind == "LogEI" and (batch or known_noise)):
-        sampler = SobolQMCNormalSampler(sample_shape=torch.Size([config.mc_samples]))
         return qLogNoisyExpectedImprovement(model, X_baseline=X_baseline, sampler=sampler,
                                             X_pending=X_pending, prune_baseline=True,
                                             cache_root=True)
@@ -95,6 +100,9 @@ def make_acquisition(name: str, model: Model, X_baseline: torch.Tensor,
     best_f = Y_best
     if kind == "LogEI":
         return LogExpectedImprovement(model, best_f=best_f + config.xi)
+    if kind == "PI" and batch:
+        return qProbabilityOfImprovement(model, best_f=best_f + config.xi, sampler=sampler,
+                                         X_pending=X_pending)
     if kind == "PI":
         return LogProbabilityOfImprovement(model, best_f=best_f + config.xi)
     return UpperConfidenceBound(model, beta=config.kappa**2)

@@ -1,0 +1,92 @@
+"""scikit-optimize behaviours a ``gp_minimize`` user relies on (this project's own tests)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+from tuner import Optimizer, gp_minimize
+from tuner.acquisition import ACQ_FUNCS, AcqConfig, make_acquisition
+
+
+def _f(x):
+    return (x[0] - 0.3) ** 2
+
+
+def test_a_stopper_returning_numpy_bool_stops_the_run():
+    calls = []
+
+    def stopper(res):
+        calls.append(len(res.func_vals))
+        return np.bool_(len(res.func_vals) >= 4)  # what skopt's DeltaYStopper & co return
+
+    res = gp_minimize(_f, [(0.0, 1.0)], n_calls=12, n_initial_points=3, random_state=0,
+                      callback=[stopper], progress=False)
+    assert len(res.func_vals) == 4 and calls[-1] == 4
+
+
+def test_skopt_stoppers_stop_the_run():
+    skopt_cb = pytest.importorskip("skopt.callbacks")
+    res = gp_minimize(_f, [(0.0, 1.0)], n_calls=15, n_initial_points=3, random_state=0,
+                      callback=skopt_cb.DeltaYStopper(delta=1e9, n_best=3), progress=False)
+    assert len(res.func_vals) == 3
+
+
+def test_every_callback_runs_even_after_one_says_stop():
+    seen = []
+    gp_minimize(_f, [(0.0, 1.0)], n_calls=6, n_initial_points=2, random_state=0, progress=False,
+                callback=[lambda r: True, lambda r: seen.append(1)])
+    assert seen == [1]
+
+
+@pytest.mark.parametrize("acq", ["PI", "LCB", "EI", "gp_hedge", "LogEI", "qLogNEI"])
+def test_every_acquisition_function_asks_batches_and_with_pending_points(acq):
+    opt = Optimizer([(0.0, 1.0)], n_initial_points=6, random_state=1, acq_func=acq)
+    xs = [[v] for v in np.linspace(0.02, 0.98, 8)]
+    opt.tell(xs, [_f(x) for x in xs])
+    batch = opt.ask(3)
+    assert len({round(b[0], 9) for b in batch}) == 3
+    # with one point pending, the next ask is the model's choice, near the minimum, not a random draw
+    nxt = opt.ask()
+    assert abs(nxt[0] - 0.3) < 0.25, nxt
+
+
+def test_gp_minimize_with_pi_and_lcb_on_parallel_workers():
+    for acq in ("PI", "LCB"):
+        res = gp_minimize(_f, [(0.0, 1.0)], n_calls=8, n_initial_points=3, random_state=0,
+                          acq_func=acq, n_jobs=2, progress=False)
+        assert len(res.func_vals) == 8 and res.fun < 0.01
+
+
+@pytest.mark.parametrize("name", ["EI", "PI"])
+def test_xi_is_honoured(name):
+    opt = Optimizer([(0.0, 1.0)], n_initial_points=4, random_state=0)
+    xs = [[v] for v in (0.1, 0.4, 0.6, 0.9)]
+    opt.tell(xs, [_f(x) for x in xs])
+    X = torch.tensor([[0.1], [0.4], [0.6], [0.9]], dtype=torch.float64)
+    vals = []
+    for xi in (0.0, 0.5):
+        acq = make_acquisition(name, opt.model, X, None, 1, False, AcqConfig(xi=xi))
+        vals.append(acq(torch.tensor([[[0.3]]], dtype=torch.float64)).item())
+    assert vals[1] < vals[0]  # a larger margin makes the same improvement less likely
+    assert name in ACQ_FUNCS
+
+
+def test_bad_arguments_are_value_errors_as_in_skopt():
+    with pytest.raises(ValueError, match="n_calls"):
+        gp_minimize(_f, [(0.0, 1.0)], n_calls=0)
+    with pytest.raises(ValueError):
+        Optimizer([(1.0, 0.0)])
+
+
+def test_result_keeps_one_model_per_fit_and_true_specs():
+    with pytest.warns(DeprecationWarning):
+        res = gp_minimize(_f, [(0.0, 1.0)], n_calls=6, n_random_starts=2, random_state=0,
+                          progress=False)
+    assert res.specs["args"]["n_initial_points"] == 2
+    assert res.specs["args"]["func"] is _f
+    assert len(res.models) >= 4 and res.models[-1] is not res.models[0]
+    res2 = gp_minimize(_f, [(0.0, 1.0)], n_calls=6, n_initial_points=2, random_state=0,
+                       model_queue_size=2, progress=False)
+    assert len(res2.models) == 2

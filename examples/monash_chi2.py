@@ -1,6 +1,6 @@
 """Per-histogram chi2 of Pythia's Monash default against the ALEPH 1996 data.
 
-    python examples/monash_chi2.py [--refdata ../shared/refdata/ALEPH_1996_S3486095.yoda]
+    python examples/monash_chi2.py [--refdata FILE (default: the data shipped with tuner)]
                                    [--events 100000] [--workers 2] [--seed 1]
 """
 
@@ -11,15 +11,13 @@ from pathlib import Path
 
 from tuner.mc.analyses import normalise
 from tuner.mc.chi2 import chi2
-from tuner.mc.refdata import read_refdata
+from tuner.mc.refdata import read_refdata, shipped_files
 from tuner.mc.runs import RunSpec, generate, needed_refs
-
-HERE = Path(__file__).resolve().parent
 
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--refdata", default=str(HERE.parents[1] / "shared/refdata/ALEPH_1996_S3486095.yoda"))
+    ap.add_argument("--refdata", default=str(shipped_files("ALEPH_1996_S3486095")["yoda"]))
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--seed", type=int, default=1)

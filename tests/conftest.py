@@ -10,8 +10,8 @@ import pytest
 # keep torch from oversubscribing the 2 CI cores when tests spawn workers
 os.environ.setdefault("OMP_NUM_THREADS", "1")
 
-SHARED = Path(__file__).resolve().parents[1].parent / "shared"
-REFDATA = SHARED / "refdata"
+# the measurements shipped inside the package (a clone needs nothing outside the repository)
+REFDATA = Path(__file__).resolve().parents[1] / "tuner" / "mc" / "analyses" / "data"
 
 
 @pytest.fixture(autouse=True)
@@ -58,8 +58,7 @@ def examples() -> Examples:
 
 @pytest.fixture(scope="session")
 def refdata() -> Path:
-    if not REFDATA.is_dir():
-        pytest.skip(f"reference data not found at {REFDATA}")
+    assert (REFDATA / "ALEPH_1996_S3486095.yoda").is_file(), f"shipped reference data missing in {REFDATA}"
     return REFDATA
 
 

@@ -7,7 +7,8 @@ A configuration (YAML) names::
     fixed: {}              # other Pythia settings
     preset: ee_Z_hadrons_91.2
     analyses: [ALEPH_1996_S3486095]
-    refdata: [path/ALEPH_1996_S3486095.yoda]      # any YODA / HEPData YAML paths
+    refdata: [path/ALEPH_1996_S3486095.yoda]      # optional: YODA / HEPData YAML files that override
+                                                  # the data shipped for the analyses
     histograms: ["ALEPH_1996_S3486095/*"]          # names or globs; default: all filled
     exclude: []
     weights: {}            # histogram glob -> weight
@@ -36,7 +37,7 @@ import yaml
 from tuner.errors import ConfigError, RefDataError, SettingsError
 from tuner.mc.analyses import ANALYSES
 from tuner.mc.generators.pythia import PRESETS, check_settings, setting_range
-from tuner.mc.refdata import RefHisto, read_refdata
+from tuner.mc.refdata import RefHisto, read_refdata, shipped_files
 
 __all__ = ["Parameter", "TuneConfig", "default_config", "load_config"]
 
@@ -219,8 +220,11 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
                 raise ConfigError(f"{where}: closure truth {k} = {v} is outside its range "
                                   f"[{p.low}, {p.high}]")
         cfg.closure = {"truth": dict(cl["truth"]), "events": int(cl.get("events", 4 * cfg.events))}
-    elif not cfg.refdata:
-        raise ConfigError(f"{where}: give refdata files, or a closure section for pseudo-data")
+    else:
+        missing = [a for a in cfg.analyses if "yoda" not in shipped_files(a)]
+        if missing and not cfg.refdata:
+            raise ConfigError(f"{where}: no reference data is shipped for {missing}: give refdata "
+                              "files, or a closure section for pseudo-data")
     return cfg
 
 
@@ -241,10 +245,14 @@ def load_config(path: str | Path) -> TuneConfig:
 
 
 def load_refs(cfg: TuneConfig) -> dict[str, RefHisto]:
-    """The reference histograms of a configuration (files, or the embedded binning)."""
+    """The reference histograms of a configuration: the data shipped for its analyses, overridden
+    histogram by histogram by the files it names (or the embedded binning)."""
     if cfg.embedded_binning:
         return embedded_binning()
     refs: dict[str, RefHisto] = {}
+    for a in cfg.analyses:  # the shipped data first: a file the user names overrides it
+        if "yoda" in shipped_files(a):
+            refs.update(read_refdata(shipped_files(a)["yoda"]))
     for f in cfg.refdata:
         try:
             refs.update(read_refdata(f))

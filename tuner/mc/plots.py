@@ -10,7 +10,7 @@ import numpy as np
 
 from tuner.hpo.report import plot_convergence
 from tuner.mc.recommend import TuneResult
-from tuner.mc.refdata import RefHisto, read_plot_info
+from tuner.mc.refdata import RefHisto, read_plot_info, shipped_files
 from tuner.mc.setup import TuneSetup
 from tuner.optimizer import Optimizer
 from tuner.plotting import styled
@@ -134,8 +134,12 @@ def tune_plots(folder: Path, setup: TuneSetup, opt: Optimizer, result: TuneResul
     written = summary_plots(folder, opt, result.best, (setup.config.closure or {}).get("truth"))
 
     info: dict[str, Any] = {}
-    for f in setup.config.refdata:
-        info.update(read_plot_info(Path(str(f).replace(".yoda.gz", ".plot").replace(".yoda", ".plot"))))
+    plot_files = [shipped_files(a).get("plot") for a in setup.config.analyses]
+    plot_files += [Path(str(f).replace(".yoda.gz", ".plot").replace(".yoda", ".plot"))
+                   for f in setup.config.refdata]
+    for f in plot_files:
+        if f is not None:
+            info.update(read_plot_info(f))
     for key in setup.keys:
         pi = info.get(key)
         fig = histogram_comparison(setup.data[key], {lab: s[key] for lab, s in sims.items()

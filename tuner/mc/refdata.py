@@ -20,12 +20,14 @@ import numpy as np
 from tuner.errors import RefDataError
 
 __all__ = [
+    "SHIPPED",
     "PlotInfo",
     "RefHisto",
     "read_hepdata_yaml",
     "read_plot_info",
     "read_refdata",
     "read_yoda",
+    "shipped_files",
     "write_yoda",
 ]
 
@@ -322,3 +324,15 @@ def read_plot_info(path: str | Path) -> dict[str, PlotInfo]:
             elif k == "LogY":
                 cur.logy = v.strip() == "1"
     return out
+
+
+#: folder of the reference data shipped with the package (published measurements, as Rivet ships
+#: them: ``<analysis>.yoda``, ``.plot`` and ``.info``)
+SHIPPED = Path(__file__).resolve().parent / "analyses" / "data"
+
+
+def shipped_files(analysis: str) -> dict[str, Path]:
+    """The shipped ``yoda``, ``plot`` and ``info`` files of an analysis (those that exist), by
+    suffix; empty when nothing is shipped for it."""
+    return {ext: SHIPPED / f"{analysis}.{ext}" for ext in ("yoda", "plot", "info")
+            if (SHIPPED / f"{analysis}.{ext}").is_file()}

@@ -19,10 +19,10 @@ from tuner.mc.refdata import (
 )
 
 
-def test_reads_every_shared_file(refdata):
+def test_reads_every_shipped_file(refdata):
     counts = {f.stem: len(read_yoda(f)) for f in refdata.glob("*.yoda")}
-    assert counts == {"ALEPH_1996_S3486095": 67, "DELPHI_1996_S3430090": 104,
-                      "OPAL_1992_I321190": 32, "PDG_HADRON_MULTIPLICITIES": 116}
+    assert counts == {"ALEPH_1996_S3486095": 67, "OPAL_1992_I321190": 32,
+                      "PDG_HADRON_MULTIPLICITIES": 116}
     h = read_yoda(refdata / "ALEPH_1996_S3486095.yoda")["ALEPH_1996_S3486095/d01-x01-y01"]
     assert h.nbins == 23 and h.xlow[0] == 0.0 and h.xhigh[0] == 0.005
     assert h.values[0] == 12.36 and h.errors[0] == pytest.approx(0.4079216)
@@ -131,3 +131,24 @@ def test_binning_mismatch_is_refused():
     with pytest.raises(ConfigError, match="binning mismatch for A/d01-x01-y01"):
         chi2({"A/d01-x01-y01": _h([1, 2], [1, 1])}, {"A/d01-x01-y01": _h([1, 2, 3], [1, 1, 1])},
              ["A/d01-x01-y01"])
+
+
+def test_a_tune_of_the_shipped_data_needs_no_refdata_and_a_named_file_overrides_it(tmp_path, refdata):
+    from tuner.mc.config import config_from_dict, load_refs
+    from tuner.mc.refdata import shipped_files
+
+    d = {"parameters": {"StringZ:aLund": [0.3, 1.5]},
+         "analyses": ["ALEPH_1996_S3486095", "PDG_HADRON_MULTIPLICITIES", "OPAL_1992_I321190"]}
+    refs = load_refs(config_from_dict(d, tmp_path))
+    assert len(refs) == 67 + 116 + 32
+    for a in d["analyses"]:
+        assert set(shipped_files(a)) == {"yoda", "plot", "info"}
+    # a user file replaces the shipped histogram it contains, and only that one
+    key = "ALEPH_1996_S3486095/d01-x01-y01"
+    h = refs[key]
+    mine = RefHisto(f"/REF/{key}", h.xlow, h.xhigh, h.values * 2, h.errors)
+    write_yoda([mine], tmp_path / "mine.yoda")
+    refs2 = load_refs(config_from_dict({**d, "refdata": ["mine.yoda"]}, tmp_path))
+    np.testing.assert_array_equal(refs2[key].values, h.values * 2)
+    key2 = "ALEPH_1996_S3486095/d03-x01-y01"
+    np.testing.assert_array_equal(refs2[key2].values, refs[key2].values)

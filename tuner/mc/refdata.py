@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from tuner.errors import RefDataError
+from tuner.mc.yoda import parse_yoda
 
 __all__ = [
     "SHIPPED",
@@ -97,88 +98,27 @@ def _clean(a: np.ndarray) -> np.ndarray:
     return np.array([float(f"{v:.12g}") for v in a])
 
 
-_BEGIN = re.compile(r"^BEGIN\s+YODA_(\w+?)(?:_V(\d))?\s+(\S+)")
-
-
-def _floats(line: str, where: str, n: int | None = None) -> list[float]:
-    toks = line.split()
-    try:
-        vals = [float(t) for t in toks]
-    except ValueError:
-        raise RefDataError(f"{where}: expected numbers, got {line.strip()!r}") from None
-    if n is not None and len(vals) < n:
-        raise RefDataError(f"{where}: expected {n} columns, got {len(vals)}: {line.strip()!r}")
-    return vals
-
-
 def read_yoda(path: str | Path) -> dict[str, RefHisto]:
-    """Read every SCATTER2D (V1, V2) and HISTO1D (V1, V2, V3) block of a YODA text file.
+    """Read every 1-D block of a YODA text file (YODA 1 or 2; see :mod:`tuner.mc.yoda`).
 
     Args:
         path: ``.yoda`` or ``.yoda.gz`` file.
 
     Returns:
-        Histograms keyed by :attr:`RefHisto.key` (``ANALYSIS/dNN-xNN-yNN``).
+        Histograms keyed by :attr:`RefHisto.key` (``ANALYSIS/dNN-xNN-yNN``); ``/RAW/`` and
+        ``/_`` paths (Rivet's internal objects) are left out.
 
     Raises:
-        RefDataError: a missing file, or a malformed block (with file and line).
+        RefDataError: a missing file, a block type that is not 1-D data, a malformed line or a
+            non-finite bin (with file and line).
     """
     path = Path(path)
-    lines = _open_text(path)
     out: dict[str, RefHisto] = {}
-    i = 0
-    while i < len(lines):
-        m = _BEGIN.match(lines[i].strip())
-        if not m:
-            i += 1
+    for b in parse_yoda(_open_text(path), str(path)):
+        if b.path.startswith("/RAW/") or b.path.startswith("/_"):
             continue
-        kind, ypath = m.group(1), m.group(3)
-        start = i + 1
-        rows: list[tuple[int, str]] = []
-        annotations: dict[str, str] = {}
-        edges: list[float] | None = None
-        i += 1
-        while i < len(lines) and not lines[i].strip().startswith("END YODA"):
-            s = lines[i].strip()
-            if s and not s.startswith("#") and s != "---":
-                if ":" in s and not s[0].isdigit() and s[0] not in "+-.":
-                    key, _, val = s.partition(":")
-                    if key.strip() in ("Total", "Underflow", "Overflow"):
-                        pass
-                    elif key.strip() == "Edges":
-                        edges = [float(v) for v in re.findall(r"[-+0-9.eE]+|inf", val)]
-                    else:
-                        annotations[key.strip()] = val.strip()
-                elif s.split()[0] not in ("Total", "Underflow", "Overflow"):
-                    rows.append((i + 1, s))
-            i += 1
-        if i >= len(lines):
-            raise RefDataError(f"{path}:{start}: block {ypath} has no END line")
-        i += 1
-        where = f"{path}:{start}"
-        if kind.startswith("SCATTER2D"):
-            arr = np.array([_floats(s, f"{path}:{ln}", 6)[:6] for ln, s in rows]).reshape(-1, 6)
-            x, xm, xp, y, ym, yp = arr.T
-            h = RefHisto(ypath, _clean(x - np.abs(xm)), _clean(x + np.abs(xp)), y,
-                         (np.abs(ym) + np.abs(yp)) / 2, where, annotations)
-        elif kind.startswith("HISTO1D"):
-            if edges is not None:  # YODA2 (V3): Edges line, rows sumw sumw2 sumwx sumwx2 n
-                arr = np.array([_floats(s, f"{path}:{ln}", 5)[:5] for ln, s in rows]).reshape(-1, 5)
-                inner = arr[1:-1] if len(arr) == len(edges) + 1 else arr
-                if len(inner) != len(edges) - 1:
-                    raise RefDataError(f"{where}: {len(edges) - 1} bins in Edges but "
-                                       f"{len(inner)} rows")
-                lo, hi = np.array(edges[:-1]), np.array(edges[1:])
-                sumw, sumw2 = inner[:, 0], inner[:, 1]
-            else:
-                arr = np.array([_floats(s, f"{path}:{ln}", 4)[:4] for ln, s in rows]).reshape(-1, 4)
-                lo, hi, sumw, sumw2 = arr.T
-            width = hi - lo
-            h = RefHisto(ypath, lo, hi, sumw / width, np.sqrt(sumw2) / width, where, annotations)
-        else:
-            continue
-        if ypath.startswith("/RAW/") or ypath.startswith("/_"):
-            continue
+        h = RefHisto(b.path, _clean(b.xlow), _clean(b.xhigh), b.values, b.errors, b.where,
+                     b.annotations)
         out[h.key] = h
     return out
 

@@ -77,7 +77,7 @@ dependent_variables:
 
 @pytest.mark.parametrize("content, match", [
     ("BEGIN YODA_SCATTER2D_V2 /A/d01-x01-y01\n---\n1 0.5 0.5 2 x 0.1\nEND YODA_SCATTER2D_V2\n",
-     r"bad\.yoda:3: expected numbers"),
+     r"bad\.yoda:3: expected a number, got 'x'"),
     ("BEGIN YODA_SCATTER2D_V2 /A/d01-x01-y01\n---\n1 0.5 0.5 2 0.1 0.1\n", r"bad\.yoda:1: .*no END"),
     ("BEGIN YODA_SCATTER2D_V2 /A/d01-x01-y01\n---\n1 0.5 0.5\nEND YODA_SCATTER2D_V2\n",
      r"bad\.yoda:3: expected 6 columns"),
@@ -152,3 +152,96 @@ def test_a_tune_of_the_shipped_data_needs_no_refdata_and_a_named_file_overrides_
     np.testing.assert_array_equal(refs2[key].values, h.values * 2)
     key2 = "ALEPH_1996_S3486095/d03-x01-y01"
     np.testing.assert_array_equal(refs2[key2].values, refs[key2].values)
+
+
+# ---------------------------------------------------------------- YODA 1 and 2, from the shipped data
+def _aleph_d01(refdata):
+    return read_yoda(refdata / "ALEPH_1996_S3486095.yoda")["ALEPH_1996_S3486095/d01-x01-y01"]
+
+
+def _edges(h):
+    return "Edges(A1): [" + ", ".join(f"{e:.6e}" for e in [*h.xlow, h.xhigh[-1]]) + "]"
+
+
+def _estimate_v3(h, path):
+    body = [f"{v:.9e}\t{-e:.9e}\t{e:.9e}" for v, e in zip(h.values, h.errors, strict=True)]
+    rows = ["nan\t---\t---", *body, "nan\t---\t---"]
+    return "\n".join([f"BEGIN YODA_ESTIMATE1D_V3 {path}", f"Path: {path}", "Type: Estimate1D", "---",
+                      _edges(h), 'ErrorLabels: ["stat"]', "# value\terrDn(1)\terrUp(1)", *rows,
+                      "END YODA_ESTIMATE1D_V3", ""])
+
+
+def _histo_v3(h, path):
+    w = h.widths
+    rows = ["0\t0\t0\t0\t0"] + [f"{v * d:.12e}\t{(e * d) ** 2:.12e}\t0\t0\t10" for v, e, d in
+                                  zip(h.values, h.errors, w, strict=True)] + ["0\t0\t0\t0\t0"]
+    return "\n".join([f"BEGIN YODA_HISTO1D_V3 {path}", f"Path: {path}", "Type: Histo1D", "---",
+                      _edges(h), "# sumW\tsumW2\tsumW(A1)\tsumW2(A1)\tnumEntries", *rows,
+                      "END YODA_HISTO1D_V3", ""])
+
+
+def _histo_v2(h, path):
+    w = h.widths
+    rows = [f"{lo:.6e}\t{hi:.6e}\t{v * d:.12e}\t{(e * d) ** 2:.12e}\t0\t0\t10" for lo, hi, v, e, d in
+            zip(h.xlow, h.xhigh, h.values, h.errors, w, strict=True)]
+    return "\n".join([f"BEGIN YODA_HISTO1D_V2 {path}", f"Path: {path}", "Type: Histo1D", "---",
+                      "# Mean: 1.0", "# ID\tID\tsumw\tsumw2\tsumwx\tsumwx2\tnumEntries",
+                      "Total   \tTotal   \t1\t1\t0\t0\t10", "Underflow\tUnderflow\t0\t0\t0\t0\t0",
+                      "Overflow\tOverflow\t0\t0\t0\t0\t0",
+                      "# xlow\txhigh\tsumw\tsumw2\tsumwx\tsumwx2\tnumEntries", *rows,
+                      "END YODA_HISTO1D_V2", ""])
+
+
+@pytest.mark.parametrize("fmt", [_estimate_v3, _histo_v3, _histo_v2], ids=["Estimate1D_V3", "Histo1D_V3",
+                                                                          "Histo1D_V2"])
+@pytest.mark.parametrize("gz", [False, True], ids=["plain", "gzip"])
+def test_every_yoda_format_reads_the_shipped_values(tmp_path, refdata, fmt, gz):
+    h = _aleph_d01(refdata)
+    text = fmt(h, "/REF/ALEPH_1996_S3486095/d01-x01-y01")
+    f = tmp_path / ("ref.yoda.gz" if gz else "ref.yoda")
+    if gz:
+        with gzip.open(f, "wt") as fh:
+            fh.write(text)
+    else:
+        f.write_text(text)
+    got = read_refdata(f)["ALEPH_1996_S3486095/d01-x01-y01"]
+    np.testing.assert_allclose(got.xlow, h.xlow, rtol=1e-6)
+    np.testing.assert_allclose(got.xhigh, h.xhigh, rtol=1e-6)
+    np.testing.assert_allclose(got.values, h.values, rtol=1e-8)
+    np.testing.assert_allclose(got.errors, h.errors, rtol=1e-8)
+
+
+def test_estimate_error_sources_add_in_quadrature(tmp_path):
+    f = tmp_path / "e.yoda"
+    f.write_text("BEGIN YODA_ESTIMATE1D_V3 /REF/A/d01-x01-y01\n---\nEdges(A1): [0, 1, 2]\n"
+                 'ErrorLabels: ["stat", "syst"]\n# value errDn(1) errUp(1) errDn(2) errUp(2)\n'
+                 "nan --- --- --- ---\n2 -0.3 0.3 -0.4 0.4\n5 --- --- -1 3\nnan --- --- --- ---\n"
+                 "END YODA_ESTIMATE1D_V3\n")
+    h = read_yoda(f)["A/d01-x01-y01"]
+    np.testing.assert_allclose(h.values, [2, 5])
+    np.testing.assert_allclose(h.errors, [0.5, 2.0])
+
+
+@pytest.mark.parametrize("content, match", [
+    ("BEGIN YODA_ESTIMATE2D_V3 /REF/A/d01\n---\nEND YODA_ESTIMATE2D_V3\n",
+     r"bad\.yoda:1: YODA_ESTIMATE2D_V3 blocks are not supported"),
+    ("BEGIN YODA_COUNTER_V3 /REF/A/n\n---\n1 1 1\nEND YODA_COUNTER_V3\n", r"bad\.yoda:1: YODA_COUNTER_V3"),
+    ("some text\n", r"bad\.yoda:1: expected 'BEGIN YODA_"),
+    ("BEGIN YODA_HISTO1D_V3 /REF/A/d01-x01-y01\n---\n0 0 0 0 0\n1 1 0 0 1\nEND YODA_HISTO1D_V3\n",
+     r"bad\.yoda:1: a YODA_HISTO1D_V3 block needs an Edges\(A1\) line"),
+    ("BEGIN YODA_ESTIMATE1D_V3 /REF/A/d01-x01-y01\n---\nEdges(A1): [0, 1, 2]\n1 -0.1 0.1\n"
+     "END YODA_ESTIMATE1D_V3\n", r"bad\.yoda:1: 2 bins in Edges\(A1\) but 1 rows"),
+    ("BEGIN YODA_ESTIMATE1D_V3 /REF/A/d01-x01-y01\n---\nEdges(A1): [0, 1]\nnan -0.1 0.1\n"
+     "END YODA_ESTIMATE1D_V3\n", r"bad\.yoda:4: a bin of /REF/A/d01-x01-y01 has a value nan"),
+    ("BEGIN YODA_SCATTER2D_V2 /REF/A/d01-x01-y01\n---\n1 0.5 0.5 2 nan 0.1\nEND YODA_SCATTER2D_V2\n",
+     r"bad\.yoda:3: .* error nan"),
+    ("BEGIN YODA_SCATTER2D_V2 /REF/A/d01-x01-y01\n---\n1 0.5 0.5 2 0.1 0.1\n!! garbage\n"
+     "END YODA_SCATTER2D_V2\n", r"bad\.yoda:4: a YODA_SCATTER2D block cannot hold the line '!! garbage'"),
+    ("BEGIN YODA_ESTIMATE1D_V3 /REF/A/d01\n---\nEdges(A1): [\"a\", \"b\"]\n1 -1 1\n"
+     "END YODA_ESTIMATE1D_V3\n", r"bad\.yoda:3: expected a number, got '\"a\"'"),
+])
+def test_what_the_reader_does_not_understand_is_an_error_at_file_and_line(tmp_path, content, match):
+    f = tmp_path / "bad.yoda"
+    f.write_text(content)
+    with pytest.raises(RefDataError, match=match):
+        read_yoda(f)

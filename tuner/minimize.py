@@ -190,6 +190,11 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     t0 = time.perf_counter()
     res = build_result(opt, specs, search=True)
     res.timings["recommend"] = time.perf_counter() - t0
+    if res.x is None:
+        first = res.failed[0]["error"] if res.failed else "none was run"
+        warnings.warn(f"no evaluation of the objective succeeded ({len(res.failed)} failed); res.x is "
+                      f"None. First error: {str(first).splitlines()[0] if first else first}",
+                      RuntimeWarning, stacklevel=2)
     if opt.study is not None:
         opt.study.close()
     return res

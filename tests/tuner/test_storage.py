@@ -75,3 +75,40 @@ def test_gp_minimize_survives_objective_returns_that_are_no_numbers():
     res = gp_minimize(f, [(0.0, 1.0)], n_calls=6, n_initial_points=4, random_state=0, progress=False)
     assert len(res.failed) == 3 and all("real numbers" in r["error"] for r in res.failed)
     assert len(res.func_vals) == 3 and not any(t.state == "pending" for t in res.trials)
+
+
+def test_a_foreign_sqlite_file_is_refused_untouched(tmp_path):
+    import sqlite3
+
+    from tuner import StorageError
+
+    f = tmp_path / "other.db"
+    with sqlite3.connect(f) as db:
+        db.execute("CREATE TABLE trials (name TEXT)")
+    before = f.read_bytes()
+    with pytest.raises(StorageError, match=r"not a study \(its tables: \['trials'\]"):
+        Optimizer(SPACE, storage=str(f))
+    assert f.read_bytes() == before
+
+
+def test_an_all_failed_run_warns():
+    def f(x):
+        raise RuntimeError("diverged")
+
+    with pytest.warns(RuntimeWarning, match="no evaluation of the objective succeeded .*diverged"):
+        res = gp_minimize(f, [(0.0, 1.0)], n_calls=3, n_initial_points=2, random_state=0, progress=False)
+    assert res.x is None and len(res.failed) == 3
+
+
+def test_ctrl_c_in_a_serial_objective_stops_the_run():
+    calls = []
+
+    def f(x):
+        calls.append(x)
+        if len(calls) == 2:
+            raise KeyboardInterrupt
+        return x[0]
+
+    with pytest.raises(KeyboardInterrupt):
+        gp_minimize(f, [(0.0, 1.0)], n_calls=6, n_initial_points=3, random_state=0, progress=False)
+    assert len(calls) == 2

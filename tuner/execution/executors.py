@@ -55,12 +55,17 @@ def run_objective(func: Callable[..., Any], x: list[Any], kwargs: dict[str, Any]
 
 
 class SerialExecutor(Executor):
-    """Runs each submitted call at once in this process (``n_jobs=1``)."""
+    """Runs each submitted call at once in this process (``n_jobs=1``).
+
+    Ctrl-C (``KeyboardInterrupt``) and ``SystemExit`` propagate: they stop the run, they are not a
+    failed evaluation."""
 
     def submit(self, fn: Callable[..., Any], /, *args: Any, **kwargs: Any) -> Future[Any]:
         fut: Future[Any] = Future()
         try:
             fut.set_result(fn(*args, **kwargs))
+        except (KeyboardInterrupt, SystemExit):
+            raise
         except BaseException as exc:
             fut.set_exception(exc)
         return fut
@@ -107,9 +112,12 @@ def _watch_parent(parent: int) -> None:
             os._exit(1)
 
 
-def _die_with_parent() -> None:
-    """Worker initialiser: exit when the process that started the pool is gone."""
-    threading.Thread(target=_watch_parent, args=(os.getppid(),), daemon=True,
+def _die_with_parent(parent: int) -> None:
+    """Worker initialiser: exit when ``parent``, the process that made the pool, is gone (also
+    when it died before this worker got here: its parent id then is no longer ``parent``)."""
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), daemon=True,
                      name="tuner-parent-watch").start()
 
 
@@ -124,4 +132,4 @@ def process_pool(n_workers: int) -> Executor:
     from joblib.externals.loky import get_reusable_executor
 
     return get_reusable_executor(max_workers=n_workers, timeout=POOL_IDLE_TIMEOUT,
-                                 initializer=_die_with_parent)
+                                 initializer=_die_with_parent, initargs=(os.getpid(),))

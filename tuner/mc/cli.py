@@ -59,9 +59,9 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
                          f"{'both' if config else 'neither'}")
     cfg = default_config() if use_default else load_config(config)  # type: ignore[arg-type]
     setup = prepare(cfg)
-    n_workers = workers or min(os.cpu_count() or 1, 16)
-    if n_workers < 1:
-        raise TunerError(f"--workers must be >= 1, got {n_workers}")
+    if workers is not None and workers < 1:
+        raise TunerError(f"--workers must be >= 1, got {workers}")
+    n_workers = workers if workers is not None else min(os.cpu_count() or 1, 16)
     click.echo(f"{len(cfg.parameters)} parameters, {len(setup.keys)} histograms "
                f"({sum(setup.data[k].nbins for k in setup.keys)} bins), {cfg.budget} evaluations "
                f"of {cfg.events} events, {n_workers if scheduler is None else 'dask'} workers")
@@ -73,7 +73,11 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
     v = res.validation.to_dict()
     click.echo(f"tune ({res.n_evaluations} evaluations, {res.n_failed} failed):")
     for k, val in res.best.items():
-        click.echo(f"  {k} = {val:.5g} +- {res.uncertainties[k]:.2g}")
+        if k in res.unconstrained:
+            click.echo(f"  {k}: unconstrained by these data (anywhere in its range; {val:.5g} is the "
+                       "surrogate's minimum)")
+        else:
+            click.echo(f"  {k} = {val:.5g} +- {res.uncertainties[k]:.2g}")
     click.echo(f"validation ({v['events']} events, independent seed): chi2 tune "
                f"{v['tune']['chi2']:.1f}, default {v['default']['chi2']:.1f} "
                f"({v['tune']['nbins']} bins)")

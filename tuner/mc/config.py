@@ -27,6 +27,7 @@ A configuration (YAML) names::
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -113,6 +114,57 @@ def _num(d: dict[str, Any], key: str, kind: type, lo: float, where: str) -> Any:
     return kind(v)
 
 
+def _mapping(d: dict[str, Any], key: str, where: str) -> dict[str, Any]:
+    """``d[key]`` as a mapping (absent or null: empty)."""
+    v = d.get(key)
+    if v is None:
+        return {}
+    if not isinstance(v, dict):
+        raise ConfigError(f"{where}: {key} must be a mapping {{name: value}}, got {type(v).__name__} {v!r}")
+    return v
+
+
+def _names(d: dict[str, Any], key: str, where: str) -> list[str] | None:
+    """``d[key]`` as a list of strings (absent or null: ``None``)."""
+    v = d.get(key)
+    if v is None:
+        return None
+    if isinstance(v, str):
+        raise ConfigError(f"{where}: {key} must be a list of names, got the string {v!r} "
+                          f"(write [{v}])")
+    if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
+        raise ConfigError(f"{where}: {key} must be a list of names, got {v!r}")
+    return list(v)
+
+
+def _weights(d: dict[str, Any], where: str) -> dict[str, float]:
+    out = {}
+    for k, v in _mapping(d, "weights", where).items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
+            raise ConfigError(f"{where}: weights: the weight of {k!r} must be a finite number >= 0, "
+                              f"got {v!r}")
+        out[str(k)] = float(v)
+    return out
+
+
+def _closure(d: dict[str, Any], cfg: TuneConfig, where: str) -> dict[str, Any]:
+    cl = d["closure"]
+    if not isinstance(cl, dict) or not isinstance(cl.get("truth"), dict):
+        raise ConfigError(f"{where}: closure must be {{truth: {{setting: value}}, events: N}}, got {cl!r}")
+    unknown = set(cl) - {"truth", "events"}
+    if unknown:
+        raise ConfigError(f"{where}: closure: unknown key(s) {sorted(unknown)}; allowed: events, truth")
+    for k, v in cl["truth"].items():
+        p = next((p for p in cfg.parameters if p.name == k), None)
+        if p is None:
+            raise ConfigError(f"{where}: closure truth {k!r} is not a tuned parameter")
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not p.low <= float(v) <= p.high:
+            raise ConfigError(f"{where}: closure truth {k} = {v!r} must be a number in its range "
+                              f"[{p.low}, {p.high}]")
+    events = _num(cl, "events", int, 1, f"{where}: closure") if "events" in cl else 4 * cfg.events
+    return {"truth": dict(cl["truth"]), "events": events}
+
+
 def _parameters(raw: Any, where: str) -> list[Parameter]:
     if not isinstance(raw, dict) or not raw:
         raise ConfigError(f"{where}: parameters must map Pythia settings to [low, high], got {raw!r}")
@@ -124,7 +176,9 @@ def _parameters(raw: Any, where: str) -> list[Parameter]:
             if unknown:
                 raise ConfigError(f"{where}: parameter {name}: unknown keys {sorted(unknown)}; "
                                   "allowed: range, log")
-            log = bool(spec.get("log", False))
+            log = spec.get("log", False)
+            if not isinstance(log, bool):
+                raise ConfigError(f"{where}: parameter {name}: log must be true or false, got {log!r}")
             spec = spec.get("range")
         if not (isinstance(spec, (list, tuple)) and len(spec) == 2
                 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec)):
@@ -160,14 +214,17 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
     for req in ("parameters", "analyses"):
         if req not in d:
             raise ConfigError(f"{where}: missing required key {req!r}")
-    cfg = TuneConfig(parameters=_parameters(d["parameters"], where), analyses=list(d["analyses"]))
+    analyses = _names(d, "analyses", where)
+    if not analyses:
+        raise ConfigError(f"{where}: analyses must name at least one analysis, got {d['analyses']!r}")
+    cfg = TuneConfig(parameters=_parameters(d["parameters"], where), analyses=analyses)
     for a in cfg.analyses:
         if a not in ANALYSES:
             raise ConfigError(f"{where}: unknown analysis {a!r}; known: {sorted(ANALYSES)}")
     cfg.preset = d.get("preset", cfg.preset)
     if cfg.preset is not None and cfg.preset not in PRESETS:
         raise ConfigError(f"{where}: preset must be one of {sorted(PRESETS)}, got {cfg.preset!r}")
-    cfg.fixed = dict(d.get("fixed") or {})
+    cfg.fixed = dict(_mapping(d, "fixed", where))
     clash = {p.name for p in cfg.parameters} & set(cfg.fixed)
     if clash:
         raise ConfigError(f"{where}: {sorted(clash)} are both tuned and fixed")
@@ -176,7 +233,7 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
     except SettingsError as exc:
         raise ConfigError(f"{where}: fixed settings: {exc}") from None
     cfg.refdata = [str((base / p).resolve()) if not Path(p).is_absolute() else p
-                   for p in (d.get("refdata") or [])]
+                   for p in (_names(d, "refdata", where) or [])]
     for k in ("events", "budget", "seed"):
         if k in d:
             setattr(cfg, k, _num(d, k, int, 1 if k != "seed" else 0, where))
@@ -196,9 +253,9 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
         cfg.emulator = d["emulator"]
     if "sqrt_s" in d:
         cfg.sqrt_s = _num(d, "sqrt_s", float, 1e-3, where)
-    cfg.histograms = list(d["histograms"]) if d.get("histograms") else None
-    cfg.exclude = list(d.get("exclude") or [])
-    cfg.weights = {str(k): float(v) for k, v in (d.get("weights") or {}).items()}
+    cfg.histograms = _names(d, "histograms", where) or None
+    cfg.exclude = _names(d, "exclude", where) or []
+    cfg.weights = _weights(d, where)
     if d.get("scouting") is not None:
         sc = d["scouting"]
         if not isinstance(sc, dict) or not isinstance(sc.get("start_events"), int) \
@@ -207,25 +264,32 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
                               f"0 < N <= events ({cfg.events}), got {sc!r}")
         cfg.scouting = dict(sc)
     if d.get("closure") is not None:
-        cl = d["closure"]
-        if not isinstance(cl, dict) or not isinstance(cl.get("truth"), dict):
-            raise ConfigError(f"{where}: closure must be {{truth: {{setting: value}}, "
-                              f"events: N}}, got {cl!r}")
-        names = {p.name for p in cfg.parameters}
-        for k, v in cl["truth"].items():
-            p = next((p for p in cfg.parameters if p.name == k), None)
-            if k not in names:
-                raise ConfigError(f"{where}: closure truth {k!r} is not a tuned parameter")
-            if p is not None and not p.low <= float(v) <= p.high:
-                raise ConfigError(f"{where}: closure truth {k} = {v} is outside its range "
-                                  f"[{p.low}, {p.high}]")
-        cfg.closure = {"truth": dict(cl["truth"]), "events": int(cl.get("events", 4 * cfg.events))}
+        cfg.closure = _closure(d, cfg, where)
     else:
         missing = [a for a in cfg.analyses if "yoda" not in shipped_files(a)]
         if missing and not cfg.refdata:
             raise ConfigError(f"{where}: no reference data is shipped for {missing}: give refdata "
                               "files, or a closure section for pseudo-data")
     return cfg
+
+
+class _DuplicateKeyError(Exception):
+    def __init__(self, key: Any, line: int) -> None:
+        super().__init__(key)
+        self.key, self.line = key, line
+
+
+class _UniqueKeyLoader(yaml.SafeLoader):
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML keeps the last)."""
+
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        seen = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=deep)
+            if key in seen:
+                raise _DuplicateKeyError(key, key_node.start_mark.line + 1)
+            seen.add(key)
+        return super().construct_mapping(node, deep)
 
 
 def load_config(path: str | Path) -> TuneConfig:
@@ -238,9 +302,11 @@ def load_config(path: str | Path) -> TuneConfig:
     if not p.exists():
         raise ConfigError(f"configuration file not found: {p}")
     try:
-        d = yaml.safe_load(p.read_text())
+        d = yaml.load(p.read_text(), Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+    except _DuplicateKeyError as exc:
+        raise ConfigError(f"{p}:{exc.line}: the key {exc.key!r} is given twice") from None
     return config_from_dict(d, p.parent, str(p))
 
 

@@ -11,7 +11,7 @@ from typing import Any
 
 from tuner.mc.analyses import normalise
 from tuner.mc.generators.pythia import format_setting
-from tuner.mc.recommend import TuneResult
+from tuner.mc.recommend import UNCONSTRAINED_RULE, TuneResult
 from tuner.mc.refdata import RefHisto, write_yoda
 from tuner.mc.setup import TuneSetup
 from tuner.mc.validation import Validation
@@ -51,6 +51,7 @@ def summary(setup: TuneSetup, result: TuneResult) -> dict[str, Any]:
         "correlation": result.correlation,
         "uncertainty_method": result.uncertainty_method,
         "uncertainty_curvature_only": result.uncertainty_curvature,
+        "unconstrained": result.unconstrained, "unconstrained_rule": UNCONSTRAINED_RULE,
         "surrogate": result.surrogate,
         "chi2_surrogate_at_tune": result.chi2_surrogate,
         "chi2_best_evaluation": result.chi2_best_evaluated,

@@ -10,10 +10,14 @@ import numpy as np
 from tuner.errors import TunerError
 from tuner.mc.emulator import MIN_EVALUATIONS
 from tuner.mc.setup import TuneSetup
-from tuner.mc.uncertainty import hessian, jackknife_covariance
+from tuner.mc.uncertainty import cap_to_range, hessian, jackknife_covariance
 from tuner.optimizer import Optimizer
 
-__all__ = ["TuneResult", "recommend"]
+__all__ = ["UNCONSTRAINED_RULE", "TuneResult", "recommend"]
+
+#: the rule written into summary.json
+UNCONSTRAINED_RULE = ("unconstrained: the standard deviation is at least (high - low) / sqrt(12), that "
+                      "of a flat distribution over the whole range; it is quoted as that value")
 
 
 @dataclass
@@ -32,6 +36,9 @@ class TuneResult:
         chi2_best_evaluated: Lowest chi2 of a single evaluation.
         at_edge: Parameters within 1% of an end of their range.
         validation: Filled by the workflow (:class:`tuner.mc.validation.Validation`).
+        unconstrained: Parameters the tune does not constrain: their standard deviation would be
+            at least that of a flat distribution over the whole range, ``(high - low) / sqrt(12)``;
+            it is quoted as that (:data:`UNCONSTRAINED_RULE`).
     """
 
     best: dict[str, float]
@@ -47,6 +54,7 @@ class TuneResult:
     covariance: list[list[float]] = field(default_factory=list)
     uncertainty_method: str = ""
     uncertainty_curvature: dict[str, float] = field(default_factory=dict)
+    unconstrained: list[str] = field(default_factory=list)
 
     @property
     def correlation(self) -> list[list[float]]:
@@ -106,7 +114,8 @@ def recommend(opt: Optimizer, setup: TuneSetup,
     plus the jackknife of :mod:`tuner.mc.uncertainty` (``jackknife=False``: plus the spread of
     the minimum over the emulator's posterior instead). Otherwise the chi2 surrogate's
     posterior mean is minimised within a trust region around the best evaluation and the
-    covariance is ``2 H^-1`` there. A parameter whose variance is not positive gets its half range.
+    covariance is ``2 H^-1`` there. A parameter whose variance is not positive, or larger than that
+    of a flat distribution over its range, is reported as unconstrained (see :class:`TuneResult`).
 
     Raises:
         TunerError: no successful evaluation.
@@ -142,11 +151,9 @@ def recommend(opt: Optimizer, setup: TuneSetup,
             cov = np.full((len(x), len(x)), np.nan)
         curv = np.sqrt(np.abs(np.diag(cov)))
         method = "2 H^-1 of the chi2 surrogate's posterior mean at its minimum (delta-chi2 = 1)"
-    var = np.diag(cov)
-    bad = ~(np.isfinite(var) & (var > 0))
-    sig = np.where(bad, (hi - lo) / 2, np.sqrt(np.where(bad, 1.0, var)))
-    cov = np.where(np.isfinite(cov), cov, 0.0)
-    cov[np.diag_indices_from(cov)] = sig**2
+    cov, free = cap_to_range(cov, lo, hi)
+    sig = np.sqrt(np.diag(cov))
+    unconstrained = [nm for nm, f in zip(names, free, strict=True) if f]
     edge = [nm for nm, v, a, b in zip(names, x, lo, hi, strict=True)
             if min(v - a, b - v) < 0.01 * (b - a)]
     return TuneResult(best=dict(zip(names, x.tolist(), strict=True)),
@@ -157,4 +164,5 @@ def recommend(opt: Optimizer, setup: TuneSetup,
                                                if t.state != "pending")),
                       surrogate="histogram emulator" if use_emulator else "chi2 GP",
                       covariance=cov.tolist(), uncertainty_method=method,
-                      uncertainty_curvature=dict(zip(names, curv.tolist(), strict=True)))
+                      uncertainty_curvature=dict(zip(names, curv.tolist(), strict=True)),
+                      unconstrained=unconstrained)

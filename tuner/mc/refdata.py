@@ -182,8 +182,12 @@ def read_hepdata_yaml(path: str | Path, analysis: str = "", table: int | None = 
             for err in v.get("errors", []):
                 dn, up = _hepdata_error(err, y, where)
                 dn2, up2 = dn2 + dn**2, up2 + up**2
+            e = (math.sqrt(dn2) + math.sqrt(up2)) / 2
+            if not (math.isfinite(y) and math.isfinite(e)):
+                raise RefDataError(f"{where}: every bin needs a finite value and error, got value {y}, "
+                                   f"error {e}")
             vals.append(y)
-            errs.append((math.sqrt(dn2) + math.sqrt(up2)) / 2)
+            errs.append(e)
         if len(vals) != len(lo):
             raise RefDataError(f"{path}: dependent variable {j} has {len(vals)} values for "
                                f"{len(lo)} bins")

@@ -104,6 +104,11 @@ class TuneSetup:
                 for k, v in items.items()}
 
 
+def _matches(key: str, pattern: str) -> bool:
+    """Whether a weight's pattern names ``key`` (as :func:`~tuner.mc.chi2.histogram_weight` does)."""
+    return histogram_weight(key, {pattern: 0.0}) == 0.0
+
+
 def prepare(cfg: TuneConfig) -> TuneSetup:
     """Validate everything that can be checked without events.
 
@@ -125,6 +130,13 @@ def prepare(cfg: TuneConfig) -> TuneSetup:
     keys = select_histograms(refs, cfg.histograms, cfg.exclude)
     if not keys:
         raise ConfigError(f"the histogram selection {cfg.histograms} minus {cfg.exclude} is empty")
+    for pat in cfg.weights:
+        if not any(_matches(k, pat) for k in keys):
+            raise ConfigError(f"weights: {pat!r} matches none of the {len(keys)} selected histograms "
+                              f"(e.g. {keys[:3]})")
+    if all(histogram_weight(k, cfg.weights) == 0 for k in keys):
+        raise ConfigError(f"weights: every selected histogram has weight 0 ({cfg.weights}); a tune "
+                          "needs at least one weight > 0")
     space = [Real(p.low, p.high, prior="log-uniform" if p.log else "uniform", name=p.name)
              for p in cfg.parameters]
     return TuneSetup(cfg, dict(refs), keys, refs, space)

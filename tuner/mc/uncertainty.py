@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["JackknifeResult", "hessian", "jackknife_covariance"]
+__all__ = ["JackknifeResult", "cap_to_range", "hessian", "jackknife_covariance"]
 
 
 def hessian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: np.ndarray | float) -> np.ndarray:
@@ -71,3 +71,22 @@ def jackknife_covariance(refit_minimum: Callable[[np.ndarray], np.ndarray],
         return JackknifeResult(M, np.full((M.shape[1],) * 2, np.nan), failed)
     D = M - M.mean(axis=0)
     return JackknifeResult(M, (m - 1) / m * (D.T @ D), failed)
+
+
+def cap_to_range(cov: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """A covariance whose standard deviations do not exceed ``(high - low) / sqrt(12)``, that of a
+    flat distribution over each parameter's range, and which parameters were capped (or had no
+    finite positive variance): those the data leave unconstrained.
+
+    Correlations are kept; non-finite entries become 0.
+    """
+    cov = np.array(cov, dtype=float)
+    flat = (np.asarray(high, float) - np.asarray(low, float)) / np.sqrt(12.0)
+    var = np.diag(cov).copy()
+    bad = ~(np.isfinite(var) & (var > 0))
+    sig = np.where(bad, flat, np.sqrt(np.where(bad, 1.0, var)))
+    free = bad | (sig >= flat)
+    shrink = np.minimum(1.0, flat / sig)
+    out = np.where(np.isfinite(cov), cov, 0.0) * np.outer(shrink, shrink)
+    out[np.diag_indices_from(out)] = (sig * shrink) ** 2
+    return out, free

@@ -78,16 +78,24 @@ class Study(Storage):
             raise StorageError(f"cannot create the folder of the study {self.path}: {exc}") from None
         try:
             self._db = sqlite3.connect(self.path, isolation_level=None, timeout=30)
+        except sqlite3.Error as exc:
+            raise StorageError(f"{self.path} is not a usable study file: {exc}") from None
+        try:
+            # look before writing anything: a foreign file is refused as it was
+            tables = {r[0] for r in self._db.execute("SELECT name FROM sqlite_master WHERE type='table'")}
+            if (tables or not create) and not {"meta", "trials"} <= tables:
+                raise StorageError(f"{self.path} is an SQLite file but not a study (its tables: "
+                                   f"{sorted(tables) or 'none'}; a study has meta and trials); "
+                                   "nothing was changed in it")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            if not create and self._db.execute(
-                    "SELECT count(*) FROM sqlite_master WHERE name IN ('meta', 'trials')").fetchone()[0] < 2:
-                raise StorageError(f"{self.path} is an SQLite file but not a study (no meta and "
-                                   "trials tables)")
             self._db.executescript(_SCHEMA)
             if self._db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("integrity check failed")
-        except sqlite3.Error as exc:
+        except (sqlite3.Error, StorageError) as exc:
+            self._db.close()
+            if isinstance(exc, StorageError):
+                raise
             raise StorageError(f"{self.path} is not a usable study file: {exc}") from None
         stored = self.get_meta("space")
         if stored is None:

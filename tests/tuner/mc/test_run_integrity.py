@@ -153,4 +153,5 @@ def test_workers_die_with_the_cli(tmp_path):
     deadline = time.time() + 30
     while time.time() < deadline and any(_alive(w) for w in workers):
         time.sleep(0.5)
-    assert not any(_alive(w) for w in workers)
+    alive = {w: Path(f"/proc/{w}/cmdline").read_bytes()[:200] for w in workers if _alive(w)}
+    assert not alive

@@ -36,3 +36,16 @@ def test_hessian_of_a_quadratic_chi2_gives_its_covariance():
         return np.einsum("ni,ij,nj->n", D, Ci, D)
 
     np.testing.assert_allclose(2 * np.linalg.inv(hessian(chi2, x0, 1e-3)), C, rtol=1e-6)
+
+
+def test_an_interval_wider_than_the_range_is_capped_and_flagged_unconstrained():
+    from tuner.mc.uncertainty import cap_to_range
+
+    lo, hi = np.array([0.0, 0.0, 0.0]), np.array([1.0, 12.0, 2.0])
+    cov = np.array([[0.01, 0.005, 0.0], [0.005, 169.0, 0.0], [0.0, 0.0, np.nan]])
+    out, free = cap_to_range(cov, lo, hi)
+    assert free.tolist() == [False, True, True]
+    np.testing.assert_allclose(np.sqrt(np.diag(out)), [0.1, 12 / np.sqrt(12), 2 / np.sqrt(12)])
+    # the correlation of the first two is kept
+    corr = out[0, 1] / np.sqrt(out[0, 0] * out[1, 1])
+    np.testing.assert_allclose(corr, 0.005 / (0.1 * 13.0))

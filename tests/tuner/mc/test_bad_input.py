@@ -1,0 +1,85 @@
+"""Bad input: one clear error stating the rule and the value received, nothing written."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+from tuner.errors import ConfigError
+from tuner.mc.config import config_from_dict
+from tuner.mc.setup import prepare
+
+CLI = [sys.executable, "-m", "tuner.mc.cli"]
+
+
+def _base(**change):
+    d = {"parameters": {"StringZ:aLund": [0.3, 1.5], "TimeShower:alphaSvalue": [0.10, 0.16]},
+         "analyses": ["ALEPH_1996_S3486095"], "events": 1000, "budget": 4}
+    d.update(change)
+    return d
+
+
+@pytest.mark.parametrize("change, match", [
+    ({"weights": {"d01-*": -1.0}}, r"weight of 'd01-\*' must be a finite number >= 0, got -1\.0"),
+    ({"weights": {"*": 0.0}}, r"every selected histogram has weight 0"),
+    ({"weights": {"d99-*": 2.0}}, r"weights: 'd99-\*' matches none of the 51 selected histograms"),
+    ({"weights": ["d01-*", 2]}, r"weights must be a mapping \{name: value\}, got list"),
+    ({"weights": "d01=2"}, r"weights must be a mapping \{name: value\}, got str"),
+    ({"weights": {"d01-*": "heavy"}}, r"weight of 'd01-\*' must be a finite number >= 0, got 'heavy'"),
+    ({"fixed": ["StringPT:sigma", 0.3]}, r"fixed must be a mapping \{name: value\}, got list"),
+    ({"parameters": {"StringZ:aLund": {"range": [0.3, 1.5], "log": "no"}}},
+     r"parameter StringZ:aLund: log must be true or false, got 'no'"),
+    ({"analyses": "ALEPH_1996_S3486095"}, r"analyses must be a list of names, got the string 'ALEPH"),
+    ({"analyses": []}, r"analyses must name at least one analysis"),
+    ({"histograms": "d01-*"}, r"histograms must be a list of names, got the string 'd01-\*'"),
+    ({"closure": {"truth": [0.9, 0.125]}}, r"closure must be \{truth: \{setting: value\}, events: N\}"),
+    ({"closure": {"truth": {"StringZ:aLund": 0.9}, "events": 0}}, r"closure: events must be >= 1, got 0"),
+    ({"closure": {"truth": {"StringZ:aLund": "high"}}},
+     r"closure truth StringZ:aLund = 'high' must be a number"),
+    ({"closure": {"truth": {"StringZ:aLund": 0.9}, "evnts": 5}}, r"closure: unknown key\(s\) \['evnts'\]"),
+])
+def test_configuration_rules(tmp_path, change, match):
+    with pytest.raises(ConfigError, match=match):
+        prepare(config_from_dict(_base(**change), tmp_path))
+
+
+def test_a_nan_in_a_hepdata_bin_is_refused_at_the_bin(tmp_path):
+    from tuner.errors import RefDataError
+    from tuner.mc.refdata import read_hepdata_yaml
+
+    f = tmp_path / "Table1.yaml"
+    f.write_text(yaml.safe_dump({
+        "independent_variables": [{"header": {"name": "x"}, "values": [{"low": 0, "high": 1}]}],
+        "dependent_variables": [{"header": {"name": "y"}, "values": [
+            {"value": float("nan"), "errors": [{"symerror": 0.1}]}]}]}))
+    with pytest.raises(RefDataError, match=r"dependent variable 1, bin 1: every bin needs a finite value"):
+        read_hepdata_yaml(f)
+
+
+def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd)
+
+
+def test_cli_refuses_a_duplicate_yaml_key_workers_0_and_an_out_under_a_file(tmp_path):
+    cfg = tmp_path / "dup.yaml"
+    cfg.write_text("parameters:\n  StringZ:aLund: [0.3, 1.5]\nanalyses: [ALEPH_1996_S3486095]\n"
+                   "events: 1000\nevents: 2000\n")
+    r = _cli(str(cfg), "--dry-run")
+    assert r.returncode == 2 and r.stderr.count("error:") == 1
+    assert "dup.yaml:5: the key 'events' is given twice" in r.stderr
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(_base()))
+    r = _cli(str(good), "--workers", "0", "--out", str(tmp_path / "o"))
+    assert r.returncode == 2 and "--workers must be >= 1, got 0" in r.stderr
+    assert not (tmp_path / "o").exists()
+    blocker = tmp_path / "afile"
+    blocker.write_text("x")
+    r = _cli(str(good), "--out", str(blocker / "sub"))
+    assert r.returncode == 2 and r.stderr.count("error:") == 1 and "Traceback" not in r.stderr
+    assert "cannot use" in r.stderr and blocker.read_text() == "x"
+    r = _cli("rescore", str(tmp_path), "--weight", "d01=abc")
+    assert r.returncode == 2 and "Traceback" not in r.stderr

@@ -7,6 +7,8 @@ from typing import Any
 import numpy as np
 from scipy.optimize import OptimizeResult
 
+from tuner.surrogate.gp import SurrogateView
+
 __all__ = ["build_result"]
 
 
@@ -18,7 +20,8 @@ def build_result(opt: Any, specs: dict[str, Any] | None = None,
     and ``func_vals`` (every successful evaluation, in order), ``space``, ``specs``, ``models``,
     ``random_state``. Added: ``x_recommended`` / ``fun_recommended`` / ``fun_recommended_std``
     (minimiser of the surrogate's posterior mean; for a noisy objective this, not the luckiest
-    evaluation, is the answer), ``noise`` (known variances or ``None``), ``failed`` (the failed
+    evaluation, is the answer; ``models`` are :class:`~tuner.surrogate.SurrogateView` objects with
+    scikit-optimize's ``predict``), ``noise`` (known variances or ``None``), ``failed`` (the failed
     evaluations with their errors), ``y_warp`` (the scale ``models`` predict on),
     ``trials`` (every trial record) and ``timings`` (seconds spent
     in model fits and acquisition).
@@ -41,9 +44,9 @@ def build_result(opt: Any, specs: dict[str, Any] | None = None,
         res.x, res.fun = None, float("nan")
     res.space = opt.space
     res.specs = specs or {"function": "Optimizer", "args": {}}
-    res.models = list(opt.models)
+    res.models = [SurrogateView(m, opt.y_warp) for m in opt.models]
     res.random_state = opt.random_state
-    res.y_warp = opt.y_warp  # the scale of res.models: tuner.surrogate.posterior_mean undoes it
+    res.y_warp = opt.y_warp  # the scale the GPs behind res.models are fitted on
     res.failed = [{"x": t.x, "error": t.error, "trial": t.id} for t in opt.trials
                   if t.state == "failed"]
     res.trials = list(opt.trials)

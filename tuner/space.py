@@ -1,20 +1,16 @@
-"""Search spaces: dimensions, their unit-cube encoding, and scikit-optimize interoperability.
+"""Search spaces: an ordered collection of dimensions, their unit-cube encoding, sampling.
 
-A point lives in two coordinate systems:
-
-* the *user* space, where a point is a list with one value per dimension (a float for
-  :class:`Real`, an int for :class:`Integer`, one of the categories for :class:`Categorical`);
-* the *model* space, where the surrogate works: reals and integers are mapped to ``[0, 1]``
-  (through ``log`` first for a log-uniform prior), categoricals to their index ``0..K-1``.
-
-Dimensions accept the scikit-optimize shorthand (``(0.1, 1.0)``, ``(1, 5)``,
-``(1e-4, 1e-1, "log-uniform")``, ``["adam", "sgd"]``) and ``skopt.space`` objects as they are.
+A point lives in two coordinate systems: the *user* space, a list with one value per dimension,
+and the *model* space where the surrogate works (see :mod:`tuner.dimensions`). Dimensions accept
+the scikit-optimize shorthand (``(0.1, 1.0)``, ``(1, 5)``, ``(1e-4, 1e-1, "log-uniform")``,
+``["adam", "sgd"]``) and ``skopt.space`` objects as they are, and :class:`Space` has
+scikit-optimize's ``Space`` API (``transform``, ``inverse_transform``, ``distance``,
+``is_partly_categorical``, ...), so skopt's plots, stoppers and ``expected_minimum`` work on this
+toolkit's results.
 """
 
 from __future__ import annotations
 
-import math
-import numbers
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
@@ -22,6 +18,7 @@ from typing import Any
 import numpy as np
 from scipy.stats import qmc
 
+from tuner.dimensions import Categorical, Dimension, Integer, Real, as_generator, check_dimension
 from tuner.errors import SpaceError
 
 __all__ = [
@@ -34,311 +31,7 @@ __all__ = [
     "check_dimension",
 ]
 
-_PRIORS = ("uniform", "log-uniform")
 INITIAL_POINT_GENERATORS = ("random", "sobol", "halton", "lhs")
-
-
-def _is_number(v: Any) -> bool:
-    return isinstance(v, numbers.Real) and not isinstance(v, bool)
-
-
-class Dimension:
-    """Base class of a search dimension.
-
-    Contract for subclasses: ``to_unit`` maps user values to model coordinates, ``from_unit`` maps
-    model coordinates back (rounding or snapping where the dimension is discrete), ``contains``
-    says whether a user value lies in the dimension, and ``spec`` returns a JSON-able description
-    from which :func:`check_dimension` rebuilds an equal dimension.
-    """
-
-    name: str | None
-    #: values the model coordinate may take, or ``None`` when it is continuous
-    model_values: list[float] | None = None
-    #: whether the model coordinate is an unordered category index
-    is_categorical: bool = False
-
-    def to_unit(self, values: Sequence[Any]) -> np.ndarray:
-        raise NotImplementedError
-
-    def from_unit(self, u: np.ndarray) -> list[Any]:
-        raise NotImplementedError
-
-    def contains(self, value: Any) -> bool:
-        raise NotImplementedError
-
-    def canonical(self, value: Any) -> Any:
-        """Return ``value`` as the dimension's native Python type (raises SpaceError if outside)."""
-        if not self.contains(value):
-            raise SpaceError(f"value {value!r} is not in dimension {self!r}")
-        return value
-
-    def spec(self) -> dict[str, Any]:
-        raise NotImplementedError
-
-    @property
-    def model_bounds(self) -> tuple[float, float]:
-        return (0.0, 1.0)
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Dimension) and self.spec() == other.spec()
-
-    def __hash__(self) -> int:
-        return hash(repr(self.spec()))
-
-
-class _Numeric(Dimension):
-    def __init__(self, low: Any, high: Any, prior: str = "uniform", base: float = 10,
-                 name: str | None = None, kind: str = "Real") -> None:
-        label = f"{kind} dimension{'' if name is None else f' {name!r}'}"
-        if not (_is_number(low) and _is_number(high)):
-            raise SpaceError(f"{label}: low and high must be numbers, got low={low!r}, high={high!r}")
-        if not (math.isfinite(low) and math.isfinite(high)):
-            raise SpaceError(f"{label}: low and high must be finite, got low={low!r}, high={high!r}")
-        if low >= high:
-            raise SpaceError(f"{label}: low must be < high, got low={low!r}, high={high!r}")
-        if prior not in _PRIORS:
-            raise SpaceError(f"{label}: prior must be one of {_PRIORS}, got {prior!r}")
-        if prior == "log-uniform" and low <= 0:
-            raise SpaceError(f"{label}: a log-uniform prior needs low > 0, got low={low!r}")
-        self.low, self.high, self.prior, self.base, self.name = low, high, prior, base, name
-
-    def _warp(self, x: np.ndarray) -> np.ndarray:
-        return np.log(x) if self.prior == "log-uniform" else x
-
-    def _unwarp(self, x: np.ndarray) -> np.ndarray:
-        return np.exp(x) if self.prior == "log-uniform" else x
-
-    def to_unit(self, values: Sequence[Any]) -> np.ndarray:
-        v = np.asarray(values, dtype=float)
-        lo, hi = self._warp(np.array([self.low, self.high], dtype=float))
-        return (self._warp(v) - lo) / (hi - lo)
-
-    def _from_unit_float(self, u: np.ndarray) -> np.ndarray:
-        lo, hi = self._warp(np.array([self.low, self.high], dtype=float))
-        x = self._unwarp(lo + np.clip(np.asarray(u, dtype=float), 0.0, 1.0) * (hi - lo))
-        return np.clip(x, self.low, self.high)
-
-    @property
-    def bounds(self) -> tuple[Any, Any]:
-        return (self.low, self.high)
-
-    def __repr__(self) -> str:
-        return (f"{type(self).__name__}(low={self.low!r}, high={self.high!r}, "
-                f"prior={self.prior!r}, name={self.name!r})")
-
-
-class Real(_Numeric):
-    """A continuous dimension ``low <= x <= high``.
-
-    Args:
-        low: Lower bound (inclusive).
-        high: Upper bound (inclusive).
-        prior: ``"uniform"`` or ``"log-uniform"`` (sampled and modelled in ``log x``).
-        base: Kept for scikit-optimize compatibility; the log base does not change the model.
-        name: Optional name, used in messages, results and plots.
-
-    Raises:
-        SpaceError: ``low >= high``, non-finite bounds, an unknown prior, or a log prior with
-            ``low <= 0``.
-    """
-
-    def __init__(self, low: float, high: float, prior: str = "uniform", base: float = 10,
-                 transform: str | None = None, name: str | None = None) -> None:
-        super().__init__(low, high, prior, base, name, kind="Real")
-        self.low, self.high = float(low), float(high)
-
-    def from_unit(self, u: np.ndarray) -> list[Any]:
-        return [float(x) for x in self._from_unit_float(u)]
-
-    def contains(self, value: Any) -> bool:
-        return _is_number(value) and self.low <= float(value) <= self.high
-
-    def canonical(self, value: Any) -> float:
-        if not self.contains(value):
-            raise SpaceError(f"value {value!r} is outside {self!r}")
-        return float(value)
-
-    def spec(self) -> dict[str, Any]:
-        return {"type": "Real", "low": self.low, "high": self.high, "prior": self.prior,
-                "name": self.name}
-
-
-class Integer(_Numeric):
-    """An integer dimension ``low <= k <= high``.
-
-    The model sees the integers on ``[0, 1]`` and the acquisition optimiser only proposes the
-    allowed grid values, so no post-hoc rounding changes a point after it was chosen.
-
-    Raises:
-        SpaceError: bounds that are not integers, ``low >= high``, or a log prior with ``low <= 0``.
-    """
-
-    def __init__(self, low: int, high: int, prior: str = "uniform", base: float = 10,
-                 transform: str | None = None, name: str | None = None) -> None:
-        label = f"Integer dimension{'' if name is None else f' {name!r}'}"
-        for v in (low, high):
-            if not (_is_number(v) and float(v) == int(v)):
-                raise SpaceError(f"{label}: bounds must be integers, got low={low!r}, high={high!r}")
-        super().__init__(int(low), int(high), prior, base, name, kind="Integer")
-        n = self.high - self.low + 1
-        self.model_values = (self.to_unit(list(range(self.low, self.high + 1))).tolist()
-                             if n <= 2048 else None)
-
-    def from_unit(self, u: np.ndarray) -> list[Any]:
-        x = self._from_unit_float(u)
-        if self.prior == "log-uniform":
-            # round in the warped space so that the nearest grid value in model space is chosen
-            lo_r, hi_r = np.floor(x), np.ceil(x)
-            u = np.asarray(u, dtype=float)
-            pick_hi = np.abs(self.to_unit(np.maximum(hi_r, self.low)) - u) < np.abs(
-                self.to_unit(np.maximum(lo_r, self.low)) - u)
-            x = np.where(pick_hi, hi_r, lo_r)
-        return [int(v) for v in np.clip(np.round(x), self.low, self.high)]
-
-    def contains(self, value: Any) -> bool:
-        return (_is_number(value) and float(value) == int(value)
-                and self.low <= int(value) <= self.high)
-
-    def canonical(self, value: Any) -> int:
-        if not self.contains(value):
-            raise SpaceError(f"value {value!r} is outside {self!r}")
-        return int(value)
-
-    def spec(self) -> dict[str, Any]:
-        return {"type": "Integer", "low": self.low, "high": self.high, "prior": self.prior,
-                "name": self.name}
-
-
-class Categorical(Dimension):
-    """An unordered choice among ``categories``.
-
-    The model sees the category index and uses a categorical (Hamming) kernel on it, so no
-    order between the categories is assumed.
-
-    Raises:
-        SpaceError: an empty list of categories or repeated categories.
-    """
-
-    is_categorical = True
-
-    def __init__(self, categories: Iterable[Any], prior: Any = None, transform: str | None = None,
-                 name: str | None = None) -> None:
-        cats = list(categories)
-        label = f"Categorical dimension{'' if name is None else f' {name!r}'}"
-        if not cats:
-            raise SpaceError(f"{label}: needs at least one category, got {cats!r}")
-        if len({repr(c) for c in cats}) != len(cats):
-            raise SpaceError(f"{label}: categories must be distinct, got {cats!r}")
-        self.categories = tuple(cats)
-        self.name = name
-        self.model_values = [float(i) for i in range(len(cats))]
-
-    @property
-    def model_bounds(self) -> tuple[float, float]:
-        return (0.0, float(max(len(self.categories) - 1, 1)))
-
-    def index(self, value: Any) -> int:
-        for i, c in enumerate(self.categories):
-            if (c == value and type(c) is type(value)) or repr(c) == repr(value):
-                return i
-        raise SpaceError(f"value {value!r} is not one of the categories {list(self.categories)!r}"
-                         f"{'' if self.name is None else f' of dimension {self.name!r}'}")
-
-    def to_unit(self, values: Sequence[Any]) -> np.ndarray:
-        return np.array([float(self.index(v)) for v in values], dtype=float)
-
-    def from_unit(self, u: np.ndarray) -> list[Any]:
-        idx = np.clip(np.round(np.asarray(u, dtype=float)), 0, len(self.categories) - 1)
-        return [self.categories[int(i)] for i in idx]
-
-    def contains(self, value: Any) -> bool:
-        try:
-            self.index(value)
-        except SpaceError:
-            return False
-        return True
-
-    def canonical(self, value: Any) -> Any:
-        return self.categories[self.index(value)]
-
-    @property
-    def bounds(self) -> tuple[Any, ...]:
-        return self.categories
-
-    def spec(self) -> dict[str, Any]:
-        return {"type": "Categorical", "categories": list(self.categories), "name": self.name}
-
-    def __repr__(self) -> str:
-        return f"Categorical(categories={self.categories!r}, name={self.name!r})"
-
-
-def _from_skopt(dim: Any) -> Dimension | None:
-    module = type(dim).__module__
-    if not module.startswith("skopt"):
-        return None
-    kind = type(dim).__name__
-    if kind == "Real":
-        return Real(dim.low, dim.high, prior=dim.prior, base=getattr(dim, "base", 10), name=dim.name)
-    if kind == "Integer":
-        return Integer(dim.low, dim.high, prior=dim.prior, base=getattr(dim, "base", 10),
-                       name=dim.name)
-    if kind == "Categorical":
-        return Categorical(dim.categories, name=dim.name)
-    raise SpaceError(f"unsupported scikit-optimize dimension type {kind!r}: {dim!r}")
-
-
-def check_dimension(dimension: Any, name: str | None = None) -> Dimension:
-    """Turn a dimension given in any accepted form into a :class:`Dimension`.
-
-    Accepted: a :class:`Dimension`; a ``skopt.space`` dimension; ``(low, high)`` (two ints give an
-    :class:`Integer`, otherwise a :class:`Real`); ``(low, high, prior)``; ``(low, high, prior,
-    base)``; a list of categories; a spec dict as written by :meth:`Dimension.spec`.
-
-    Args:
-        dimension: The dimension in any accepted form.
-        name: A name for the dimension when the form carries none.
-
-    Returns:
-        The dimension.
-
-    Raises:
-        SpaceError: the form is not recognised, or it breaks a rule of the dimension.
-    """
-    if isinstance(dimension, Dimension):
-        if name is not None and dimension.name is None:
-            dimension.name = name
-        return dimension
-    converted = _from_skopt(dimension)
-    if converted is not None:
-        return converted
-    if isinstance(dimension, dict) and "type" in dimension:
-        spec = dict(dimension)
-        kind = spec.pop("type")
-        cls = {"Real": Real, "Integer": Integer, "Categorical": Categorical}.get(kind)
-        if cls is None:
-            raise SpaceError(f"unknown dimension type {kind!r} in {dimension!r}")
-        spec.setdefault("name", name)
-        return cls(**spec)  # type: ignore[arg-type]
-    label = f"dimension {name!r}" if name is not None else "dimension"
-    if isinstance(dimension, list):
-        return Categorical(dimension, name=name)
-    if isinstance(dimension, tuple):
-        if len(dimension) in (2, 3, 4) and all(_is_number(v) for v in dimension[:2]) and all(
-                isinstance(v, str) for v in dimension[2:3]):
-            low, high = dimension[0], dimension[1]
-            prior = dimension[2] if len(dimension) > 2 else "uniform"
-            base = dimension[3] if len(dimension) > 3 else 10
-            if all(isinstance(v, numbers.Integral) for v in (low, high)):
-                return Integer(low, high, prior=prior, base=base, name=name)
-            return Real(low, high, prior=prior, base=base, name=name)
-        if len(dimension) >= 2 and any(_is_number(v) for v in dimension) and any(
-                not _is_number(v) for v in dimension):
-            raise SpaceError(f"{label}: a tuple must be (low, high[, prior[, base]]) of numbers; "
-                             f"mixed types received: {dimension!r}")
-        if len(dimension) >= 1 and not any(_is_number(v) for v in dimension):
-            return Categorical(dimension, name=name)
-    raise SpaceError(f"{label}: expected a Dimension, a (low, high[, prior]) tuple or a list of "
-                     f"categories, got {dimension!r}")
 
 
 class Space:
@@ -441,7 +134,7 @@ class Space:
         return [list(row) for row in zip(*cols, strict=True)]
 
     # --- sampling ----------------------------------------------------------------------------
-    def rvs(self, n_samples: int = 1, random_state: int | np.random.Generator | None = None,
+    def rvs(self, n_samples: int = 1, random_state: Any = None,
             method: str = "random") -> list[list[Any]]:
         """Draw points, uniformly in the model space (so log-uniform where the prior says so).
 
@@ -453,7 +146,7 @@ class Space:
         Raises:
             SpaceError: an unknown method.
         """
-        rng = np.random.default_rng(random_state)
+        rng = as_generator(random_state)
         d = self.n_dims
         if method == "random":
             u = rng.random((n_samples, d))
@@ -472,19 +165,77 @@ class Space:
         else:
             raise SpaceError(f"initial_point_generator must be one of {INITIAL_POINT_GENERATORS}, "
                              f"got {method!r}")
-        # categorical: map [0,1) to an index uniformly
         for i, dim in enumerate(self.dimensions):
-            if dim.is_categorical:
-                k = len(dim.categories)  # type: ignore[attr-defined]
-                u[:, i] = np.minimum(np.floor(u[:, i] * k), k - 1)
-            elif isinstance(dim, Integer):
-                # uniform over the integers (or their log grid), not over a rounded cube
-                lo, hi = (np.log(dim.low), np.log(dim.high + 1)) if dim.prior == "log-uniform" \
-                    else (dim.low, dim.high + 1)
-                raw = lo + u[:, i] * (hi - lo)
-                vals = np.floor(np.exp(raw) if dim.prior == "log-uniform" else raw)
-                u[:, i] = dim.to_unit(np.clip(vals, dim.low, dim.high))
+            u[:, i] = dim.uniform_to_model(u[:, i])
         return self.from_unit(u)
+
+    # --- scikit-optimize's Space API ------------------------------------------------------------
+    def transform(self, points: Sequence[Sequence[Any]]) -> np.ndarray:
+        """Points -> model coordinates, as skopt's ``Space.transform``: like :meth:`to_unit`, but
+        a numeric value between grid points (a minimiser's iterate on an integer dimension) is
+        mapped as it is rather than refused."""
+        rows = [list(p) for p in points]
+        if not rows:
+            return np.zeros((0, self.n_dims))
+        if any(len(r) != self.n_dims for r in rows):
+            raise SpaceError(f"points must have {self.n_dims} values each, got {rows[:2]!r}")
+        cols = [d.transform([r[i] for r in rows]) for i, d in enumerate(self.dimensions)]
+        return np.stack(cols, axis=1)
+
+    def inverse_transform(self, coords: Any) -> list[list[Any]]:
+        """Model coordinates -> points (skopt's name for :meth:`from_unit`)."""
+        return self.from_unit(np.atleast_2d(np.asarray(coords, dtype=float)))
+
+    @property
+    def transformed_n_dims(self) -> int:
+        return self.n_dims
+
+    @property
+    def transformed_bounds(self) -> list[tuple[float, float]]:
+        return [d.model_bounds for d in self.dimensions]
+
+    @property
+    def is_categorical(self) -> bool:
+        return all(d.is_categorical for d in self.dimensions)
+
+    @property
+    def is_partly_categorical(self) -> bool:
+        return any(d.is_categorical for d in self.dimensions)
+
+    @property
+    def n_constant_dimensions(self) -> int:
+        return sum(d.is_constant for d in self.dimensions)
+
+    def distance(self, a: Sequence[Any], b: Sequence[Any]) -> float:
+        """Sum of the per-dimension distances (skopt's ``Space.distance``).
+
+        Raises:
+            SpaceError: points of the wrong length or outside the space.
+        """
+        if len(a) != self.n_dims or len(b) != self.n_dims:
+            raise SpaceError(f"distance needs two points of {self.n_dims} values, got {a!r} and {b!r}")
+        return float(sum(d.distance(x, y) for d, x, y in zip(self.dimensions, a, b, strict=True)))
+
+    def set_transformer(self, transform: str | Sequence[str]) -> None:
+        """Accepted for scikit-optimize code; the encoding stays the model coordinate."""
+        names = [transform] * self.n_dims if isinstance(transform, str) else list(transform)
+        for d, t in zip(self.dimensions, names, strict=True):
+            d.set_transformer(t)
+
+    def set_transformer_by_type(self, transform: str, dim_type: type) -> None:
+        for d in self.dimensions:
+            if type(d).__name__ == getattr(dim_type, "__name__", dim_type):
+                d.set_transformer(transform)
+
+    def get_transformer(self) -> list[str]:
+        return ["label" if d.is_categorical else "normalize" for d in self.dimensions]
+
+    def __contains__(self, point: Any) -> bool:
+        try:
+            self.check_point(point)
+        except SpaceError:
+            return False
+        return True
 
     # --- persistence -------------------------------------------------------------------------
     def spec(self) -> list[dict[str, Any]]:

@@ -90,3 +90,74 @@ def test_result_keeps_one_model_per_fit_and_true_specs():
     res2 = gp_minimize(_f, [(0.0, 1.0)], n_calls=6, n_initial_points=2, random_state=0,
                        model_queue_size=2, progress=False)
     assert len(res2.models) == 2
+
+
+# ---------------------------------------------------------------- skopt's plots and utilities on our results
+def _branin(x):
+    a, b = x
+    quad = (b - 5.1 / (4 * np.pi**2) * a**2 + 5 / np.pi * a - 6) ** 2
+    return quad + 10 * (1 - 1 / (8 * np.pi)) * np.cos(a) + 10
+
+
+@pytest.fixture(scope="module")
+def branin_result():
+    from tuner.space import Integer, Real
+
+    return gp_minimize(lambda x: _branin([x[0], float(x[1])]),
+                       [Real(-5.0, 10.0, name="a"), Integer(0, 15, name="b")],
+                       n_calls=14, n_initial_points=8, random_state=0, progress=False)
+
+
+def test_skopt_plots_and_expected_minimum_work_on_a_tuner_result(branin_result):
+    plots = pytest.importorskip("skopt.plots")
+    utils = pytest.importorskip("skopt.utils")
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    res = branin_result
+    assert plots.plot_objective(res, n_points=8, n_samples=30) is not None
+    assert plots.plot_evaluations(res) is not None
+    assert plots.plot_convergence(res) is not None
+    x, fun = utils.expected_minimum(res, n_random_starts=3, random_state=0)
+    # scipy's minimiser leaves integer coordinates real, as with skopt's own results
+    assert all(lo <= v <= hi for v, (lo, hi) in zip(x, res.space.bounds, strict=True)) and np.isfinite(fun)
+    # the model's prediction at a point is the surrogate's, on the objective's scale
+    pred = res.models[-1].predict(res.space.transform([res.x]))
+    assert abs(pred[0] - res.fun) < 0.3 * abs(res.fun) + 5
+
+
+def test_plot_gaussian_process_on_a_1d_tuner_result():
+    plots = pytest.importorskip("skopt.plots")
+    import matplotlib
+
+    matplotlib.use("Agg", force=True)
+    res = gp_minimize(_f, [(0.0, 1.0)], n_calls=7, n_initial_points=4, random_state=0, progress=False)
+    assert plots.plot_gaussian_process(res) is not None
+
+
+def test_delta_x_stopper_stops_a_tuner_run():
+    cb = pytest.importorskip("skopt.callbacks")
+    res = gp_minimize(_f, [(0.0, 1.0)], n_calls=25, n_initial_points=3, random_state=0, progress=False,
+                      callback=cb.DeltaXStopper(0.5))
+    assert len(res.func_vals) < 25
+
+
+def test_dimension_and_space_api_of_skopt():
+    from tuner.space import Categorical, Integer, Real, Space
+
+    r, i, c = Real(1e-3, 1.0, "log-uniform", name="lr"), Integer(2, 9, name="n"), Categorical(["a", "b"])
+    sp = Space([r, i, c])
+    pts = sp.rvs(50, random_state=np.random.RandomState(0))  # skopt passes RandomState objects
+    assert all(p in sp for p in pts)
+    np.testing.assert_allclose(sp.transform(sp.inverse_transform(sp.transform(pts))), sp.transform(pts))
+    assert r.transform([1e-3, 1.0]).tolist() == [0.0, 1.0]
+    assert r.inverse_transform([0.5])[0] == pytest.approx(10 ** -1.5)
+    assert i.rvs(5, random_state=1) and all(2 <= v <= 9 for v in i.rvs(20, random_state=2))
+    assert (r.transformed_size, i.transformed_size, c.transformed_size) == (1, 1, 1)
+    assert sp.distance([0.1, 3, "a"], [0.2, 5, "b"]) == pytest.approx(0.1 + 2 + 1)
+    assert not any(d.is_constant for d in sp.dimensions) and Categorical(["x"]).is_constant
+    assert sp.is_partly_categorical and not sp.is_categorical and sp.n_constant_dimensions == 0
+    assert sp.transformed_n_dims == 3 and len(sp.transformed_bounds) == 3
+    sp.set_transformer("normalize")  # accepted; the encoding stays the model coordinate
+    with pytest.raises(ValueError, match="transform must be one of"):
+        r.set_transformer("squash")

@@ -16,11 +16,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import torch
 
 from tuner.errors import TunerError
 from tuner.plotting import styled
-from tuner.surrogate import posterior_mean
 
 __all__ = [
     "SearchReport",
@@ -41,10 +39,7 @@ def surrogate_mean(res: Any, points: list[list[Any]]) -> np.ndarray:
     """
     if not res.models:
         raise TunerError("the result holds no surrogate model (fewer than 2 successful evaluations)")
-    model = res.models[-1]
-    p = next(model.parameters())
-    X = torch.as_tensor(res.space.to_unit(points), dtype=torch.float64, device=p.device)
-    return posterior_mean(model, X, getattr(res, "y_warp", "none"))
+    return np.asarray(res.models[-1].predict(res.space.transform(points)))
 
 
 def _grid(dim: Any, n: int) -> list[Any]:

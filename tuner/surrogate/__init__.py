@@ -2,6 +2,13 @@
 
 from __future__ import annotations
 
-from tuner.surrogate.gp import SurrogateConfig, build_gp, fit_gp, gp_settings, posterior_mean
+from tuner.surrogate.gp import (
+    SurrogateConfig,
+    SurrogateView,
+    build_gp,
+    fit_gp,
+    gp_settings,
+    posterior_mean,
+)
 
-__all__ = ["SurrogateConfig", "build_gp", "fit_gp", "gp_settings", "posterior_mean"]
+__all__ = ["SurrogateConfig", "SurrogateView", "build_gp", "fit_gp", "gp_settings", "posterior_mean"]

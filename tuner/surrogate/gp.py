@@ -30,8 +30,8 @@ from gpytorch.priors import LogNormalPrior
 
 from tuner.errors import TunerError
 
-__all__ = ["Y_WARPS", "SurrogateConfig", "build_gp", "fit_gp", "gp_settings", "posterior", "posterior_mean",
-           "unwarp"]
+__all__ = ["Y_WARPS", "SurrogateConfig", "SurrogateView", "build_gp", "fit_gp", "gp_settings", "posterior",
+           "posterior_mean", "unwarp"]
 
 #: output warps a surrogate can model: the objective itself, or its logarithm
 Y_WARPS = ("none", "log")
@@ -186,3 +186,31 @@ def posterior_mean(model: Any, X: torch.Tensor, y_warp: str) -> np.ndarray:
 
     Every plot and report goes through here (or :meth:`tuner.Optimizer.predict` + ``unwarp``)."""
     return np.asarray(unwarp(posterior(model, X)[0], y_warp))
+
+
+class SurrogateView:
+    """A fitted surrogate as scikit-optimize's plots and utilities use a model: ``predict`` on
+    transformed points (the model coordinates of :meth:`tuner.space.Space.transform`), in the
+    objective's own scale.
+
+    Attributes:
+        model: The BoTorch model (fitted to ``-warp(y)``).
+        y_warp: Its output warp.
+    """
+
+    def __init__(self, model: Any, y_warp: str) -> None:
+        self.model, self.y_warp = model, y_warp
+
+    def predict(self, X: Any, return_std: bool = False) -> Any:
+        """Posterior mean (and standard deviation, propagated through the warp to first order) at
+        ``X`` (``n x d`` model coordinates)."""
+        p = next(self.model.parameters())
+        Xt = torch.as_tensor(np.atleast_2d(np.asarray(X, dtype=float)), dtype=torch.float64, device=p.device)
+        mean, std = posterior(self.model, Xt)
+        mu = np.asarray(unwarp(mean, self.y_warp))
+        if not return_std:
+            return mu
+        return mu, (mu * std if self.y_warp == "log" else std)
+
+    def __repr__(self) -> str:
+        return f"SurrogateView({type(self.model).__name__}, y_warp={self.y_warp!r})"

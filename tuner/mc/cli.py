@@ -136,17 +136,22 @@ def rescore(folder: str, weights: tuple[str, ...], histograms: tuple[str, ...],
 @cli.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
 def report(folder: str) -> None:
-    """Redraw the convergence, trace and surrogate plots of a stored tune."""
+    """Redraw every plot of a stored tune (no new events): convergence, traces, slices,
+    correlation, profiles, and data vs default vs tune from the validation runs' YODA files."""
     from tuner.mc import plots
     from tuner.mc.recommend import recommend
+    from tuner.mc.refdata import read_yoda
     from tuner.mc.workflow import TuneRun
 
     run = TuneRun.load(folder)
     setup, opt = run.setup, run.opt
     res = recommend(opt, setup, setup.stored_vectors(opt.storage, opt.trials)
                     if setup.config.emulator else None)
-    plots.summary_plots(Path(folder) / "plots", opt, res.best,
-                        (setup.config.closure or {}).get("truth"))
+    sims = {label: read_yoda(Path(folder) / f"{label}.yoda") for label in ("tune", "default")
+            if (Path(folder) / f"{label}.yoda").exists()}
+    written = plots.tune_plots(Path(folder) / "plots", setup, opt, res, sims)
+    run.close()
+    click.echo(f"{len(written)} plots in {Path(folder) / 'plots'}/")
     click.echo(json.dumps({"tune": res.best, "uncertainties": res.uncertainties}, indent=1))
 
 

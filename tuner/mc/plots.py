@@ -15,7 +15,8 @@ from tuner.mc.setup import TuneSetup
 from tuner.optimizer import Optimizer
 from tuner.plotting import styled
 
-__all__ = ["convergence", "histogram_comparison", "slices", "summary_plots", "traces", "tune_plots"]
+__all__ = ["convergence", "correlation", "histogram_comparison", "profiles", "slices", "summary_plots",
+           "traces", "tune_plots"]
 
 
 
@@ -126,12 +127,60 @@ def summary_plots(folder: Path, opt: Optimizer, best: dict[str, float],
     return written
 
 
+@styled
+def correlation(result: TuneResult) -> plt.Figure:
+    """The correlation matrix of the quoted covariance, with the numbers."""
+    names = list(result.best)
+    C = np.asarray(result.correlation)
+    fig, ax = plt.subplots(figsize=(1.3 * len(names) + 4, 1.1 * len(names) + 3))
+    im = ax.imshow(C, vmin=-1, vmax=1, cmap="RdBu_r")
+    for i in range(len(names)):
+        for j in range(len(names)):
+            ax.text(j, i, f"{C[i, j]:.2f}", ha="center", va="center", fontsize=10,
+                    color="white" if abs(C[i, j]) > 0.5 else "black")
+    short = [n.split(":")[-1] for n in names]
+    ax.set_xticks(range(len(names)), short, rotation=45, ha="right", fontsize=10)
+    ax.set_yticks(range(len(names)), short, fontsize=10)
+    fig.colorbar(im, ax=ax, label="correlation")
+    fig.tight_layout()
+    return fig
+
+
+@styled
+def profiles(result: TuneResult) -> plt.Figure:
+    """The profile of the emulated chi2 per parameter, with the tune and its one-sigma interval."""
+    names = list(result.profiles)
+    fig, axes = plt.subplots(1, len(names), figsize=(4.5 * len(names), 4.2), squeeze=False)
+    for ax, nm in zip(axes[0], names, strict=True):
+        p = result.profiles[nm]
+        pts = sorted([*zip(p["x"], p["delta_chi2"], strict=True), (result.best[nm], 0.0)])
+        ax.plot([a for a, _ in pts], [max(b, 0.0) for _, b in pts], "o-", ms=3)
+        ax.axvline(result.best[nm], color="tab:red")
+        ax.axvspan(result.best[nm] - result.uncertainties[nm], result.best[nm] + result.uncertainties[nm],
+                   color="tab:red", alpha=0.15)
+        ax.set_xlabel(nm, fontsize=10)
+        ax.set_ylabel(r"$\Delta\chi^2$ (emulated, profiled)")
+        ax.set_yscale("symlog", linthresh=1.0)
+        ax.set_ylim(bottom=0.0)
+        if nm in result.unconstrained:
+            ax.set_title("unconstrained", fontsize=10)
+    fig.tight_layout()
+    return fig
+
+
 def tune_plots(folder: Path, setup: TuneSetup, opt: Optimizer, result: TuneResult,
                sims: dict[str, dict[str, RefHisto]]) -> list[Path]:
     """Write every plot of a tune as PNG files; return their paths."""
     folder = Path(folder)
     (folder / "histograms").mkdir(parents=True, exist_ok=True)
     written = summary_plots(folder, opt, result.best, (setup.config.closure or {}).get("truth"))
+    figs = [("correlation", correlation(result))]
+    if result.profiles:
+        figs.append(("profiles", profiles(result)))
+    for name, fig in figs:
+        fig.savefig(folder / f"{name}.png", dpi=90)
+        plt.close(fig)
+        written.append(folder / f"{name}.png")
 
     info: dict[str, Any] = {}
     plot_files = [shipped_files(a).get("plot") for a in setup.config.analyses]

@@ -10,10 +10,13 @@ import numpy as np
 from tuner.errors import TunerError
 from tuner.mc.emulator import MIN_EVALUATIONS
 from tuner.mc.setup import TuneSetup
-from tuner.mc.uncertainty import cap_to_range, hessian, jackknife_covariance
+from tuner.mc.uncertainty import cap_to_range, hessian, jackknife_covariance, profile
 from tuner.optimizer import Optimizer
 
-__all__ = ["UNCONSTRAINED_RULE", "TuneResult", "recommend"]
+__all__ = ["PROFILE_GRID", "UNCONSTRAINED_RULE", "TuneResult", "recommend"]
+
+#: where the profiles are computed, as a fraction of each parameter's range (unit cube)
+PROFILE_GRID = np.linspace(0.0, 1.0, 13)
 
 #: the rule written into summary.json
 UNCONSTRAINED_RULE = ("unconstrained: the standard deviation is at least (high - low) / sqrt(12), that "
@@ -39,6 +42,9 @@ class TuneResult:
         unconstrained: Parameters the tune does not constrain: their standard deviation would be
             at least that of a flat distribution over the whole range, ``(high - low) / sqrt(12)``;
             it is quoted as that (:data:`UNCONSTRAINED_RULE`).
+        profiles: Per parameter, the emulated chi2 minus its minimum, minimised over the other
+            parameters, on a grid across the range (``x``, ``delta_chi2``); empty without the
+            emulator. Its denominators include one evaluation's typical Monte Carlo error.
     """
 
     best: dict[str, float]
@@ -55,6 +61,7 @@ class TuneResult:
     uncertainty_method: str = ""
     uncertainty_curvature: dict[str, float] = field(default_factory=dict)
     unconstrained: list[str] = field(default_factory=list)
+    profiles: dict[str, dict[str, list[float]]] = field(default_factory=dict)
 
     @property
     def correlation(self) -> list[list[float]]:
@@ -73,10 +80,11 @@ def _jacobian(opt: Optimizer, u: np.ndarray) -> np.ndarray:
 
 
 def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndarray, np.ndarray]],
-              starts: list[list[Any]], jackknife: bool) -> tuple[np.ndarray, float, np.ndarray,
-                                                             np.ndarray, str]:
+              starts: list[list[Any]], jackknife: bool
+              ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, str, np.ndarray]:
     """Minimum of the emulated chi2 (unit cube), its chi2, the total covariance and the
-    curvature covariance (unit cube), and the method in words."""
+    curvature covariance (unit cube), the method in words, and the profile of the emulated chi2
+    minus its minimum on :data:`PROFILE_GRID` (one row per parameter)."""
     cfg = setup.config
     done = [t for t in opt.complete if t.id in vectors]
     X = np.asarray(opt.space.to_unit([t.x for t in done]))
@@ -88,6 +96,14 @@ def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndar
     cov_d, cov_e = emu.minimum_covariance(u, seed=cfg.seed)
     best_x = np.asarray(opt.space.to_unit([min(done, key=lambda t: float(t.y or 0.0)).x]))
 
+    def minimum_with(i: int, g: float) -> float:
+        b = np.array(bounds, dtype=float)
+        b[:, i] = b[0, i] + g * (b[1, i] - b[0, i])
+        start = np.clip(u, b[0], b[1])
+        return float(emu.chi2(emu.minimum(start[None], b, seed=cfg.seed))[0]) - f0
+
+    prof = profile(minimum_with, len(u), PROFILE_GRID)
+
     def refit_minimum(keep: np.ndarray) -> np.ndarray:
         rep = setup.emulator(X[keep], [v for v, k in zip(vecs, keep, strict=True) if k], seed=cfg.seed)
         return rep.minimum(np.concatenate([u[None], best_x]), bounds, seed=cfg.seed)
@@ -97,10 +113,10 @@ def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndar
         method = (f"2 H^-1 of the emulated chi2 at its minimum (delta-chi2 = 1) plus the jackknife "
                   f"covariance of that minimum over the evaluations ({len(jack.minima)} refits, "
                   "each without one evaluation)")
-        return u, f0, cov_d + jack.covariance, cov_d, method
+        return u, f0, cov_d + jack.covariance, cov_d, method, prof
     method = ("2 H^-1 of the emulated chi2 at its minimum (delta-chi2 = 1) plus the spread of that "
               "minimum over the emulator's posterior")
-    return u, f0, cov_d + cov_e, cov_d, method
+    return u, f0, cov_d + cov_e, cov_d, method, prof
 
 
 def recommend(opt: Optimizer, setup: TuneSetup,
@@ -133,12 +149,17 @@ def recommend(opt: Optimizer, setup: TuneSetup,
     if use_emulator:
         assert vectors is not None
         starts = [rec[0]] + [t.x for t in sorted(done, key=lambda t: float(t.y or 0.0))[:5]]
-        u, f0, cov_u, cov_curv_u, method = _emulated(opt, setup, vectors, starts, jackknife)
+        u, f0, cov_u, cov_curv_u, method, prof = _emulated(opt, setup, vectors, starts, jackknife)
+        mb = np.asarray(opt.space.model_bounds)
+        X = np.asarray(opt.space.from_unit(mb[0] + np.outer(PROFILE_GRID, mb[1] - mb[0])), dtype=float)
+        profiles = {nm: {"x": X[:, i].tolist(), "delta_chi2": prof[i].tolist()}
+                    for i, nm in enumerate(names)}
         x = np.array(opt.space.from_unit(u[None])[0], dtype=float)
         jac = _jacobian(opt, u)
         cov = jac[:, None] * cov_u * jac[None, :]
         curv = np.sqrt(np.abs(np.diag(cov_curv_u))) * np.abs(jac)
     else:
+        profiles = {}
         x = np.array(rec[0], dtype=float)
 
         def f(V: np.ndarray) -> np.ndarray:
@@ -165,4 +186,4 @@ def recommend(opt: Optimizer, setup: TuneSetup,
                       surrogate="histogram emulator" if use_emulator else "chi2 GP",
                       covariance=cov.tolist(), uncertainty_method=method,
                       uncertainty_curvature=dict(zip(names, curv.tolist(), strict=True)),
-                      unconstrained=unconstrained)
+                      unconstrained=unconstrained, profiles=profiles)

@@ -18,7 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["JackknifeResult", "cap_to_range", "hessian", "jackknife_covariance"]
+__all__ = ["EIGENTUNE_RULE", "Eigentune", "JackknifeResult", "cap_to_range", "eigentunes", "hessian",
+           "jackknife_covariance", "profile"]
 
 
 def hessian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: np.ndarray | float) -> np.ndarray:
@@ -90,3 +91,44 @@ def cap_to_range(cov: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np
     out = np.where(np.isfinite(cov), cov, 0.0) * np.outer(shrink, shrink)
     out[np.diag_indices_from(out)] = (sig * shrink) ** 2
     return out, free
+
+
+#: the rule of the eigentunes, written into summary.json
+EIGENTUNE_RULE = (
+    "eigentune k+/-: the tune moved by +/- sqrt(delta_chi2 * lambda_k) v_k, with (lambda_k, v_k) the "
+    "eigenpairs of the quoted covariance in range-scaled coordinates ((x - low) / (high - low)), so "
+    "that each variation changes a chi2 whose covariance is the quoted one by delta_chi2; clipped to "
+    "the parameter ranges (flagged)")
+
+
+@dataclass
+class Eigentune:
+    """One Professor-style eigentune: the tune moved along an eigenvector of its covariance."""
+
+    index: int
+    sign: str
+    eigenvalue: float
+    point: np.ndarray
+    clipped: bool
+
+
+def eigentunes(best: np.ndarray, cov: np.ndarray, low: np.ndarray, high: np.ndarray,
+               delta_chi2: float = 1.0) -> list[Eigentune]:
+    """The ``+`` and ``-`` eigentunes of every eigenvector, largest eigenvalue first
+    (:data:`EIGENTUNE_RULE`)."""
+    span = np.asarray(high, float) - np.asarray(low, float)
+    lam, V = np.linalg.eigh(np.asarray(cov, float) / np.outer(span, span))
+    out = []
+    for k, j in enumerate(np.argsort(lam)[::-1]):
+        step = np.sqrt(delta_chi2 * max(float(lam[j]), 0.0)) * V[:, j] * span
+        for sign, s in (("+", 1.0), ("-", -1.0)):
+            x = np.asarray(best, float) + s * step
+            clipped = bool(np.any(x < low) or np.any(x > high))
+            out.append(Eigentune(k + 1, sign, float(lam[j]), np.clip(x, low, high), clipped))
+    return out
+
+
+def profile(minimum_with: Callable[[int, float], float], dims: int, grid: np.ndarray) -> np.ndarray:
+    """The profile of a chi2: for each coordinate ``i`` and grid value ``g`` the minimum over the
+    other coordinates with ``i`` held at ``g`` (``minimum_with(i, g)``); ``dims x len(grid)``."""
+    return np.array([[minimum_with(i, float(g)) for g in grid] for i in range(dims)])

@@ -142,6 +142,18 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path, refdata):
     corr = np.array(summary["correlation"])
     assert np.allclose(np.diag(corr), 1) and np.all(np.abs(corr) <= 1 + 1e-9)
     assert "jackknife" in summary["uncertainty_method"]
+    # Professor-style eigentunes: two per eigenvector, each a file Pythia reads line by line
+    import pythia8mc
+
+    files = sorted((out / "eigentunes").glob("*.cmnd"))
+    assert len(files) == len(summary["eigentunes"]) == 4 and "eigenpairs" in summary["eigentune_rule"]
+    for f in files:
+        py = pythia8mc.Pythia("", False)
+        lines = [ln for ln in f.read_text().splitlines() if ln and not ln.startswith("!")]
+        assert len(lines) == 2 and all(py.readString(ln) for ln in lines), f
+    for f in ("plots/correlation.png", "plots/profiles.png"):
+        assert (out / f).exists(), f
+    assert set(summary["profiles"]) == set(summary["tune"])
     assert summary["validation"]["tune"]["chi2"] > 0
     v = summary["validation"]
     assert v["tune_better_than_default"] == (v["tune"]["chi2"] < v["default"]["chi2"])
@@ -173,7 +185,14 @@ def test_crashing_evaluation_is_recorded_and_the_study_goes_on(tmp_path):
     r = _cli("rescore", str(tmp_path / "o"))
     assert r.returncode == 0, r.stderr
     assert len(json.loads((tmp_path / "o" / "rescore.json").read_text())) == 4
+    import shutil
+
+    shutil.rmtree(tmp_path / "o" / "plots")
     assert _cli("report", str(tmp_path / "o")).returncode == 0
+    # report redraws every plot, the data / default / tune comparisons included
+    for f in ("convergence", "correlation", "profiles", "slices", "traces"):
+        assert (tmp_path / "o" / "plots" / f"{f}.png").exists(), f
+    assert len(list((tmp_path / "o" / "plots" / "histograms").glob("*.png"))) == 6
 
 
 def test_dask_cluster_with_a_worker_killed_mid_run(tmp_path):

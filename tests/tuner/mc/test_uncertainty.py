@@ -49,3 +49,20 @@ def test_an_interval_wider_than_the_range_is_capped_and_flagged_unconstrained():
     # the correlation of the first two is kept
     corr = out[0, 1] / np.sqrt(out[0, 0] * out[1, 1])
     np.testing.assert_allclose(corr, 0.005 / (0.1 * 13.0))
+
+
+def test_eigentunes_move_the_tune_by_one_sigma_along_each_eigenvector():
+    from tuner.mc.uncertainty import eigentunes
+
+    lo, hi = np.array([0.0, 0.0]), np.array([2.0, 0.1])
+    best = np.array([1.0, 0.05])
+    cov = np.array([[0.04, 0.0], [0.0, 1e-6]])
+    et = eigentunes(best, cov, lo, hi)
+    assert [(e.index, e.sign) for e in et] == [(1, "+"), (1, "-"), (2, "+"), (2, "-")]
+    # range-scaled eigenvalues: 0.04 / 4 = 0.01 for the first parameter, 1e-6 / 0.01 = 1e-4
+    np.testing.assert_allclose([et[0].eigenvalue, et[2].eigenvalue], [0.01, 1e-4])
+    np.testing.assert_allclose(np.abs(et[0].point - best), [0.2, 0.0], atol=1e-12)
+    np.testing.assert_allclose(np.abs(et[2].point - best), [0.0, 0.001], atol=1e-12)
+    # a variation beyond the range is clipped and flagged
+    far = eigentunes(best, np.array([[4.0, 0.0], [0.0, 1e-6]]), lo, hi)
+    assert far[0].clipped and far[0].point[0] in (0.0, 2.0)

@@ -8,7 +8,9 @@ A configuration (YAML) names::
     preset: ee_Z_hadrons_91.2
     analyses: [ALEPH_1996_S3486095]
     refdata: [path/ALEPH_1996_S3486095.yoda]      # optional: YODA / HEPData YAML files that override
-                                                  # the data shipped for the analyses
+                                                  # the data shipped for the analyses; a HEPData table
+                                                  # maps onto one histogram with
+                                                  # {path: Table3.yaml, as: ANALYSIS/d03-x01-y01, y: 1}
     histograms: ["ALEPH_1996_S3486095/*"]          # names or globs; default: all filled
     exclude: []
     weights: {}            # histogram glob -> weight
@@ -28,6 +30,7 @@ A configuration (YAML) names::
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -63,7 +66,7 @@ class TuneConfig:
 
     parameters: list[Parameter]
     analyses: list[str]
-    refdata: list[str] = field(default_factory=list)
+    refdata: list[Any] = field(default_factory=list)
     fixed: dict[str, Any] = field(default_factory=dict)
     preset: str | None = "ee_Z_hadrons_91.2"
     histograms: list[str] | None = None
@@ -135,6 +138,58 @@ def _names(d: dict[str, Any], key: str, where: str) -> list[str] | None:
     if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
         raise ConfigError(f"{where}: {key} must be a list of names, got {v!r}")
     return list(v)
+
+
+_AS = re.compile(r"^[A-Za-z0-9_]+/d\d+-x\d+-y\d+$")
+
+
+def _refdata(d: dict[str, Any], base: Path, where: str) -> list[Any]:
+    """Reference file entries: paths, or ``{path, as[, y]}`` mappings of one HEPData table's
+    dependent variable ``y`` (default: its only one) onto histogram ``as``."""
+    raw = d.get("refdata")
+    if raw is None:
+        return []
+    if not isinstance(raw, list):
+        raise ConfigError(f"{where}: refdata must be a list of files or {{path, as}} mappings, got {raw!r}")
+
+    def resolve(p: str) -> str:
+        return str((base / p).resolve()) if not Path(p).is_absolute() else p
+
+    out: list[Any] = []
+    for k, e in enumerate(raw):
+        if isinstance(e, str) and e:
+            out.append(resolve(e))
+            continue
+        if not isinstance(e, dict) or set(e) - {"path", "as", "y"} or not isinstance(e.get("path"), str):
+            raise ConfigError(f"{where}: refdata[{k}] must be a file name or {{path, as[, y]}}, got {e!r}")
+        target = e.get("as")
+        if not isinstance(target, str) or not _AS.match(target):
+            raise ConfigError(f"{where}: refdata[{k}].as must name a histogram as "
+                              f"ANALYSIS/dNN-xNN-yNN, got {target!r}")
+        y = e.get("y")
+        if y is not None and (isinstance(y, bool) or not isinstance(y, int) or y < 1):
+            raise ConfigError(f"{where}: refdata[{k}].y must be an integer >= 1, got {y!r}")
+        out.append({"path": resolve(e["path"]), "as": target, "y": y})
+    return out
+
+
+def _mapped(entry: dict[str, Any]) -> dict[str, RefHisto]:
+    """The histogram a ``{path, as, y}`` entry maps a table onto."""
+    found = read_refdata(entry["path"])
+    keys = sorted(found)
+    if entry["y"] is None:
+        if len(keys) != 1:
+            raise ConfigError(f"refdata {entry['path']}: {len(keys)} dependent variables ({keys}); "
+                              f"say which one maps onto {entry['as']} with y: N")
+        h = found[keys[0]]
+    else:
+        pick = [k for k in keys if k.endswith(f"-y{entry['y']:02d}")]
+        if not pick:
+            raise ConfigError(f"refdata {entry['path']}: no dependent variable y = {entry['y']} "
+                              f"(it has {keys})")
+        h = found[pick[0]]
+    h = RefHisto(f"/REF/{entry['as']}", h.xlow, h.xhigh, h.values, h.errors, h.source, h.annotations)
+    return {h.key: h}
 
 
 def _weights(d: dict[str, Any], where: str) -> dict[str, float]:
@@ -232,8 +287,7 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
         check_settings(cfg.fixed)
     except SettingsError as exc:
         raise ConfigError(f"{where}: fixed settings: {exc}") from None
-    cfg.refdata = [str((base / p).resolve()) if not Path(p).is_absolute() else p
-                   for p in (_names(d, "refdata", where) or [])]
+    cfg.refdata = _refdata(d, base, where)
     for k in ("events", "budget", "seed"):
         if k in d:
             setattr(cfg, k, _num(d, k, int, 1 if k != "seed" else 0, where))
@@ -321,7 +375,7 @@ def load_refs(cfg: TuneConfig) -> dict[str, RefHisto]:
             refs.update(read_refdata(shipped_files(a)["yoda"]))
     for f in cfg.refdata:
         try:
-            refs.update(read_refdata(f))
+            refs.update(_mapped(f) if isinstance(f, dict) else read_refdata(f))
         except RefDataError as exc:
             raise ConfigError(str(exc)) from None
     return refs

@@ -185,7 +185,7 @@ def tune_plots(folder: Path, setup: TuneSetup, opt: Optimizer, result: TuneResul
     info: dict[str, Any] = {}
     plot_files = [shipped_files(a).get("plot") for a in setup.config.analyses]
     plot_files += [Path(str(f).replace(".yoda.gz", ".plot").replace(".yoda", ".plot"))
-                   for f in setup.config.refdata]
+                   for f in setup.config.refdata if isinstance(f, str)]
     for f in plot_files:
         if f is not None:
             info.update(read_plot_info(f))

@@ -245,3 +245,41 @@ def test_what_the_reader_does_not_understand_is_an_error_at_file_and_line(tmp_pa
     f.write_text(content)
     with pytest.raises(RefDataError, match=match):
         read_yoda(f)
+
+
+def _hepdata_table(h, path, extra_column=False):
+    import yaml
+
+    dep = [{"header": {"name": "1/sigma dsigma/dS"},
+            "values": [{"value": float(v), "errors": [{"symerror": float(e), "label": "total"}]}
+                       for v, e in zip(h.values, h.errors, strict=True)]}]
+    if extra_column:
+        dep.append({"header": {"name": "other"}, "values": [{"value": 1.0} for _ in h.values]})
+    path.write_text(yaml.safe_dump({
+        "independent_variables": [{"header": {"name": "S"}, "values": [
+            {"low": float(lo), "high": float(hi)} for lo, hi in zip(h.xlow, h.xhigh, strict=True)]}],
+        "dependent_variables": dep}))
+
+
+def test_a_hepdata_table_maps_onto_an_analysis_histogram(tmp_path, refdata):
+    from tuner.mc.config import config_from_dict, load_refs
+    from tuner.mc.setup import prepare
+
+    key = "ALEPH_1996_S3486095/d01-x01-y01"
+    h = read_yoda(refdata / "ALEPH_1996_S3486095.yoda")[key]
+    scaled = RefHisto(h.path, h.xlow, h.xhigh, h.values * 1.5, h.errors)
+    _hepdata_table(scaled, tmp_path / "Table1.yaml", extra_column=True)
+    d = {"parameters": {"StringZ:aLund": [0.3, 1.5]}, "analyses": ["ALEPH_1996_S3486095"],
+         "refdata": [{"path": "Table1.yaml", "as": key, "y": 1}]}
+    refs = load_refs(config_from_dict(d, tmp_path))
+    np.testing.assert_allclose(refs[key].values, h.values * 1.5)
+    np.testing.assert_allclose(refs[key].errors, h.errors)
+    assert refs[key].path == f"/REF/{key}"
+    setup = prepare(config_from_dict(d, tmp_path))  # the analysis books it: the binning fits
+    assert key in setup.keys
+    # two dependent variables and no y: say which
+    d2 = {**d, "refdata": [{"path": "Table1.yaml", "as": key}]}
+    with pytest.raises(ConfigError, match=r"2 dependent variables .* with y: N"):
+        load_refs(config_from_dict(d2, tmp_path))
+    with pytest.raises(ConfigError, match=r"refdata\[0\]\.as must name a histogram as ANALYSIS/dNN-xNN-yNN"):
+        config_from_dict({**d, "refdata": [{"path": "Table1.yaml", "as": "d01"}]}, tmp_path)

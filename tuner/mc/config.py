@@ -40,12 +40,13 @@ import yaml
 
 from tuner.errors import ConfigError, RefDataError, SettingsError
 from tuner.mc.analyses import ANALYSES
+from tuner.mc.analyses.plugins import load_plugins
 from tuner.mc.generators.pythia import PRESETS, check_settings, setting_range
 from tuner.mc.refdata import RefHisto, read_refdata, shipped_files
 
 __all__ = ["Parameter", "TuneConfig", "default_config", "load_config"]
 
-_KEYS = {"parameters", "fixed", "preset", "analyses", "refdata", "histograms", "exclude",
+_KEYS = {"parameters", "fixed", "preset", "analyses", "refdata", "plugins", "histograms", "exclude",
          "weights", "model_error", "events", "budget", "initial", "batch", "seed",
          "validation_events", "scouting", "closure", "sqrt_s", "start_at_default", "emulator"}
 
@@ -67,6 +68,7 @@ class TuneConfig:
     parameters: list[Parameter]
     analyses: list[str]
     refdata: list[Any] = field(default_factory=list)
+    plugins: list[str] = field(default_factory=list)
     fixed: dict[str, Any] = field(default_factory=dict)
     preset: str | None = "ee_Z_hadrons_91.2"
     histograms: list[str] | None = None
@@ -272,7 +274,13 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
     analyses = _names(d, "analyses", where)
     if not analyses:
         raise ConfigError(f"{where}: analyses must name at least one analysis, got {d['analyses']!r}")
-    cfg = TuneConfig(parameters=_parameters(d["parameters"], where), analyses=analyses)
+    plugins = [str((base / p).resolve()) if p.endswith(".py") and not Path(p).is_absolute() else p
+               for p in (_names(d, "plugins", where) or [])]
+    try:
+        load_plugins(plugins)  # before the analyses are looked up: they may register some
+    except ConfigError as exc:
+        raise ConfigError(f"{where}: {exc}") from None
+    cfg = TuneConfig(parameters=_parameters(d["parameters"], where), analyses=analyses, plugins=plugins)
     for a in cfg.analyses:
         if a not in ANALYSES:
             raise ConfigError(f"{where}: unknown analysis {a!r}; known: {sorted(ANALYSES)}")

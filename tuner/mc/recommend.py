@@ -108,7 +108,7 @@ def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndar
         rep = setup.emulator(X[keep], [v for v, k in zip(vecs, keep, strict=True) if k], seed=cfg.seed)
         return rep.minimum(np.concatenate([u[None], best_x]), bounds, seed=cfg.seed)
 
-    jack = jackknife_covariance(refit_minimum, len(done)) if jackknife else None
+    jack = jackknife_covariance(refit_minimum, len(done), len(u)) if jackknife else None
     if jack is not None and np.all(np.isfinite(jack.covariance)):
         method = (f"2 H^-1 of the emulated chi2 at its minimum (delta-chi2 = 1) plus the jackknife "
                   f"covariance of that minimum over the evaluations ({len(jack.minima)} refits, "

@@ -23,6 +23,7 @@ import numpy as np
 from tuner.errors import TunerError
 from tuner.execution.executors import process_pool
 from tuner.mc.analyses import ANALYSES, EventBatch, Fills
+from tuner.mc.analyses.plugins import load_plugins
 from tuner.mc.generators import PythiaGenerator
 from tuner.mc.refdata import RefHisto
 
@@ -49,6 +50,8 @@ class RunSpec:
         sqrt_s: Centre-of-mass energy (GeV) used for scaled momenta.
         batch_size: Events per ``nextBatch`` call.
         fault: Testing hook: ``"segv"`` makes the worker crash hard after the first batch.
+        plugins: User analysis plug-ins to import in the worker first
+            (:func:`tuner.mc.analyses.plugins.load_plugins`).
     """
 
     settings: Mapping[str, Any]
@@ -58,6 +61,7 @@ class RunSpec:
     sqrt_s: float = 91.2
     batch_size: int = 1000
     fault: str | None = None
+    plugins: tuple[str, ...] = ()
 
 
 def chunk_seeds(master_seed: int, n_chunks: int) -> list[int]:
@@ -78,6 +82,7 @@ def run_chunk(spec: RunSpec, n_events: int, seed: int, stderr_path: str | None =
         os.dup2(fd, 2)
         os.close(fd)
     try:
+        load_plugins(spec.plugins)
         gen = PythiaGenerator(spec.settings, preset=spec.preset)
         analyses = [ANALYSES[a](spec.refs) for a in spec.analyses]
         for i, events in enumerate(gen.batches(n_events, seed, spec.batch_size)):

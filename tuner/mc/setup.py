@@ -15,6 +15,7 @@ import numpy as np
 
 from tuner.errors import ConfigError, TunerError
 from tuner.mc.analyses import ANALYSES, Fills, normalise
+from tuner.mc.analyses.plugins import plugin_digest
 from tuner.mc.chi2 import Chi2, chi2, histogram_weight, select_histograms
 from tuner.mc.config import TuneConfig, load_refs
 from tuner.mc.emulator import HistogramEmulator
@@ -46,7 +47,8 @@ class TuneSetup:
 
     def spec(self, point: dict[str, float] | None = None, fault: str | None = None) -> RunSpec:
         return RunSpec({**self.config.fixed, **(point or {})}, tuple(self.config.analyses),
-                       self.refs, self.config.preset, self.config.sqrt_s, fault=fault)
+                       self.refs, self.config.preset, self.config.sqrt_s, fault=fault,
+                       plugins=tuple(self.config.plugins))
 
     def score(self, fills: Fills | dict[str, RefHisto]) -> Chi2:
         """The chi2 of raw fills, or of histograms :func:`normalise` has already made of them."""
@@ -99,6 +101,7 @@ class TuneSetup:
                                 self.refs[k].values.tolist(), self.refs[k].errors.tolist()]
                                for k in sorted(self.refs)],
             "generator": generator_version(),
+            "plug-ins": plugin_digest(cfg.plugins),
         }
         return {k: hashlib.sha256(json.dumps(v, sort_keys=True, default=str).encode()).hexdigest()[:16]
                 for k, v in items.items()}

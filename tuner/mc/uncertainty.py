@@ -51,13 +51,16 @@ class JackknifeResult:
 
 
 def jackknife_covariance(refit_minimum: Callable[[np.ndarray], np.ndarray],
-                         n: int) -> JackknifeResult:
+                         n: int, dims: int) -> JackknifeResult:
     """Leave-one-out jackknife of a fit's minimum.
 
     Args:
         refit_minimum: ``f(keep) -> u``: refit the surrogate to the evaluations where the boolean
             mask ``keep`` (length ``n``) is true and return its minimum.
         n: Number of evaluations.
+        dims: Number of coordinates of a minimum.
+
+    Fewer than three successful refits give a NaN covariance (too few to measure a spread).
     """
     minima, failed = [], 0
     for i in range(n):
@@ -66,10 +69,10 @@ def jackknife_covariance(refit_minimum: Callable[[np.ndarray], np.ndarray],
             minima.append(np.asarray(refit_minimum(keep), dtype=float))
         except Exception:  # a subset the surrogate cannot be fitted to says nothing
             failed += 1
-    M = np.array(minima, dtype=float).reshape(len(minima), -1)
+    M = np.array(minima, dtype=float).reshape(len(minima), dims)
     m = len(M)
     if m < 3:
-        return JackknifeResult(M, np.full((M.shape[1],) * 2, np.nan), failed)
+        return JackknifeResult(M, np.full((dims, dims), np.nan), failed)
     D = M - M.mean(axis=0)
     return JackknifeResult(M, (m - 1) / m * (D.T @ D), failed)
 

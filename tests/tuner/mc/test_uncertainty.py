@@ -10,7 +10,7 @@ from tuner.mc.uncertainty import hessian, jackknife_covariance
 def test_jackknife_of_a_mean_is_the_variance_of_the_mean():
     rng = np.random.default_rng(3)
     data = rng.normal(size=(40, 2)) * [1.0, 3.0]
-    res = jackknife_covariance(lambda keep: data[keep].mean(axis=0), len(data))
+    res = jackknife_covariance(lambda keep: data[keep].mean(axis=0), len(data), 2)
     # for the sample mean the jackknife variance equals s^2 / n exactly
     np.testing.assert_allclose(res.covariance, np.cov(data, rowvar=False) / len(data), rtol=1e-12)
     assert res.n_failed == 0 and res.minima.shape == (40, 2)
@@ -22,8 +22,10 @@ def test_jackknife_leaves_out_refits_that_fail():
             raise RuntimeError("cannot fit")
         return np.array([keep.sum() * 1.0])
 
-    res = jackknife_covariance(refit, 5)
+    res = jackknife_covariance(refit, 5, 1)
     assert res.n_failed == 1 and len(res.minima) == 4
+    none = jackknife_covariance(lambda keep: (_ for _ in ()).throw(RuntimeError("no fit")), 3, 2)
+    assert none.minima.shape == (0, 2) and np.isnan(none.covariance).all()
 
 
 def test_hessian_of_a_quadratic_chi2_gives_its_covariance():

@@ -1,0 +1,44 @@
+"""User analyses as plug-ins: named in the configuration, registered in every worker process."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from tuner.errors import ConfigError
+from tuner.mc.config import config_from_dict
+from tuner.mc.workflow import run_tune
+from tuner.storage import Study
+
+EXAMPLES = Path(__file__).resolve().parents[3] / "examples"
+
+
+def _config(**change):
+    d = {"parameters": {"StringZ:aLund": [0.3, 1.5]}, "analyses": ["EXAMPLE_NCH"],
+         "plugins": ["plugins/example_nch.py"], "refdata": ["plugins/EXAMPLE_NCH.yoda"],
+         "events": 500, "budget": 3, "initial": 2, "seed": 5, "validation_events": 500,
+         "start_at_default": False}
+    d.update(change)
+    return config_from_dict(d, EXAMPLES)
+
+
+def test_a_plugin_analysis_tunes_on_two_worker_processes(tmp_path):
+    res = run_tune(_config(), tmp_path / "o", workers=2, progress=False)
+    assert res.n_evaluations == 3 and res.n_failed == 0
+    trials = Study(tmp_path / "o" / "study.db", __import__("tuner").Space(
+        [__import__("tuner").Real(0.3, 1.5, name="StringZ:aLund")])).trials()
+    assert all(t.state == "complete" and "EXAMPLE_NCH/d01-x01-y01" in t.info["per_hist"] for t in trials)
+    assert res.validation.tune.nbins > 10
+
+
+def test_plugin_errors_name_the_plugin(tmp_path):
+    with pytest.raises(ConfigError, match=r"plug-in file not found: .*nope\.py"):
+        _config(plugins=["nope.py"])
+    bad = tmp_path / "bad_plugin.py"
+    bad.write_text("raise RuntimeError('half-written analysis')\n")
+    with pytest.raises(ConfigError, match=r"plug-in .*bad_plugin\.py failed to import: RuntimeError: "
+                                          r"half-written analysis"):
+        _config(plugins=[str(bad)])
+    with pytest.raises(ConfigError, match=r"unknown analysis 'EXAMPLE_NCH2'"):
+        _config(analyses=["EXAMPLE_NCH2"])

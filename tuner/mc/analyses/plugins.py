@@ -1,0 +1,75 @@
+"""User analyses as plug-ins: modules or ``.py`` files imported in every process that fills.
+
+A configuration names them (``plugins: [my_analyses.py, mypkg.analyses]``); each is imported once
+per process (the tune's and every worker's, local or Dask), where its ``@register`` decorators add
+its analyses to :data:`tuner.mc.analyses.ANALYSES`. A plug-in file defines analyses as the built-in
+ones do (see :class:`tuner.mc.analyses.Analysis` and ``examples/plugins/example_nch.py``).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib
+import importlib.util
+import sys
+from collections.abc import Iterable
+from pathlib import Path
+
+from tuner.errors import ConfigError
+
+__all__ = ["load_plugins", "plugin_digest"]
+
+_LOADED: set[str] = set()
+
+
+def _module_name(path: Path) -> str:
+    return "tuner_plugin_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
+
+
+def load_plugins(plugins: Iterable[str]) -> None:
+    """Import every plug-in not yet imported in this process.
+
+    Args:
+        plugins: ``.py`` file paths (absolute, or relative to the working directory) or module
+            names.
+
+    Raises:
+        ConfigError: a missing file or module, or one that fails to import (its error quoted).
+    """
+    for spec in plugins:
+        if spec in _LOADED:
+            continue
+        try:
+            if spec.endswith(".py"):
+                path = Path(spec)
+                if not path.is_file():
+                    raise ConfigError(f"plug-in file not found: {spec}")
+                name = _module_name(path)
+                mspec = importlib.util.spec_from_file_location(name, path)
+                assert mspec is not None and mspec.loader is not None
+                module = importlib.util.module_from_spec(mspec)
+                sys.modules[name] = module
+                try:
+                    mspec.loader.exec_module(module)
+                except BaseException:
+                    del sys.modules[name]
+                    raise
+            else:
+                importlib.import_module(spec)
+        except ConfigError:
+            raise
+        except Exception as exc:
+            raise ConfigError(f"plug-in {spec} failed to import: {type(exc).__name__}: {exc}") from None
+        _LOADED.add(spec)
+
+
+def plugin_digest(plugins: Iterable[str]) -> list[list[str]]:
+    """What the plug-ins are, for a study's fingerprint: each file's content digest, or the module
+    name."""
+    out = []
+    for spec in plugins:
+        if spec.endswith(".py") and Path(spec).is_file():
+            out.append([Path(spec).name, hashlib.sha256(Path(spec).read_bytes()).hexdigest()[:16]])
+        else:
+            out.append([spec, "module"])
+    return out

@@ -8,7 +8,8 @@ does not change (up to float rounding).
 that the rule of that layer sees one affine map instead of two. The pairs are found on the model's
 ``torch.fx`` graph, so custom ``forward`` code is understood; models that cannot be traced fall back to
 adjacent children of ``nn.Sequential`` containers. Batch norms that follow anything else (an activation,
-the input) stay and are handled as element-wise affine layers by the composite.
+the input, a layer whose weight is recomputed at each call, such as a weight-normalised one) stay and
+are handled as element-wise affine layers by the composite.
 """
 
 from __future__ import annotations
@@ -88,6 +89,17 @@ def _identity(x: torch.Tensor) -> torch.Tensor:
     return x
 
 
+def _weight_is_derived(layer: nn.Module) -> bool:
+    """Whether ``layer.weight`` is recomputed at each call (weight norm, spectral norm, any
+    parametrisation): writing into it would not change the layer, so it cannot absorb a batch norm."""
+    from torch.nn.utils import parametrize
+
+    if parametrize.is_parametrized(layer, "weight"):
+        return True
+    return any(type(h).__name__ in ("WeightNorm", "SpectralNorm")
+               for h in layer._forward_pre_hooks.values())
+
+
 class MergeBatchNorm(Canonizer):
     """Fold ``Linear/Conv -> BatchNorm`` pairs (eval mode statistics) into the first layer."""
 
@@ -103,8 +115,9 @@ class MergeBatchNorm(Canonizer):
             pairs = _pairs_sequential(model)
         self.merged = []
         for layer, bn in pairs:
-            if bn.num_features != layer.weight.shape[0] or bn.running_var is None:
-                continue
+            if (bn.num_features != layer.weight.shape[0] or bn.running_var is None
+                    or _weight_is_derived(layer)):
+                continue  # left alone: the composite treats the batch norm as an element-wise layer
             self._fold(layer, bn)
             self.merged.append((layer, bn))
 

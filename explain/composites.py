@@ -137,6 +137,7 @@ class Composite:
         """
         bad = [(name or type(model).__name__, type(mod).__name__) for name, mod in model.named_modules()
                if not any(True for _ in mod.children()) and not isinstance(mod, GRADIENT_OK)
+               and "parametrizations" not in name.split(".")  # they compute weights, not activations
                and self.rule_for(mod) is None
                and not (self.first is not None and isinstance(mod, _LINEAR_LIKE))]
         if not bad:

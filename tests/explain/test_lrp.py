@@ -353,3 +353,31 @@ def test_bad_inputs_and_batchnorm_without_statistics_are_clear_errors():
                        nn.Linear(3, 1)).eval()
     with pytest.raises(ExplainError, match="track_running_stats=False"):
         lrp(bn, torch.rand((4, 4)), EpsilonPlusFlat(), batch_size=None)
+
+
+@pytest.mark.parametrize("norm", ["weight_norm", "parametrized"])
+def test_merge_batchnorm_leaves_weight_normalised_layers_alone(norm):
+    torch.manual_seed(3)
+    conv = nn.Conv2d(1, 3, 3, padding=1)
+    if norm == "weight_norm":
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            conv = nn.utils.weight_norm(conv)
+    else:
+        conv = nn.utils.parametrizations.weight_norm(conv)
+    bn = nn.BatchNorm2d(3)
+    with torch.no_grad():
+        bn.running_mean.uniform_(-0.5, 0.5)
+        bn.running_var.uniform_(0.5, 2.0)
+    model = nn.Sequential(conv, bn, nn.ReLU(), nn.Flatten(), nn.Linear(3 * 4 * 4, 1)).eval()
+    x = torch.rand((2, 1, 4, 4))
+    with torch.no_grad():
+        ref = model(x)
+    comp = EpsilonPlusFlat()
+    with comp.context(model) as m, torch.no_grad():
+        during = m(x)
+    torch.testing.assert_close(during, ref)  # the function is the same during LRP
+    rel = lrp(model, x, EpsilonPlusFlat(zero_bias=True, eps=0.0))
+    assert torch.isfinite(rel).all()

@@ -161,3 +161,13 @@ def test_dimension_and_space_api_of_skopt():
     sp.set_transformer("normalize")  # accepted; the encoding stays the model coordinate
     with pytest.raises(ValueError, match="transform must be one of"):
         r.set_transformer("squash")
+
+
+def test_gp_minimize_passes_an_explicit_xi_and_refuses_a_bad_one():
+    a = gp_minimize(_f, [(0.0, 1.0)], n_calls=7, n_initial_points=3, random_state=0, progress=False)
+    b = gp_minimize(_f, [(0.0, 1.0)], n_calls=7, n_initial_points=3, random_state=0, progress=False,
+                    xi=5.0)
+    assert a.specs["args"]["xi"] is None and b.specs["args"]["xi"] == 5.0
+    assert a.x_iters[3:] != b.x_iters[3:]  # a margin of 5 (the whole range of f) changes the search
+    with pytest.raises(ValueError, match="xi must be a number >= 0"):
+        gp_minimize(_f, [(0.0, 1.0)], n_calls=3, xi=-1)

@@ -22,6 +22,7 @@ A configuration (YAML) names::
     seed: 1
     start_at_default: true    # evaluate Pythia's defaults (clipped into the ranges) first
     emulator: true         # propose points and the tune from GP-emulated histograms (every bin)
+    strategy: emulator     # or chi2-gp (= emulator: false), professor, sobol (tuner.mc.proposers)
     validation_events: null   # default 4 x events
     scouting: null         # {start_events: N}: cheap early evaluations, ramping up to `events`
     closure: null          # {truth: {setting: value}, events: N}: pseudo-data at a known point
@@ -46,9 +47,12 @@ from tuner.mc.refdata import RefHisto, read_refdata, shipped_files
 
 __all__ = ["Parameter", "TuneConfig", "default_config", "load_config"]
 
+#: the strategies a configuration may name (:mod:`tuner.mc.proposers`)
+STRATEGIES = ("emulator", "chi2-gp", "professor", "sobol")
 _KEYS = {"parameters", "fixed", "preset", "analyses", "refdata", "plugins", "histograms", "exclude",
          "weights", "model_error", "events", "budget", "initial", "batch", "seed",
-         "validation_events", "scouting", "closure", "sqrt_s", "start_at_default", "emulator"}
+         "validation_events", "scouting", "closure", "sqrt_s", "start_at_default", "emulator",
+         "strategy"}
 
 
 @dataclass(frozen=True)
@@ -86,7 +90,14 @@ class TuneConfig:
     sqrt_s: float = 91.2
     start_at_default: bool = True
     emulator: bool = True
+    strategy: str = "emulator"
     embedded_binning: bool = False
+
+    def __post_init__(self) -> None:
+        # one source of truth: emulator = False is the chi2-gp strategy, and the other way round
+        if not self.emulator and self.strategy == "emulator":
+            self.strategy = "chi2-gp"
+        self.emulator = self.strategy != "chi2-gp"
 
     @property
     def n_initial(self) -> int:
@@ -313,6 +324,15 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
         if not isinstance(d["emulator"], bool):
             raise ConfigError(f"{where}: emulator must be true or false, got {d['emulator']!r}")
         cfg.emulator = d["emulator"]
+    cfg.strategy = "emulator" if cfg.emulator else "chi2-gp"
+    if "strategy" in d:
+        if d["strategy"] not in STRATEGIES:
+            raise ConfigError(f"{where}: strategy must be one of {list(STRATEGIES)}, got {d['strategy']!r}")
+        if "emulator" in d and (d["strategy"] == "chi2-gp") == d["emulator"]:
+            raise ConfigError(f"{where}: emulator: {d['emulator']} contradicts strategy: {d['strategy']} "
+                              "(give only strategy)")
+        cfg.strategy = d["strategy"]
+        cfg.emulator = cfg.strategy != "chi2-gp"
     if "sqrt_s" in d:
         cfg.sqrt_s = _num(d, "sqrt_s", float, 1e-3, where)
     cfg.histograms = _names(d, "histograms", where) or None

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 
 from tuner.errors import TunerError
+from tuner.mc.chi2 import histogram_weight
 from tuner.mc.emulator import MIN_EVALUATIONS
+from tuner.mc.professor import INTERPOLATION_ERROR, PolynomialHistograms
 from tuner.mc.setup import TuneSetup
 from tuner.mc.uncertainty import cap_to_range, hessian, jackknife_covariance, profile
 from tuner.optimizer import Optimizer
@@ -119,6 +122,26 @@ def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndar
     return u, f0, cov_d + cov_e, cov_d, method, prof
 
 
+def _professor(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndarray, np.ndarray]]
+               ) -> tuple[np.ndarray, float, np.ndarray, str, str]:
+    """Professor's recommendation: the minimum of the chi2 of per-bin polynomials, ``2 H^-1``."""
+    cfg = setup.config
+    done = [t for t in opt.complete if t.id in vectors]
+    U = np.asarray(opt.space.to_unit([t.x for t in done]))
+    values = np.stack([vectors[t.id][0] for t in done])
+    data = np.concatenate([setup.data[k].values for k in setup.keys])
+    data_err = np.concatenate([setup.data[k].errors for k in setup.keys])
+    weights = np.concatenate([np.full(setup.data[k].nbins, histogram_weight(k, cfg.weights))
+                              for k in setup.keys])
+    poly = PolynomialHistograms.fit(U, values, data, data_err, weights, cfg.model_error)
+    starts = np.concatenate([U, np.asarray(opt.space.to_unit(
+        opt.space.rvs(16, random_state=cfg.seed, method="sobol")))])
+    u, f0 = poly.minimum(starts)
+    method = (f"2 H^-1 of the chi2 of per-bin polynomials of order {poly.order} (least squares through "
+              f"{len(done)} runs, {INTERPOLATION_ERROR:.0%} interpolation error), delta-chi2 = 1")
+    return u, f0, poly.covariance(u), method, f"Professor polynomials (order {poly.order})"
+
+
 def recommend(opt: Optimizer, setup: TuneSetup,
               vectors: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
               jackknife: bool = True) -> TuneResult:
@@ -146,7 +169,22 @@ def recommend(opt: Optimizer, setup: TuneSetup,
     lo = np.array([p.low for p in cfg.parameters])
     hi = np.array([p.high for p in cfg.parameters])
     use_emulator = cfg.emulator and vectors is not None and len(vectors) >= MIN_EVALUATIONS
-    if use_emulator:
+    surrogate = "histogram emulator" if use_emulator else "chi2 GP"
+    professor = None
+    if cfg.strategy == "professor" and vectors is not None:
+        try:
+            professor = _professor(opt, setup, vectors)
+        except TunerError as exc:  # too few runs for the polynomials: the emulator recommends
+            warnings.warn(f"Professor's polynomials cannot be fitted ({exc}); the histogram emulator "
+                          "recommends the tune", RuntimeWarning, stacklevel=2)
+    if professor is not None:
+        u, f0, cov_u, method, surrogate = professor
+        profiles = {}
+        x = np.array(opt.space.from_unit(u[None])[0], dtype=float)
+        jac = _jacobian(opt, u)
+        cov = jac[:, None] * cov_u * jac[None, :]
+        curv = np.sqrt(np.abs(np.diag(cov)))
+    elif use_emulator:
         assert vectors is not None
         starts = [rec[0]] + [t.x for t in sorted(done, key=lambda t: float(t.y or 0.0))[:5]]
         u, f0, cov_u, cov_curv_u, method, prof = _emulated(opt, setup, vectors, starts, jackknife)
@@ -183,7 +221,7 @@ def recommend(opt: Optimizer, setup: TuneSetup,
                       n_evaluations=len(done), n_failed=sum(t.state == "failed" for t in opt.trials),
                       events_generated=int(sum(t.info.get("events", 0) for t in opt.trials
                                                if t.state != "pending")),
-                      surrogate="histogram emulator" if use_emulator else "chi2 GP",
+                      surrogate=surrogate,
                       covariance=cov.tolist(), uncertainty_method=method,
                       uncertainty_curvature=dict(zip(names, curv.tolist(), strict=True)),
                       unconstrained=unconstrained, profiles=profiles)

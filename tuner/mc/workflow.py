@@ -277,7 +277,7 @@ class TuneRun:
                  fault_at: int | None = None) -> TuneState:
         """Evaluate until the budget is spent; returns the final state."""
         cfg, opt = self.setup.config, self.opt
-        proposer = make_proposer("emulator" if cfg.emulator else "chi2-gp")
+        proposer = make_proposer(cfg.strategy)
         for t in opt.pending:  # asked before an interruption: asked again first
             proposer.labels[t.id] = "asked before the resume"
         if not opt.trials and cfg.start_at_default:

@@ -1,0 +1,71 @@
+"""Every tune strategy runs end to end at tiny event counts and recommends a tune in range."""
+
+from __future__ import annotations
+
+import dataclasses
+
+import numpy as np
+import pytest
+
+from tuner.errors import ConfigError, TunerError
+from tuner.mc.config import config_from_dict, default_config
+from tuner.mc.professor import PolynomialHistograms, polynomial_order
+from tuner.mc.proposers import PROPOSERS
+from tuner.mc.workflow import run_tune
+
+
+@pytest.mark.parametrize("strategy", sorted(PROPOSERS))
+def test_every_strategy_tunes_the_embedded_closure(tmp_path, strategy):
+    cfg = dataclasses.replace(default_config(), strategy=strategy, events=600, budget=8, initial=4,
+                              validation_events=600,
+                              closure={**default_config().closure, "events": 3000})  # type: ignore[dict-item]
+    res = run_tune(cfg, tmp_path / "o", workers=1, progress=False)
+    assert res.n_evaluations == 8 and res.n_failed == 0
+    for p in cfg.parameters:
+        assert p.low <= res.best[p.name] <= p.high and res.uncertainties[p.name] > 0
+    if strategy in ("sobol", "professor"):
+        from tuner.storage import Study
+
+        labels = [t.info["proposer"] for t in Study(tmp_path / "o" / "study.db",
+                                                     __import__("tuner").Space(cfg_space(cfg))).trials()]
+        assert labels[0] == "design" and set(labels[1:]) == {strategy}
+    if strategy == "professor":
+        assert res.surrogate.startswith("Professor polynomials")
+
+
+def cfg_space(cfg):
+    from tuner.space import Real
+
+    return [Real(p.low, p.high, name=p.name) for p in cfg.parameters]
+
+
+def test_strategy_and_emulator_keys_agree(tmp_path):
+    d = {"parameters": {"StringZ:aLund": [0.3, 1.5]}, "analyses": ["ALEPH_1996_S3486095"]}
+    assert config_from_dict(d, tmp_path).strategy == "emulator"
+    assert config_from_dict({**d, "emulator": False}, tmp_path).strategy == "chi2-gp"
+    assert config_from_dict({**d, "strategy": "professor"}, tmp_path).emulator
+    with pytest.raises(ConfigError, match=r"strategy must be one of .*got 'bayes'"):
+        config_from_dict({**d, "strategy": "bayes"}, tmp_path)
+    with pytest.raises(ConfigError, match="contradicts strategy"):
+        config_from_dict({**d, "emulator": False, "strategy": "emulator"}, tmp_path)
+
+
+def test_professor_polynomials_recover_a_quadratic_model():
+    rng = np.random.default_rng(0)
+    U = rng.random((19, 2))
+    truth = np.array([0.3, 0.6])
+
+    def hist(u):  # 5 bins, each quadratic in the parameters
+        u = np.atleast_2d(u)
+        return np.stack([1 + k * (u[:, 0] - truth[0]) + (u[:, 1] - truth[1]) ** 2 * (k + 1)
+                         for k in range(5)], axis=1)
+
+    data = hist(truth)[0]
+    poly = PolynomialHistograms.fit(U, hist(U), data, np.full(5, 0.01), np.ones(5))
+    assert poly.order == 2  # 19 runs < 2 x 10 cubic coefficients
+    u, f = poly.minimum(U)
+    np.testing.assert_allclose(u, truth, atol=2e-3)  # the second parameter enters quartically
+    assert f < 1e-6
+    assert polynomial_order(20, 2) == 3
+    with pytest.raises(TunerError, match="need >= 10 runs in 3 parameters, got 6"):
+        polynomial_order(6, 3)

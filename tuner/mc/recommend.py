@@ -9,7 +9,6 @@ from typing import Any
 import numpy as np
 
 from tuner.errors import TunerError
-from tuner.mc.chi2 import histogram_weight
 from tuner.mc.emulator import MIN_EVALUATIONS
 from tuner.mc.professor import INTERPOLATION_ERROR, PolynomialHistograms
 from tuner.mc.setup import TuneSetup
@@ -129,11 +128,7 @@ def _professor(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.nda
     done = [t for t in opt.complete if t.id in vectors]
     U = np.asarray(opt.space.to_unit([t.x for t in done]))
     values = np.stack([vectors[t.id][0] for t in done])
-    data = np.concatenate([setup.data[k].values for k in setup.keys])
-    data_err = np.concatenate([setup.data[k].errors for k in setup.keys])
-    weights = np.concatenate([np.full(setup.data[k].nbins, histogram_weight(k, cfg.weights))
-                              for k in setup.keys])
-    poly = PolynomialHistograms.fit(U, values, data, data_err, weights, cfg.model_error)
+    poly = PolynomialHistograms.fit(U, values, *setup.data_vector(), cfg.model_error)
     starts = np.concatenate([U, np.asarray(opt.space.to_unit(
         opt.space.rvs(16, random_state=cfg.seed, method="sobol")))])
     u, f0 = poly.minimum(starts)

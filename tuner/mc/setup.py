@@ -75,13 +75,18 @@ class TuneSetup:
                  seed: int = 0) -> HistogramEmulator:
         """Fit the histogram emulator to evaluations at unit-cube points ``X`` with histograms
         ``vectors`` (values and errors from :meth:`vector`, one pair per row of ``X``)."""
-        cfg = self.config
-        return HistogramEmulator.fit(
-            X, np.stack([v[0] for v in vectors]), np.stack([v[1] for v in vectors]),
-            np.concatenate([self.data[k].values for k in self.keys]),
-            np.concatenate([self.data[k].errors for k in self.keys]),
-            np.concatenate([np.full(self.data[k].nbins, histogram_weight(k, cfg.weights))
-                            for k in self.keys]), cfg.model_error, seed=seed)
+        data, errors, weights = self.data_vector()
+        return HistogramEmulator.fit(X, np.stack([v[0] for v in vectors]),
+                                     np.stack([v[1] for v in vectors]), data, errors, weights,
+                                     self.config.model_error, seed=seed)
+
+    def data_vector(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """The selected data histograms concatenated as in :meth:`vector`: values, errors, and
+        each bin's histogram weight."""
+        return (np.concatenate([self.data[k].values for k in self.keys]),
+                np.concatenate([self.data[k].errors for k in self.keys]),
+                np.concatenate([np.full(self.data[k].nbins, histogram_weight(k, self.config.weights))
+                                for k in self.keys]))
 
     def fingerprint(self) -> dict[str, str]:
         """What defines the evaluations of a study, one digest per item, so that a resume with a

@@ -80,6 +80,11 @@ class Optimizer:
                  model_config: SurrogateConfig | None = None, failures: str = "worst",
                  model_queue_size: int | None = None) -> None:
         self.space = Space(dimensions)
+        self._settings: dict[str, Any] = {
+            "n_initial_points": n_initial_points, "initial_point_generator": initial_point_generator,
+            "acq_func": acq_func, "noise": noise, "y_warp": y_warp, "device": device,
+            "acq_config": acq_config, "model_config": model_config, "failures": failures,
+            "model_queue_size": model_queue_size}
         if failures not in FAILURE_MODES:
             raise TunerError(f"failures must be one of {FAILURE_MODES}, got {failures!r}")
         self.failures = failures
@@ -327,6 +332,28 @@ class Optimizer:
     def get_result(self) -> OptimizeResult:
         """The result so far (scikit-optimize's ``Optimizer.get_result``)."""
         return build_result(self, search=False)
+
+    def copy(self, random_state: int | None = None) -> Optimizer:
+        """A new optimiser with the same settings and the same results told, in memory
+        (scikit-optimize's ``Optimizer.copy``; pending and failed trials are not copied)."""
+        new = Optimizer(self.space, random_state=self.random_state if random_state is None
+                        else random_state, **self._settings)
+        done = self.complete
+        if done:
+            new.tell([t.x for t in done], [t.y for t in done], noise=[t.noise for t in done])
+        return new
+
+    def run(self, func: Any, n_iter: int = 1) -> OptimizeResult:
+        """Ask, evaluate ``func`` and tell, ``n_iter`` times (scikit-optimize's ``Optimizer.run``)."""
+        for _ in range(n_iter):
+            x = self.ask()
+            self.tell(x, func(x))
+        return self.get_result()
+
+    def update_next(self) -> None:
+        """scikit-optimize recomputes its cached next point here; :meth:`ask` always uses the latest
+        fit, so this only makes sure the surrogate is up to date."""
+        self.fit()
 
     def _check_value(self, y: Any, pt: list[Any]) -> float:
         if isinstance(y, np.ndarray) and y.size == 1:

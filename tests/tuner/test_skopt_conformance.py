@@ -171,3 +171,15 @@ def test_gp_minimize_passes_an_explicit_xi_and_refuses_a_bad_one():
     assert a.x_iters[3:] != b.x_iters[3:]  # a margin of 5 (the whole range of f) changes the search
     with pytest.raises(ValueError, match="xi must be a number >= 0"):
         gp_minimize(_f, [(0.0, 1.0)], n_calls=3, xi=-1)
+
+
+def test_optimizer_run_copy_and_update_next_as_in_skopt():
+    opt = Optimizer([(0.0, 1.0)], n_initial_points=3, random_state=0)
+    res = opt.run(_f, n_iter=5)
+    assert len(res.func_vals) == 5 and res.fun == min(res.func_vals)
+    twin = opt.copy(random_state=1)
+    assert twin.yi == opt.yi and twin.Xi == opt.Xi and twin.random_state == 1
+    twin.tell(twin.ask(), 0.5)
+    assert len(opt.yi) == 5 and len(twin.yi) == 6  # independent copies
+    opt.update_next()
+    assert opt.model is not None

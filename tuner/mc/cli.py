@@ -145,8 +145,7 @@ def report(folder: str) -> None:
 
     run = TuneRun.load(folder)
     setup, opt = run.setup, run.opt
-    res = recommend(opt, setup, setup.stored_vectors(opt.storage, opt.trials)
-                    if setup.config.emulator else None)
+    res = recommend(opt, setup, run.state().vectors if setup.config.emulator else None)
     sims = {label: read_yoda(Path(folder) / f"{label}.yoda") for label in ("tune", "default")
             if (Path(folder) / f"{label}.yoda").exists()}
     written = plots.tune_plots(Path(folder) / "plots", setup, opt, res, sims)

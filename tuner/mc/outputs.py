@@ -26,14 +26,19 @@ __all__ = ["EIGENTUNE_DELTA_CHI2", "summary", "write_cmnd", "write_eigentunes", 
 EIGENTUNE_DELTA_CHI2 = 1.0
 
 
+def _settings(setup: TuneSetup, point: dict[str, float]) -> list[str]:
+    """Pythia settings lines: the fixed settings, then the tuned parameters at ``point``."""
+    return ([format_setting(k, v) for k, v in setup.config.fixed.items()]
+            + [format_setting(k, float(f"{v:.6g}")) for k, v in point.items()])
+
+
 def write_cmnd(path: Path, setup: TuneSetup, result: TuneResult) -> None:
     """The tune as Pythia settings (fixed settings first), with a comment line."""
     cfg = setup.config
     chi2 = result.validation.tune.chi2 if isinstance(result.validation, Validation) else float("nan")
     lines = [f"! Tune by tuner: {result.n_evaluations} evaluations of {cfg.events} events, "
              f"chi2 {chi2:.1f} ({len(setup.keys)} histograms)"]
-    lines += [format_setting(k, v) for k, v in cfg.fixed.items()]
-    lines += [format_setting(k, float(f"{v:.6g}")) for k, v in result.best.items()]
+    lines += _settings(setup, result.best)
     path.write_text("\n".join(lines) + "\n")
 
 
@@ -86,8 +91,7 @@ def write_eigentunes(folder: Path, setup: TuneSetup, result: TuneResult,
         name = f"eigen{e.index}{'plus' if e.sign == '+' else 'minus'}"
         lines = [f"! Eigentune {e.index}{e.sign} of the tune (delta-chi2 = {delta_chi2:g}"
                  f"{', clipped to the ranges' if e.clipped else ''})"]
-        lines += [format_setting(k, v) for k, v in cfg.fixed.items()]
-        lines += [format_setting(k, float(f"{v:.6g}")) for k, v in zip(names, e.point, strict=True)]
+        lines += _settings(setup, dict(zip(names, e.point.tolist(), strict=True)))
         (folder / f"{name}.cmnd").write_text("\n".join(lines) + "\n")
         rows.append({"file": f"eigentunes/{name}.cmnd", "eigenvector": e.index, "sign": e.sign,
                      "eigenvalue_scaled": e.eigenvalue, "clipped": e.clipped,

@@ -112,6 +112,13 @@ def slices(opt: Optimizer, best: dict[str, float]) -> plt.Figure:
     return fig
 
 
+def _save(fig: plt.Figure, path: Path, dpi: int = 90) -> Path:
+    """Write ``fig`` to ``path`` and close it."""
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)
+    return path
+
+
 def summary_plots(folder: Path, opt: Optimizer, best: dict[str, float],
                   truth: dict[str, float] | None) -> list[Path]:
     """Write ``convergence.png``, ``traces.png`` and ``slices.png``; return their paths."""
@@ -120,10 +127,7 @@ def summary_plots(folder: Path, opt: Optimizer, best: dict[str, float],
     written = []
     for name, fig in (("convergence", convergence(opt)), ("traces", traces(opt, best, truth)),
                       ("slices", slices(opt, best))):
-        p = folder / f"{name}.png"
-        fig.savefig(p, dpi=90)
-        plt.close(fig)
-        written.append(p)
+        written.append(_save(fig, folder / f"{name}.png"))
     return written
 
 
@@ -178,9 +182,7 @@ def tune_plots(folder: Path, setup: TuneSetup, opt: Optimizer, result: TuneResul
     if result.profiles:
         figs.append(("profiles", profiles(result)))
     for name, fig in figs:
-        fig.savefig(folder / f"{name}.png", dpi=90)
-        plt.close(fig)
-        written.append(folder / f"{name}.png")
+        written.append(_save(fig, folder / f"{name}.png"))
 
     info: dict[str, Any] = {}
     plot_files = [shipped_files(a).get("plot") for a in setup.config.analyses]
@@ -195,8 +197,5 @@ def tune_plots(folder: Path, setup: TuneSetup, opt: Optimizer, result: TuneResul
                                                      if key in s},
                                    title=pi.title if pi else "", xlabel=pi.xlabel if pi else "",
                                    ylabel=pi.ylabel if pi else "", logy=pi.logy if pi else None)
-        p = folder / "histograms" / (key.replace("/", "_") + ".png")
-        fig.savefig(p, dpi=80)
-        plt.close(fig)
-        written.append(p)
+        written.append(_save(fig, folder / "histograms" / (key.replace("/", "_") + ".png"), dpi=80))
     return written

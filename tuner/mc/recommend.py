@@ -172,25 +172,24 @@ def recommend(opt: Optimizer, setup: TuneSetup,
         except TunerError as exc:  # too few runs for the polynomials: the emulator recommends
             warnings.warn(f"Professor's polynomials cannot be fitted ({exc}); the histogram emulator "
                           "recommends the tune", RuntimeWarning, stacklevel=2)
-    if professor is not None:
-        u, f0, cov_u, method, surrogate = professor
-        profiles = {}
+    if professor is not None or use_emulator:
+        if professor is not None:
+            u, f0, cov_u, method, surrogate = professor
+            curv_u, profiles = cov_u, {}
+        else:
+            assert vectors is not None
+            starts = [rec[0]] + [t.x for t in sorted(done, key=lambda t: float(t.y or 0.0))[:5]]
+            u, f0, cov_u, curv_u, method, prof = _emulated(opt, setup, vectors, starts, jackknife)
+            mb = np.asarray(opt.space.model_bounds)
+            X = np.asarray(opt.space.from_unit(mb[0] + np.outer(PROFILE_GRID, mb[1] - mb[0])),
+                           dtype=float)
+            profiles = {nm: {"x": X[:, i].tolist(), "delta_chi2": prof[i].tolist()}
+                        for i, nm in enumerate(names)}
+        # unit cube -> parameters (each parameter maps on its own: a diagonal Jacobian)
         x = np.array(opt.space.from_unit(u[None])[0], dtype=float)
         jac = _jacobian(opt, u)
         cov = jac[:, None] * cov_u * jac[None, :]
-        curv = np.sqrt(np.abs(np.diag(cov)))
-    elif use_emulator:
-        assert vectors is not None
-        starts = [rec[0]] + [t.x for t in sorted(done, key=lambda t: float(t.y or 0.0))[:5]]
-        u, f0, cov_u, cov_curv_u, method, prof = _emulated(opt, setup, vectors, starts, jackknife)
-        mb = np.asarray(opt.space.model_bounds)
-        X = np.asarray(opt.space.from_unit(mb[0] + np.outer(PROFILE_GRID, mb[1] - mb[0])), dtype=float)
-        profiles = {nm: {"x": X[:, i].tolist(), "delta_chi2": prof[i].tolist()}
-                    for i, nm in enumerate(names)}
-        x = np.array(opt.space.from_unit(u[None])[0], dtype=float)
-        jac = _jacobian(opt, u)
-        cov = jac[:, None] * cov_u * jac[None, :]
-        curv = np.sqrt(np.abs(np.diag(cov_curv_u))) * np.abs(jac)
+        curv = np.sqrt(np.abs(np.diag(curv_u))) * np.abs(jac)
     else:
         profiles = {}
         x = np.array(rec[0], dtype=float)

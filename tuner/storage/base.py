@@ -48,6 +48,18 @@ class Trial:
         return None if self.told is None else self.told - self.asked
 
 
+def mark_complete(trial: Trial, y: float, noise: float | None, info: dict[str, Any] | None) -> None:
+    """Update a trial record for a result (for :class:`Storage` implementations)."""
+    trial.state, trial.y, trial.noise, trial.told = "complete", y, noise, time.time()
+    trial.info = dict(info or {})
+
+
+def mark_failed(trial: Trial, error: str | None, info: dict[str, Any] | None) -> None:
+    """Update a trial record for a failure (for :class:`Storage` implementations)."""
+    trial.state, trial.error, trial.told = "failed", error, time.time()
+    trial.info = dict(info or {})
+
+
 class Storage(ABC):
     """Where trials live. Implementations: :class:`InMemoryStorage`, :class:`~tuner.storage.Study`.
 
@@ -109,14 +121,12 @@ class InMemoryStorage(Storage):
 
     def complete(self, trial: Trial, y: float, noise: float | None = None,
                  info: dict[str, Any] | None = None, artifact: bytes | None = None) -> None:
-        trial.state, trial.y, trial.noise, trial.told = "complete", y, noise, time.time()
-        trial.info = dict(info or {})
+        mark_complete(trial, y, noise, info)
         if artifact is not None:
             self._artifacts[trial.id] = artifact
 
     def fail(self, trial: Trial, error: str | None = None, info: dict[str, Any] | None = None) -> None:
-        trial.state, trial.error, trial.told = "failed", error, time.time()
-        trial.info = dict(info or {})
+        mark_failed(trial, error, info)
 
     def trials(self) -> list[Trial]:
         return list(self._trials)

@@ -17,7 +17,7 @@ from typing import Any
 
 from tuner.errors import StorageError
 from tuner.space import Categorical, Space
-from tuner.storage.base import Storage, Trial
+from tuner.storage.base import Storage, Trial, mark_complete, mark_failed
 
 __all__ = ["Study"]
 
@@ -137,16 +137,14 @@ class Study(Storage):
     def complete(self, trial: Trial, y: float, noise: float | None = None,
                  info: dict[str, Any] | None = None, artifact: bytes | None = None) -> None:
         """Commit a result."""
-        trial.state, trial.y, trial.noise, trial.told = "complete", y, noise, time.time()
-        trial.info = dict(info or {})
+        mark_complete(trial, y, noise, info)
         self._sql(
             "UPDATE trials SET state='complete', y=?, noise=?, info=?, artifact=?, told=? WHERE id=?",
             (y, noise, json.dumps(trial.info), artifact, trial.told, trial.id + 1))
 
     def fail(self, trial: Trial, error: str | None = None, info: dict[str, Any] | None = None) -> None:
         """Commit a failure; the trial stays out of the model."""
-        trial.state, trial.error, trial.told = "failed", error, time.time()
-        trial.info = dict(info or {})
+        mark_failed(trial, error, info)
         self._sql("UPDATE trials SET state='failed', error=?, info=?, told=? WHERE id=?",
                          (error, json.dumps(trial.info), trial.told, trial.id + 1))
 

@@ -156,6 +156,11 @@ def _names(d: dict[str, Any], key: str, where: str) -> list[str] | None:
 _AS = re.compile(r"^[A-Za-z0-9_]+/d\d+-x\d+-y\d+$")
 
 
+def _resolve(base: Path, path: str) -> str:
+    """A file named in a configuration: relative to the configuration's folder."""
+    return path if Path(path).is_absolute() else str((base / path).resolve())
+
+
 def _refdata(d: dict[str, Any], base: Path, where: str) -> list[Any]:
     """Reference file entries: paths, or ``{path, as[, y]}`` mappings of one HEPData table's
     dependent variable ``y`` (default: its only one) onto histogram ``as``."""
@@ -165,13 +170,10 @@ def _refdata(d: dict[str, Any], base: Path, where: str) -> list[Any]:
     if not isinstance(raw, list):
         raise ConfigError(f"{where}: refdata must be a list of files or {{path, as}} mappings, got {raw!r}")
 
-    def resolve(p: str) -> str:
-        return str((base / p).resolve()) if not Path(p).is_absolute() else p
-
     out: list[Any] = []
     for k, e in enumerate(raw):
         if isinstance(e, str) and e:
-            out.append(resolve(e))
+            out.append(_resolve(base, e))
             continue
         if not isinstance(e, dict) or set(e) - {"path", "as", "y"} or not isinstance(e.get("path"), str):
             raise ConfigError(f"{where}: refdata[{k}] must be a file name or {{path, as[, y]}}, got {e!r}")
@@ -182,7 +184,7 @@ def _refdata(d: dict[str, Any], base: Path, where: str) -> list[Any]:
         y = e.get("y")
         if y is not None and (isinstance(y, bool) or not isinstance(y, int) or y < 1):
             raise ConfigError(f"{where}: refdata[{k}].y must be an integer >= 1, got {y!r}")
-        out.append({"path": resolve(e["path"]), "as": target, "y": y})
+        out.append({"path": _resolve(base, e["path"]), "as": target, "y": y})
     return out
 
 
@@ -285,8 +287,7 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
     analyses = _names(d, "analyses", where)
     if not analyses:
         raise ConfigError(f"{where}: analyses must name at least one analysis, got {d['analyses']!r}")
-    plugins = [str((base / p).resolve()) if p.endswith(".py") and not Path(p).is_absolute() else p
-               for p in (_names(d, "plugins", where) or [])]
+    plugins = [_resolve(base, p) if p.endswith(".py") else p for p in (_names(d, "plugins", where) or [])]
     try:
         load_plugins(plugins)  # before the analyses are looked up: they may register some
     except ConfigError as exc:

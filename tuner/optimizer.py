@@ -28,7 +28,12 @@ from tuner.space import INITIAL_POINT_GENERATORS, Space
 from tuner.storage import InMemoryStorage, Storage, Study, Trial
 from tuner.surrogate.gp import Y_WARPS, SurrogateConfig, build_gp, fit_gp, gp_settings, posterior, unwarp
 
-__all__ = ["FAILURE_MODES", "Y_WARPS", "Optimizer"]
+__all__ = ["ASK_STRATEGIES", "FAILURE_MODES", "Y_WARPS", "Optimizer"]
+
+#: how ``ask(n_points > 1)`` chooses a batch: jointly with the pending points integrated out
+#: (``None``, the default), or scikit-optimize's constant liars (each point chosen after
+#: pretending the earlier ones returned the minimum, mean or maximum of the results so far)
+ASK_STRATEGIES = (None, "cl_min", "cl_mean", "cl_max")
 
 FAILURE_MODES = ("worst", "ignore")
 _DUP_TOL = 1e-7
@@ -182,23 +187,34 @@ class Optimizer:
         return trial
 
     # --- ask -------------------------------------------------------------------------------------
-    def ask(self, n_points: int | None = None) -> list[Any] | list[list[Any]]:
+    def ask(self, n_points: int | None = None,
+            strategy: str | None = None) -> list[Any] | list[list[Any]]:
         """Propose the next point (``n_points=None``) or a list of ``n_points`` distinct points.
 
         Asked points stay pending until told; a later ``ask`` will not return them again.
+
+        Args:
+            n_points: ``None`` for one point, else the size of the batch.
+            strategy: One of :data:`ASK_STRATEGIES`: ``None`` chooses the batch jointly (the
+                pending points' outcomes integrated out); ``"cl_min"``, ``"cl_mean"`` or
+                ``"cl_max"`` are scikit-optimize's constant liars (one point at a time, each after
+                the surrogate was refitted, with its hyperparameters kept, as if the earlier ones
+                had returned the minimum, mean or maximum of the results so far).
         """
-        trials = self.ask_trials(1 if n_points is None else n_points)
+        trials = self.ask_trials(1 if n_points is None else n_points, strategy=strategy)
         return trials[0].x if n_points is None else [t.x for t in trials]
 
-    def ask_trials(self, n: int = 1) -> list[Trial]:
+    def ask_trials(self, n: int = 1, strategy: str | None = None) -> list[Trial]:
         """Like :meth:`ask`, but return the :class:`~tuner.storage.Trial` records (id, point, seed).
 
         Raises:
-            TunerError: ``n < 1``.
+            TunerError: ``n < 1`` or an unknown ``strategy``.
             SpaceError: a discrete space has no unevaluated point left.
         """
-        if not isinstance(n, int) or n < 1:
+        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise TunerError(f"the number of points to ask must be an int >= 1, got {n!r}")
+        if strategy not in ASK_STRATEGIES:
+            raise TunerError(f"strategy must be one of {ASK_STRATEGIES}, got {strategy!r}")
         out: list[Trial] = []
         while self._requeue and len(out) < n:
             out.append(self._requeue.pop(0))
@@ -211,7 +227,7 @@ class Optimizer:
             if fresh:
                 pts = fresh[:need]
             elif self.model is not None and len(self.complete) >= 2:
-                pts = self._acquire(need)
+                pts = self._acquire(need) if strategy is None else self._acquire_liar(strategy)
             else:
                 rng = np.random.default_rng((self._seed, len(self.trials)))
                 pts = self.space.rvs(need, random_state=rng)
@@ -246,6 +262,29 @@ class Optimizer:
             torch.manual_seed((self._seed + 104729 * len(self.trials)) % 2**31)
             cand = maximize_acquisition(acq, bounds, q, self.space.discrete_dims,
                                         self.space.cat_dims, self.acq_config)
+        return self.space.from_unit(cand.cpu().numpy())
+
+    def _acquire_liar(self, strategy: str) -> list[list[Any]]:
+        """One point chosen after refitting the surrogate (hyperparameters kept) with every
+        pending point given the constant lie of ``strategy``."""
+        X, Y, Yvar = self._training_data()
+        pend = self.pending
+        if pend:
+            # the model is of -y: the minimum of y is the maximum of the targets
+            lie = {"cl_min": Y.max(), "cl_mean": Y.mean(), "cl_max": Y.min()}[strategy]
+            X = torch.cat([X, self._tensor(self.space.to_unit([t.x for t in pend]))])
+            Y = torch.cat([Y, lie.expand(len(pend), 1)])
+            if Yvar is not None:
+                Yvar = torch.cat([Yvar, Yvar.median().expand(len(pend), 1)])
+        model = build_gp(X, Y, Yvar, cat_dims=list(self.space.cat_dims),
+                         min_noise=self.model_config.min_noise)
+        model = fit_gp(model, self._warm_state, self.model_config, optimise=False)
+        acq = make_acquisition(self.acq_func, model, X, None, 1, self._known_noise, self.acq_config)
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed((self._seed + 104729 * len(self.trials)) % 2**31)
+            cand = maximize_acquisition(acq, self._tensor(self.space.model_bounds), 1,
+                                        self.space.discrete_dims, self.space.cat_dims,
+                                        self.acq_config)
         return self.space.from_unit(cand.cpu().numpy())
 
     # --- tell ------------------------------------------------------------------------------------

@@ -31,7 +31,7 @@ __all__ = [
     "check_dimension",
 ]
 
-INITIAL_POINT_GENERATORS = ("random", "sobol", "halton", "lhs")
+INITIAL_POINT_GENERATORS = ("random", "sobol", "halton", "hammersly", "lhs", "grid")
 
 
 class Space:
@@ -162,6 +162,8 @@ class Space:
             with warnings.catch_warnings():  # scrambled Sobol is fine for any n
                 warnings.simplefilter("ignore", UserWarning)
                 u = engine.random(n_samples) if n_samples > 0 else np.zeros((0, d))
+        elif method in ("hammersly", "grid"):
+            u = _hammersley(n_samples, d, rng) if method == "hammersly" else _grid(n_samples, d, rng)
         else:
             raise SpaceError(f"initial_point_generator must be one of {INITIAL_POINT_GENERATORS}, "
                              f"got {method!r}")
@@ -254,3 +256,31 @@ class Space:
     def __repr__(self) -> str:
         inner = ",\n       ".join(repr(d) for d in self.dimensions)
         return f"Space([{inner}])"
+
+
+def _hammersley(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    """A Hammersley set in ``[0, 1)^d``: one coordinate on the ``n`` midpoints ``(i + 1/2) / n``,
+    the others a scrambled Halton sequence; rows in random order."""
+    if n <= 0:
+        return np.zeros((0, d))
+    u = np.empty((n, d))
+    u[:, 0] = (np.arange(n) + 0.5) / n
+    if d > 1:
+        u[:, 1:] = qmc.Halton(d - 1, scramble=True, seed=int(rng.integers(2**31))).random(n)
+    return u[rng.permutation(n)]
+
+
+def _grid(n: int, d: int, rng: np.random.Generator) -> np.ndarray:
+    """``n`` distinct midpoints of the smallest regular grid with at least ``n`` cells
+    (``ceil(n^(1/d))`` per coordinate), chosen at random."""
+    if n <= 0:
+        return np.zeros((0, d))
+    k = max(1, int(np.ceil(n ** (1.0 / d) - 1e-9)))
+    while k**d < n:
+        k += 1
+    if k**d <= 1_000_000:
+        cells = rng.choice(k**d, size=n, replace=False)
+        idx = np.stack(np.unravel_index(cells, (k,) * d), axis=1)
+    else:  # too many cells to enumerate: draw indices (repeats are negligible)
+        idx = rng.integers(k, size=(n, d))
+    return (idx + 0.5) / k

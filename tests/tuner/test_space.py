@@ -5,7 +5,7 @@ import pytest
 import skopt.space
 
 from tuner import Categorical, Integer, Real, Space, SpaceError
-from tuner.space import check_dimension
+from tuner.space import INITIAL_POINT_GENERATORS, check_dimension
 
 
 def test_shorthand_forms():
@@ -87,11 +87,21 @@ def test_check_point_rejects_outside_and_wrong_length():
     assert s.check_point([np.float64(0.5), np.int64(2)]) == [0.5, 2]
 
 
-@pytest.mark.parametrize("method", ["random", "sobol", "halton", "lhs"])
+@pytest.mark.parametrize("method", INITIAL_POINT_GENERATORS)
 def test_samplers_are_reproducible(method):
     s = Space([(0.0, 1.0), (1, 10), ["x", "y", "z"]])
     assert s.rvs(8, random_state=3, method=method) == s.rvs(8, random_state=3, method=method)
     assert s.rvs(8, random_state=3, method=method) != s.rvs(8, random_state=4, method=method)
+
+
+@pytest.mark.parametrize("method", ["sobol", "halton", "hammersly", "lhs", "grid"])
+def test_space_filling_samplers_stratify_each_coordinate(method):
+    n = 16
+    u = np.asarray(Space([(0.0, 1.0), (0.0, 1.0)]).rvs(n, random_state=1, method=method))
+    assert u.shape == (n, 2) and len({tuple(p) for p in u}) == n
+    # every coordinate covers the range: no stratum of width 1/4 is left empty
+    for col in u.T:
+        assert set(np.floor(col * 4).astype(int)) == {0, 1, 2, 3}
 
 
 def test_spec_round_trip():

@@ -14,8 +14,10 @@ arXiv 1906.01537):
 3. one GP per component score (BoTorch ``SingleTaskGP``, batched), with the MC variance of each
    score, propagated from the bin errors, as known noise;
 4. ``chi2(x) = b + |a + c(x)|^2`` for component scores ``c``: the chi2 of the posterior-mean
-   histograms is minimised for the tune, and the expected improvement of the chi2 over posterior
-   samples of the scores proposes new evaluations.
+   histograms is minimised for the tune. New evaluations are proposed either by the expected
+   improvement of the chi2 over posterior samples of the scores (:meth:`propose`), or by Thompson
+   sampling of the minimum (:meth:`thompson`): the minimiser of the chi2 of one posterior draw of
+   the whole emulated histograms (Wilson et al.'s pathwise sampling, arXiv 2002.09309).
 """
 
 from __future__ import annotations
@@ -31,7 +33,10 @@ from botorch.fit import fit_gpytorch_mll
 from botorch.models import SingleTaskGP
 from botorch.models.transforms import Standardize
 from botorch.optim import optimize_acqf
+from botorch.sampling.pathwise import draw_matheron_paths
 from gpytorch.mlls import ExactMarginalLogLikelihood
+from scipy.optimize import minimize as scipy_minimize
+from scipy.stats import qmc
 
 from tuner.errors import TunerError
 from tuner.mc.uncertainty import hessian
@@ -190,6 +195,53 @@ class HistogramEmulator:
         g = (c[:, :d] - c[:, d:]) / (2 * h)  # S x d
         steps = -g @ Hinv
         return 2 * Hinv, np.atleast_2d(np.cov(steps, rowvar=False))
+
+    def thompson(self, bounds: np.ndarray, seed: int = 0, n_grid: int = 2048,
+                 centre: np.ndarray | None = None) -> np.ndarray:
+        """Thompson sampling of the tune: the minimiser within ``bounds`` (``2 x d``, unit cube)
+        of the chi2 of one posterior draw of the emulated histograms (``d``).
+
+        Expected improvement prefers points next to the best evaluations, where the emulator is
+        already sure; a tune needs to know *where* the minimum is, and a draw's minimiser falls
+        where the emulator still allows the minimum to be (along a valley the evaluations have
+        not covered), as often as the posterior allows it. The draw is a pathwise sample (random
+        Fourier features plus the exact update on the evaluations), scanned on a scrambled Sobol
+        grid of ``n_grid`` points (plus as many around ``centre``, if given) and polished by
+        L-BFGS-B from its best grid points.
+        """
+        lo, hi = (np.asarray(b, dtype=float) for b in bounds)
+        d = len(lo)
+        with torch.random.fork_rng(devices=[]), gp_settings(), warnings.catch_warnings():
+            torch.manual_seed(seed)
+            warnings.simplefilter("ignore")
+            with torch.no_grad():  # the draw's weights are constants: only inputs get gradients
+                path = draw_matheron_paths(self.model, sample_shape=torch.Size([1]))
+            grid = lo + (hi - lo) * qmc.Sobol(d, seed=seed).random(n_grid)
+            if centre is not None:
+                near = centre + 0.1 * (hi - lo) * np.random.default_rng(seed).standard_normal((n_grid, d))
+                grid = np.concatenate([grid, np.clip(near, lo, hi)])
+
+            def chi2(U: torch.Tensor) -> torch.Tensor:
+                scores = path(U.unsqueeze(0).expand(self.n_components, -1, -1))  # 1 x k x m
+                return self._chi2_of_scores(scores[0].transpose(0, 1))
+
+            with torch.no_grad():
+                c = torch.cat([chi2(g) for g in torch.as_tensor(grid).split(512)]).numpy()
+
+            def fun(u: np.ndarray) -> tuple[float, np.ndarray]:
+                t = torch.as_tensor(u[None]).requires_grad_(True)
+                val = chi2(t)[0]
+                val.backward()
+                assert t.grad is not None
+                return float(val), t.grad[0].numpy().astype(float)
+
+            best_u, best_c = grid[int(np.argmin(c))], float(np.min(c))
+            for start in grid[np.argsort(c)[:4]]:
+                r = scipy_minimize(fun, start, jac=True, method="L-BFGS-B",
+                                   bounds=list(zip(lo, hi, strict=True)), options={"maxiter": 100})
+                if np.isfinite(r.fun) and r.fun < best_c:
+                    best_u, best_c = np.clip(r.x, lo, hi), float(r.fun)
+        return np.asarray(best_u, dtype=float)
 
     def propose(self, bounds: np.ndarray, X_pending: np.ndarray | None = None,
                 seed: int = 0, q: int = 1) -> np.ndarray:

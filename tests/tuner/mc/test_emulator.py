@@ -53,7 +53,8 @@ def test_emulator_guided_search_closes_on_the_truth_with_honest_uncertainties():
     bounds = np.array([np.zeros(D), np.ones(D)])
     for it in range(8):
         emu = HistogramEmulator.fit(X, V, E, DATA, DATA_ERR, np.ones(B), seed=it)
-        x = emu.propose(bounds, seed=it)[0]
+        # as the emulator strategy does: expected improvement and Thompson samples in turn
+        x = emu.propose(bounds, seed=it)[0] if it % 2 == 0 else emu.thompson(bounds, seed=it)
         v, e = evaluate(x[None], rng)
         X, V, E = np.vstack([X, x]), np.vstack([V, v]), np.vstack([E, e])
     emu = HistogramEmulator.fit(X, V, E, DATA, DATA_ERR, np.ones(B))
@@ -63,6 +64,24 @@ def test_emulator_guided_search_closes_on_the_truth_with_honest_uncertainties():
     sig = np.sqrt(np.diag(cov_data + cov_emu))
     assert np.all(np.isfinite(sig)) and np.all(np.diag(cov_emu) > 0)
     assert np.all(np.abs(u - TRUTH) / sig < 3)
+
+
+def test_thompson_samples_follow_the_posterior_of_the_minimum():
+    rng = np.random.default_rng(3)
+    bounds = np.array([np.zeros(D), np.ones(D)])
+    spread = []
+    for n in (8, 40):
+        X = np.vstack([qmc.LatinHypercube(d=D, seed=3).random(n // 2),
+                       np.clip(TRUTH + 0.15 * rng.standard_normal((n // 2, D)), 0, 1)])
+        V, E = evaluate(X, rng)
+        emu = HistogramEmulator.fit(X, V, E, DATA, DATA_ERR, np.ones(B))
+        draws = np.array([emu.thompson(bounds, seed=s) for s in range(6)])
+        assert np.all((draws >= 0) & (draws <= 1))
+        assert np.allclose(emu.thompson(bounds, seed=0), draws[0])  # a seed fixes the draw
+        assert len({tuple(np.round(d, 6)) for d in draws}) == 6  # each seed its own draw
+        spread.append(float(np.max(np.abs(draws - TRUTH))))
+    # few evaluations: the posterior allows the minimum far from the truth; many: it does not
+    assert spread[1] < 0.05 and spread[0] > 2 * spread[1]
 
 
 def test_propose_avoids_the_pending_point():

@@ -1,0 +1,90 @@
+"""scikit-optimize's own tests, run against scikit-optimize and against ``tuner`` side by side.
+
+The tests are not in skopt's wheel: point the script at a checkout of the scikit-optimize
+repository. Each test file is copied twice into a scratch folder, once as it is and once with
+``gp_minimize`` and ``Optimizer`` imported from ``tuner``; both copies run under pytest, and the
+table shows, per file, how many tests pass with each. Tests that never reach the swapped names
+(forest or dummy optimisers, skopt's own GP kernels) pass or fail the same way in both copies.
+
+    python benchmarks/skopt_suite.py /path/to/scikit-optimize [--files test_gp_opt test_optimizer]
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+import xml.etree.ElementTree as ET
+from pathlib import Path
+
+FILES = ["test_gp_opt", "test_optimizer", "test_parallel_cl", "test_callbacks", "test_plots",
+         "test_utils"]
+
+SWAPS = [(r"^from skopt import gp_minimize$", "from tuner import gp_minimize"),
+         (r"^from skopt\.optimizer import Optimizer$", "from tuner import Optimizer"),
+         (r"^from skopt import Optimizer$", "from tuner import Optimizer")]
+
+
+def run(folder: Path, name: str) -> dict[str, str]:
+    """Run one test file; test id -> outcome (passed, failed, error, skipped)."""
+    report = folder / f"{name}.xml"
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider",
+                    f"--junitxml={report}", str(folder / f"{name}.py")],
+                   cwd=folder, capture_output=True, text=True, check=False)
+    out: dict[str, str] = {}
+    if not report.exists():
+        return out
+    for case in ET.parse(report).getroot().iter("testcase"):
+        kinds = {child.tag for child in case}
+        outcome = next((k for k in ("failure", "error", "skipped") if k in kinds), "passed")
+        out[case.get("name", "?")] = outcome
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("checkout", type=Path, help="a scikit-optimize repository checkout")
+    ap.add_argument("--files", nargs="+", default=FILES)
+    a = ap.parse_args()
+    src = a.checkout / "skopt" / "tests"
+    rows = []
+    failing: list[str] = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for name in a.files:
+            text = (src / f"{name}.py").read_text()
+            swapped = text
+            for pat, rep in SWAPS:
+                swapped = re.sub(pat, rep, swapped, flags=re.M)
+            results = {}
+            for label, body in (("skopt", text), ("tuner", swapped)):
+                folder = Path(tmp) / label
+                folder.mkdir(exist_ok=True)
+                (folder / f"{name}.py").write_text(body)
+                results[label] = run(folder, name)
+            both = results["skopt"]
+            ours = results["tuner"]
+            ok_s = sum(v == "passed" for v in both.values())
+            ok_t = sum(v == "passed" for v in ours.values())
+            swapped_any = swapped != text
+            rows.append((name, len(both), ok_s, ok_t, swapped_any))
+            failing += [f"{name}::{t}" for t, v in ours.items()
+                        if v in ("failure", "error") and both.get(t) == "passed"]
+            shutil.rmtree(Path(tmp) / "skopt", ignore_errors=True)
+            shutil.rmtree(Path(tmp) / "tuner", ignore_errors=True)
+    print("| file | tests | pass with skopt | pass with tuner | names swapped |")
+    print("|---|---|---|---|---|")
+    for name, n, ok_s, ok_t, sw in rows:
+        print(f"| {name} | {n} | {ok_s} | {ok_t} | {'yes' if sw else 'no'} |")
+    tot = [sum(r[i] for r in rows) for i in (1, 2, 3)]
+    print(f"| all | {tot[0]} | {tot[1]} | {tot[2]} | |")
+    if failing:
+        print("\npass with skopt, fail with tuner:")
+        for f in failing:
+            print("  " + f)
+
+
+if __name__ == "__main__":
+    main()

@@ -62,8 +62,8 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     """Minimise ``func`` over ``dimensions`` with Gaussian-process Bayesian optimisation.
 
     The signature is scikit-optimize's (arguments that only tune its internals, such as
-    ``n_points``, ``n_restarts_optimizer``, ``acq_optimizer``, ``model_queue_size``, are accepted
-    and have no effect), plus the keyword-only arguments below.
+    ``n_points``, ``n_restarts_optimizer``, ``acq_optimizer``, are accepted and have no effect),
+    plus the keyword-only arguments below.
 
     Args:
         func: Objective, ``func(x, **func_kwargs) -> float``. Returning ``None`` or NaN, or
@@ -73,7 +73,8 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         n_calls: Total evaluations of ``func`` (including ``x0`` without ``y0``, and evaluations
             already in ``storage``).
         n_initial_points: Space-filling points before the model takes over.
-        initial_point_generator: ``"sobol"`` (default), ``"halton"``, ``"lhs"``, ``"random"``.
+        initial_point_generator: ``"sobol"`` (default), ``"halton"``, ``"hammersly"``, ``"lhs"``,
+            ``"grid"``, ``"random"``.
         acq_func: ``"gp_hedge"``/``"EI"``/``"LogEI"`` (all LogEI), ``"qLogNEI"``, ``"PI"``, ``"LCB"``.
         x0, y0: Known points, and optionally their values.
         random_state: Seed fixing every random choice.
@@ -86,6 +87,9 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
             scikit-optimize's 0.01: measured on Hartmann6 (seed 7), a margin of 0.01 over the
             posterior-mean incumbent stalled the search at regret 1.6 against 0.016 without it.
         noise: ``"gaussian"`` (learned) or the known noise variance.
+        model_queue_size: Keep the surrogates of the last this many fits in ``res.models``.
+        space_constraint: ``f(point) -> bool``; only points where it is true are evaluated
+            (see :class:`tuner.Optimizer`).
         n_jobs: Parallel local worker processes (``-1``: all cores).
         executor: A ``concurrent.futures.Executor`` or ``dask.distributed.Client`` to evaluate on.
         storage: SQLite study path; re-running with the same path resumes (nothing evaluated is
@@ -106,8 +110,6 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     if base_estimator not in (None, "GP", "gp"):
         raise TunerError(f"base_estimator must be None or 'GP' (a Gaussian process is the model), "
                          f"got {base_estimator!r}")
-    if space_constraint is not None:
-        raise TunerError("space_constraint is not supported; got a constraint, expected None")
     if xi is not None and (isinstance(xi, bool) or not isinstance(xi, (int, float)) or not xi >= 0):
         raise TunerError(f"xi must be a number >= 0 (or None for no margin), got {xi!r}")
     if not isinstance(n_calls, int) or n_calls < 1:
@@ -122,13 +124,15 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                       "initial_point_generator": initial_point_generator, "acq_func": acq_func,
                       "x0": x0, "y0": y0, "random_state": random_state, "noise": noise,
                       "n_jobs": n_jobs, "xi": xi, "kappa": kappa, "y_warp": y_warp,
-                      "storage": storage, "failures": failures}}
+                      "storage": storage, "failures": failures,
+                      "space_constraint": space_constraint}}
     callbacks = _as_callbacks(callback)
     opt = Optimizer(dimensions, n_initial_points=n_initial_points,
                     initial_point_generator=initial_point_generator, acq_func=acq_func,
                     random_state=random_state, noise=noise, y_warp=y_warp, storage=storage,
                     device=device, acq_config=AcqConfig(kappa=kappa, xi=0.0 if xi is None else xi),
-                    failures=failures, model_queue_size=model_queue_size)
+                    failures=failures, model_queue_size=model_queue_size,
+                    space_constraint=space_constraint)
     kwargs = dict(func_kwargs or {})
 
     fresh = not opt.trials

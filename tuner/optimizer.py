@@ -11,7 +11,8 @@ from __future__ import annotations
 
 import math
 import time
-from collections.abc import Sequence
+import warnings
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import numpy as np
@@ -22,9 +23,9 @@ from scipy.optimize import OptimizeResult
 
 from tuner.acquisition.functions import ACQ_FUNCS, AcqConfig, make_acquisition
 from tuner.acquisition.optimize import maximize_acquisition
-from tuner.errors import EvaluationError, SpaceError, TunerError
+from tuner.errors import EvaluationError, TunerError
 from tuner.result import build_result
-from tuner.space import INITIAL_POINT_GENERATORS, Space
+from tuner.space import INITIAL_POINT_GENERATORS, Categorical, Integer, Space
 from tuner.storage import InMemoryStorage, Storage, Study, Trial
 from tuner.surrogate.gp import Y_WARPS, SurrogateConfig, build_gp, fit_gp, gp_settings, posterior, unwarp
 
@@ -70,6 +71,9 @@ class Optimizer:
             the recommendation use successful evaluations only.
         model_queue_size: Keep the surrogates of the last this many fits in ``models`` (``None``:
             all of them, as scikit-optimize).
+        space_constraint: ``f(point) -> bool``: only points where it is true are asked (the
+            initial points by rejection; after them, the acquisition's choice when it satisfies
+            the constraint, else the best of 2048 random points that do), as scikit-optimize.
 
     Raises:
         SpaceError: a bad space.
@@ -83,13 +87,18 @@ class Optimizer:
                  y_warp: str = "none", storage: str | Storage | None = None,
                  device: str | torch.device | None = None, acq_config: AcqConfig | None = None,
                  model_config: SurrogateConfig | None = None, failures: str = "worst",
-                 model_queue_size: int | None = None) -> None:
+                 model_queue_size: int | None = None,
+                 space_constraint: Callable[[list[Any]], bool] | None = None) -> None:
         self.space = Space(dimensions)
+        if space_constraint is not None and not callable(space_constraint):
+            raise TunerError(f"space_constraint must be a callable point -> bool or None, "
+                             f"got {space_constraint!r}")
+        self.space_constraint = space_constraint
         self._settings: dict[str, Any] = {
             "n_initial_points": n_initial_points, "initial_point_generator": initial_point_generator,
             "acq_func": acq_func, "noise": noise, "y_warp": y_warp, "device": device,
             "acq_config": acq_config, "model_config": model_config, "failures": failures,
-            "model_queue_size": model_queue_size}
+            "model_queue_size": model_queue_size, "space_constraint": space_constraint}
         if failures not in FAILURE_MODES:
             raise TunerError(f"failures must be one of {FAILURE_MODES}, got {failures!r}")
         self.failures = failures
@@ -113,8 +122,9 @@ class Optimizer:
         self.device = torch.device(device) if device is not None else torch.device("cpu")
         self.acq_config = acq_config or AcqConfig()
         self.model_config = model_config or SurrogateConfig()
-        self._design = self.space.rvs(n_initial_points, random_state=self._seed,
-                                      method=initial_point_generator)
+        self._design = self._allowed(self.space.rvs(n_initial_points, random_state=self._seed,
+                                                    method=initial_point_generator))
+        self._design += self._rvs(n_initial_points - len(self._design), self._seed + 1)
         self.trials: list[Trial] = []
         self._requeue: list[Trial] = []
         self.model: Any = None
@@ -209,7 +219,10 @@ class Optimizer:
 
         Raises:
             TunerError: ``n < 1`` or an unknown ``strategy``.
-            SpaceError: a discrete space has no unevaluated point left.
+
+        Warns:
+            UserWarning: a finite space has no unevaluated point left (a taken point is asked
+                again, as scikit-optimize does).
         """
         if not isinstance(n, int) or isinstance(n, bool) or n < 1:
             raise TunerError(f"the number of points to ask must be an int >= 1, got {n!r}")
@@ -230,25 +243,82 @@ class Optimizer:
                 pts = self._acquire(need) if strategy is None else self._acquire_liar(strategy)
             else:
                 rng = np.random.default_rng((self._seed, len(self.trials)))
-                pts = self.space.rvs(need, random_state=rng)
+                pts = self._rvs(need, rng)
             for x in pts:
                 out.append(self._new_trial(self._deduplicate(x)))
         self.timings["ask"] += time.perf_counter() - t0
         return out
 
+    def _allowed(self, points: list[list[Any]]) -> list[list[Any]]:
+        """The points that satisfy ``space_constraint``."""
+        if self.space_constraint is None:
+            return points
+        return [p for p in points if self.space_constraint(p)]
+
+    def _rvs(self, n: int, random_state: Any) -> list[list[Any]]:
+        """``n`` random points that satisfy ``space_constraint`` (by rejection).
+
+        Raises:
+            TunerError: the constraint rejects 100,000 random points in a row.
+        """
+        rng = np.random.default_rng(random_state)
+        out: list[list[Any]] = []
+        tries = 0
+        while len(out) < n:
+            batch = max(4 * (n - len(out)), 64)
+            out += self._allowed(self.space.rvs(batch, random_state=rng))
+            tries += batch
+            if not out and tries >= 100_000:
+                raise TunerError(f"space_constraint rejected all of {tries} random points of "
+                                 f"{self.space!r}; it must allow part of the space")
+        return out[:n]
+
+    def _constrained(self, cand: list[list[Any]], acq: Any) -> list[list[Any]]:
+        """``cand`` if every point satisfies the constraint, else the best of 2048 random points
+        that do (by ``acq`` at each point on its own)."""
+        if self.space_constraint is None or len(self._allowed(cand)) == len(cand):
+            return cand
+        pool = self._rvs(2048, (self._seed, len(self.trials), 2))
+        with torch.no_grad():
+            vals = acq(self._tensor(self.space.to_unit(pool))[:, None, :])
+        order = torch.argsort(vals, descending=True).cpu().numpy()
+        return [pool[int(i)] for i in order[:len(cand)]]
+
+    def _n_points(self) -> float:
+        """How many distinct points the space has (``inf`` with a real dimension)."""
+        n = 1.0
+        for d in self.space.dimensions:
+            if isinstance(d, Categorical):
+                n *= len(d.categories)
+            elif isinstance(d, Integer):
+                n *= d.high - d.low + 1
+            else:
+                return math.inf
+        return n
+
     def _deduplicate(self, x: list[Any]) -> list[Any]:
+        """``x``, or a random unevaluated point when ``x`` was evaluated (or asked) already. A
+        finite space with every point taken re-evaluates ``x`` with a warning, as
+        scikit-optimize does."""
         taken = [t.x for t in self.trials if t.state != "failed"]
         if not taken:
             return x
         U = self.space.to_unit(taken)
-        rng = np.random.default_rng((self._seed, len(self.trials), 1))
-        for _attempt in range(2000):
-            u = self.space.to_unit([x])[0]
-            if np.min(np.max(np.abs(U - u), axis=1)) > _DUP_TOL:
-                return x
-            x = self.space.rvs(1, random_state=rng)[0]
-        raise SpaceError(f"no unevaluated point left in the search space after {_attempt + 1} "
-                         f"draws: {len(taken)} points taken in {self.space!r}")
+        u0 = self.space.to_unit([x])[0]
+        if np.min(np.max(np.abs(U - u0), axis=1)) > _DUP_TOL:
+            return x
+        distinct = len({tuple(np.round(row, 9)) for row in U})
+        if distinct < self._n_points():
+            rng = np.random.default_rng((self._seed, len(self.trials), 1))
+            for _attempt in range(2000):
+                y = self._rvs(1, rng)[0]
+                u = self.space.to_unit([y])[0]
+                if np.min(np.max(np.abs(U - u), axis=1)) > _DUP_TOL:
+                    return y
+        warnings.warn(f"every point of the search space has been evaluated or asked already "
+                      f"({distinct} distinct points); the objective is evaluated again at {x!r}",
+                      UserWarning, stacklevel=4)
+        return x
 
     def _acquire(self, q: int) -> list[list[Any]]:
         done = self.complete
@@ -262,7 +332,7 @@ class Optimizer:
             torch.manual_seed((self._seed + 104729 * len(self.trials)) % 2**31)
             cand = maximize_acquisition(acq, bounds, q, self.space.discrete_dims,
                                         self.space.cat_dims, self.acq_config)
-        return self.space.from_unit(cand.cpu().numpy())
+        return self._constrained(self.space.from_unit(cand.cpu().numpy()), acq)
 
     def _acquire_liar(self, strategy: str) -> list[list[Any]]:
         """One point chosen after refitting the surrogate (hyperparameters kept) with every
@@ -285,7 +355,7 @@ class Optimizer:
             cand = maximize_acquisition(acq, self._tensor(self.space.model_bounds), 1,
                                         self.space.discrete_dims, self.space.cat_dims,
                                         self.acq_config)
-        return self.space.from_unit(cand.cpu().numpy())
+        return self._constrained(self.space.from_unit(cand.cpu().numpy()), acq)
 
     # --- tell ------------------------------------------------------------------------------------
     def tell(self, x: Sequence[Any], y: Any, noise: Any = None, *, info: Any = None,

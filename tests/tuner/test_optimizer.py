@@ -82,8 +82,36 @@ def test_discrete_space_is_exhausted_without_duplicates():
         seen += [tuple(p) for p in pts]
         opt.tell(pts, [float(p[0]) + (p[1] == "b") for p in pts])
     assert len(set(seen)) == 6
-    with pytest.raises(SpaceError, match="no unevaluated point left"):
-        opt.ask()
+    # every point taken: as scikit-optimize, evaluate again (the best one) with a warning
+    with pytest.warns(UserWarning, match=r"every point .* evaluated .* \(6 distinct points\)"):
+        again = opt.ask()
+    assert tuple(again) in set(seen)
+
+
+def test_small_discrete_space_with_more_calls_than_points_runs_to_the_end():
+    with pytest.warns(UserWarning, match="evaluated again"):
+        res = gp_minimize(lambda x: (x[0] - 2) ** 2, [(0, 4)], n_calls=8, n_initial_points=3,
+                          random_state=0, progress=False)
+    assert len(res.x_iters) == 8 and {x[0] for x in res.x_iters} == {0, 1, 2, 3, 4}
+    assert res.x == [2] and res.fun == 0
+
+
+def test_space_constraint_is_respected_by_every_asked_point():
+    def inside(x):
+        return x[0] + x[1] <= 1.0
+
+    res = gp_minimize(lambda x: (x[0] - 0.8) ** 2 + (x[1] - 0.8) ** 2, [(0.0, 1.0), (0.0, 1.0)],
+                      n_calls=16, n_initial_points=6, space_constraint=inside, random_state=0,
+                      progress=False)
+    assert all(inside(x) for x in res.x_iters)
+    assert res.fun < 0.18 + 0.01  # the constrained minimum is 0.18 at (0.5, 0.5)
+    opt = Optimizer([(0.0, 1.0), (0.0, 1.0)], n_initial_points=3, space_constraint=inside,
+                    random_state=1)
+    assert all(inside(x) for x in opt.ask(5))
+    with pytest.raises(TunerError, match=r"space_constraint must be a callable .* got 3"):
+        Optimizer([(0.0, 1.0)], space_constraint=3)
+    with pytest.raises(TunerError, match="space_constraint rejected all of"):
+        Optimizer([(0.0, 1.0)], space_constraint=lambda x: False)
 
 
 def test_mixed_space_runs_and_respects_types():

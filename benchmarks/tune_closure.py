@@ -1,0 +1,129 @@
+"""Closure at many truths: the 6-parameter closure repeated at K seeded truths, per strategy.
+
+Each truth is drawn uniformly from the central 60% of every range of ``examples/closure_6params.yaml``
+(seeded by ``--seed``); pseudo-data are generated there, and every strategy tunes the same
+pseudo-data with the same budget, seed and events per evaluation. Per truth and strategy:
+the largest ``|fit - truth| / range``, the largest ``|pull|``, and the first checkpoint (every
+``--every`` evaluations after the design) where the emulator's minimum from the evaluations so far
+lies within 5% of every range of the truth.
+
+    python benchmarks/tune_closure.py --truths 5 --strategies emulator,sobol \\
+        [--events 100000 --pseudo-events 1000000 --budget 40] [--parallel 2] [--out DIR]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
+
+import numpy as np
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def truths(k: int, seed: int) -> list[dict[str, float]]:
+    """``k`` truths, uniform in the central 60% of each range of the closure example."""
+    d = yaml.safe_load((ROOT / "examples" / "closure_6params.yaml").read_text())
+    rng = np.random.default_rng(seed)
+    return [{name: float(lo + (0.2 + 0.6 * rng.random()) * (hi - lo))
+             for name, (lo, hi) in d["parameters"].items()} for _ in range(k)]
+
+
+def _config(truth: dict[str, float], a: argparse.Namespace, strategy: str):
+    from tuner.mc.config import config_from_dict
+
+    d = yaml.safe_load((ROOT / "examples" / "closure_6params.yaml").read_text())
+    d.update(events=a.events, budget=a.budget, initial=a.initial, strategy=strategy,
+             closure={"truth": truth, "events": a.pseudo_events})
+    d.pop("emulator", None)
+    return config_from_dict(d, ROOT / "examples")
+
+
+def _trajectory(out: Path, cfg, every: int) -> list[tuple[int, float]]:
+    """(evaluations, max |emulator minimum - truth| / range) at every checkpoint."""
+    from tuner.mc.workflow import TuneRun
+
+    run = TuneRun.load(out)
+    opt, setup, state = run.opt, run.setup, run.state()
+    done = [t for t in opt.complete if t.id in state.vectors]
+    lo, hi = (np.array([getattr(p, k) for p in cfg.parameters]) for k in ("low", "high"))
+    truth = np.array([cfg.closure["truth"][p.name] for p in cfg.parameters])
+    rows = []
+    for k in range(cfg.n_initial + every, len(done) + 1, every):
+        sub = done[:k]
+        U = np.asarray(opt.space.to_unit([t.x for t in sub]))
+        emu = setup.emulator(U, [state.vectors[t.id] for t in sub], seed=cfg.seed)
+        order = np.argsort(emu.chi2_seen)[:5]
+        u = emu.minimum(U[order], np.asarray(opt.space.model_bounds), seed=cfg.seed)
+        x = np.array(opt.space.from_unit(u[None])[0], dtype=float)
+        rows.append((k, float(np.max(np.abs(x - truth) / (hi - lo)))))
+    return rows
+
+
+def one(job: tuple[int, dict[str, float], str, argparse.Namespace]) -> dict:
+    from tuner.mc.workflow import run_tune
+
+    i, truth, strategy, a = job
+    cfg = _config(truth, a, strategy)
+    out = Path(a.out) / f"truth{i}-{strategy}"
+    shutil.rmtree(out, ignore_errors=True)
+    res = run_tune(cfg, out, workers=1, progress=False)
+    rng = {p.name: p.high - p.low for p in cfg.parameters}
+    err = {n: abs(res.best[n] - truth[n]) / rng[n] for n in truth}
+    pull = {n: (res.best[n] - truth[n]) / res.uncertainties[n] for n in truth}
+    traj = _trajectory(out, cfg, a.every)
+    hit = next((k for k, e in traj if e < 0.05), None)
+    return {"truth": i, "strategy": strategy, "max_err": max(err.values()),
+            "max_pull": max(abs(v) for v in pull.values()), "err": err, "pull": pull,
+            "evals_to_5pct": hit, "trajectory": traj, "best": res.best,
+            "unconstrained": res.unconstrained,
+            "validation_chi2": res.validation.tune.chi2, "nbins": res.validation.tune.nbins}
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--truths", type=int, default=5)
+    ap.add_argument("--seed", type=int, default=1, help="seed of the truth draw")
+    ap.add_argument("--strategies", default="emulator,chi2-gp,professor,sobol")
+    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--pseudo-events", type=int, default=1_000_000)
+    ap.add_argument("--budget", type=int, default=40)
+    ap.add_argument("--initial", type=int, default=14)
+    ap.add_argument("--every", type=int, default=5)
+    ap.add_argument("--parallel", type=int, default=2)
+    ap.add_argument("--out", default="bench-out/closure")
+    a = ap.parse_args()
+    ts = truths(a.truths, a.seed)
+    strategies = a.strategies.split(",")
+    jobs = [(i, t, s, a) for i, t in enumerate(ts) for s in strategies]
+    with ProcessPoolExecutor(a.parallel) as pool:
+        rows = list(pool.map(one, jobs))
+    print(f"\n{a.truths} truths (seed {a.seed}), {a.budget} evaluations of {a.events} events, "
+          f"pseudo-data of {a.pseudo_events} events\n")
+    for i, t in enumerate(ts):
+        print(f"truth {i}: " + ", ".join(f"{k.split(':')[1]} {v:.3g}" for k, v in t.items()))
+    print("\n| truth | strategy | max error / range | max abs pull | evaluations to 5% | "
+          "validation chi2 / bins |")
+    print("|---|---|---|---|---|---|")
+    for r in rows:
+        print(f"| {r['truth']} | {r['strategy']} | {r['max_err']:.3f} | {r['max_pull']:.2f} | "
+              f"{r['evals_to_5pct'] or 'not reached'} | {r['validation_chi2']:.0f} / {r['nbins']} |")
+    print("\n| strategy | median max error | worst | median max abs pull | truths with all errors "
+          "< 5% and all pulls < 2 |")
+    print("|---|---|---|---|---|")
+    for s in strategies:
+        rs = [r for r in rows if r["strategy"] == s]
+        good = sum(r["max_err"] < 0.05 and r["max_pull"] < 2 for r in rs)
+        print(f"| {s} | {np.median([r['max_err'] for r in rs]):.3f} | "
+              f"{max(r['max_err'] for r in rs):.3f} | "
+              f"{np.median([r['max_pull'] for r in rs]):.2f} | {good} of {len(rs)} |")
+    Path(a.out).mkdir(parents=True, exist_ok=True)
+    (Path(a.out) / "closure.json").write_text(json.dumps(rows, indent=1))
+
+
+if __name__ == "__main__":
+    main()

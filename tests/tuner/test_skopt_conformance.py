@@ -126,6 +126,20 @@ def test_skopt_plots_and_expected_minimum_work_on_a_tuner_result(branin_result):
     assert abs(pred[0] - res.fun) < 0.3 * abs(res.fun) + 5
 
 
+def test_expected_minimum_on_a_space_with_categories():
+    """skopt samples 100,000 points of a partly categorical space through ``models[-1].predict``:
+    it must answer in seconds, with a category from the space."""
+    utils = pytest.importorskip("skopt.utils")
+
+    def f(x):
+        return (x[0] - 0.3) ** 2 + (0.0 if x[1] == "c" else 0.1) + 0.01 * x[2]
+
+    res = gp_minimize(f, [(-1.0, 1.0), ["a", "b", "c"], (1, 5)], n_calls=12, n_initial_points=6,
+                      random_state=0, progress=False)
+    x, fun = utils.expected_minimum(res, random_state=0)
+    assert x[1] in ("a", "b", "c") and 1 <= x[2] <= 5 and -1 <= x[0] <= 1 and np.isfinite(fun)
+
+
 def test_plot_gaussian_process_on_a_1d_tuner_result():
     plots = pytest.importorskip("skopt.plots")
     import matplotlib

@@ -162,10 +162,18 @@ def fit_gp(model: SingleTaskGP, warm_state: dict[str, Any] | None = None,
     return model
 
 
+#: rows per posterior call of :func:`posterior`: larger inputs are split (a mixed kernel
+#: evaluates the full test covariance for the variances, so the cost grows with its square)
+PREDICT_CHUNK = 512
+
+
 def posterior(model: Any, X: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     """Posterior mean and standard deviation of the *minimised, warped* objective at unit-cube
     points ``X`` (``n x d``). The models of this toolkit are fitted to ``-warp(y)``: this is the
     one place that undoes the sign."""
+    if X.dim() == 2 and X.shape[0] > PREDICT_CHUNK:  # marginals only: never an n x n covariance
+        parts = [posterior(model, x) for x in X.split(PREDICT_CHUNK)]
+        return np.concatenate([m for m, _ in parts]), np.concatenate([s for _, s in parts])
     with torch.no_grad(), gp_settings():
         post = model.posterior(X)
         mean = -post.mean.squeeze(-1).cpu().numpy()

@@ -1,6 +1,7 @@
 """Explaining trained jet taggers in the language of physics observables.
 
-Data: jet samples generated with Pythia (:mod:`explain.jets`), jet images (:mod:`explain.images`), jet
+Data: jet samples generated with Pythia (:mod:`explain.jets`), groomed or not (:mod:`explain.grooming`),
+jet images (:mod:`explain.images`), jet
 observables and energy-flow polynomials (:mod:`explain.observables`). Taggers: example CNN and dense
 networks and their training (:mod:`explain.taggers`). Explanations: LRP rules, canonizers and composites
 (:mod:`explain.rules`, :mod:`explain.canonizers`, :mod:`explain.composites`, :mod:`explain.attribution`),
@@ -15,6 +16,7 @@ from explain.canonizers import Canonizer, MergeBatchNorm
 from explain.composites import AllEpsilon, Composite, ElementwiseAffine, EpsilonGammaBox, EpsilonPlusFlat
 from explain.errors import ExplainError
 from explain.filters import activation_maximisation, activations, first_layer_kernels, mean_activation_maps
+from explain.grooming import PAPER_1511_05190, groomed_mass, soft_drop, trim
 from explain.images import jet_images
 from explain.jets import JetSample, generate_jets, load_or_generate
 from explain.mapping import PhysicsReport, ado, physics_report, pixel_correlation
@@ -24,6 +26,7 @@ from explain.shapley import shap_images, shap_observables
 from explain.taggers import JetImageCNN, ObservableDNN, TrainResult, predict, roc_auc, train_tagger
 
 __all__ = [
+    "PAPER_1511_05190",
     "AllEpsilon",
     "Canonizer",
     "Composite",
@@ -54,6 +57,7 @@ __all__ = [
     "first_layer_kernels",
     "generate_jets",
     "gradient",
+    "groomed_mass",
     "input_x_gradient",
     "jet_images",
     "jet_observables",
@@ -67,5 +71,7 @@ __all__ = [
     "roc_auc",
     "shap_images",
     "shap_observables",
+    "soft_drop",
     "train_tagger",
+    "trim",
 ]

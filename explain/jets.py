@@ -19,6 +19,7 @@ import awkward as ak
 import numpy as np
 
 from explain.errors import ExplainError
+from explain.grooming import GROOMERS
 
 __all__ = ["JetSample", "generate_jets", "load_or_generate"]
 
@@ -98,8 +99,17 @@ class JetSample:
         return JetSample(**flat, **per)
 
 
+def _groom(cpt: np.ndarray, ceta: np.ndarray, cphi: np.ndarray, ce: np.ndarray, grooming: str | None,
+           options: dict | None) -> np.ndarray:
+    """Mask of the constituents kept by ``grooming`` (all of them without grooming)."""
+    if grooming is None:
+        return np.ones(len(cpt), dtype=bool)
+    return GROOMERS[grooming](cpt, ceta, cphi, ce, **(options or {}))
+
+
 def _cluster(events: ak.Array, pt_window: tuple[float, float], radius: float,
-             signal: bool, charge) -> dict[str, list]:
+             signal: bool, charge, grooming: str | None = None,
+             grooming_options: dict | None = None) -> dict[str, list]:
     import fastjet
 
     prt = events.prt
@@ -118,13 +128,21 @@ def _cluster(events: ak.Array, pt_window: tuple[float, float], radius: float,
         j = jets[i]
         if len(j) == 0:
             continue
-        jpx, jpy, jpz, je = (np.asarray(j[f]) for f in ("px", "py", "pz", "E"))
-        jpt = np.hypot(jpx, jpy)
-        k = int(np.argmax(jpt))
-        pabs = np.sqrt(jpt[k] ** 2 + jpz[k] ** 2)
-        eta = np.arctanh(jpz[k] / pabs) if pabs > abs(jpz[k]) else np.sign(jpz[k]) * 10
-        phi = np.arctan2(jpy[k], jpx[k])
-        if not (pt_window[0] <= jpt[k] <= pt_window[1]) or abs(eta) > 2.0:
+        k = int(np.argmax(np.hypot(np.asarray(j["px"]), np.asarray(j["py"]))))
+        c = cons[i][k]
+        cpx, cpy, cpz, ce = (np.asarray(c[f]) for f in ("px", "py", "pz", "E"))
+        cpt = np.hypot(cpx, cpy)
+        ceta = np.arcsinh(cpz / np.maximum(cpt, 1e-12))
+        cphi = np.arctan2(cpy, cpx)
+        keep = _groom(cpt, ceta, cphi, ce, grooming, grooming_options)
+        cpx, cpy, cpz, ce, cpt, ceta, cphi = (v[keep] for v in (cpx, cpy, cpz, ce, cpt, ceta, cphi))
+        # the (groomed) jet: the sum of its kept constituents
+        sx, sy, sz, se = cpx.sum(), cpy.sum(), cpz.sum(), ce.sum()
+        jet_pt = float(np.hypot(sx, sy))
+        pabs = np.sqrt(jet_pt**2 + sz**2)
+        eta = np.arctanh(sz / pabs) if pabs > abs(sz) else np.sign(sz) * 10
+        phi = np.arctan2(sy, sx)
+        if not (pt_window[0] <= jet_pt <= pt_window[1]) or abs(eta) > 2.0:
             continue
         truth = np.nan
         if signal:
@@ -138,18 +156,15 @@ def _cluster(events: ak.Array, pt_window: tuple[float, float], radius: float,
             if np.hypot(weta - eta, dphi) > 0.6:
                 continue
             truth = wpt
-        c = cons[i][k]
-        cpx, cpy, cpz, ce = (np.asarray(c[f]) for f in ("px", "py", "pz", "E"))
-        cpt = np.hypot(cpx, cpy)
         out["pt"].append(cpt)
-        out["eta"].append(np.arcsinh(cpz / np.maximum(cpt, 1e-12)))
-        out["phi"].append(np.arctan2(cpy, cpx))
+        out["eta"].append(ceta)
+        out["phi"].append(cphi)
         out["e"].append(ce)
         out["counts"].append(len(cpt))
-        out["jet_pt"].append(jpt[k])
+        out["jet_pt"].append(jet_pt)
         out["jet_eta"].append(eta)
         out["jet_phi"].append(phi)
-        out["jet_m"].append(np.sqrt(max(je[k] ** 2 - pabs**2, 0.0)))
+        out["jet_m"].append(np.sqrt(max(se**2 - pabs**2, 0.0)))
         out["label"].append(1 if signal else 0)
         out["truth_pt"].append(truth)
     return out
@@ -157,12 +172,21 @@ def _cluster(events: ak.Array, pt_window: tuple[float, float], radius: float,
 
 def generate_jets(n_jets: int, signal: bool, seed: int = 1, pt_window: tuple[float, float] = (250, 300),
                   radius: float = 0.8, batch: int = 200, max_events: int | None = None,
-                  progress: bool = True) -> JetSample:
+                  progress: bool = True, grooming: str | None = None,
+                  grooming_options: dict | None = None) -> JetSample:
     """Generate ``n_jets`` W jets (``signal``) or QCD jets in the pT window (with a progress bar).
 
+    Args:
+        grooming: ``None``, ``"trim"`` or ``"soft_drop"`` (:mod:`explain.grooming`): the leading
+            jet's constituents are groomed before the pT window is applied, and the sample keeps
+            only the groomed constituents (its images, observables and mass are groomed).
+        grooming_options: Keyword arguments of the groomer.
+
     Raises:
-        ExplainError: fewer jets than asked within ``max_events`` events.
+        ExplainError: fewer jets than asked within ``max_events`` events, or an unknown groomer.
     """
+    if grooming is not None and grooming not in GROOMERS:
+        raise ExplainError(f"grooming must be None or one of {sorted(GROOMERS)}, got {grooming!r}")
     from tuner.mc.generators import PythiaGenerator
 
     gen = PythiaGenerator(preset="pp_W_jets_13TeV" if signal else "pp_QCD_jets_13TeV")
@@ -174,7 +198,7 @@ def generate_jets(n_jets: int, signal: bool, seed: int = 1, pt_window: tuple[flo
     with tqdm(total=n_jets, desc=f"{'W' if signal else 'QCD'} jets", unit="jet", disable=not progress,
               dynamic_ncols=True) as bar:
         for events in gen.batches(max_events, seed, batch):
-            got = _cluster(events, pt_window, radius, signal, gen.charge)
+            got = _cluster(events, pt_window, radius, signal, gen.charge, grooming, grooming_options)
             for k, v in got.items():
                 parts.setdefault(k, []).extend(v)
             bar.update(min(len(parts["counts"]), n_jets) - have)
@@ -193,13 +217,21 @@ def generate_jets(n_jets: int, signal: bool, seed: int = 1, pt_window: tuple[flo
 
 
 def load_or_generate(n_per_class: int, cache_dir: str | Path = "jet-cache", seed: int = 1,
-                     pt_window: tuple[float, float] = (250, 300), n_jobs: int = 1) -> JetSample:
+                     pt_window: tuple[float, float] = (250, 300), n_jobs: int = 1,
+                     radius: float = 0.8, grooming: str | None = None,
+                     grooming_options: dict | None = None) -> JetSample:
     """A shuffled W + QCD sample of ``2 n_per_class`` jets, from the cache when it exists.
 
     Args:
         n_jobs: 2 generates the two classes in parallel processes (the same jets as with 1).
+        radius, grooming, grooming_options: As :func:`generate_jets`; each choice is cached
+            separately (``load_or_generate(n, **explain.grooming.PAPER_1511_05190)`` gives the
+            trimmed R = 1.0 sample of arXiv 1511.05190).
     """
-    key = json.dumps({"n": n_per_class, "seed": seed, "pt": pt_window, "v": 1})
+    spec: dict = {"n": n_per_class, "seed": seed, "pt": pt_window, "v": 1}
+    if (radius, grooming, grooming_options) != (0.8, None, None):  # today's sample keeps its key
+        spec.update(radius=radius, grooming=grooming, options=grooming_options or {})
+    key = json.dumps(spec)
     path = Path(cache_dir) / f"jets-{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz"
     if path.exists():
         return JetSample.load(path)
@@ -207,12 +239,16 @@ def load_or_generate(n_per_class: int, cache_dir: str | Path = "jet-cache", seed
         from tuner.execution.executors import process_pool
 
         pool = process_pool(2)
-        fs = pool.submit(generate_jets, n_per_class, True, seed, pt_window)
-        fb = pool.submit(generate_jets, n_per_class, False, seed + 1, pt_window)
+        fs = pool.submit(generate_jets, n_per_class, True, seed, pt_window, radius,
+                         grooming=grooming, grooming_options=grooming_options)
+        fb = pool.submit(generate_jets, n_per_class, False, seed + 1, pt_window, radius,
+                         grooming=grooming, grooming_options=grooming_options)
         sig, bkg = fs.result(), fb.result()
     else:
-        sig = generate_jets(n_per_class, True, seed, pt_window)
-        bkg = generate_jets(n_per_class, False, seed + 1, pt_window)
+        sig = generate_jets(n_per_class, True, seed, pt_window, radius, grooming=grooming,
+                            grooming_options=grooming_options)
+        bkg = generate_jets(n_per_class, False, seed + 1, pt_window, radius, grooming=grooming,
+                            grooming_options=grooming_options)
     sample = JetSample.concat([sig, bkg]).shuffled(seed)
     sample.save(path)
     return sample

@@ -22,6 +22,7 @@ from functools import cache
 
 import numpy as np
 
+from explain.grooming import groomed_mass, soft_drop
 from explain.jets import JetSample
 
 __all__ = ["ecf_ratios", "efp", "efp_name", "efp_table", "efps", "jet_observables", "multigraphs",
@@ -164,10 +165,15 @@ def ecf_ratios(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, beta: float = 1
 
 
 def jet_observables(sample: JetSample) -> dict[str, np.ndarray]:
-    """The standard observables of every jet, as named columns."""
+    """The standard observables of every jet, as named columns.
+
+    ``mass`` is the mass of the sample's jets (groomed when the sample is); ``mass_sd`` is the
+    soft-drop mass (``z_cut = 0.1``, ``beta = 0``, :func:`explain.grooming.soft_drop`), and
+    ``dm_W``, ``dm_W_sd`` their distances to the W mass.
+    """
     n = len(sample)
     cols = {k: np.empty(n) for k in ("mass", "pt", "n_constituents", "tau1", "tau2", "tau3",
-                                     "tau21", "tau32", "dR_subjets", "C2", "D2")}
+                                     "tau21", "tau32", "dR_subjets", "C2", "D2", "mass_sd")}
     for i in range(n):
         pt, eta, phi, e = sample.constituents(i)
         taus, dr = nsubjettiness(pt, eta, phi, e)
@@ -178,8 +184,10 @@ def jet_observables(sample: JetSample) -> dict[str, np.ndarray]:
             cols["tau32"][i] = taus[2] / taus[1]
         cols["dR_subjets"][i] = dr
         cols["C2"][i], cols["D2"][i] = c2, d2
+        cols["mass_sd"][i] = groomed_mass(pt, eta, phi, e, soft_drop(pt, eta, phi, e)) if len(pt) else 0.0
     cols["mass"] = sample.jet_m.copy()
     cols["dm_W"] = np.abs(sample.jet_m - W_MASS)
+    cols["dm_W_sd"] = np.abs(cols["mass_sd"] - W_MASS)
     cols["pt"] = sample.jet_pt.copy()
     cols["n_constituents"] = sample.counts.astype(float)
     return cols

@@ -1,0 +1,103 @@
+"""Trimming and soft drop against the scikit-hep fastjet package on the same constituents."""
+
+from __future__ import annotations
+
+import awkward as ak
+import numpy as np
+import pytest
+
+from explain.errors import ExplainError
+from explain.grooming import four_momenta, groomed_mass, soft_drop, trim
+
+
+def _jets(n_jets: int, seed: int = 0) -> list[tuple[np.ndarray, ...]]:
+    """Two hard prongs plus soft, wide-angle radiation, as a boosted W with underlying event."""
+    rng = np.random.default_rng(seed)
+    out = []
+    for _ in range(n_jets):
+        n = int(rng.integers(20, 90))
+        k = n // 3
+        eta = np.concatenate([rng.normal(0.1, 0.05, k), rng.normal(-0.15, 0.05, k),
+                              rng.uniform(-0.7, 0.7, n - 2 * k)])
+        phi = np.concatenate([rng.normal(0.0, 0.05, k), rng.normal(0.2, 0.05, k),
+                              rng.uniform(-0.7, 0.7, n - 2 * k)])
+        pt = np.concatenate([rng.exponential(8, k), rng.exponential(5, k),
+                             rng.exponential(0.7, n - 2 * k)])
+        m = rng.choice([0.0, 0.1396], n)
+        out.append((pt, eta, phi, np.sqrt((pt * np.cosh(eta)) ** 2 + m**2)))
+    return out
+
+
+def _fastjet_input(jets):
+    fastjet = pytest.importorskip("fastjet")
+    arrays = [four_momenta(*j) for j in jets]
+    rec = ak.Array([{"px": a[:, 0], "py": a[:, 1], "pz": a[:, 2], "E": a[:, 3]} for a in arrays])
+    return fastjet, ak.zip({k: rec[k] for k in ("px", "py", "pz", "E")}, with_name="Momentum4D")
+
+
+@pytest.mark.parametrize(("z_cut", "beta"), [(0.1, 0.0), (0.2, 1.0)])
+def test_soft_drop_matches_fastjet(z_cut, beta):
+    jets = _jets(25)
+    fastjet, arr = _fastjet_input(jets)
+    # Cambridge/Aachen over the whole jet (a radius large enough to merge everything)
+    cs = fastjet.ClusterSequence(arr, fastjet.JetDefinition(fastjet.cambridge_algorithm, 10.0))
+    ref = cs.exclusive_jets_softdrop_grooming(njets=1, beta=beta, symmetry_cut=z_cut, R0=0.8)
+    ours = np.array([groomed_mass(*j, soft_drop(*j, z_cut=z_cut, beta=beta, r0=0.8)) for j in jets])
+    np.testing.assert_allclose(ours, np.asarray(ref.msoftdrop, dtype=float), rtol=1e-6, atol=1e-6)
+    full = np.array([groomed_mass(*j) for j in jets])
+    assert np.all(ours <= full + 1e-9) and np.any(ours < 0.9 * full)  # grooming removes mass
+
+
+@pytest.mark.parametrize(("r_sub", "f_cut"), [(0.2, 0.05), (0.3, 0.03)])
+def test_trimming_matches_fastjet_kt_subjets(r_sub, f_cut):
+    jets = _jets(25, seed=1)
+    fastjet, arr = _fastjet_input(jets)
+    cs = fastjet.ClusterSequence(arr, fastjet.JetDefinition(fastjet.kt_algorithm, r_sub))
+    sub = cs.inclusive_jets()
+    for j, sx, sy, sz, se in zip(jets, sub.px, sub.py, sub.pz, sub.E, strict=True):
+        s = np.stack([np.asarray(v, dtype=float) for v in (sx, sy, sz, se)], axis=1)
+        p = four_momenta(*j)
+        jet_pt = np.hypot(*p[:, :2].sum(axis=0))
+        kept = s[np.hypot(s[:, 0], s[:, 1]) >= f_cut * jet_pt].sum(axis=0)
+        np.testing.assert_allclose(p[trim(*j, r_sub=r_sub, f_cut=f_cut)].sum(axis=0), kept,
+                                   rtol=1e-9, atol=1e-9)
+
+
+def test_a_clean_two_prong_jet_is_left_alone():
+    pt = np.array([100.0, 60.0, 40.0])
+    eta = np.array([0.0, 0.05, 0.3])
+    phi = np.array([0.0, 0.02, 0.25])
+    e = pt * np.cosh(eta)
+    assert trim(pt, eta, phi, e).all()
+    assert soft_drop(pt, eta, phi, e).all()
+    assert groomed_mass(pt, eta, phi, e, soft_drop(pt, eta, phi, e)) == pytest.approx(
+        groomed_mass(pt, eta, phi, e))
+
+
+def test_bad_input_is_one_clear_error():
+    with pytest.raises(ExplainError, match=r"1-D arrays of one length .* \[\(3,\), \(2,\)"):
+        trim(np.ones(3), np.ones(2), np.ones(3), np.ones(3))
+    with pytest.raises(ExplainError, match="finite numbers"):
+        soft_drop(np.array([1.0, np.nan]), np.zeros(2), np.zeros(2), np.ones(2))
+    with pytest.raises(ExplainError, match=r"z_cut >= 0 and r0 > 0, got z_cut=-0.1"):
+        soft_drop(np.ones(2), np.zeros(2), np.zeros(2), np.ones(2), z_cut=-0.1)
+    with pytest.raises(ExplainError, match=r"r_sub > 0 and 0 <= f_cut < 1, got r_sub=0"):
+        trim(np.ones(2), np.zeros(2), np.zeros(2), np.ones(2), r_sub=0)
+
+
+def test_groomed_samples_are_generated_groomed_and_cached_apart(tmp_path):
+    from explain import load_or_generate
+    from explain.grooming import PAPER_1511_05190
+
+    plain = load_or_generate(4, cache_dir=tmp_path, seed=5)
+    paper = load_or_generate(4, cache_dir=tmp_path, seed=5, **PAPER_1511_05190)  # type: ignore[arg-type]
+    assert len(list(tmp_path.glob("*.npz"))) == 2  # one cache file per choice
+    assert len(plain) == len(paper) == 8
+    assert np.all((paper.jet_pt >= 250) & (paper.jet_pt <= 300))  # the window on the trimmed jet
+    for i in range(len(paper)):
+        pt, eta, phi, e = paper.constituents(i)
+        # only trimmed constituents are kept: trimming them again removes nothing
+        assert trim(pt, eta, phi, e, r_sub=0.3, f_cut=0.05).all()
+        assert groomed_mass(pt, eta, phi, e) == pytest.approx(paper.jet_m[i], rel=1e-9)
+    with pytest.raises(ExplainError, match=r"grooming must be None or one of .*got 'prune'"):
+        load_or_generate(4, cache_dir=tmp_path, seed=5, grooming="prune")

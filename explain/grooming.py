@@ -185,5 +185,6 @@ GROOMERS: dict[str, Callable[..., np.ndarray]] = {"trim": trim, "soft_drop": sof
 
 #: the jet sample of arXiv 1511.05190: anti-kt R = 1.0, trimmed, 250 < pT < 300 GeV (the optional
 #: mass window of that paper is 65 < m < 95 GeV)
-PAPER_1511_05190: dict[str, Any] = {"radius": 1.0, "grooming": "trim", "grooming_options": {"r_sub": 0.3, "f_cut": 0.05},
-                    "pt_window": (250.0, 300.0)}
+PAPER_1511_05190: dict[str, Any] = {"radius": 1.0, "grooming": "trim",
+                                     "grooming_options": {"r_sub": 0.3, "f_cut": 0.05},
+                                     "pt_window": (250.0, 300.0)}

@@ -3,7 +3,7 @@
     tune-generator CONFIG.yaml [--resume] [--dry-run] [--workers N] [--scheduler ADDR] [--out DIR]
     tune-generator --default --out DIR          # the embedded closure tune
     tune-generator rescore DIR [--weight GLOB=W ...] [--histograms GLOB ...] [--model-error F]
-    tune-generator report DIR
+    tune-generator report DIR [--html]
 
 Errors print one line (the rule and the value received) and exit with status 2; what a study has
 already stored is never touched by a failed command.
@@ -135,7 +135,9 @@ def rescore(folder: str, weights: tuple[str, ...], histograms: tuple[str, ...],
 
 @cli.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
-def report(folder: str) -> None:
+@click.option("--html", "as_html", is_flag=True,
+              help="Also write FOLDER/report.html: tables and every plot in one self-contained page.")
+def report(folder: str, as_html: bool) -> None:
     """Redraw every plot of a stored tune (no new events): convergence, traces, slices,
     correlation, profiles, and data vs default vs tune from the validation runs' YODA files."""
     from tuner.mc import plots
@@ -151,6 +153,10 @@ def report(folder: str) -> None:
     written = plots.tune_plots(Path(folder) / "plots", setup, opt, res, sims)
     run.close()
     click.echo(f"{len(written)} plots in {Path(folder) / 'plots'}/")
+    if as_html:
+        from tuner.mc.html import write_html_report
+
+        click.echo(f"report: {write_html_report(folder)}")
     click.echo(json.dumps({"tune": res.best, "uncertainties": res.uncertainties}, indent=1))
 
 

@@ -1,0 +1,71 @@
+"""``tune-generator report DIR --html``: one self-contained page, opened in a real headless Chromium."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+import shutil
+import subprocess
+import sys
+
+import pytest
+
+from tuner.errors import TunerError
+from tuner.mc.config import default_config
+from tuner.mc.html import write_html_report
+from tuner.mc.workflow import run_tune
+
+CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+
+_CHECK = """<script>
+window.addEventListener('load', () => {
+  const imgs = [...document.images];
+  document.body.setAttribute('data-check', JSON.stringify({
+    images: imgs.length, decoded: imgs.filter(i => i.complete && i.naturalWidth > 0).length,
+    tables: document.querySelectorAll('table').length,
+    tune: [...document.querySelectorAll('#tune + table tbody tr')].map(r => r.cells[0].textContent)}));
+});
+</script></body>"""
+
+
+@pytest.fixture(scope="module")
+def tuned(tmp_path_factory):
+    out = tmp_path_factory.mktemp("html") / "tune"
+    cfg = dataclasses.replace(default_config(), events=600, budget=6, initial=4, validation_events=600,
+                              closure={**default_config().closure, "events": 3000})  # type: ignore[dict-item]
+    run_tune(cfg, out, workers=1, progress=False)
+    return out
+
+
+def test_report_html_from_the_cli_opens_in_chromium_with_every_plot(tuned):
+    r = subprocess.run([sys.executable, "-m", "tuner.mc.cli", "report", str(tuned), "--html"],
+                       capture_output=True, text=True, check=False)
+    assert r.returncode == 0, r.stderr
+    page = tuned / "report.html"
+    text = page.read_text()
+    summary = json.loads((tuned / "summary.json").read_text())
+    for name, value in summary["tune"].items():  # the tune as summary.json has it
+        assert name in text and f"{value:.5g}" in text
+    assert "chi2 at Pythia&#x27;s default" in text and "Correlation matrix" in text
+    n_png = len(list((tuned / "plots").rglob("*.png")))
+    assert n_png >= 6 and text.count("data:image/png;base64,") == n_png
+    if CHROMIUM is None:
+        pytest.skip("no chromium on this machine (CI installs Debian's chromium)")
+    check = tuned / "check.html"
+    check.write_text(text.replace("</body>", _CHECK))
+    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                          "--virtual-time-budget=5000", "--dump-dom", check.as_uri()],
+                         capture_output=True, text=True, timeout=120, check=False).stdout
+    found = re.search(r"data-check=\"([^\"]+)\"", dom)
+    assert found, dom[:500]
+    result = json.loads(found.group(1).replace("&quot;", '"'))
+    # every embedded plot decodes in the browser; tune, validation and correlation tables render
+    assert result["images"] == result["decoded"] == n_png
+    assert result["tables"] >= 3
+    assert result["tune"] == list(summary["tune"])
+
+
+def test_html_report_of_an_unfinished_tune_is_one_clear_error(tmp_path):
+    with pytest.raises(TunerError, match="needs a finished tune .* there is none in"):
+        write_html_report(tmp_path)

@@ -1,0 +1,134 @@
+"""A tune's report as one self-contained HTML page (``tune-generator report DIR --html``).
+
+The page carries everything a collaboration reviews without the study: the tune with its
+uncertainties and flags (unconstrained, at a range edge, the pull on a closure truth), the
+validation chi2 of the tune and of Pythia's default per histogram, the correlation matrix, the
+eigentunes and every plot of ``plots/``, embedded (no file next to it is needed to read it).
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import json
+from pathlib import Path
+from typing import Any
+
+from tuner.errors import TunerError
+
+__all__ = ["write_html_report"]
+
+_STYLE = """
+body { font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
+table { border-collapse: collapse; margin: 0.5em 0 1.5em; }
+th, td { border: 1px solid #bbb; padding: 0.25em 0.6em; text-align: right; }
+th:first-child, td:first-child { text-align: left; }
+.flag { color: #b00; font-weight: bold; }
+figure { display: inline-block; margin: 0.5em; }
+figure img { max-width: 520px; }
+"""
+
+
+def _e(v: Any) -> str:
+    return html.escape(str(v))
+
+
+def _num(v: Any, digits: int = 4) -> str:
+    return _e(f"{v:.{digits}g}") if isinstance(v, (int, float)) else _e(v)
+
+
+def _table(header: list[str], rows: list[list[str]]) -> str:
+    head = "".join(f"<th>{_e(h)}</th>" for h in header)
+    body = "".join("<tr>" + "".join(f"<td>{c}</td>" for c in r) + "</tr>" for r in rows)
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
+
+
+def _tune_table(s: dict[str, Any], ranges: dict[str, Any]) -> str:
+    truth = s.get("closure_truth") or {}
+    rows = []
+    for name in s["parameters"]:
+        lo, hi = ranges.get(name, {}).get("range", ("?", "?"))
+        val, sig = s["tune"][name], s["uncertainties"][name]
+        flags = [f for f, on in (("unconstrained", name in s.get("unconstrained", [])),
+                                 ("at range edge", name in s.get("parameters_at_range_edge", [])))
+                 if on]
+        row = [_e(name), _num(val, 5), _num(sig, 2), f"[{_num(lo)}, {_num(hi)}]",
+               f"<span class='flag'>{_e(', '.join(flags))}</span>"]
+        if truth:
+            t = truth.get(name)
+            row += [_num(t), _num((val - t) / sig, 2) if t is not None and sig else ""]
+        rows.append(row)
+    header = ["parameter", "tune", "uncertainty", "range", "flags"]
+    return _table(header + (["closure truth", "pull"] if truth else []), rows)
+
+
+def _validation_table(v: dict[str, Any]) -> str:
+    tune, default = v.get("tune", {}), v.get("default", {})
+    keys = sorted(set(tune.get("per_hist", {})) | set(default.get("per_hist", {})))
+    rows = [[_e(k), _num(tune.get("per_hist", {}).get(k, float("nan")), 4),
+             _num(default.get("per_hist", {}).get(k, float("nan")), 4)] for k in keys]
+    rows.append(["<b>total</b>", f"<b>{_num(tune.get('chi2', float('nan')), 5)}</b>",
+                 f"<b>{_num(default.get('chi2', float('nan')), 5)}</b>"])
+    note = (f"<p>{_e(v.get('events', '?'))} events per run, seed {_e(v.get('seed', '?'))}, "
+            f"{_e(tune.get('nbins', '?'))} bins.</p>")
+    return note + _table(["histogram", "chi2 at the tune", "chi2 at Pythia's default"], rows)
+
+
+def _matrix_table(names: list[str], m: list[list[float]]) -> str:
+    rows = [[_e(n)] + [_num(x, 2) for x in row] for n, row in zip(names, m, strict=True)]
+    return _table(["", *names], rows)
+
+
+def _eigentune_table(eig: list[dict[str, Any]], names: list[str]) -> str:
+    rows = [[_e(e.get("file", "")), _e(f"{e.get('eigenvector')}{e.get('sign')}")]
+            + [_num(e.get("point", {}).get(n, float("nan")), 4) for n in names]
+            + [_e("yes" if e.get("clipped") else "no")] for e in eig]
+    return _table(["file", "variation", *names, "clipped at range"], rows)
+
+
+def _figures(plots: Path) -> str:
+    out = []
+    for png in sorted(plots.rglob("*.png")):
+        data = base64.b64encode(png.read_bytes()).decode("ascii")
+        cap = _e(png.relative_to(plots).as_posix())
+        out.append(f"<figure><img alt='{cap}' src='data:image/png;base64,{data}'>"
+                   f"<figcaption>{cap}</figcaption></figure>")
+    return "\n".join(out)
+
+
+def write_html_report(folder: str | Path) -> Path:
+    """Write ``FOLDER/report.html`` from ``summary.json`` and ``plots/``; return its path.
+
+    Raises:
+        TunerError: the folder has no ``summary.json`` (no finished tune).
+    """
+    folder = Path(folder)
+    path = folder / "summary.json"
+    if not path.exists():
+        raise TunerError(f"an HTML report needs a finished tune (its summary.json); there is none in "
+                         f"{folder}")
+    s = json.loads(path.read_text())
+    names = list(s["parameters"])
+    cfg_path = folder / "config.json"
+    cfg = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}
+    parts = [
+        "<!DOCTYPE html><html lang='en'><head><meta charset='utf-8'>",
+        f"<title>Tune report: {_e(folder.name)}</title><style>{_STYLE}</style></head><body>",
+        f"<h1>Tune report: {_e(folder.name)}</h1>",
+        f"<p>{_e(s.get('n_evaluations'))} evaluations ({_e(s.get('n_failed'))} failed), "
+        f"{_e(s.get('events_generated'))} events generated ({_e(cfg.get('events', '?'))} per "
+        f"evaluation, seed {_e(cfg.get('seed', '?'))}, strategy {_e(cfg.get('strategy', '?'))}); "
+        f"surrogate: {_e(s.get('surrogate'))}.</p>",
+        "<h2 id='tune'>Tune</h2>", _tune_table(s, cfg.get("parameters", {})),
+        f"<p>Uncertainties: {_e(s.get('uncertainty_method', ''))}. "
+        f"{_e(s.get('unconstrained_rule', ''))}.</p>",
+        "<h2 id='validation'>Validation</h2>", _validation_table(s.get("validation") or {}),
+        "<h2 id='correlation'>Correlation matrix</h2>", _matrix_table(names, s["correlation"]),
+    ]
+    if s.get("eigentunes"):
+        parts += ["<h2 id='eigentunes'>Eigentunes</h2>", f"<p>{_e(s.get('eigentune_rule', ''))}</p>",
+                  _eigentune_table(s["eigentunes"], names)]
+    parts += ["<h2 id='plots'>Plots</h2>", _figures(folder / "plots"), "</body></html>"]
+    out = folder / "report.html"
+    out.write_text("\n".join(parts), encoding="utf-8")
+    return out

@@ -67,5 +67,5 @@ def test_report_html_from_the_cli_opens_in_chromium_with_every_plot(tuned):
 
 
 def test_html_report_of_an_unfinished_tune_is_one_clear_error(tmp_path):
-    with pytest.raises(TunerError, match="needs a finished tune .* there is none in"):
+    with pytest.raises(TunerError, match=r"needs a finished tune .* there is none in"):
         write_html_report(tmp_path)

@@ -3,7 +3,9 @@
 The page carries everything a collaboration reviews without the study: the tune with its
 uncertainties and flags (unconstrained, at a range edge, the pull on a closure truth), the
 validation chi2 of the tune and of Pythia's default per histogram, the correlation matrix, the
-eigentunes and every plot of ``plots/``, embedded (no file next to it is needed to read it).
+eigentunes and every plot of ``plots/`` (the histograms grouped by analysis, each with its chi2),
+embedded: no file next to it is needed to read it. Every tune writes it; ``report --html``
+rewrites it from a stored tune.
 """
 
 from __future__ import annotations
@@ -86,13 +88,29 @@ def _eigentune_table(eig: list[dict[str, Any]], names: list[str]) -> str:
     return _table(["file", "variation", *names, "clipped at range"], rows)
 
 
-def _figures(plots: Path) -> str:
-    out = []
-    for png in sorted(plots.rglob("*.png")):
-        data = base64.b64encode(png.read_bytes()).decode("ascii")
-        cap = _e(png.relative_to(plots).as_posix())
-        out.append(f"<figure><img alt='{cap}' src='data:image/png;base64,{data}'>"
-                   f"<figcaption>{cap}</figcaption></figure>")
+def _img(png: Path, caption: str) -> str:
+    data = base64.b64encode(png.read_bytes()).decode("ascii")
+    return (f"<figure><img alt='{_e(png.name)}' src='data:image/png;base64,{data}'>"
+            f"<figcaption>{caption}</figcaption></figure>")
+
+
+def _figures(plots: Path, validation: dict[str, Any]) -> str:
+    """The overview plots, then the data/default/tune plot of each histogram, grouped by analysis
+    and captioned with the histogram's validation chi2 at the tune and at the default."""
+    out = ["<h3>Overview</h3>"]
+    out += [_img(png, _e(png.stem)) for png in sorted(plots.glob("*.png"))]
+    tune = validation.get("tune", {}).get("per_hist", {})
+    default = validation.get("default", {}).get("per_hist", {})
+    groups: dict[str, list[str]] = {}
+    for png in sorted((plots / "histograms").glob("*.png")):
+        ana, _, hist = png.stem.rpartition("_")
+        key = f"{ana}/{hist}"
+        cap = _e(key)
+        if key in tune:
+            cap += f" &mdash; chi2 tune {_num(tune[key], 4)}, default {_num(default.get(key, float('nan')), 4)}"
+        groups.setdefault(ana, []).append(_img(png, cap))
+    for ana, figs in groups.items():
+        out += [f"<h3>{_e(ana)}</h3>", *figs]
     return "\n".join(out)
 
 
@@ -128,7 +146,8 @@ def write_html_report(folder: str | Path) -> Path:
     if s.get("eigentunes"):
         parts += ["<h2 id='eigentunes'>Eigentunes</h2>", f"<p>{_e(s.get('eigentune_rule', ''))}</p>",
                   _eigentune_table(s["eigentunes"], names)]
-    parts += ["<h2 id='plots'>Plots</h2>", _figures(folder / "plots"), "</body></html>"]
+    parts += ["<h2 id='plots'>Plots</h2>", _figures(folder / "plots", s.get("validation") or {}),
+              "</body></html>"]
     out = folder / "report.html"
     out.write_text("\n".join(parts), encoding="utf-8")
     return out

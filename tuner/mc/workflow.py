@@ -28,6 +28,7 @@ from tuner.execution.loop import run_trials
 from tuner.mc import plots
 from tuner.mc.analyses import Fills, normalise
 from tuner.mc.config import TuneConfig, config_from_dict
+from tuner.mc.html import write_html_report
 from tuner.mc.outputs import write_outputs
 from tuner.mc.proposers import TuneState, make_proposer
 from tuner.mc.recommend import TuneResult, recommend
@@ -349,6 +350,7 @@ def run_tune(cfg: TuneConfig, out: str | Path, workers: int = 1, scheduler: str 
         result.validation = validate(run.setup, result.best, workers)
         sims = write_outputs(run.out, run.setup, result)
         plots.tune_plots(run.out / "plots", run.setup, run.opt, result, sims)
+        write_html_report(run.out)
     finally:
         run.close()
     return result

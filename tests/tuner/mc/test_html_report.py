@@ -8,6 +8,7 @@ import re
 import shutil
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -17,6 +18,8 @@ from tuner.mc.html import write_html_report
 from tuner.mc.workflow import run_tune
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
+#: where the screenshot of the rendered report is kept (an artefact of the test run)
+ARTEFACTS = Path(__file__).resolve().parents[3] / "test-artefacts"
 
 _CHECK = """<script>
 window.addEventListener('load', () => {
@@ -38,25 +41,42 @@ def tuned(tmp_path_factory):
     return out
 
 
+def _chromium(*args: str) -> subprocess.CompletedProcess:
+    assert CHROMIUM is not None
+    return subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
+                           "--enable-logging=stderr", "--v=0", *args],
+                          capture_output=True, text=True, timeout=120, check=False)
+
+
 def test_report_html_from_the_cli_opens_in_chromium_with_every_plot(tuned):
+    page = tuned / "report.html"
+    assert page.exists()  # every tune writes it
+    page.unlink()
     r = subprocess.run([sys.executable, "-m", "tuner.mc.cli", "report", str(tuned), "--html"],
                        capture_output=True, text=True, check=False)
     assert r.returncode == 0, r.stderr
-    page = tuned / "report.html"
     text = page.read_text()
     summary = json.loads((tuned / "summary.json").read_text())
     for name, value in summary["tune"].items():  # the tune as summary.json has it
         assert name in text and f"{value:.5g}" in text
     assert "chi2 at Pythia&#x27;s default" in text and "Correlation matrix" in text
+    # the histograms grouped by analysis, each captioned with its validation chi2
+    assert "<h3>ALEPH_1996_S3486095</h3>" in text
+    for key, c in summary["validation"]["tune"]["per_hist"].items():
+        assert f"{key} &mdash; chi2 tune {c:.4g}" in text
     n_png = len(list((tuned / "plots").rglob("*.png")))
     assert n_png >= 6 and text.count("data:image/png;base64,") == n_png
     if CHROMIUM is None:
         pytest.skip("no chromium on this machine (CI installs Debian's chromium)")
+    # the page itself logs nothing to the console (no errors)
+    shot = _chromium("--window-size=1200,2400", f"--screenshot={tuned / 'report.png'}", page.as_uri())
+    assert [line for line in shot.stderr.splitlines() if ":CONSOLE" in line] == []
+    assert (tuned / "report.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    ARTEFACTS.mkdir(exist_ok=True)
+    shutil.copy(tuned / "report.png", ARTEFACTS / "html-report.png")
     check = tuned / "check.html"
     check.write_text(text.replace("</body>", _CHECK))
-    dom = subprocess.run([CHROMIUM, "--headless", "--no-sandbox", "--disable-gpu",
-                          "--virtual-time-budget=5000", "--dump-dom", check.as_uri()],
-                         capture_output=True, text=True, timeout=120, check=False).stdout
+    dom = _chromium("--virtual-time-budget=5000", "--dump-dom", check.as_uri()).stdout
     found = re.search(r"data-check=\"([^\"]+)\"", dom)
     assert found, dom[:500]
     result = json.loads(found.group(1).replace("&quot;", '"'))

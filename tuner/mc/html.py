@@ -107,7 +107,8 @@ def _figures(plots: Path, validation: dict[str, Any]) -> str:
         key = f"{ana}/{hist}"
         cap = _e(key)
         if key in tune:
-            cap += f" &mdash; chi2 tune {_num(tune[key], 4)}, default {_num(default.get(key, float('nan')), 4)}"
+            other = _num(default.get(key, float("nan")), 4)
+            cap += f" &mdash; chi2 tune {_num(tune[key], 4)}, default {other}"
         groups.setdefault(ana, []).append(_img(png, cap))
     for ana, figs in groups.items():
         out += [f"<h3>{_e(ana)}</h3>", *figs]

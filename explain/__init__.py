@@ -5,7 +5,8 @@ jet images (:mod:`explain.images`), jet
 observables and energy-flow polynomials (:mod:`explain.observables`). Taggers: example CNN and dense
 networks and their training (:mod:`explain.taggers`). Explanations: LRP rules, canonizers and composites
 (:mod:`explain.rules`, :mod:`explain.canonizers`, :mod:`explain.composites`, :mod:`explain.attribution`),
-SHAP (:mod:`explain.shapley`), filters (:mod:`explain.filters`). Physics: correlation maps, average
+SHAP (:mod:`explain.shapley`), filters (:mod:`explain.filters`), and whether to trust them
+(:mod:`explain.metrics`). Physics: correlation maps, average
 decision ordering and windows (:mod:`explain.mapping`), with plots (:mod:`explain.plots`).
 """
 
@@ -20,6 +21,7 @@ from explain.grooming import PAPER_1511_05190, groomed_mass, soft_drop, trim
 from explain.images import jet_images
 from explain.jets import JetSample, generate_jets, load_or_generate
 from explain.mapping import PhysicsReport, ado, physics_report, pixel_correlation
+from explain.metrics import AttributionQuality, attribution_quality, integrated_gradients
 from explain.observables import efp, efp_table, efps, jet_observables, multigraphs
 from explain.rules import Epsilon, Flat, Gamma, Pass, Rule, WSquare, ZBox, ZPlus
 from explain.shapley import shap_images, shap_observables
@@ -28,6 +30,7 @@ from explain.taggers import JetImageCNN, ObservableDNN, TrainResult, predict, ro
 __all__ = [
     "PAPER_1511_05190",
     "AllEpsilon",
+    "AttributionQuality",
     "Canonizer",
     "Composite",
     "ElementwiseAffine",
@@ -51,6 +54,7 @@ __all__ = [
     "activation_maximisation",
     "activations",
     "ado",
+    "attribution_quality",
     "efp",
     "efp_table",
     "efps",
@@ -59,6 +63,7 @@ __all__ = [
     "gradient",
     "groomed_mass",
     "input_x_gradient",
+    "integrated_gradients",
     "jet_images",
     "jet_observables",
     "load_or_generate",

@@ -1,0 +1,79 @@
+"""Attribution quality: deletion and insertion curves, captum's integrated gradients, randomisation."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+from torch import nn
+
+from explain import input_x_gradient
+from explain.errors import ExplainError
+from explain.metrics import (
+    attribution_quality,
+    deletion_curve,
+    insertion_curve,
+    integrated_gradients,
+    randomisation_check,
+)
+
+
+def _linear(d: int = 16, seed: int = 0) -> nn.Module:
+    torch.manual_seed(seed)
+    model = nn.Sequential(nn.Flatten(), nn.Linear(d, 1))
+    with torch.no_grad():
+        model[1].bias.zero_()
+    return model
+
+
+def test_integrated_gradients_of_a_linear_model_is_input_times_weight():
+    model = _linear()
+    x = torch.rand(5, 16)
+    w = model[1].weight.detach()[0]
+    np.testing.assert_allclose(integrated_gradients(model, x).numpy(), (x * w).numpy(), rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(input_x_gradient(model, x).numpy(), (x * w).numpy(), rtol=1e-5, atol=1e-6)
+
+
+def test_faithful_relevance_beats_a_random_order_on_deletion_and_insertion():
+    model = _linear()
+    x = torch.rand(64, 16)
+    rel = x * model[1].weight.detach()[0]  # the exact contributions of a linear model
+    rnd = torch.rand(x.shape, generator=torch.Generator().manual_seed(1))
+    d_true, d_rand = deletion_curve(model, x, rel), deletion_curve(model, x, rnd)
+    i_true, i_rand = insertion_curve(model, x, rel), insertion_curve(model, x, rnd)
+    assert d_true.auc < d_rand.auc - 0.1 and i_true.auc > i_rand.auc + 0.1
+    # the curves start and end where they must: nothing removed is the model's output, all
+    # removed is the baseline's (0 for a bias-free linear model)
+    full = float(model(x).mean())
+    assert d_true.output[0] == pytest.approx(full, abs=1e-5)
+    assert d_true.output[-1] == pytest.approx(0, abs=1e-6)
+    assert i_true.output[0] == pytest.approx(0, abs=1e-6)
+    assert i_true.output[-1] == pytest.approx(full, abs=1e-5)
+
+
+def test_randomisation_check_separates_model_dependent_from_model_free_attributions():
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(4 * 64, 8),
+                          nn.ReLU(), nn.Linear(8, 1))
+    x = torch.rand(8, 1, 8, 8)
+    rho = randomisation_check(model, x, input_x_gradient, n_layers=3)
+    assert rho < 0.5  # gradient x input changes with the weights
+
+    def model_free(m: nn.Module, t: torch.Tensor) -> torch.Tensor:
+        return t  # the input itself: the same whatever the network
+
+    assert randomisation_check(model, x, model_free) == pytest.approx(1.0)
+
+
+def test_attribution_quality_in_one_call_with_a_random_row():
+    model = _linear()
+    x = torch.rand(32, 16)
+    q = attribution_quality(model, x, {"input x gradient": input_x_gradient,
+                                       "integrated gradients": integrated_gradients}, steps=8)
+    assert q.methods == ["input x gradient", "integrated gradients", "random"]
+    assert q.deletion_auc[0] < q.deletion_auc[2] and q.insertion_auc[0] > q.insertion_auc[2]
+    assert np.isnan(q.randomisation_rho[2]) and "| random |" in q.table()
+    with pytest.raises(ExplainError, match="at least one method"):
+        attribution_quality(model, x, {})
+    with pytest.raises(ExplainError, match=r"shaped like the inputs \(32, 16\), got \(32, 15\)"):
+        deletion_curve(model, x, torch.rand(32, 15))

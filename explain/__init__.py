@@ -15,6 +15,7 @@ from __future__ import annotations
 from explain.attribution import gradient, input_x_gradient, lrp
 from explain.canonizers import Canonizer, MergeBatchNorm
 from explain.composites import AllEpsilon, Composite, ElementwiseAffine, EpsilonGammaBox, EpsilonPlusFlat
+from explain.decorrelation import Sculpting, distance_correlation, sculpting
 from explain.errors import ExplainError
 from explain.filters import activation_maximisation, activations, first_layer_kernels, mean_activation_maps
 from explain.grooming import PAPER_1511_05190, groomed_mass, soft_drop, trim
@@ -47,6 +48,7 @@ __all__ = [
     "Pass",
     "PhysicsReport",
     "Rule",
+    "Sculpting",
     "TrainResult",
     "WSquare",
     "ZBox",
@@ -55,6 +57,7 @@ __all__ = [
     "activations",
     "ado",
     "attribution_quality",
+    "distance_correlation",
     "efp",
     "efp_table",
     "efps",
@@ -74,6 +77,7 @@ __all__ = [
     "pixel_correlation",
     "predict",
     "roc_auc",
+    "sculpting",
     "shap_images",
     "shap_observables",
     "soft_drop",

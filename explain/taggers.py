@@ -16,6 +16,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
+from explain.decorrelation import distance_correlation
 from explain.errors import ExplainError
 
 __all__ = ["JetImageCNN", "ObservableDNN", "Standardize", "TrainResult", "predict", "roc_auc", "train_tagger"]
@@ -180,6 +181,8 @@ def train_tagger(
     report: Callable[[int, float], bool] | None = None,
     reinit: bool = True,
     progress: bool = False,
+    decorrelate: np.ndarray | None = None,
+    disco_lambda: float = 0.0,
 ) -> TrainResult:
     """Train with binary cross-entropy; keep the weights of the epoch with the best validation AUC.
 
@@ -195,6 +198,11 @@ def train_tagger(
             (pruning by a hyperparameter search).
         reinit: Draw fresh initial weights from ``seed`` (``False`` continues from the current ones).
         progress: Show a progress bar over epochs (validation AUC as it goes).
+        decorrelate: A variable per training input (the jet mass) the output should not depend on
+            for the background (DisCo, arXiv 2001.05310: the loss gains ``disco_lambda`` times the
+            squared distance correlation of sigmoid(output) and this variable over the label-0
+            inputs of each batch; :mod:`explain.decorrelation`).
+        disco_lambda: Weight of that penalty (0: none).
 
     Returns:
         The :class:`TrainResult`; ``diverged`` is set when the loss became NaN (training stops there).
@@ -205,6 +213,11 @@ def train_tagger(
     opts = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
     if optimizer not in opts:
         raise ExplainError(f"optimizer must be one of {sorted(opts)}; got {optimizer!r}")
+    if disco_lambda < 0 or (disco_lambda > 0 and (decorrelate is None or len(decorrelate) != len(x_train))):
+        raise ExplainError(f"disco_lambda must be >= 0, and > 0 needs one decorrelate value per "
+                           f"training input; got {disco_lambda!r} with "
+                           f"{None if decorrelate is None else len(decorrelate)} values for "
+                           f"{len(x_train)} inputs")
     if len(x_train) != len(y_train) or len(x_val) != len(y_val) or batch_size < 1:
         raise ExplainError(
             f"inputs and labels must have equal lengths and batch_size >= 1; got "
@@ -224,6 +237,7 @@ def train_tagger(
     xt = torch.as_tensor(x_train, dtype=torch.float32)
     yt = torch.as_tensor(y_train, dtype=torch.float32)
     loss_fn = nn.BCEWithLogitsLoss()
+    dt = torch.as_tensor(decorrelate, dtype=torch.float32) if disco_lambda > 0 else None
     result = TrainResult(val_auc=float("nan"), best_epoch=-1)
     best_state = None
     from tqdm.auto import tqdm
@@ -239,7 +253,13 @@ def train_tagger(
             if len(idx) < 2:
                 continue
             opt.zero_grad()
-            loss = loss_fn(model(xt[idx].to(dev)), yt[idx].to(dev))
+            logits = model(xt[idx].to(dev))
+            loss = loss_fn(logits, yt[idx].to(dev))
+            if dt is not None:
+                bkg = yt[idx] == 0
+                if int(bkg.sum()) >= 2:
+                    out = torch.sigmoid(logits.reshape(-1)[bkg.to(dev)])
+                    loss = loss + disco_lambda * distance_correlation(out, dt[idx][bkg].to(dev))
             if not torch.isfinite(loss):
                 result.diverged = True
                 break

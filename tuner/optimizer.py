@@ -44,13 +44,42 @@ def _is_listlike(v: Any) -> bool:
     return isinstance(v, (list, tuple, np.ndarray))
 
 
+def _check_skopt_arguments(base_estimator: Any, acq_optimizer: Any, acq_func_kwargs: Any,
+                           acq_optimizer_kwargs: Any) -> None:
+    """Refuse, with a ValueError as scikit-optimize raises, what this optimiser cannot honour."""
+    name = type(base_estimator).__name__
+    if not (base_estimator is None or base_estimator in ("GP", "gp") or name == "GaussianProcessRegressor"):
+        raise TunerError(f"base_estimator must be 'GP' or a GaussianProcessRegressor (the surrogate "
+                         f"is a Gaussian process), got {base_estimator!r}")
+    if acq_optimizer not in ("auto", "lbfgs", "sampling"):
+        raise TunerError(f"acq_optimizer must be 'auto', 'lbfgs' or 'sampling', got {acq_optimizer!r}")
+    for label, kw in (("acq_func_kwargs", acq_func_kwargs), ("acq_optimizer_kwargs", acq_optimizer_kwargs)):
+        if kw is not None and not isinstance(kw, dict):
+            raise TunerError(f"{label} must be a dict or None, got {kw!r}")
+    if acq_func_kwargs:
+        unknown = set(acq_func_kwargs) - {"xi", "kappa"}
+        if unknown:
+            raise TunerError(f"acq_func_kwargs takes 'xi' and 'kappa', got {sorted(unknown)}")
+
+
 class Optimizer:
     """Gaussian-process Bayesian optimiser with an ask/tell interface.
 
+    The positional arguments are scikit-optimize's ``Optimizer``'s, in its order; the keyword-only
+    ones after them are this toolkit's.
+
     Args:
         dimensions: The search space, in any form :class:`tuner.space.Space` accepts.
+        base_estimator: ``"GP"`` (or a scikit-learn ``GaussianProcessRegressor``, which stands for
+            this toolkit's GP); other surrogates are refused.
+        n_random_starts: scikit-optimize's older name of ``n_initial_points`` (wins when given).
         n_initial_points: Points from the space-filling design before the model takes over.
-        initial_point_generator: ``"sobol"``, ``"halton"``, ``"lhs"`` or ``"random"``.
+        initial_point_generator: ``"sobol"``, ``"halton"``, ``"hammersly"``, ``"lhs"``, ``"grid"``
+            or ``"random"``.
+        n_jobs, acq_optimizer, acq_optimizer_kwargs, avoid_duplicates: scikit-optimize's; accepted
+            (``acq_optimizer`` checked) with no effect: the acquisition is maximised by multi-start
+            L-BFGS on the GP, and duplicates are always avoided.
+        acq_func_kwargs: ``{"xi": ..., "kappa": ...}`` as scikit-optimize (unless ``acq_config``).
         acq_func: ``"LogEI"`` (default; ``"EI"`` and ``"gp_hedge"`` map to it), ``"qLogNEI"``,
             ``"PI"`` or ``"LCB"``.
         random_state: Seed; fixes the design and every random choice of the acquisition search.
@@ -81,14 +110,24 @@ class Optimizer:
         StorageError: ``storage`` belongs to a different space.
     """
 
-    def __init__(self, dimensions: Any, n_initial_points: int = 10,
-                 initial_point_generator: str = "sobol", acq_func: str = "LogEI",
-                 random_state: int | None = None, noise: str | float = "gaussian",
+    def __init__(self, dimensions: Any, base_estimator: Any = "GP", n_random_starts: int | None = None,
+                 n_initial_points: int = 10, initial_point_generator: str = "sobol",
+                 n_jobs: int = 1, acq_func: str = "LogEI", acq_optimizer: str = "auto",
+                 random_state: int | None = None, model_queue_size: int | None = None,
+                 space_constraint: Callable[[list[Any]], bool] | None = None,
+                 acq_func_kwargs: dict[str, Any] | None = None,
+                 acq_optimizer_kwargs: dict[str, Any] | None = None, avoid_duplicates: bool = True,
+                 *, noise: str | float = "gaussian",
                  y_warp: str = "none", storage: str | Storage | None = None,
                  device: str | torch.device | None = None, acq_config: AcqConfig | None = None,
-                 model_config: SurrogateConfig | None = None, failures: str = "worst",
-                 model_queue_size: int | None = None,
-                 space_constraint: Callable[[list[Any]], bool] | None = None) -> None:
+                 model_config: SurrogateConfig | None = None, failures: str = "worst") -> None:
+        _check_skopt_arguments(base_estimator, acq_optimizer, acq_func_kwargs, acq_optimizer_kwargs)
+        if n_random_starts is not None:  # scikit-optimize's older name
+            n_initial_points = n_random_starts
+        if acq_config is None and acq_func_kwargs:
+            base = AcqConfig()
+            acq_config = AcqConfig(xi=float(acq_func_kwargs.get("xi", base.xi)),
+                                   kappa=float(acq_func_kwargs.get("kappa", base.kappa)))
         self.space = Space(dimensions)
         if space_constraint is not None and not callable(space_constraint):
             raise TunerError(f"space_constraint must be a callable point -> bool or None, "

@@ -197,3 +197,20 @@ def test_optimizer_run_copy_and_update_next_as_in_skopt():
     assert len(opt.yi) == 5 and len(twin.yi) == 6  # independent copies
     opt.update_next()
     assert opt.model is not None
+
+
+def test_optimizer_takes_skopt_positional_and_keyword_arguments():
+    sklearn_gp = pytest.importorskip("sklearn.gaussian_process")
+    from tuner import Optimizer
+
+    # skopt's order: dimensions, base_estimator, n_random_starts, n_initial_points, ...
+    opt = Optimizer([(-1.0, 1.0)], "GP", None, 3, acq_optimizer="sampling", random_state=0,
+                    acq_func_kwargs={"xi": 0.05, "kappa": 2.5}, acq_optimizer_kwargs={"n_points": 100},
+                    n_jobs=1, avoid_duplicates=True)
+    assert opt.n_initial_points == 3 and opt.acq_config.xi == 0.05 and opt.acq_config.kappa == 2.5
+    assert Optimizer([(-1.0, 1.0)], sklearn_gp.GaussianProcessRegressor(), n_random_starts=4).n_initial_points == 4
+    for bad, match in ((dict(base_estimator="RF"), "base_estimator must be 'GP'"),
+                       (dict(acq_optimizer="newton"), "acq_optimizer must be"),
+                       (dict(acq_func_kwargs={"zeta": 1}), "takes 'xi' and 'kappa', got \\['zeta'\\]")):
+        with pytest.raises(ValueError, match=match):
+            Optimizer([(-1.0, 1.0)], **bad)

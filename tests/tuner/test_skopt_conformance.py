@@ -208,7 +208,8 @@ def test_optimizer_takes_skopt_positional_and_keyword_arguments():
                     acq_func_kwargs={"xi": 0.05, "kappa": 2.5}, acq_optimizer_kwargs={"n_points": 100},
                     n_jobs=1, avoid_duplicates=True)
     assert opt.n_initial_points == 3 and opt.acq_config.xi == 0.05 and opt.acq_config.kappa == 2.5
-    assert Optimizer([(-1.0, 1.0)], sklearn_gp.GaussianProcessRegressor(), n_random_starts=4).n_initial_points == 4
+    gp = sklearn_gp.GaussianProcessRegressor()
+    assert Optimizer([(-1.0, 1.0)], gp, n_random_starts=4).n_initial_points == 4
     for bad, match in ((dict(base_estimator="RF"), "base_estimator must be 'GP'"),
                        (dict(acq_optimizer="newton"), "acq_optimizer must be"),
                        (dict(acq_func_kwargs={"zeta": 1}), "takes 'xi' and 'kappa', got \\['zeta'\\]")):

@@ -39,7 +39,7 @@ from scipy.optimize import minimize as scipy_minimize
 from scipy.stats import qmc
 
 from tuner.errors import TunerError
-from tuner.mc.uncertainty import hessian
+from tuner.mc.uncertainty import curvature_inverse, hessian
 from tuner.surrogate.gp import gp_settings
 
 __all__ = ["HistogramEmulator"]
@@ -179,13 +179,11 @@ class HistogramEmulator:
 
         Returns:
             ``(data covariance, emulator covariance)``, ``d x d`` each, in unit-cube coordinates;
-            NaN where the chi2 is not convex at ``u``.
+            along a direction where the chi2 is not convex at ``u`` the data term is the variance
+            of a flat distribution over the unit interval (:func:`tuner.mc.uncertainty.curvature_inverse`).
         """
         d = len(u)
-        H = hessian(self.chi2, u, h)
-        if np.any(np.linalg.eigvalsh(H) <= 0):
-            return np.full((d, d), np.nan), np.full((d, d), np.nan)
-        Hinv = np.linalg.inv(H)
+        cov_data, Hinv = curvature_inverse(hessian(self.chi2, u, h))
         E = np.eye(d) * h
         pts = torch.as_tensor(np.concatenate([u + E, u - E]))
         with torch.no_grad(), gp_settings(), torch.random.fork_rng(devices=[]):
@@ -194,7 +192,7 @@ class HistogramEmulator:
             c = self._chi2_of_scores(Y).numpy()
         g = (c[:, :d] - c[:, d:]) / (2 * h)  # S x d
         steps = -g @ Hinv
-        return 2 * Hinv, np.atleast_2d(np.cov(steps, rowvar=False))
+        return cov_data, np.atleast_2d(np.cov(steps, rowvar=False))
 
     def thompson(self, bounds: np.ndarray, seed: int = 0, n_grid: int = 2048,
                  centre: np.ndarray | None = None) -> np.ndarray:

@@ -18,8 +18,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EIGENTUNE_RULE", "Eigentune", "JackknifeResult", "cap_to_range", "eigentunes", "hessian",
-           "jackknife_covariance", "profile"]
+__all__ = ["EIGENTUNE_RULE", "Eigentune", "JackknifeResult", "cap_to_range", "curvature_inverse",
+           "eigentunes", "hessian", "jackknife_covariance", "profile"]
 
 
 def hessian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: np.ndarray | float) -> np.ndarray:
@@ -33,6 +33,26 @@ def hessian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: np.ndarray 
             c = f(np.stack([x + E[i] + E[j], x + E[i] - E[j], x - E[i] + E[j], x - E[i] - E[j]]))
             H[i, j] = H[j, i] = (c[0] - c[1] - c[2] + c[3]) / (4 * E[i, i] * E[j, j])
     return H
+
+
+def curvature_inverse(H: np.ndarray, flat_variance: float = 1.0 / 12.0) -> tuple[np.ndarray, np.ndarray]:
+    """``H^-1`` of a chi2's Hessian in unit-cube coordinates, tolerant of flat directions.
+
+    Along an eigenvector of ``H`` whose eigenvalue is not positive (a direction where the chi2
+    is flat, or the finite differences saw only noise) the data say nothing: there ``2 H^-1`` is
+    replaced by ``flat_variance``, the variance of a flat distribution over the unit interval,
+    and the Newton steps of the emulator term do not move. The other directions keep their
+    curvature, so a tune is not declared unconstrained in every parameter because one direction
+    is flat.
+
+    Returns:
+        ``(2 H^-1 with flat directions filled in, the pseudo-inverse H^+)``.
+    """
+    w, V = np.linalg.eigh(H)
+    pos = w > 0
+    var = np.where(pos, 2.0 / np.where(pos, w, 1.0), flat_variance)
+    pinv = np.where(pos, 1.0 / np.where(pos, w, 1.0), 0.0)
+    return (V * var) @ V.T, (V * pinv) @ V.T
 
 
 @dataclass
@@ -89,7 +109,7 @@ def cap_to_range(cov: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np
     var = np.diag(cov).copy()
     bad = ~(np.isfinite(var) & (var > 0))
     sig = np.where(bad, flat, np.sqrt(np.where(bad, 1.0, var)))
-    free = bad | (sig >= flat)
+    free = bad | (sig >= flat * (1 - 1e-9))  # a flat direction gives exactly that, up to rounding
     shrink = np.minimum(1.0, flat / sig)
     out = np.where(np.isfinite(cov), cov, 0.0) * np.outer(shrink, shrink)
     out[np.diag_indices_from(out)] = (sig * shrink) ** 2

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from tuner.mc.uncertainty import hessian, jackknife_covariance
 
@@ -68,3 +69,19 @@ def test_eigentunes_move_the_tune_by_one_sigma_along_each_eigenvector():
     # a variation beyond the range is clipped and flagged
     far = eigentunes(best, np.array([[4.0, 0.0], [0.0, 1e-6]]), lo, hi)
     assert far[0].clipped and far[0].point[0] in (0.0, 2.0)
+
+
+def test_a_flat_direction_leaves_the_curved_ones_constrained():
+    from tuner.mc.uncertainty import cap_to_range, curvature_inverse
+
+    # chi2 = 400 (u0 - 0.5)^2 + 0 * u1: u1 is flat, and the finite differences saw a tiny
+    # negative curvature there
+    H = np.diag([800.0, -1e-9])
+    cov, pinv = curvature_inverse(H)
+    assert cov[0, 0] == pytest.approx(2 / 800) and cov[1, 1] == pytest.approx(1 / 12)
+    assert pinv[1, 1] == 0 and pinv[0, 0] == pytest.approx(1 / 800)
+    _, free = cap_to_range(cov, np.zeros(2), np.ones(2))
+    assert list(free) == [False, True]  # only the flat parameter is unconstrained
+    # a positive-definite Hessian gives exactly 2 H^-1
+    H2 = np.array([[300.0, 40.0], [40.0, 90.0]])
+    np.testing.assert_allclose(curvature_inverse(H2)[0], 2 * np.linalg.inv(H2), rtol=1e-12)

@@ -87,7 +87,7 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
         click.echo(f"warning: the tune validates no better than the default (chi2 "
                    f"{v['tune']['chi2']:.1f} vs {v['default']['chi2']:.1f}): the default may already "
                    "sit at the chi2 minimum of these parameters; per-histogram chi2 in summary.json")
-    click.echo(f"outputs in {out}/: tune.cmnd, summary.json, plots/")
+    click.echo(f"outputs in {out}/: tune.cmnd, summary.json, report.html, plots/")
 
 
 @cli.command()

@@ -1,8 +1,9 @@
 """scikit-optimize's own tests, run against scikit-optimize and against ``tuner`` side by side.
 
 The tests are not in skopt's wheel: point the script at a checkout of the scikit-optimize
-repository (or at the folder ``git archive HEAD skopt/tests | tar -x`` makes of it). Each test file is copied twice into a scratch folder, once as it is and once with
-``gp_minimize`` and ``Optimizer`` imported from ``tuner``; both copies run under pytest, and the
+repository (or at the folder ``git archive HEAD skopt/tests | tar -x`` makes of it). Each test
+file is copied twice into a scratch folder, once as it is and once with ``gp_minimize`` and
+``Optimizer`` imported from ``tuner``; both copies run under pytest, and the
 table shows, per file, how many tests pass with each. Tests that never reach the swapped names
 (forest or dummy optimisers, skopt's own GP kernels) pass or fail the same way in both copies.
 

@@ -343,16 +343,18 @@ class Optimizer:
         if not taken:
             return x
         U = self.space.to_unit(taken)
-        u0 = self.space.to_unit([x])[0]
-        if np.min(np.max(np.abs(U - u0), axis=1)) > _DUP_TOL:
+
+        def new(p: list[Any]) -> bool:
+            return bool(np.min(np.max(np.abs(U - self.space.to_unit([p])[0]), axis=1)) > _DUP_TOL)
+
+        if new(x):
             return x
         distinct = len({tuple(np.round(row, 9)) for row in U})
         if distinct < self._n_points():
             rng = np.random.default_rng((self._seed, len(self.trials), 1))
             for _attempt in range(2000):
                 y = self._rvs(1, rng)[0]
-                u = self.space.to_unit([y])[0]
-                if np.min(np.max(np.abs(U - u), axis=1)) > _DUP_TOL:
+                if new(y):
                     return y
         warnings.warn(f"every point of the search space has been evaluated or asked already "
                       f"({distinct} distinct points); the objective is evaluated again at {x!r}",
@@ -366,11 +368,16 @@ class Optimizer:
         X_pending = self._tensor(self.space.to_unit([t.x for t in pend])) if pend else None
         acq = make_acquisition(self.acq_func, self.model, X, X_pending, q, self._known_noise,
                                self.acq_config)
-        bounds = self._tensor(self.space.model_bounds)
+        return self._maximize(acq, q)
+
+    def _maximize(self, acq: Any, q: int) -> list[list[Any]]:
+        """The ``q`` points maximising ``acq`` (seeded by the trial count), as user points that
+        satisfy ``space_constraint``."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed((self._seed + 104729 * len(self.trials)) % 2**31)
-            cand = maximize_acquisition(acq, bounds, q, self.space.discrete_dims,
-                                        self.space.cat_dims, self.acq_config)
+            cand = maximize_acquisition(acq, self._tensor(self.space.model_bounds), q,
+                                        self.space.discrete_dims, self.space.cat_dims,
+                                        self.acq_config)
         return self._constrained(self.space.from_unit(cand.cpu().numpy()), acq)
 
     def _acquire_liar(self, strategy: str) -> list[list[Any]]:
@@ -389,12 +396,7 @@ class Optimizer:
                          min_noise=self.model_config.min_noise)
         model = fit_gp(model, self._warm_state, self.model_config, optimise=False)
         acq = make_acquisition(self.acq_func, model, X, None, 1, self._known_noise, self.acq_config)
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed((self._seed + 104729 * len(self.trials)) % 2**31)
-            cand = maximize_acquisition(acq, self._tensor(self.space.model_bounds), 1,
-                                        self.space.discrete_dims, self.space.cat_dims,
-                                        self.acq_config)
-        return self._constrained(self.space.from_unit(cand.cpu().numpy()), acq)
+        return self._maximize(acq, 1)
 
     # --- tell ------------------------------------------------------------------------------------
     def tell(self, x: Sequence[Any], y: Any, noise: Any = None, *, info: Any = None,

@@ -194,8 +194,7 @@ class HistogramEmulator:
         steps = -g @ Hinv
         return cov_data, np.atleast_2d(np.cov(steps, rowvar=False))
 
-    def thompson(self, bounds: np.ndarray, seed: int = 0, n_grid: int = 2048,
-                 centre: np.ndarray | None = None) -> np.ndarray:
+    def thompson(self, bounds: np.ndarray, seed: int = 0, n_grid: int = 2048) -> np.ndarray:
         """Thompson sampling of the tune: the minimiser within ``bounds`` (``2 x d``, unit cube)
         of the chi2 of one posterior draw of the emulated histograms (``d``).
 
@@ -204,8 +203,7 @@ class HistogramEmulator:
         where the emulator still allows the minimum to be (along a valley the evaluations have
         not covered), as often as the posterior allows it. The draw is a pathwise sample (random
         Fourier features plus the exact update on the evaluations), scanned on a scrambled Sobol
-        grid of ``n_grid`` points (plus as many around ``centre``, if given) and polished by
-        L-BFGS-B from its best grid points.
+        grid of ``n_grid`` points and polished by L-BFGS-B from its best grid points.
         """
         lo, hi = (np.asarray(b, dtype=float) for b in bounds)
         d = len(lo)
@@ -215,9 +213,6 @@ class HistogramEmulator:
             with torch.no_grad():  # the draw's weights are constants: only inputs get gradients
                 path = draw_matheron_paths(self.model, sample_shape=torch.Size([1]))
             grid = lo + (hi - lo) * qmc.Sobol(d, seed=seed).random(n_grid)
-            if centre is not None:
-                near = centre + 0.1 * (hi - lo) * np.random.default_rng(seed).standard_normal((n_grid, d))
-                grid = np.concatenate([grid, np.clip(near, lo, hi)])
 
             def chi2(U: torch.Tensor) -> torch.Tensor:
                 scores = path(U.unsqueeze(0).expand(self.n_components, -1, -1))  # 1 x k x m

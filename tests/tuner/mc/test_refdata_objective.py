@@ -21,7 +21,7 @@ from tuner.mc.refdata import (
 
 def test_reads_every_shipped_file(refdata):
     counts = {f.stem: len(read_yoda(f)) for f in refdata.glob("*.yoda")}
-    assert counts == {"ALEPH_1996_S3486095": 67, "OPAL_1992_I321190": 32,
+    assert counts == {"ALEPH_1996_S3486095": 67, "DELPHI_1996_S3430090": 104, "OPAL_1992_I321190": 32,
                       "PDG_HADRON_MULTIPLICITIES": 116}
     h = read_yoda(refdata / "ALEPH_1996_S3486095.yoda")["ALEPH_1996_S3486095/d01-x01-y01"]
     assert h.nbins == 23 and h.xlow[0] == 0.0 and h.xhigh[0] == 0.005

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tuner.mc.analyses import lep  # noqa: F401 - registers the LEP analyses
+from tuner.mc.analyses import delphi, lep  # noqa: F401 - registers the LEP analyses
 from tuner.mc.analyses.base import ANALYSES, Analysis, Fills, HistSpec, normalise, register
 from tuner.mc.analyses.events import EventBatch
 

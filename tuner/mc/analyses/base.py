@@ -32,12 +32,22 @@ class HistSpec:
     Attributes:
         kind: ``"density"``: ``scale * sum w / (N * width)`` (spectra per event, and event shapes
             normalised to unit area, since each event fills once); ``"mean"``: the mean per event
-            of a per-event quantity (one-bin histograms such as mean multiplicities).
+            of a per-event quantity (one-bin histograms such as mean multiplicities);
+            ``"profile"``: the mean of ``y`` in each bin of ``x`` (:meth:`Analysis.fill_profile`),
+            with the standard error of that mean.
         scale: Extra factor (e.g. 2 for a multiplicity distribution in bins two units wide).
+        counter: ``N`` is the count of this named event counter of the analysis
+            (:meth:`Analysis.count`) instead of its accepted events (e.g. events with at least
+            four particles, for a 4-jet rate).
     """
 
     kind: str = "density"
     scale: float = 1.0
+    counter: str = ""
+
+    def events_key(self, analysis: str) -> str:
+        """The key of ``N`` in :attr:`Fills.n_events`."""
+        return f"{analysis}:{self.counter}" if self.counter else analysis
 
 
 @dataclass
@@ -46,7 +56,8 @@ class Fills:
 
     Attributes:
         sums: histogram key -> array of shape (2, nbins) with sum w and sum w^2.
-        n_events: analysis name -> number of accepted events.
+        n_events: analysis name -> number of accepted events (and ``analysis:counter`` -> the
+            count of a named event counter).
         n_generated: events generated.
     """
 
@@ -92,8 +103,9 @@ class Analysis(ABC):
 
     Contract for subclasses: set ``name`` (the Rivet analysis name, the prefix of the reference
     keys) and ``HISTOS`` (histogram name, e.g. ``d01-x01-y01`` -> :class:`HistSpec`), and implement
-    ``fill(batch)`` calling :meth:`fill_density` / :meth:`fill_mean` for the accepted events
-    after :meth:`accept`. Histograms absent from the references given are not booked.
+    ``fill(batch)`` calling :meth:`fill_density` / :meth:`fill_mean` / :meth:`fill_profile` for
+    the accepted events after :meth:`accept` (and :meth:`count` for a histogram normalised to a
+    counter of its own). Histograms absent from the references given are not booked.
 
     Args:
         refs: Reference histograms (key ``ANALYSIS/dNN-xNN-yNN`` -> :class:`RefHisto`).
@@ -106,6 +118,8 @@ class Analysis(ABC):
         self.refs = {k: refs[f"{self.name}/{k}"] for k in self.HISTOS if f"{self.name}/{k}" in refs}
         self._hists: dict[str, tuple[bh.Histogram, np.ndarray]] = {}
         self._means: dict[str, np.ndarray] = {}
+        self._profiles: dict[str, tuple[np.ndarray, np.ndarray, np.ndarray]] = {}
+        self.counters = {s.counter: 0.0 for s in self.HISTOS.values() if s.counter}
         for h, ref in self.refs.items():
             if self.HISTOS[h].kind == "mean":
                 self._means[h] = np.zeros((2, ref.nbins))
@@ -118,7 +132,12 @@ class Analysis(ABC):
             idx = np.searchsorted(edges, ref.xlow)
             if not np.allclose(edges[idx + 1], ref.xhigh):
                 raise RefDataError(f"{ref.source}: overlapping bins in {ref.key}")
-            self._hists[h] = (hist, idx)
+            if self.HISTOS[h].kind == "profile":
+                ref_bin = np.full(len(edges) - 1, -1)
+                ref_bin[idx] = np.arange(ref.nbins)
+                self._profiles[h] = (edges, ref_bin, np.zeros((3, ref.nbins)))
+            else:
+                self._hists[h] = (hist, idx)
         self.n_events = 0.0
 
     @classmethod
@@ -143,17 +162,36 @@ class Analysis(ABC):
             self._means[h][0] += per_event.sum()
             self._means[h][1] += (per_event**2).sum()
 
+    def fill_profile(self, h: str, x: np.ndarray, y: np.ndarray) -> None:
+        """Accumulate ``y`` in the bins of ``x`` for a profile (the mean of ``y`` per bin)."""
+        if h not in self._profiles:
+            return
+        edges, ref_bin, acc = self._profiles[h]
+        pos = np.searchsorted(edges, x, side="right") - 1
+        ok = (pos >= 0) & (pos < len(edges) - 1)
+        b = ref_bin[pos[ok]]
+        b, yy = b[b >= 0], y[ok][b >= 0]
+        for row, v in enumerate((np.ones_like(yy), yy, yy**2)):
+            acc[row] += np.bincount(b, weights=v, minlength=acc.shape[1])
+
+    def count(self, counter: str, mask: np.ndarray) -> None:
+        """Add the events passing ``mask`` to the named event counter (see :class:`HistSpec`)."""
+        self.counters[counter] += float(np.sum(mask))
+
     def process(self, batch: EventBatch) -> None:
         self.n_events += float(self.accept(batch).sum())
         self.fill(batch)
 
     def fills(self) -> Fills:
-        out = Fills(n_events={self.name: self.n_events})
+        out = Fills(n_events={self.name: self.n_events,
+                              **{f"{self.name}:{c}": n for c, n in self.counters.items()}})
         for h, (hist, idx) in self._hists.items():
             view: Any = hist.view(flow=False)  # a weighted view: .value, .variance
             out.sums[f"{self.name}/{h}"] = np.stack([view.value[idx], view.variance[idx]])
         for h, arr in self._means.items():
             out.sums[f"{self.name}/{h}"] = arr.copy()
+        for h, (_, _, acc) in self._profiles.items():
+            out.sums[f"{self.name}/{h}"] = acc.copy()
         return out
 
 
@@ -173,10 +211,14 @@ def normalise(fills: Fills, refs: Mapping[str, RefHisto], prefix: str = "") -> d
         ana, h = key.split("/", 1)
         spec = ANALYSES[ana].HISTOS[h]
         ref = refs[key]
-        n = fills.n_events.get(ana, 0.0)
-        sumw, sumw2 = arr
+        n = fills.n_events.get(spec.events_key(ana), 0.0)
+        sumw, sumw2 = arr[0], arr[-1]
         with np.errstate(divide="ignore", invalid="ignore"):
-            if spec.kind == "mean":
+            if spec.kind == "profile":
+                mean = arr[1] / sumw
+                vals = spec.scale * mean
+                errs = spec.scale * np.sqrt(np.maximum(sumw2 / sumw - mean**2, 0.0) / sumw)
+            elif spec.kind == "mean":
                 mean = sumw / n
                 err = np.sqrt(np.maximum(sumw2 / n - mean**2, 0.0) / n)
                 vals, errs = mean * spec.scale, err * spec.scale

@@ -8,13 +8,8 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from tuner.mc.analyses.shapes import (
-    EventShapes,
-    durham_y23,
-    event_shapes,
-    project,
-    rapidity_wrt_axis,
-)
+from tuner.mc.analyses.clustering import ymerge_max
+from tuner.mc.analyses.shapes import EventShapes, event_shapes, project, rapidity_wrt_axis
 
 __all__ = ["EventBatch", "Particles"]
 
@@ -108,10 +103,22 @@ class EventBatch:
         return event_shapes(c.px, c.py, c.pz, c.e, c.offsets)
 
     @cached_property
+    def durham(self) -> np.ndarray:
+        """Durham ``y_{n,n+1}`` (``exclusive_ymerge_max(n)``, n = 2, 3, 4) of the charged final
+        state, ``n_events x 3``."""
+        c = self.charged
+        return ymerge_max(c.px, c.py, c.pz, c.e, c.counts, "durham")
+
+    @cached_property
+    def jade(self) -> np.ndarray:
+        """JADE ``y_{n,n+1}`` of the charged final state, as :attr:`durham`."""
+        c = self.charged
+        return ymerge_max(c.px, c.py, c.pz, c.e, c.counts, "jade")
+
+    @property
     def y23(self) -> np.ndarray:
         """Durham y23 of the charged final state."""
-        c = self.charged
-        return durham_y23(c.px, c.py, c.pz, c.e, c.counts)
+        return self.durham[:, 0]
 
     @cached_property
     def charged_pl_thrust(self) -> np.ndarray:

@@ -10,7 +10,10 @@ Python. The kernels are compiled with numba.
 * The sphericity tensor ``S_ab = sum p_a p_b / sum |p|^2`` and the linearised tensor
   ``theta_ab = sum p_a p_b / |p| / sum |p|`` give sphericity, aplanarity, the sphericity axes and
   the C-parameter.
-* Heavy-jet mass: hemispheres split by the plane normal to the thrust axis.
+* Hemispheres split by the plane normal to the thrust axis (Rivet's ``Hemispheres``): the
+  heavier and lighter hemisphere masses over ``E_vis^2``, and the broadenings
+  ``B = sum |p x n_T| / (2 sum |p|)`` of the wider and narrower hemisphere (a particle exactly in
+  the plane counts half in each).
 """
 
 from __future__ import annotations
@@ -19,6 +22,8 @@ from typing import NamedTuple
 
 import numba as nb
 import numpy as np
+
+from tuner.mc.analyses.clustering import ymerge_max
 
 __all__ = ["EventShapes", "durham_y23", "durham_y23_fastjet", "event_shapes", "project",
            "rapidity_wrt_axis"]
@@ -36,7 +41,7 @@ class EventShapes(NamedTuple):
     sph_eigenvalues: np.ndarray  # (n, 3), descending
     sph_axes: np.ndarray  # (n, 3, 3): sph_axes[:, k] is the eigenvector of eigenvalue k
     lin_eigenvalues: np.ndarray  # (n, 3), descending
-    heavy_jet_mass2: np.ndarray  # max hemisphere mass^2 / E_vis^2
+    hemispheres: np.ndarray  # (n, 4): M^2_high / E_vis^2, M^2_low / E_vis^2, B_max, B_min
 
     @property
     def sphericity(self) -> np.ndarray:
@@ -49,6 +54,18 @@ class EventShapes(NamedTuple):
     @property
     def oblateness(self) -> np.ndarray:
         return self.major - self.minor
+
+    @property
+    def heavy_jet_mass2(self) -> np.ndarray:
+        return self.hemispheres[:, 0]
+
+    @property
+    def planarity(self) -> np.ndarray:
+        return self.sph_eigenvalues[:, 1] - self.sph_eigenvalues[:, 2]
+
+    @property
+    def d_parameter(self) -> np.ndarray:
+        return 27.0 * np.prod(self.lin_eigenvalues, axis=1)
 
     @property
     def c_parameter(self) -> np.ndarray:
@@ -154,48 +171,31 @@ def _thrust_one(p: np.ndarray, out_axes: np.ndarray) -> tuple[float, float, floa
 
 
 @nb.njit(cache=True)
-def _durham_kernel(px, py, pz, e, offsets, out):
-    """Durham (e+e- kt, E-scheme) clustering per event; out[k] = max y of the merges down to
-    2 jets (fastjet's exclusive_ymerge_max(2)), y = 2 min(Ei^2, Ej^2)(1 - cos) / E_vis^2."""
-    nev = offsets.shape[0] - 1
-    for k in range(nev):
-        a, b = offsets[k], offsets[k + 1]
-        n = b - a
-        if n < 3:
-            out[k] = np.nan
-            continue
-        j = np.empty((n, 4))
-        q2 = 0.0
-        for i in range(n):
-            j[i, 0], j[i, 1], j[i, 2], j[i, 3] = px[a + i], py[a + i], pz[a + i], e[a + i]
-            q2 += e[a + i]
-        q2 = q2 * q2
-        alive = n
-        ymax = 0.0
-        while alive > 2:
-            dmin = np.inf
-            im = jm = 0
-            for u in range(alive - 1):
-                pu = np.sqrt(j[u, 0] ** 2 + j[u, 1] ** 2 + j[u, 2] ** 2)
-                for v in range(u + 1, alive):
-                    pv = np.sqrt(j[v, 0] ** 2 + j[v, 1] ** 2 + j[v, 2] ** 2)
-                    den = pu * pv
-                    cos = (j[u, 0] * j[v, 0] + j[u, 1] * j[v, 1] + j[u, 2] * j[v, 2]) / den \
-                        if den > 0.0 else 1.0
-                    emin = min(j[u, 3], j[v, 3])
-                    d = 2.0 * emin * emin * (1.0 - cos)
-                    if d < dmin:
-                        dmin, im, jm = d, u, v
-            ymax = max(ymax, dmin / q2)
-            for c in range(4):
-                j[im, c] += j[jm, c]
-                j[jm, c] = j[alive - 1, c]
-            alive -= 1
-        out[k] = ymax
+def _hemispheres(p, e, n, out):  # pragma: no cover - compiled
+    """Hemisphere masses and broadenings about the thrust axis ``n`` into ``out`` (4,)."""
+    hem = np.zeros((2, 5))  # per hemisphere: E, px, py, pz, sum |p x n|
+    evis = 0.0
+    pabs = 0.0
+    for i in range(p.shape[0]):
+        pl = p[i, 0] * n[0] + p[i, 1] * n[1] + p[i, 2] * n[2]
+        tx, ty, tz = p[i, 0] - pl * n[0], p[i, 1] - pl * n[1], p[i, 2] - pl * n[2]
+        row = (e[i], p[i, 0], p[i, 1], p[i, 2], np.sqrt(tx * tx + ty * ty + tz * tz))
+        evis += e[i]
+        pabs += np.sqrt(p[i, 0] ** 2 + p[i, 1] ** 2 + p[i, 2] ** 2)
+        share = 1.0 if pl > 0.0 else (0.0 if pl < 0.0 else 0.5)
+        for c in range(5):
+            hem[0, c] += share * row[c]
+            hem[1, c] += (1.0 - share) * row[c]
+    m2 = hem[:, 0] ** 2 - hem[:, 1] ** 2 - hem[:, 2] ** 2 - hem[:, 3] ** 2
+    br = hem[:, 4] / (2.0 * pabs)
+    out[0] = max(m2[0], m2[1]) / (evis * evis)
+    out[1] = min(m2[0], m2[1]) / (evis * evis)
+    out[2] = max(br[0], br[1])
+    out[3] = min(br[0], br[1])
 
 
 @nb.njit(cache=True)
-def _shapes_kernel(px, py, pz, e, offsets, thr, thr_axes, sph_val, sph_vec, lin_val, hjm):
+def _shapes_kernel(px, py, pz, e, offsets, thr, thr_axes, sph_val, sph_vec, lin_val, hemi):
     nev = offsets.shape[0] - 1
     for k in range(nev):
         a, b = offsets[k], offsets[k + 1]
@@ -206,7 +206,7 @@ def _shapes_kernel(px, py, pz, e, offsets, thr, thr_axes, sph_val, sph_vec, lin_
             sph_val[k] = np.nan
             sph_vec[k] = np.nan
             lin_val[k] = np.nan
-            hjm[k] = np.nan
+            hemi[k] = np.nan
             continue
         p = np.empty((n, 3))
         for i in range(n):
@@ -240,24 +240,7 @@ def _shapes_kernel(px, py, pz, e, offsets, thr, thr_axes, sph_val, sph_vec, lin_
         wl = np.linalg.eigvalsh(lin / l_norm)
         for j in range(3):
             lin_val[k, j] = wl[2 - j]
-        # hemisphere masses, split by the plane normal to the thrust axis
-        e1 = e2 = x1 = y1 = z1 = x2 = y2 = z2 = 0.0
-        evis = 0.0
-        for i in range(n):
-            evis += e[a + i]
-            if p[i, 0] * axes[0, 0] + p[i, 1] * axes[0, 1] + p[i, 2] * axes[0, 2] > 0.0:
-                e1 += e[a + i]
-                x1 += p[i, 0]
-                y1 += p[i, 1]
-                z1 += p[i, 2]
-            else:
-                e2 += e[a + i]
-                x2 += p[i, 0]
-                y2 += p[i, 1]
-                z2 += p[i, 2]
-        m1 = e1 * e1 - x1 * x1 - y1 * y1 - z1 * z1
-        m2 = e2 * e2 - x2 * x2 - y2 * y2 - z2 * z2
-        hjm[k] = max(m1, m2) / (evis * evis)
+        _hemispheres(p, e[a:b], axes[0], hemi[k])
 
 
 def event_shapes(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray,
@@ -277,13 +260,13 @@ def event_shapes(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray,
     sph_val = np.empty((nev, 3))
     sph_vec = np.empty((nev, 3, 3))
     lin_val = np.empty((nev, 3))
-    hjm = np.empty(nev)
+    hemi = np.empty((nev, 4))
     f = np.ascontiguousarray
     _shapes_kernel(f(px, dtype=np.float64), f(py, dtype=np.float64), f(pz, dtype=np.float64),
                    f(e, dtype=np.float64), f(offsets, dtype=np.int64), thr, thr_axes, sph_val,
-                   sph_vec, lin_val, hjm)
+                   sph_vec, lin_val, hemi)
     return EventShapes(thr[:, 0], thr_axes[:, 0], thr[:, 1], thr_axes[:, 1], thr[:, 2],
-                       thr_axes[:, 2], sph_val, sph_vec, lin_val, hjm)
+                       thr_axes[:, 2], sph_val, sph_vec, lin_val, hemi)
 
 
 def project(px: np.ndarray, py: np.ndarray, pz: np.ndarray, counts: np.ndarray,
@@ -304,15 +287,11 @@ def durham_y23(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray,
     """Durham ``y23`` per event (events with fewer than 3 particles get NaN).
 
     The same clustering as fastjet's ``ee_kt_algorithm`` with ``exclusive_ymerge_max(2)``
-    (checked against it in the tests), run in a compiled loop over the batch: about 10 times
-    faster than fastjet's per-event Python bridge at LEP multiplicities.
+    (checked against it in the tests), run in a compiled loop over the batch
+    (:func:`tuner.mc.analyses.clustering.ymerge_max`): about 10 times faster than fastjet's
+    per-event Python bridge at LEP multiplicities.
     """
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
-    out = np.empty(len(counts))
-    f = np.ascontiguousarray
-    _durham_kernel(f(px, dtype=np.float64), f(py, dtype=np.float64), f(pz, dtype=np.float64),
-                   f(e, dtype=np.float64), offsets, out)
-    return out
+    return ymerge_max(px, py, pz, e, counts, "durham")[:, 0]
 
 
 def durham_y23_fastjet(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray,

@@ -1,0 +1,131 @@
+"""Exclusive e+e- jet clustering (Durham, JADE) and energy-energy correlations, over batches.
+
+Particles come as flat arrays with per-event counts (the layout of :mod:`tuner.mc.analyses.shapes`).
+The clustering is fastjet's: E-scheme recombination, ``y_ij = d_ij / E_vis^2`` with ``E_vis`` the
+summed energy of the inputs, and
+
+* Durham (``ee_kt_algorithm``): ``d_ij = 2 min(E_i^2, E_j^2) (1 - cos theta_ij)``;
+* JADE (fastjet's ``JadePlugin``, as Rivet's ``JetAlg::JADE``): ``d_ij = 2 E_i E_j (1 - cos theta_ij)``.
+
+For each event the results are fastjet's ``exclusive_ymerge_max(n)`` for ``n = 2, 3, 4``: the
+largest ``y`` of the merges made while more than ``n`` jets remain (the value of ``y_cut`` above
+which the event has ``n`` jets or fewer; JADE's merge sequence need not be monotone, hence the max).
+"""
+
+from __future__ import annotations
+
+import numba as nb
+import numpy as np
+
+__all__ = ["ALGORITHMS", "eec_pairs", "ymerge_max"]
+
+#: clustering measures by name (the kernel's flag)
+ALGORITHMS = {"durham": 0, "jade": 1}
+#: ``ymerge_max`` columns: exclusive_ymerge_max(n) for these n
+N_JETS = (2, 3, 4)
+
+
+@nb.njit(cache=True)
+def _cluster_kernel(px, py, pz, e, offsets, jade, out):  # pragma: no cover - compiled
+    nev = offsets.shape[0] - 1
+    for k in range(nev):
+        a, b = offsets[k], offsets[k + 1]
+        n = b - a
+        out[k, :] = np.nan
+        if n < 3:
+            continue
+        j = np.empty((n, 4))
+        evis = 0.0
+        for i in range(n):
+            j[i, 0], j[i, 1], j[i, 2], j[i, 3] = px[a + i], py[a + i], pz[a + i], e[a + i]
+            evis += e[a + i]
+        q2 = evis * evis
+        alive = n
+        ymax = 0.0
+        while alive > 2:
+            dmin = np.inf
+            im = jm = 0
+            for u in range(alive - 1):
+                pu = np.sqrt(j[u, 0] ** 2 + j[u, 1] ** 2 + j[u, 2] ** 2)
+                for v in range(u + 1, alive):
+                    pv = np.sqrt(j[v, 0] ** 2 + j[v, 1] ** 2 + j[v, 2] ** 2)
+                    den = pu * pv
+                    cos = (j[u, 0] * j[v, 0] + j[u, 1] * j[v, 1] + j[u, 2] * j[v, 2]) / den \
+                        if den > 0.0 else 1.0
+                    if jade:
+                        d = 2.0 * j[u, 3] * j[v, 3] * (1.0 - cos)
+                    else:
+                        emin = min(j[u, 3], j[v, 3])
+                        d = 2.0 * emin * emin * (1.0 - cos)
+                    if d < dmin:
+                        dmin, im, jm = d, u, v
+            ymax = max(ymax, dmin / q2)
+            # this merge leaves alive - 1 jets: it counts for every n < alive
+            if alive == 5:
+                out[k, 2] = ymax
+            elif alive == 4:
+                out[k, 1] = ymax
+            for c in range(4):
+                j[im, c] += j[jm, c]
+                j[jm, c] = j[alive - 1, c]
+            alive -= 1
+        out[k, 0] = ymax
+
+
+def ymerge_max(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray, counts: np.ndarray,
+               algorithm: str = "durham") -> np.ndarray:
+    """``exclusive_ymerge_max(n)`` for ``n = 2, 3, 4`` of every event (``n_events x 3``).
+
+    Args:
+        px, py, pz, e: Flat particle arrays of the batch.
+        counts: Particles per event.
+        algorithm: ``"durham"`` or ``"jade"``.
+
+    Returns:
+        Column ``c`` holds ``y_{n,n+1}`` for ``n = 2 + c``; NaN where the event has ``n`` or fewer
+        particles.
+
+    Raises:
+        ValueError: an unknown algorithm.
+    """
+    if algorithm not in ALGORITHMS:
+        raise ValueError(f"clustering algorithm must be one of {list(ALGORITHMS)}, got {algorithm!r}")
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    out = np.empty((len(counts), len(N_JETS)))
+    f = np.ascontiguousarray
+    _cluster_kernel(f(px, dtype=np.float64), f(py, dtype=np.float64), f(pz, dtype=np.float64),
+                    f(e, dtype=np.float64), offsets, ALGORITHMS[algorithm] == 1, out)
+    return out
+
+
+@nb.njit(cache=True)
+def _eec_kernel(px, py, pz, e, offsets, npairs, cos_out, w_out):  # pragma: no cover - compiled
+    nev = offsets.shape[0] - 1
+    for k in range(nev):
+        a, b = offsets[k], offsets[k + 1]
+        evis = 0.0
+        for i in range(a, b):
+            evis += e[i]
+        o = npairs[k]
+        for i in range(a, b - 1):
+            pi = np.sqrt(px[i] ** 2 + py[i] ** 2 + pz[i] ** 2)
+            for m in range(i + 1, b):
+                pm = np.sqrt(px[m] ** 2 + py[m] ** 2 + pz[m] ** 2)
+                cos_out[o] = (px[i] * px[m] + py[i] * py[m] + pz[i] * pz[m]) / (pi * pm)
+                w_out[o] = e[i] * e[m] / (evis * evis)
+                o += 1
+
+
+def eec_pairs(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray,
+              counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every unordered pair of particles of each event: ``cos chi_ij``, the weight
+    ``E_i E_j / E_vis^2``, and the event index of the pair (flat arrays over all pairs)."""
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    per_event = (counts * (counts - 1) // 2).astype(np.int64)
+    starts = np.concatenate([[0], np.cumsum(per_event)]).astype(np.int64)
+    cos = np.empty(int(starts[-1]))
+    w = np.empty(int(starts[-1]))
+    f = np.ascontiguousarray
+    _eec_kernel(f(px, dtype=np.float64), f(py, dtype=np.float64), f(pz, dtype=np.float64),
+                f(e, dtype=np.float64), offsets, starts[:-1].copy(), cos, w)
+    return cos, w, np.repeat(np.arange(len(counts)), per_event)

@@ -23,7 +23,7 @@ from scipy.optimize import OptimizeResult
 
 from tuner.acquisition.functions import ACQ_FUNCS, AcqConfig, make_acquisition
 from tuner.acquisition.optimize import maximize_acquisition
-from tuner.errors import EvaluationError, TunerError
+from tuner.errors import EvaluationError, SpaceError, TunerError
 from tuner.result import build_result
 from tuner.space import INITIAL_POINT_GENERATORS, Categorical, Integer, Space
 from tuner.storage import InMemoryStorage, Storage, Study, Trial
@@ -50,7 +50,8 @@ def _check_skopt_arguments(base_estimator: Any, acq_optimizer: Any, acq_func_kwa
     name = type(base_estimator).__name__
     if not (base_estimator is None or base_estimator in ("GP", "gp") or name == "GaussianProcessRegressor"):
         raise TunerError(f"base_estimator must be 'GP' or a GaussianProcessRegressor (the surrogate "
-                         f"is a Gaussian process), got {base_estimator!r}")
+                         f"is a Gaussian process: of scikit-optimize's 'RF', 'ET', 'GP', 'GBRT' or "
+                         f"'DUMMY', only 'GP' is offered), got {base_estimator!r}")
     if acq_optimizer not in ("auto", "lbfgs", "sampling"):
         raise TunerError(f"acq_optimizer must be 'auto', 'lbfgs' or 'sampling', got {acq_optimizer!r}")
     for label, kw in (("acq_func_kwargs", acq_func_kwargs), ("acq_optimizer_kwargs", acq_optimizer_kwargs)):
@@ -421,6 +422,10 @@ class Optimizer:
         """
         many = len(x) > 0 and _is_listlike(x[0])
         xs = list(x) if many else [x]
+        if many and any(not _is_listlike(xi) or len(xi) != self.space.n_dims for xi in xs):
+            raise SpaceError(f"Not all points have the same dimensions as the space: each of the "
+                             f"{len(xs)} points told needs {self.space.n_dims} values, got lengths "
+                             f"{[len(xi) if _is_listlike(xi) else 1 for xi in xs]}")
         if many and not _is_listlike(y):
             raise EvaluationError(f"telling {len(xs)} points needs a list of {len(xs)} values, "
                                   f"got {y!r}")

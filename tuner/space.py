@@ -108,8 +108,8 @@ class Space:
         if isinstance(point, (str, bytes)) or not isinstance(point, Sequence | np.ndarray):
             raise SpaceError(f"a point must be a list with one value per dimension, got {point!r}")
         if len(point) != self.n_dims:
-            raise SpaceError(f"a point must have {self.n_dims} values (one per dimension), "
-                             f"got {len(point)}: {list(point)!r}")
+            raise SpaceError(f"Dimensions of point {list(point)!r} and space ({self.n_dims}) do not "
+                             f"match: a point must have one value per dimension, got {len(point)}")
         out = []
         for d, v, nm in zip(self.dimensions, point, self.dimension_names, strict=True):
             if isinstance(v, np.generic):

@@ -215,3 +215,16 @@ def test_optimizer_takes_skopt_positional_and_keyword_arguments():
                        (dict(acq_func_kwargs={"zeta": 1}), "takes 'xi' and 'kappa', got \\['zeta'\\]")):
         with pytest.raises(ValueError, match=match):
             Optimizer([(-1.0, 1.0)], **bad)
+
+
+def test_tell_checks_dimensions_with_skopt_wording():
+    from tuner import Optimizer
+
+    opt = Optimizer([(-2.0, 2.0), (-2.0, 2.0)], n_initial_points=2)
+    with pytest.raises(ValueError, match=r"Dimensions of point \[-1\] and space \(2\) do not match"):
+        opt.tell([-1], 2.0)
+    with pytest.raises(ValueError, match=r"same dimensions as the space: .* got lengths \[1, 2, 2\]"):
+        opt.tell([[-1], [-1, 0], [-1, 1]], [2.0, 3.0, 4.0])
+    with pytest.raises(ValueError, match="'RF', 'ET', 'GP', 'GBRT' or 'DUMMY', only 'GP'"):
+        Optimizer([(-2.0, 2.0)], base_estimator="rtr")
+    assert opt.trials == []  # nothing was recorded by the refused tells

@@ -34,6 +34,21 @@ sys.path.insert(0, str(ROOT / "examples"))
 from train_taggers import OBSERVABLES, train_both  # noqa: E402
 
 
+def two_prong_line(w_map: np.ndarray, dr_w: float) -> str:
+    """One line on the maxima of a mean W relevance map (:func:`explain.mapping.prong_maxima`)."""
+    from explain.mapping import prong_maxima
+
+    peaks = prong_maxima(w_map)
+    if len(peaks) >= 2:
+        (ya, _), (yb, hb) = peaks[:2]
+        return (f"mean W relevance along the jet axis: two maxima, at y = {ya:+.2f} and {yb:+.2f} "
+                f"(the second {hb:.2f} of the first), {abs(ya - yb):.2f} apart; mean W subjet dR {dr_w:.2f}")
+    if peaks:
+        return (f"mean W relevance along the jet axis: one maximum, at y = {peaks[0][0]:+.2f} "
+                "(no second prong)")
+    return "mean W relevance along the jet axis: no positive relevance"
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--per-class", type=int, default=5000)
@@ -124,26 +139,8 @@ def main() -> None:
             for k in ("dm_W", "dm_W_sd", "tau21", "D2")}
     print("single observables, ROC AUC: " + ", ".join(f"{k} {max(v, 1 - v):.3f}" for k, v in aucs.items()))
 
-    # two-prong structure: profile of the mean W relevance along the rotated y axis through x = 0
-    w_map = report.mean_relevance["signal"]
-    k = w_map.shape[0]
-    centres = (np.arange(k) + 0.5) / k * 2.5 - 1.25
-    profile = np.clip(w_map[:, k // 2 - 1 : k // 2 + 2], 0, None).sum(1)
-    from scipy.signal import find_peaks
-
-    peaks, _ = find_peaks(np.concatenate([[0.0], profile, [0.0]]), prominence=0.05 * profile.max())
-    peaks = sorted(peaks - 1, key=lambda i: -profile[i])
-    dr_w = np.nanmean(obs["dR_subjets"][label == 1])
-    if len(peaks) >= 2:
-        a, b = peaks[:2]
-        print(
-            f"mean W relevance along the jet axis: two maxima, at y = {centres[a]:+.2f} and "
-            f"{centres[b]:+.2f} (the second {profile[b] / profile[a]:.2f} of the first), "
-            f"{abs(centres[a] - centres[b]):.2f} apart; mean W subjet dR {dr_w:.2f}"
-        )
-    else:
-        where = centres[peaks[0]]
-        print(f"mean W relevance along the jet axis: one maximum, at y = {where:+.2f} (no second prong)")
+    # two-prong structure: maxima of the mean W relevance along the rotated y axis through x = 0
+    print(two_prong_line(report.mean_relevance["signal"], np.nanmean(obs["dR_subjets"][label == 1])))
     # can the relevance be trusted? deletion / insertion against a random order, and the
     # randomisation check, on 400 held-out jets
     xt = torch.as_tensor(images[va][:400])

@@ -3,7 +3,8 @@
 Data: jet samples generated with Pythia (:mod:`explain.jets`), groomed or not (:mod:`explain.grooming`),
 jet images (:mod:`explain.images`), jet
 observables and energy-flow polynomials (:mod:`explain.observables`). Taggers: example CNN and dense
-networks and their training (:mod:`explain.taggers`). Explanations: LRP rules, canonizers and composites
+networks and their training (:mod:`explain.taggers`), a particle flow network on constituents
+(:mod:`explain.particles`). Explanations: LRP rules, canonizers and composites
 (:mod:`explain.rules`, :mod:`explain.canonizers`, :mod:`explain.composites`, :mod:`explain.attribution`),
 SHAP (:mod:`explain.shapley`), filters (:mod:`explain.filters`), and whether to trust them
 (:mod:`explain.metrics`). Physics: correlation maps, average
@@ -24,6 +25,7 @@ from explain.jets import JetSample, generate_jets, load_or_generate
 from explain.mapping import PhysicsReport, ado, physics_report, pixel_correlation
 from explain.metrics import AttributionQuality, attribution_quality, integrated_gradients
 from explain.observables import efp, efp_table, efps, jet_observables, multigraphs
+from explain.particles import ParticleFlowNetwork, constituent_features, particle_relevance, relevance_image
 from explain.rules import Epsilon, Flat, Gamma, Pass, Rule, WSquare, ZBox, ZPlus
 from explain.shapley import shap_images, shap_observables
 from explain.taggers import JetImageCNN, ObservableDNN, TrainResult, predict, roc_auc, train_tagger
@@ -45,6 +47,7 @@ __all__ = [
     "JetSample",
     "MergeBatchNorm",
     "ObservableDNN",
+    "ParticleFlowNetwork",
     "Pass",
     "PhysicsReport",
     "Rule",
@@ -57,6 +60,7 @@ __all__ = [
     "activations",
     "ado",
     "attribution_quality",
+    "constituent_features",
     "distance_correlation",
     "efp",
     "efp_table",
@@ -73,9 +77,11 @@ __all__ = [
     "lrp",
     "mean_activation_maps",
     "multigraphs",
+    "particle_relevance",
     "physics_report",
     "pixel_correlation",
     "predict",
+    "relevance_image",
     "roc_auc",
     "sculpting",
     "shap_images",

@@ -91,7 +91,11 @@ class JetSample:
 
     def shuffled(self, seed: int = 0) -> JetSample:
         """Jets in a random order (constituents kept with their jets)."""
-        order = np.random.default_rng(seed).permutation(len(self))
+        return self.subset(np.random.default_rng(seed).permutation(len(self)))
+
+    def subset(self, order: np.ndarray) -> JetSample:
+        """The jets at indices ``order``, in that order (constituents kept with their jets)."""
+        order = np.asarray(order, dtype=np.int64)
         offs = self.offsets
         idx = np.concatenate([np.arange(offs[i], offs[i + 1]) for i in order]).astype(np.int64)
         flat = {k: getattr(self, k)[idx] for k in ("pt", "eta", "phi", "e")}

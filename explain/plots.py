@@ -12,7 +12,8 @@ import numpy as np
 
 from tuner.plotting import styled
 
-__all__ = ["ado_ranking", "correlation_heatmap", "image_grid", "report_figures", "window_plot"]
+__all__ = ["ado_ranking", "correlation_heatmap", "image_grid", "particle_scatter", "report_figures",
+           "window_plot"]
 
 
 @styled
@@ -99,6 +100,38 @@ def window_plot(name: str, wins: Sequence[Any]) -> Any:
     ax.set_xlabel(name)
     ax.set_ylabel("mean network output in window")
     ax.legend()
+    fig.tight_layout()
+    return fig
+
+
+@styled
+def particle_scatter(features: np.ndarray, relevance: np.ndarray, jets: Sequence[int],
+                     titles: Sequence[str] | None = None) -> Any:
+    """The particles of a few jets on the (d_eta, d_phi) plane about the jet axis: area by momentum
+    fraction, colour by relevance (centred on 0).
+
+    Args:
+        features: :func:`explain.particles.constituent_features` inputs (``(jets, particles, 4)``).
+        relevance: Per-particle relevance (``(jets, particles)``,
+            :func:`explain.particles.particle_relevance`).
+        jets: Indices of the jets to draw, one panel each.
+    """
+    import matplotlib.pyplot as plt
+
+    fig, axes = plt.subplots(1, len(jets), figsize=(4.2 * len(jets), 3.8), squeeze=False)
+    for k, (i, ax) in enumerate(zip(jets, axes.flat, strict=True)):
+        present = features[i, :, 3] > 0
+        z, deta, dphi = (features[i, present, c] for c in range(3))
+        r = relevance[i, present]
+        v = float(np.max(np.abs(r))) or 1.0
+        sc = ax.scatter(deta, dphi, s=2000 * z, c=r, cmap="RdBu_r", vmin=-v, vmax=v, edgecolors="k",
+                        linewidths=0.3)
+        fig.colorbar(sc, ax=ax, fraction=0.046).set_label("relevance", fontsize=9)
+        ax.set_xlim(-1.0, 1.0)
+        ax.set_ylim(-1.0, 1.0)
+        ax.set_xlabel("$\\Delta\\eta$", fontsize=10)
+        ax.set_ylabel("$\\Delta\\phi$", fontsize=10)
+        ax.set_title(titles[k] if titles is not None else f"jet {i}", fontsize=11)
     fig.tight_layout()
     return fig
 

@@ -27,4 +27,7 @@ def test_explain_notebook_runs_with_plots(jets, tmp_path, monkeypatch):
     assert len(images) >= 12
     text = "".join(o.get("text", "") for o in outputs if o.output_type == "stream")
     assert "validation ROC AUC" in text and "top observables by ADO" in text
+    # the sections of the particle flow network, the attribution checks and the DisCo tagger ran
+    assert "validation ROC AUC: particle flow network" in text and "PFN, top observables by ADO" in text
+    assert "| random |" in text and "DisCo CNN: AUC" in text
     assert not list(tmp_path.glob("jet-cache*")), "the notebook regenerated jets instead of using the cache"

@@ -77,7 +77,8 @@ class Composite:
     Args:
         layer_map: ``(type or tuple of types, rule)`` pairs; the first match wins.
             :class:`ElementwiseAffine` in a type tuple stands for every module with ``affine_params()``.
-        first: Rule for the first ``Linear``/``Conv`` layer met by the input (``None``: use the map).
+        first: Rule for the first layer of ``first_types`` met by the input (``None``: use the map).
+        first_types: The layer types ``first`` may go on (default: ``Linear`` and convolutions).
         canonizers: Applied on entry, removed on exit (default: :class:`MergeBatchNorm`).
         unsupported: ``"error"`` (default): a layer with parameters or a non-linearity that no rule
             covers (Tanh, GELU, LayerNorm, an LSTM, a custom leaf module) raises
@@ -90,13 +91,14 @@ class Composite:
 
     def __init__(
         self, layer_map: LayerMap, first: Rule | None = None, canonizers: Sequence[Canonizer] | None = None,
-        unsupported: str = "error",
+        unsupported: str = "error", first_types: tuple[type, ...] = _LINEAR_LIKE,
     ) -> None:
         if unsupported not in UNSUPPORTED_MODES:
             raise ExplainError(f"unsupported must be one of {UNSUPPORTED_MODES}, got {unsupported!r}")
         self.unsupported = unsupported
         self.layer_map = list(layer_map)
         self.first = first
+        self.first_types = first_types
         self.canonizers = list(canonizers) if canonizers is not None else [MergeBatchNorm()]
         self.sink: list[Tensor] = []
         self._first_seen = False
@@ -117,7 +119,7 @@ class Composite:
     def _hook(self, rule: Rule | None):
         def hook(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> Tensor | None:
             a = inputs[0]
-            if self.first is not None and not self._first_seen and isinstance(module, _LINEAR_LIKE):
+            if self.first is not None and not self._first_seen and isinstance(module, self.first_types):
                 self._first_seen = True
                 if self.first.produces_relevance:
                     return _FirstLayer.apply(a, output, self.first, module, self.sink)
@@ -139,7 +141,7 @@ class Composite:
                if not any(True for _ in mod.children()) and not isinstance(mod, GRADIENT_OK)
                and "parametrizations" not in name.split(".")  # they compute weights, not activations
                and self.rule_for(mod) is None
-               and not (self.first is not None and isinstance(mod, _LINEAR_LIKE))]
+               and not (self.first is not None and isinstance(mod, self.first_types))]
         if not bad:
             return
         listed = ", ".join(f"{n} ({t})" for n, t in bad)
@@ -168,7 +170,7 @@ class Composite:
                 if id(mod) in merged:
                     continue
                 rule = self.rule_for(mod)
-                if rule is not None or (self.first is not None and isinstance(mod, _LINEAR_LIKE)):
+                if rule is not None or (self.first is not None and isinstance(mod, self.first_types)):
                     handles.append(mod.register_forward_hook(self._hook(rule)))
             handles.append(model.register_forward_pre_hook(lambda *_: self.reset()))
             yield model
@@ -202,7 +204,9 @@ def EpsilonGammaBox(  # noqa: N802
     zero_bias: bool = False,
     unsupported: str = "error",
 ) -> Composite:
-    """z^B in the first layer (inputs within ``[low, high]``), gamma in convolutions, epsilon in dense."""
+    """z^B in the first convolution (inputs within ``[low, high]``), gamma in the other convolutions,
+    epsilon in dense layers (zennit's namesake: a network without convolutions gets epsilon
+    everywhere, since the box rule is meant for bounded pixel inputs)."""
     return Composite(
         [
             (CONV, Gamma(gamma, eps, zero_bias)),
@@ -211,6 +215,7 @@ def EpsilonGammaBox(  # noqa: N802
         ],
         first=ZBox(low, high, eps, zero_bias),
         unsupported=unsupported,
+        first_types=CONV,
     )
 
 

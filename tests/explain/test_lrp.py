@@ -381,3 +381,18 @@ def test_merge_batchnorm_leaves_weight_normalised_layers_alone(norm):
     torch.testing.assert_close(during, ref)  # the function is the same during LRP
     rel = lrp(model, x, EpsilonPlusFlat(zero_bias=True, eps=0.0))
     assert torch.isfinite(rel).all()
+
+
+def test_epsilon_gamma_box_puts_the_box_rule_on_the_first_convolution_only():
+    # zennit's namesake: z^B is for bounded pixel inputs; a network without convolutions gets epsilon
+    torch.manual_seed(3)
+    mlp = nn.Sequential(nn.Linear(5, 8), nn.ReLU(), nn.Linear(8, 1)).double()
+    x = torch.randn((6, 5), dtype=torch.float64)
+    box = lrp(mlp, x, EpsilonGammaBox(low=-3.0, high=3.0, eps=1e-9))
+    eps = lrp(mlp, x, AllEpsilon(eps=1e-9))
+    torch.testing.assert_close(box, eps, rtol=1e-12, atol=1e-15)
+    cnn, img = _networks()[0]
+    first = lrp(cnn, img, EpsilonGammaBox(low=0.0, high=1.0))
+    no_box = lrp(cnn, img, Composite([((nn.Conv2d,), Gamma(0.25)), (nn.Linear, Epsilon()),
+                                      ((nn.BatchNorm2d,), Pass())]))
+    assert float((first - no_box).abs().max()) > 1e-3 * float(no_box.abs().max())  # the box rule acted

@@ -1,0 +1,210 @@
+"""Every LRP rule of ``explain`` against zennit on the same weights (issue 14, item 3).
+
+    pip install --no-deps zennit==0.5.1     # it imports torchvision, which is stubbed here
+    python benchmarks/lrp_zennit.py [--eps 1e-6]
+
+Models (float64, random weights, batch-norm statistics randomised so that folding matters):
+the example CNN (Conv2d, BatchNorm2d, in-place ReLU, MaxPool2d, Dropout, Linear), a residual Conv1d
+network (BatchNorm1d, a functional residual addition: convolutions whose outputs go negative), a
+dense network with BatchNorm1d, and the particle flow network (Linear on particles, masked sum).
+Composites (every epsilon and stabiliser ``--eps``): zennit's ``EpsilonPlusFlat`` and
+``EpsilonGammaBox``, and one composite per rule (the rule on every Linear/Conv layer, or as the
+first-layer rule with epsilon elsewhere). Printed: the
+largest ``|ours - zennit|`` over the largest ``|zennit|``, per model and composite, as built and
+with every batch norm's ``eps`` set to 0: zennit's batch-norm canonizer leaves the folded layer
+computing ``x / sqrt(1 + eps)`` instead of the identity, a relative change of about ``eps / 2``
+per layer (1e-5 with PyTorch's default), while ``explain.MergeBatchNorm`` keeps the function exact.
+Models zennit cannot take as written get a twin with the same function (checked): its ``Sum``
+module for a residual addition or a sum over particles, since zennit's backward signal is the
+relevance itself, which a plain ``+`` would copy into both terms.
+"""
+
+from __future__ import annotations
+
+import copy
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import torch
+from torch import nn
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+
+from lrp_throughput import _zennit  # noqa: E402  (imports zennit with torchvision stubbed)
+
+
+class Residual1d(nn.Module):
+    """Conv1d -> BN -> ReLU -> Conv1d -> BN -> ReLU -> Conv1d -> BN, plus the first block's output,
+    -> ReLU -> Linear. ``add`` is how the two branches are added: ``None`` for ``+`` (what users
+    write; ``explain`` handles it), or zennit's ``Sum`` module (what zennit needs: its backward
+    signal is relevance itself, which a plain ``+`` would copy into both branches)."""
+
+    def __init__(self, add: nn.Module | None = None) -> None:
+        super().__init__()
+        self.conv0 = nn.Conv1d(2, 6, 3, padding=1)
+        self.bn0 = nn.BatchNorm1d(6)
+        self.conv1 = nn.Conv1d(6, 6, 3, padding=1)
+        self.bn1 = nn.BatchNorm1d(6)
+        self.conv2 = nn.Conv1d(6, 6, 3, padding=1)
+        self.bn2 = nn.BatchNorm1d(6)
+        self.relu0, self.relu1, self.relu2 = nn.ReLU(inplace=True), nn.ReLU(inplace=True), nn.ReLU()
+        self.add = add
+        self.head = nn.Linear(6 * 16, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.relu0(self.bn0(self.conv0(x)))
+        r = self.bn2(self.conv2(self.relu1(self.bn1(self.conv1(h)))))
+        s = h + r if self.add is None else self.add(torch.stack([h, r], dim=-1))
+        return self.head(self.relu2(s).flatten(1)).squeeze(-1)
+
+
+class ZennitPFN(nn.Module):
+    """The same function as a :class:`explain.ParticleFlowNetwork` built with ``scale=1``, written
+    as zennit needs it: the pooling a zennit ``Sum`` module (Norm rule), the pooling scale folded
+    into F's first layer (which leaves every contribution ``a_i w_ij`` as it was)."""
+
+    def __init__(self, pfn: nn.Module, sum_module: nn.Module) -> None:
+        super().__init__()
+        self.phi, self.f = copy.deepcopy(pfn.phi), copy.deepcopy(pfn.f)
+        assert pfn.scale == 1.0, "a scale before the first layer would change the first-layer rules"
+        with torch.no_grad():
+            self.f[0].weight.div_(pfn.pool_scale)
+        self.pool = sum_module
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.phi(x) * x[..., 3:4].detach()
+        return self.f(self.pool(h.transpose(1, 2))).squeeze(-1)
+
+
+def _randomise(model: nn.Module, seed: int) -> nn.Module:
+    g = torch.Generator().manual_seed(seed)
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            n = m.num_features
+            m.running_mean.copy_(0.3 * torch.randn(n, generator=g))
+            m.running_var.copy_(0.5 + torch.rand(n, generator=g))
+            m.weight.data.copy_(0.5 + torch.rand(n, generator=g))
+            m.bias.data.copy_(0.2 * torch.randn(n, generator=g))
+    return model.double().eval()
+
+
+def models() -> dict[str, tuple[nn.Module, nn.Module, torch.Tensor, list[tuple[list[str], str]] | None]]:
+    """name -> (model, the same function as zennit needs it, inputs, batch-norm pairs for
+    zennit's NamedMergeBatchNorm or None for its SequentialMergeBatchNorm)."""
+    from zennit.layer import Sum
+
+    import explain as ex
+
+    torch.manual_seed(0)
+    g = torch.Generator().manual_seed(2)
+    img = torch.rand((16, 1, 25, 25), generator=g, dtype=torch.float64)
+    img[:, :, :, :8] = 0
+    cnn = _randomise(ex.JetImageCNN(channels=4, dense=16), 1)
+    mlp = _randomise(nn.Sequential(nn.Linear(7, 16), nn.BatchNorm1d(16), nn.ReLU(), nn.Linear(16, 8),
+                                   nn.BatchNorm1d(8), nn.ReLU(), nn.Linear(8, 1), nn.Flatten(0)), 3)
+    res = _randomise(Residual1d(), 4)
+    res_z = Residual1d(Sum()).double().eval()
+    res_z.load_state_dict(res.state_dict())
+    pfn = ex.ParticleFlowNetwork(phi=(16, 8), f=(16,), scale=1.0).double().eval()
+    parts = torch.zeros((16, 12, 4), dtype=torch.float64)
+    parts[:, :8, 0] = torch.rand((16, 8), generator=g, dtype=torch.float64)
+    parts[:, :8, 1:3] = 0.3 * torch.randn((16, 8, 2), generator=g, dtype=torch.float64)
+    parts[:, :8, 3] = 1.0
+    pairs = [(["conv0"], "bn0"), (["conv1"], "bn1"), (["conv2"], "bn2")]
+    return {
+        "CNN (Conv2d, BN2d, MaxPool, Dropout)": (cnn, cnn, img, None),
+        "dense (Linear, BN1d)": (mlp, mlp, torch.randn((16, 7), generator=g, dtype=torch.float64), None),
+        "residual Conv1d (BN1d, residual add)": (res, res_z, torch.rand((16, 2, 16), generator=g,
+                                                                        dtype=torch.float64), pairs),
+        "particle flow network (masked sum)": (pfn, ZennitPFN(pfn, Sum()).double().eval(), parts, None),
+    }
+
+
+def composites(low: float, high: float, eps: float) -> dict[str, tuple[Callable, Callable]]:
+    """name -> (ours, zennit's), each a function of the zennit canonizers."""
+    from zennit import composites as zc
+    from zennit import rules as zr
+    from zennit.types import Linear
+
+    import explain as ex
+
+    lin = (nn.Linear, nn.Conv1d, nn.Conv2d)
+
+    from zennit.layer import Sum
+
+    def z_all(rule: Callable[[], object]) -> Callable:
+        return lambda c: zc.LayerMapComposite([(Sum, zr.Norm(eps)), (Linear, rule())], canonizers=c)
+
+    def z_first(rule: Callable[[], object]) -> Callable:
+        return lambda c: zc.SpecialFirstLayerMapComposite(
+            [(Sum, zr.Norm(eps)), (Linear, zr.Epsilon(eps))], [(Linear, rule())], canonizers=c)
+
+    bn = (nn.BatchNorm1d, nn.BatchNorm2d)  # folded by the canonizer; Pass where it cannot be
+
+    def ours_all(rule: object) -> Callable:
+        return lambda: ex.Composite([(lin, rule), (bn, ex.Pass(eps))])
+
+    def ours_first(rule: object) -> Callable:
+        return lambda: ex.Composite([(lin, ex.Epsilon(eps)), (bn, ex.Pass(eps))], first=rule)
+
+    return {
+        "EpsilonPlusFlat": (lambda: ex.EpsilonPlusFlat(eps=eps),
+                            lambda c: zc.EpsilonPlusFlat(epsilon=eps, stabilizer=eps, canonizers=c)),
+        "EpsilonGammaBox": (lambda: ex.EpsilonGammaBox(low, high, gamma=0.25, eps=eps),
+                            lambda c: zc.EpsilonGammaBox(low=low, high=high, epsilon=eps, gamma=0.25,
+                                                         stabilizer=eps, canonizers=c)),
+        "Epsilon everywhere": (ours_all(ex.Epsilon(eps)), z_all(lambda: zr.Epsilon(eps))),
+        "ZPlus everywhere": (ours_all(ex.ZPlus(eps)), z_all(lambda: zr.ZPlus(eps))),
+        "Gamma(0.25) everywhere": (ours_all(ex.Gamma(0.25, eps)), z_all(lambda: zr.Gamma(0.25, eps))),
+        "Flat first": (ours_first(ex.Flat(eps)), z_first(lambda: zr.Flat(eps))),
+        "WSquare first": (ours_first(ex.WSquare(eps)), z_first(lambda: zr.WSquare(eps))),
+        "ZBox first": (ours_first(ex.ZBox(low, high, eps)), z_first(lambda: zr.ZBox(low, high, eps))),
+    }
+
+
+def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--eps", type=float, default=1e-6, help="epsilon and stabiliser of every rule")
+    eps = ap.parse_args().eps
+    z = _zennit()
+    if z is None:
+        print("zennit not installed (pip install --no-deps zennit==0.5.1): nothing to compare")
+        return
+    from zennit.attribution import Gradient
+    from zennit.canonizers import NamedMergeBatchNorm, SequentialMergeBatchNorm
+
+    import explain as ex
+
+    ms = models()
+    rows = []
+    for mname, (model, twin, x, pairs) in ms.items():
+        low, high = float(x.min()), float(x.max())
+        for cname, (ours, theirs) in composites(low, high, eps).items():
+            diffs = []
+            for bn_eps in (None, 0.0):  # as built, and with batch-norm eps 0 (see the module doc)
+                for m in (*model.modules(), *twin.modules()):
+                    if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                        m.eps = 1e-5 if bn_eps is None else bn_eps
+                canon = [NamedMergeBatchNorm(pairs)] if pairs else [SequentialMergeBatchNorm()]
+                mine = ex.lrp(model, x, ours(), batch_size=None)
+                assert torch.allclose(model(x), twin(x), rtol=1e-12, atol=1e-12)
+                xz = x.clone().requires_grad_(True)
+                with Gradient(model=twin, composite=theirs(canon)) as attributor:
+                    _, ref = attributor(xz, attr_output=lambda out: out.detach())  # relevance f(x)
+                diffs.append(float((mine - ref).abs().max()) / max(float(ref.abs().max()), 1e-300))
+            rows.append((mname, cname, *diffs))
+    print(f"\nepsilon and stabiliser {eps:g}\n")
+    print("| model | composite | max abs(ours - zennit) / max abs(zennit) | the same, batch-norm eps 0 |")
+    print("|---|---|---:|---:|")
+    for m, c, d, d0 in rows:
+        print(f"| {m} | {c} | {d:.1e} | {d0:.1e} |")
+    worst = max(rows, key=lambda r: r[3])
+    print(f"\nworst with batch-norm eps 0: {worst[0]}, {worst[1]}: {worst[3]:.1e}")
+
+
+if __name__ == "__main__":
+    main()

@@ -156,20 +156,25 @@ class Window:
 
 def prong_maxima(mean_map: np.ndarray, half_width: float = 1.25, prominence: float = 0.05
                  ) -> list[tuple[float, float]]:
-    """Maxima of a mean relevance map (jet-image frame, principal axis vertical) along the axis
-    through the jet centre: ``(y, height relative to the highest)``, highest first.
+    """Maxima of the positive relevance of a mean relevance map (jet-image frame, principal axis
+    vertical) along the axis through the jet centre: ``(y, height relative to the highest)``,
+    highest first.
 
-    The positive relevance of the three central columns is summed row by row; a two-prong jet
-    shows two maxima about ``2 m / pT`` apart.
+    The relevance of the three central columns is summed row by row; a maximum counts when its
+    prominence is at least ``prominence`` times the largest ``|row sum|``, so that specks of
+    positive relevance beside a map dominated by negative relevance are not taken for prongs. A
+    two-prong decision shows two maxima about ``2 m / pT`` apart.
     """
     from scipy.signal import find_peaks
 
     k = mean_map.shape[0]
     centres = (np.arange(k) + 0.5) / k * 2 * half_width - half_width
-    profile = np.clip(mean_map[:, k // 2 - 1 : k // 2 + 2], 0, None).sum(1)
-    if profile.max() <= 0:
+    rows = mean_map[:, k // 2 - 1 : k // 2 + 2].sum(1)
+    profile = np.clip(rows, 0, None)
+    scale = float(np.abs(rows).max())
+    if scale <= 0 or profile.max() <= 0:
         return []
-    peaks, _ = find_peaks(np.concatenate([[0.0], profile, [0.0]]), prominence=prominence * profile.max())
+    peaks, _ = find_peaks(np.concatenate([[0.0], profile, [0.0]]), prominence=prominence * scale)
     peaks = sorted(peaks - 1, key=lambda i: -profile[i])
     return [(float(centres[i]), float(profile[i] / profile[peaks[0]])) for i in peaks]
 

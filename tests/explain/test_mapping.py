@@ -80,3 +80,16 @@ def test_ado_of_monotone_equivalent_discriminants_is_exactly_one_with_ties():
     assert ado(f, -f, label) == 0.0
     # a pair tied in one discriminant only still counts one half
     assert ado(np.array([1.0, 0.0]), np.array([1.0, 1.0]), np.array([1, 0])) == 0.5
+
+
+def test_prong_maxima_finds_two_prongs_and_ignores_specks():
+    from explain.mapping import prong_maxima
+
+    m = np.zeros((25, 25))
+    m[8, 12], m[16, 12] = 1.0, 0.6  # two prongs 0.8 apart on the axis
+    peaks = prong_maxima(m)
+    assert len(peaks) == 2 and peaks[0][0] == pytest.approx(-0.4) and peaks[1] == pytest.approx((0.4, 0.6))
+    m = np.zeros((25, 25))
+    m[12, 12] = -1.0
+    m[2, 12] = 0.001  # a speck of positive relevance beside a negative core
+    assert prong_maxima(m) == []

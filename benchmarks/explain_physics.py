@@ -46,7 +46,8 @@ def two_prong_line(w_map: np.ndarray, dr_w: float) -> str:
     if peaks:
         return (f"mean W relevance along the jet axis: one maximum, at y = {peaks[0][0]:+.2f} "
                 "(no second prong)")
-    return "mean W relevance along the jet axis: no positive relevance"
+    return ("mean W relevance along the jet axis: no maximum of positive relevance stands out (none "
+            "reaches 5% of the largest row sum)")
 
 
 def main() -> None:

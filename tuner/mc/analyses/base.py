@@ -128,7 +128,6 @@ class Analysis(ABC):
                 raise RefDataError(f"{ref.source}: histogram {ref.key} has bins of zero width, so "
                                    f"it cannot be filled as a distribution")
             edges = np.unique(np.concatenate([ref.xlow, ref.xhigh]))
-            hist = bh.Histogram(bh.axis.Variable(edges), storage=bh.storage.Weight())
             idx = np.searchsorted(edges, ref.xlow)
             if not np.allclose(edges[idx + 1], ref.xhigh):
                 raise RefDataError(f"{ref.source}: overlapping bins in {ref.key}")
@@ -137,7 +136,7 @@ class Analysis(ABC):
                 ref_bin[idx] = np.arange(ref.nbins)
                 self._profiles[h] = (edges, ref_bin, np.zeros((3, ref.nbins)))
             else:
-                self._hists[h] = (hist, idx)
+                self._hists[h] = (bh.Histogram(bh.axis.Variable(edges), storage=bh.storage.Weight()), idx)
         self.n_events = 0.0
 
     @classmethod

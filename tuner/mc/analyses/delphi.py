@@ -119,11 +119,11 @@ class DELPHI_1996_S3430090(Analysis):  # noqa: N801 - Rivet's analysis name
 
         t_in, t_out = along(sh.major_axis), along(sh.minor_axis)
         s_in, s_out = along(sh.sph_axes[:, :, 1]), along(sh.sph_axes[:, :, 2])
-        for h, v in (("d01", t_in), ("d02", t_out), ("d03", s_in), ("d04", s_out),
-                     ("d05", b.charged_rapidity_thrust),
-                     ("d06", rapidity_wrt_axis(c.e, along(sh.sph_axes[:, :, 0]))),
-                     ("d07", xp), ("d08", -np.log(xp))):
-            v = np.abs(v) if h in ("d01", "d02", "d03", "d04", "d05", "d06") else v
+        rap_s = rapidity_wrt_axis(c.e, along(sh.sph_axes[:, :, 0]))
+        spectra = {"d01": np.abs(t_in), "d02": np.abs(t_out), "d03": np.abs(s_in), "d04": np.abs(s_out),
+                   "d05": np.abs(b.charged_rapidity_thrust), "d06": np.abs(rap_s), "d07": xp,
+                   "d08": -np.log(xp)}
+        for h, v in spectra.items():
             self.fill_density(f"{h}-x01-y01", v[pok])
         self.fill_profile("d09-x01-y01", xp[pok], np.abs(t_out[pok]))
         self.fill_profile("d10-x01-y01", xp[pok], np.hypot(t_in, t_out)[pok])

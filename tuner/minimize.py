@@ -86,7 +86,9 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
             ``y_warp="log"``), honoured when given. The default, ``None``, is no margin, unlike
             scikit-optimize's 0.01: measured on Hartmann6 (seed 7), a margin of 0.01 over the
             posterior-mean incumbent stalled the search at regret 1.6 against 0.016 without it.
-        noise: ``"gaussian"`` (learned) or the known noise variance.
+        noise: ``"gaussian"`` (learned) or the known noise variance. A ``base_estimator`` with a
+            ``noise`` of its own (scikit-optimize's ``GaussianProcessRegressor``) overrides it, as
+            in scikit-optimize.
         model_queue_size: Keep the surrogates of the last this many fits in ``res.models``.
         space_constraint: ``f(point) -> bool``; only points where it is true are evaluated
             (see :class:`tuner.Optimizer`).
@@ -107,9 +109,6 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     Raises:
         TunerError: bad arguments (see the message); errors of ``callback`` propagate.
     """
-    if base_estimator not in (None, "GP", "gp"):
-        raise TunerError(f"base_estimator must be None or 'GP' (a Gaussian process is the model), "
-                         f"got {base_estimator!r}")
     if xi is not None and (isinstance(xi, bool) or not isinstance(xi, (int, float)) or not xi >= 0):
         raise TunerError(f"xi must be a number >= 0 (or None for no margin), got {xi!r}")
     if not isinstance(n_calls, int) or n_calls < 1:
@@ -127,7 +126,8 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                       "storage": storage, "failures": failures,
                       "space_constraint": space_constraint}}
     callbacks = _as_callbacks(callback)
-    opt = Optimizer(dimensions, n_initial_points=n_initial_points,
+    opt = Optimizer(dimensions, "GP" if base_estimator is None else base_estimator,
+                    n_initial_points=n_initial_points,
                     initial_point_generator=initial_point_generator, acq_func=acq_func,
                     random_state=random_state, noise=noise, y_warp=y_warp, storage=storage,
                     device=device, acq_config=AcqConfig(kappa=kappa, xi=0.0 if xi is None else xi),

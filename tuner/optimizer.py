@@ -72,7 +72,8 @@ class Optimizer:
     Args:
         dimensions: The search space, in any form :class:`tuner.space.Space` accepts.
         base_estimator: ``"GP"`` (or a scikit-learn ``GaussianProcessRegressor``, which stands for
-            this toolkit's GP); other surrogates are refused.
+            this toolkit's GP; its ``noise``, as scikit-optimize's regressor has one, is honoured:
+            ``"gaussian"`` or a known variance, overriding ``noise``); other surrogates are refused.
         n_random_starts: scikit-optimize's older name of ``n_initial_points`` (wins when given).
         n_initial_points: Points from the space-filling design before the model takes over.
         initial_point_generator: ``"sobol"``, ``"halton"``, ``"hammersly"``, ``"lhs"``, ``"grid"``
@@ -123,6 +124,8 @@ class Optimizer:
                  device: str | torch.device | None = None, acq_config: AcqConfig | None = None,
                  model_config: SurrogateConfig | None = None, failures: str = "worst") -> None:
         _check_skopt_arguments(base_estimator, acq_optimizer, acq_func_kwargs, acq_optimizer_kwargs)
+        if not isinstance(base_estimator, str) and getattr(base_estimator, "noise", None) is not None:
+            noise = base_estimator.noise  # scikit-optimize: the estimator's own noise wins
         if n_random_starts is not None:  # scikit-optimize's older name
             n_initial_points = n_random_starts
         if acq_config is None and acq_func_kwargs:

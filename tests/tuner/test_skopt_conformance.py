@@ -228,3 +228,16 @@ def test_tell_checks_dimensions_with_skopt_wording():
     with pytest.raises(ValueError, match="'RF', 'ET', 'GP', 'GBRT' or 'DUMMY', only 'GP'"):
         Optimizer([(-2.0, 2.0)], base_estimator="rtr")
     assert opt.trials == []  # nothing was recorded by the refused tells
+
+
+def test_a_given_estimator_brings_its_noise():
+    skopt_utils = pytest.importorskip("skopt.utils")
+    from tuner import gp_minimize
+
+    domain = [(1.0, 2.0), (3.0, 4.0)]
+    est = skopt_utils.cook_estimator("GP", domain, noise=1e5)
+    res = gp_minimize(lambda x: (x[0] - 1.5) ** 2 + x[1], domain, base_estimator=est, n_calls=4,
+                      n_initial_points=2, noise=1e-10, model_queue_size=1, random_state=0)
+    assert len(res.models) == 1 and res.models[-1].noise == 1e5  # skopt: the estimator's noise wins
+    with pytest.raises(ValueError, match="base_estimator must be 'GP'"):
+        gp_minimize(lambda x: x[0], [(0.0, 1.0)], base_estimator="RF", n_calls=2)

@@ -204,10 +204,12 @@ class SurrogateView:
     Attributes:
         model: The BoTorch model (fitted to ``-warp(y)``).
         y_warp: Its output warp.
+        noise: The optimiser's noise setting (``"gaussian"`` or the known variance), as
+            scikit-optimize's regressors carry it.
     """
 
-    def __init__(self, model: Any, y_warp: str) -> None:
-        self.model, self.y_warp = model, y_warp
+    def __init__(self, model: Any, y_warp: str, noise: str | float = "gaussian") -> None:
+        self.model, self.y_warp, self.noise = model, y_warp, noise
 
     def predict(self, X: Any, return_std: bool = False) -> Any:
         """Posterior mean (and standard deviation, propagated through the warp to first order) at

@@ -42,3 +42,17 @@ def test_plugin_errors_name_the_plugin(tmp_path):
         _config(plugins=[str(bad)])
     with pytest.raises(ConfigError, match=r"unknown analysis 'EXAMPLE_NCH2'"):
         _config(analyses=["EXAMPLE_NCH2"])
+
+
+def test_a_plugin_analysis_tunes_on_a_dask_cluster(tmp_path):
+    distributed = pytest.importorskip("distributed")
+    with distributed.LocalCluster(n_workers=2, threads_per_worker=1, processes=True, host="127.0.0.1",
+                                  dashboard_address=None) as cluster:
+        # the workers are fresh processes: only the configuration's plug-in list teaches them
+        # EXAMPLE_NCH, imported there before their first fill
+        res = run_tune(_config(), tmp_path / "o", scheduler=cluster.scheduler_address, progress=False)
+        with distributed.Client(cluster) as client:
+            loaded = client.run(lambda: sorted(__import__("tuner.mc.analyses", fromlist=["ANALYSES"])
+                                               .ANALYSES))
+    assert res.n_evaluations == 3 and res.n_failed == 0
+    assert any("EXAMPLE_NCH" in names for names in loaded.values())  # imported in a worker

@@ -27,7 +27,7 @@ from explain.metrics import AttributionQuality, attribution_quality, integrated_
 from explain.observables import efp, efp_table, efps, jet_observables, multigraphs
 from explain.particles import ParticleFlowNetwork, constituent_features, particle_relevance, relevance_image
 from explain.rules import Epsilon, Flat, Gamma, Pass, Rule, WSquare, ZBox, ZPlus
-from explain.shapley import shap_images, shap_observables
+from explain.shapley import shap_images, shap_observables, shap_particles
 from explain.taggers import JetImageCNN, ObservableDNN, TrainResult, predict, roc_auc, train_tagger
 
 __all__ = [
@@ -86,6 +86,7 @@ __all__ = [
     "sculpting",
     "shap_images",
     "shap_observables",
+    "shap_particles",
     "soft_drop",
     "train_tagger",
     "trim",

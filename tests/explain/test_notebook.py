@@ -30,4 +30,5 @@ def test_explain_notebook_runs_with_plots(jets, tmp_path, monkeypatch):
     # the sections of the particle flow network, the attribution checks and the DisCo tagger ran
     assert "validation ROC AUC: particle flow network" in text and "PFN, top observables by ADO" in text
     assert "| random |" in text and "DisCo CNN: AUC" in text
+    assert "particle SHAP sums to f(jet) - f(no particles): True" in text
     assert not list(tmp_path.glob("jet-cache*")), "the notebook regenerated jets instead of using the cache"

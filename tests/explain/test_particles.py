@@ -120,3 +120,29 @@ def test_relevance_image_uses_the_jet_image_frame(jets):
                                rtol=1e-5, atol=1e-7)
     with pytest.raises(ExplainError, match=r"relevance must be \(jets, particles\) for the 600 jets"):
         relevance_image(s, x[:3, :, 0])
+
+
+def test_particle_shapley_values_are_additive_and_exact_for_an_additive_model():
+    from explain import shap_particles
+
+    torch.manual_seed(2)
+    pfn = ParticleFlowNetwork(phi=(16, 8), f=(16,)).double()
+    x = _inputs(n_jets=4, n_max=9)
+    phi = shap_particles(pfn, x, n_permutations=8, seed=1)
+    empty = pfn(torch.zeros_like(x[:1])).item()
+    np.testing.assert_allclose(phi.sum(1), pfn(x).detach().numpy() - empty, rtol=1e-9, atol=1e-12)
+    assert np.all(phi[x[..., 3].numpy() == 0] == 0)
+
+    class Additive(torch.nn.Module):  # f = sum_i m_i g(p_i): each particle's value is exactly g(p_i)
+        def __init__(self):
+            super().__init__()
+            self.g = torch.nn.Linear(4, 1).double()
+
+        def forward(self, t):
+            return (self.g(t).squeeze(-1) * t[..., 3]).sum(1)
+
+    add = Additive()
+    want = (add.g(x).squeeze(-1) * x[..., 3]).detach().numpy()
+    np.testing.assert_allclose(shap_particles(add, x, n_permutations=2), want, rtol=1e-9, atol=1e-12)
+    with pytest.raises(ExplainError, match=r"n_permutations >= 1; got shape \(4, 9, 4\) and 0"):
+        shap_particles(pfn, x, n_permutations=0)

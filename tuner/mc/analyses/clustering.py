@@ -25,6 +25,16 @@ ALGORITHMS = {"durham": 0, "jade": 1}
 N_JETS = (2, 3, 4)
 
 
+def _kernel_inputs(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray,
+                   counts: np.ndarray
+                   ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Contiguous float64 momenta and the event offsets, as the compiled kernels take them."""
+    f = np.ascontiguousarray
+    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    return (f(px, dtype=np.float64), f(py, dtype=np.float64), f(pz, dtype=np.float64),
+            f(e, dtype=np.float64), offsets)
+
+
 @nb.njit(cache=True)
 def _cluster_kernel(px, py, pz, e, offsets, jade, out):  # pragma: no cover - compiled
     nev = offsets.shape[0] - 1
@@ -90,11 +100,8 @@ def ymerge_max(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray, co
     """
     if algorithm not in ALGORITHMS:
         raise ValueError(f"clustering algorithm must be one of {list(ALGORITHMS)}, got {algorithm!r}")
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     out = np.empty((len(counts), len(N_JETS)))
-    f = np.ascontiguousarray
-    _cluster_kernel(f(px, dtype=np.float64), f(py, dtype=np.float64), f(pz, dtype=np.float64),
-                    f(e, dtype=np.float64), offsets, ALGORITHMS[algorithm] == 1, out)
+    _cluster_kernel(*_kernel_inputs(px, py, pz, e, counts), ALGORITHMS[algorithm] == 1, out)
     return out
 
 
@@ -120,12 +127,9 @@ def eec_pairs(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray,
               counts: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Every unordered pair of particles of each event: ``cos chi_ij``, the weight
     ``E_i E_j / E_vis^2``, and the event index of the pair (flat arrays over all pairs)."""
-    offsets = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
     per_event = (counts * (counts - 1) // 2).astype(np.int64)
     starts = np.concatenate([[0], np.cumsum(per_event)]).astype(np.int64)
     cos = np.empty(int(starts[-1]))
     w = np.empty(int(starts[-1]))
-    f = np.ascontiguousarray
-    _eec_kernel(f(px, dtype=np.float64), f(py, dtype=np.float64), f(pz, dtype=np.float64),
-                f(e, dtype=np.float64), offsets, starts[:-1].copy(), cos, w)
+    _eec_kernel(*_kernel_inputs(px, py, pz, e, counts), starts[:-1].copy(), cos, w)
     return cos, w, np.repeat(np.arange(len(counts)), per_event)

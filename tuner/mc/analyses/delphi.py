@@ -27,7 +27,7 @@ import numpy as np
 from tuner.mc.analyses.base import Analysis, HistSpec, register
 from tuner.mc.analyses.clustering import eec_pairs
 from tuner.mc.analyses.events import EventBatch
-from tuner.mc.analyses.shapes import project, rapidity_wrt_axis
+from tuner.mc.analyses.shapes import rapidity_wrt_axis
 
 __all__ = ["DELPHI_1996_S3430090"]
 
@@ -110,16 +110,12 @@ class DELPHI_1996_S3430090(Analysis):  # noqa: N801 - Rivet's analysis name
 
     def _fill_spectra(self, b: EventBatch, ok: np.ndarray) -> None:
         """d01-d10: charged-particle momenta about the thrust and sphericity axes."""
-        c, sh = b.charged, b.shapes
+        c = b.charged
         pok = ok[c.event_index]
         xp = c.pabs / b.e_beam
-
-        def along(axis: np.ndarray) -> np.ndarray:
-            return project(c.px, c.py, c.pz, c.counts, axis)
-
-        t_in, t_out = along(sh.major_axis), along(sh.minor_axis)
-        s_in, s_out = along(sh.sph_axes[:, :, 1]), along(sh.sph_axes[:, :, 2])
-        rap_s = rapidity_wrt_axis(c.e, along(sh.sph_axes[:, :, 0]))
+        t_in, t_out = b.charged_along("major"), b.charged_along("minor")
+        s_in, s_out = b.charged_along("sph_major"), b.charged_along("sph_minor")
+        rap_s = rapidity_wrt_axis(c.e, b.charged_along("sphericity"))
         spectra = {"d01": np.abs(t_in), "d02": np.abs(t_out), "d03": np.abs(s_in), "d04": np.abs(s_out),
                    "d05": np.abs(b.charged_rapidity_thrust), "d06": np.abs(rap_s), "d07": xp,
                    "d08": -np.log(xp)}

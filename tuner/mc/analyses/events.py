@@ -74,6 +74,7 @@ class EventBatch:
                               np.asarray(ak.flatten(p.e)), counts)
         self._status = np.asarray(ak.flatten(prt.status))
         self._charge = charge
+        self._along: dict[str, np.ndarray] = {}
 
     @cached_property
     def charged(self) -> Particles:
@@ -120,11 +121,23 @@ class EventBatch:
         """Durham y23 of the charged final state."""
         return self.durham[:, 0]
 
-    @cached_property
+    def charged_along(self, axis: str) -> np.ndarray:
+        """``p . n`` of each charged particle along an axis of its event, computed once per batch
+        however many analyses ask: ``"thrust"``, ``"major"``, ``"minor"`` (the thrust axes) or
+        ``"sphericity"``, ``"sph_major"``, ``"sph_minor"`` (the sphericity eigenvectors, largest
+        eigenvalue first)."""
+        if axis not in self._along:
+            sh, c = self.shapes, self.charged
+            axes = {"thrust": sh.thrust_axis, "major": sh.major_axis, "minor": sh.minor_axis,
+                    "sphericity": sh.sph_axes[:, :, 0], "sph_major": sh.sph_axes[:, :, 1],
+                    "sph_minor": sh.sph_axes[:, :, 2]}
+            self._along[axis] = project(c.px, c.py, c.pz, c.counts, axes[axis])
+        return self._along[axis]
+
+    @property
     def charged_pl_thrust(self) -> np.ndarray:
         """``p . n_thrust`` for each charged particle."""
-        c = self.charged
-        return project(c.px, c.py, c.pz, c.counts, self.shapes.thrust_axis)
+        return self.charged_along("thrust")
 
     @cached_property
     def charged_rapidity_thrust(self) -> np.ndarray:

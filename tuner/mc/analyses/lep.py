@@ -11,7 +11,6 @@ import numpy as np
 
 from tuner.mc.analyses.base import Analysis, HistSpec, register
 from tuner.mc.analyses.events import EventBatch
-from tuner.mc.analyses.shapes import project
 
 __all__ = ["ALEPH_1996_S3486095", "OPAL_1992_I321190", "PDG_HADRON_MULTIPLICITIES"]
 
@@ -86,11 +85,8 @@ class ALEPH_1996_S3486095(Analysis):  # noqa: N801 - Rivet's analysis name
         self.fill_density("d17-x01-y01", -np.log(xp[pok]))
         rap = np.abs(b.charged_rapidity_thrust)
         self.fill_density("d10-x01-y01", rap[pok])
-        n_major = sh.sph_axes[:, :, 1]
-        n_minor = sh.sph_axes[:, :, 2]
-        for h, ax in (("d11-x01-y01", n_major), ("d12-x01-y01", n_minor)):
-            pl = np.abs(project(c.px, c.py, c.pz, c.counts, ax))
-            self.fill_density(h, pl[pok])
+        for h, ax in (("d11-x01-y01", "sph_major"), ("d12-x01-y01", "sph_minor")):
+            self.fill_density(h, np.abs(b.charged_along(ax))[pok])
         self.fill_density("d18-x01-y01", c.counts[ok].astype(float))
         self.fill_mean("d19-x01-y01", c.counts[ok].astype(float))
         for h, ycut in _RAP_CUTS.items():

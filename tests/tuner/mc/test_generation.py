@@ -130,3 +130,22 @@ def test_crashing_worker_surfaces_with_its_stderr(refs):
     # the caller keeps going: the next run works
     ok = generate(RunSpec({}, ("OPAL_1992_I321190",), refs), 200, 1, n_workers=2, chunk_size=100)
     assert ok.n_events["OPAL_1992_I321190"] == 200
+
+
+def test_an_empty_bin_has_the_error_of_one_entry_not_zero(refs):
+    """A bin a run left empty gets the error of one typical entry of its histogram; filled bins
+    keep sqrt(sum w^2)."""
+    from tuner.mc.analyses import Fills
+
+    key = "ALEPH_1996_S3486095/d01-x01-y01"  # a density histogram (1/N dN/dx)
+    ref = refs[key]
+    sumw = np.zeros(ref.nbins)
+    sumw[:3] = [4.0, 9.0, 1.0]
+    sumw2 = sumw * 2.0**2 / 2.0  # entries of weight 2: sum w^2 = 2 sum w
+    fills = Fills(sums={key: np.stack([sumw, sumw2])}, n_events={"ALEPH_1996_S3486095": 100.0})
+    h = normalise(fills, refs)[key]
+    scale = h.values[0] * 100.0 * ref.widths[0] / 4.0
+    np.testing.assert_allclose(h.errors[:3], scale * np.sqrt(sumw2[:3]) / (100.0 * ref.widths[:3]))
+    # one entry of the typical weight (sum w^2 / sum w = 2) in every empty bin
+    np.testing.assert_allclose(h.errors[3:], scale * 2.0 / (100.0 * ref.widths[3:]))
+    assert np.all(h.values[3:] == 0)

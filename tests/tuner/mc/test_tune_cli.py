@@ -143,6 +143,10 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path, refdata):
     corr = np.array(summary["correlation"])
     assert np.allclose(np.diag(corr), 1) and np.all(np.abs(corr) <= 1 + 1e-9)
     assert "jackknife" in summary["uncertainty_method"]
+    assert "interpolation systematic" in summary["uncertainty_method"]
+    curv = np.array([summary["uncertainty_curvature_only"][p] for p in summary["parameters"]])
+    free = np.isin(summary["parameters"], summary["unconstrained"])
+    assert np.all((sig >= curv * (1 - 1e-9)) | free)
     # Professor-style eigentunes: two per eigenvector, each a file Pythia reads line by line
     import pythia8mc
 

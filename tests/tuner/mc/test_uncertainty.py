@@ -85,3 +85,24 @@ def test_a_flat_direction_leaves_the_curved_ones_constrained():
     # a positive-definite Hessian gives exactly 2 H^-1
     H2 = np.array([[300.0, 40.0], [40.0, 90.0]])
     np.testing.assert_allclose(curvature_inverse(H2)[0], 2 * np.linalg.inv(H2), rtol=1e-12)
+
+
+def test_polynomial_minimum_finds_the_point_the_histograms_were_made_at():
+    from tuner.mc.recommend import polynomial_minimum
+
+    rng = np.random.default_rng(3)
+    d, nb = 2, 12
+    A, B = rng.normal(size=(d, nb)), rng.normal(size=(d, nb))
+
+    def hist(U: np.ndarray) -> np.ndarray:  # quadratic in u, as the polynomials assume
+        return 5.0 + (U - 0.5) @ A + ((U - 0.5) ** 2) @ B
+
+    truth = np.array([0.3, 0.65])
+    data = hist(truth[None])[0]
+    U = rng.random((8, d))
+    vec = (data, np.full(nb, 0.05), np.ones(nb))
+    u = polynomial_minimum(U, hist(U), vec, 0.0, np.array([0.5, 0.5]))
+    assert u is not None
+    np.testing.assert_allclose(u, truth, atol=2e-3)
+    # five runs do not determine a quadratic in two parameters (six coefficients)
+    assert polynomial_minimum(U[:5], hist(U[:5]), vec, 0.0, np.array([0.5, 0.5])) is None

@@ -194,6 +194,23 @@ class Analysis(ABC):
         return out
 
 
+def _with_empty_bins(sumw: np.ndarray, sumw2: np.ndarray) -> np.ndarray:
+    """``sumw2`` with every bin that has no entries given the squared weight of one typical entry
+    of its histogram (``sum sumw2 / sum sumw``: 1 for unweighted fills).
+
+    A bin a run left empty is not known to be empty: a Poisson count of 0 is consistent with a
+    mean of about one entry (the 68% upper limit is 1.15). An error of zero there makes every low
+    fluctuation of a sparse bin a many-sigma pull against the data (measured: single 4000-event
+    runs of the embedded closure with two empty bins at pulls of -5 and -4, a chi2 of 111 where 57
+    was expected), and the tune runs away from the parameters that leave tails sparse.
+    """
+    total = float(np.sum(sumw))
+    if total <= 0:
+        return sumw2
+    one = float(np.sum(sumw2)) / total
+    return np.where(sumw2 > 0, sumw2, one**2)
+
+
 def normalise(fills: Fills, refs: Mapping[str, RefHisto], prefix: str = "") -> dict[str, RefHisto]:
     """Turn raw sums into normalised histograms in the binning of ``refs``.
 
@@ -223,7 +240,7 @@ def normalise(fills: Fills, refs: Mapping[str, RefHisto], prefix: str = "") -> d
                 vals, errs = mean * spec.scale, err * spec.scale
             else:
                 vals = spec.scale * sumw / (n * ref.widths)
-                errs = spec.scale * np.sqrt(sumw2) / (n * ref.widths)
+                errs = spec.scale * np.sqrt(_with_empty_bins(sumw, sumw2)) / (n * ref.widths)
         out[key] = RefHisto(f"{prefix}/{key}", ref.xlow.copy(), ref.xhigh.copy(),
                             np.nan_to_num(vals), np.nan_to_num(errs), "simulation")
     return out

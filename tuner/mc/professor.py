@@ -19,7 +19,7 @@ from scipy.optimize import minimize
 from tuner.errors import TunerError
 from tuner.mc.uncertainty import hessian
 
-__all__ = ["INTERPOLATION_ERROR", "PolynomialHistograms", "polynomial_order", "polynomial_runs"]
+__all__ = ["INTERPOLATION_ERROR", "PolynomialHistograms", "polynomial_order"]
 
 #: flat relative interpolation error added in quadrature to the data errors (Professor: 2-3%)
 INTERPOLATION_ERROR = 0.02
@@ -27,11 +27,6 @@ INTERPOLATION_ERROR = 0.02
 
 def _n_coefficients(d: int, order: int) -> int:
     return math.comb(d + order, order)
-
-
-def polynomial_runs(d: int) -> int:
-    """The fewest runs that determine a quadratic in ``d`` parameters (``C(d + 2, 2)``)."""
-    return _n_coefficients(d, 2)
 
 
 def polynomial_order(n_runs: int, d: int) -> int:

@@ -11,7 +11,7 @@ from scipy.stats import qmc
 
 from tuner.errors import TunerError
 from tuner.mc.emulator import MIN_EVALUATIONS
-from tuner.mc.professor import INTERPOLATION_ERROR, PolynomialHistograms, polynomial_runs
+from tuner.mc.professor import INTERPOLATION_ERROR, PolynomialHistograms
 from tuner.mc.setup import TuneSetup
 from tuner.mc.uncertainty import cap_to_range, hessian, jackknife_covariance, profile
 from tuner.optimizer import Optimizer
@@ -126,24 +126,26 @@ def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndar
     if poly is not None:
         cov = cov + np.outer(u - poly, u - poly)
         method += (", plus the interpolation systematic: the outer product of the shift between that "
-                   "minimum and the minimum of Professor's per-bin quadratic polynomials fitted to the "
-                   "same evaluations")
+                   "minimum and the minimum of Professor's per-bin polynomials (order 2, or 3 where the "
+                   "runs allow) fitted to the same evaluations")
     return u, f0, cov, cov_d, method, prof
 
 
-def polynomial_minimum(U: np.ndarray, values: np.ndarray, data_vector: tuple[np.ndarray, ...],
+def polynomial_minimum(U: np.ndarray, values: np.ndarray,
+                       data_vector: tuple[np.ndarray, np.ndarray, np.ndarray],
                        model_error: float, u: np.ndarray, seed: int = 0) -> np.ndarray | None:
-    """The minimum (unit cube) of the chi2 of Professor's per-bin polynomials fitted to runs
-    ``values`` (``n x B``) at unit points ``U``, searched from ``u``, every run and 16 Sobol
-    points; ``None`` when the runs are too few for a quadratic.
+    """The minimum (unit cube) of the chi2 of Professor's per-bin polynomials (order 2, or 3 where
+    the runs allow: :func:`tuner.mc.professor.polynomial_order`) fitted to runs ``values``
+    (``n x B``) at unit points ``U``, searched from ``u``, every run and 16 Sobol points; ``None``
+    when the runs are too few for a quadratic.
 
     Args:
         data_vector: Data values, errors and bin weights (:meth:`TuneSetup.data_vector`).
     """
-    if len(U) < polynomial_runs(U.shape[1]):
+    try:
+        poly = PolynomialHistograms.fit(U, values, *data_vector, model_error)
+    except TunerError:  # too few runs for a quadratic (polynomial_order's rule)
         return None
-    data, errors, weights = data_vector
-    poly = PolynomialHistograms.fit(U, values, data, errors, weights, model_error)
     sobol = qmc.Sobol(U.shape[1], seed=seed).random(16)
     return poly.minimum(np.concatenate([np.asarray(u, float)[None], U, sobol]))[0]
 
@@ -174,12 +176,12 @@ def recommend(opt: Optimizer, setup: TuneSetup,
     predicted chi2 is the one of the emulated histograms and the covariance is the sum of its
     curvature term (``2 H^-1``, delta-chi2 = 1), the jackknife of :mod:`tuner.mc.uncertainty`
     (``jackknife=False``: the spread of the minimum over the emulator's posterior instead) and an
-    interpolation systematic: ``s s^T`` for the shift ``s`` between the emulator's minimum and that
-    of Professor's per-bin quadratic polynomials fitted to the same evaluations (two
-    interpolations of the same runs that disagree by ``s`` do not place the minimum better than
-    that; left out when the runs are too few for a quadratic). Measured over 40 seeds of the
-    embedded closure in BENCHMARKS.md. Otherwise the chi2 surrogate's posterior mean is minimised
-    within a trust region around the best evaluation and the
+    interpolation systematic: ``s s^T`` for the shift ``s`` between the emulator's minimum and
+    :func:`polynomial_minimum` of the same evaluations (two interpolations of the same runs that
+    disagree by ``s`` do not place the minimum better than that; left out when the runs are too
+    few for a quadratic). Coverage over 60 seeds of the embedded closure in BENCHMARKS.md.
+    Otherwise the chi2 surrogate's posterior mean is minimised within a trust region around the
+    best evaluation and the
     covariance is ``2 H^-1`` there. A parameter whose variance is not positive, or larger than that
     of a flat distribution over its range, is reported as unconstrained (see :class:`TuneResult`).
 

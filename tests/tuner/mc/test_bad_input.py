@@ -64,7 +64,7 @@ def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str
     return subprocess.run([*CLI, *args], capture_output=True, text=True, cwd=cwd)
 
 
-def test_cli_refuses_a_duplicate_yaml_key_workers_0_and_an_out_under_a_file(tmp_path):
+def test_cli_refuses_a_duplicate_yaml_key_workers_0_and_an_out_under_a_file(tmp_path, cli_here):
     cfg = tmp_path / "dup.yaml"
     cfg.write_text("parameters:\n  StringZ:aLund: [0.3, 1.5]\nanalyses: [ALEPH_1996_S3486095]\n"
                    "events: 1000\nevents: 2000\n")
@@ -73,13 +73,13 @@ def test_cli_refuses_a_duplicate_yaml_key_workers_0_and_an_out_under_a_file(tmp_
     assert "dup.yaml:5: the key 'events' is given twice" in r.stderr
     good = tmp_path / "good.yaml"
     good.write_text(yaml.safe_dump(_base()))
-    r = _cli(str(good), "--workers", "0", "--out", str(tmp_path / "o"))
+    r = cli_here(str(good), "--workers", "0", "--out", str(tmp_path / "o"))
     assert r.returncode == 2 and "--workers must be >= 1, got 0" in r.stderr
     assert not (tmp_path / "o").exists()
     blocker = tmp_path / "afile"
     blocker.write_text("x")
-    r = _cli(str(good), "--out", str(blocker / "sub"))
+    r = cli_here(str(good), "--out", str(blocker / "sub"))
     assert r.returncode == 2 and r.stderr.count("error:") == 1 and "Traceback" not in r.stderr
     assert "cannot use" in r.stderr and blocker.read_text() == "x"
-    r = _cli("rescore", str(tmp_path), "--weight", "d01=abc")
+    r = cli_here("rescore", str(tmp_path), "--weight", "d01=abc")
     assert r.returncode == 2 and "Traceback" not in r.stderr

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 import json
 import re
 import shutil
@@ -13,9 +12,7 @@ from pathlib import Path
 import pytest
 
 from tuner.errors import TunerError
-from tuner.mc.config import default_config
 from tuner.mc.html import write_html_report
-from tuner.mc.workflow import run_tune
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 #: where the screenshot of the rendered report is kept (an artefact of the test run)
@@ -32,12 +29,11 @@ window.addEventListener('load', () => {
 </script></body>"""
 
 
-@pytest.fixture(scope="module")
-def tuned(tmp_path_factory):
-    out = tmp_path_factory.mktemp("html") / "tune"
-    cfg = dataclasses.replace(default_config(), events=600, budget=6, initial=4, validation_events=600,
-                              closure={**default_config().closure, "events": 3000})  # type: ignore[dict-item]
-    run_tune(cfg, out, workers=1, progress=False)
+@pytest.fixture
+def tuned(embedded_tune, tmp_path):
+    """A copy of the shared finished tune (these tests rewrite its report)."""
+    out = tmp_path / "tune"
+    shutil.copytree(embedded_tune[0], out)
     return out
 
 

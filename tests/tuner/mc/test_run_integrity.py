@@ -96,12 +96,12 @@ def test_a_missing_empty_or_foreign_study_is_one_clear_error(tmp_path, prepare_f
         TuneRun.open(prepare(_cfg()), out, resume=True)
 
 
-def test_a_damaged_study_is_a_clear_error_from_the_cli(tmp_path):
+def test_a_damaged_study_is_a_clear_error_from_the_cli(tmp_path, cli_here):
     out = _created(tmp_path / "o")
     raw = bytearray((out / "study.db").read_bytes())
     raw[100:] = bytes(len(raw) - 100)  # zero every page after the header
     (out / "study.db").write_bytes(bytes(raw))
-    r = subprocess.run([*CLI, "--default", "--out", str(out), "--resume"], capture_output=True, text=True)
+    r = cli_here("--default", "--out", str(out), "--resume")
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("error:") == 1 and "Traceback" not in r.stderr
     assert "study" in r.stderr

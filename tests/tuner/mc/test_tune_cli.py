@@ -57,11 +57,11 @@ def _write(tmp_path, d, refdata):
     ({"analyses": ["NOPE_2000"]}, "unknown analysis 'NOPE_2000'"),
     ({"emulator": "yes"}, "emulator must be true or false, got 'yes'"),
 ])
-def test_bad_config_is_one_clear_error_and_exit_2(tmp_path, refdata, change, match):
+def test_bad_config_is_one_clear_error_and_exit_2(tmp_path, refdata, change, match, cli_here):
     d = _closure()
     d.update(change)
     cfg = _write(tmp_path, d, refdata)
-    r = _cli(str(cfg), "--out", str(tmp_path / "out"))
+    r = cli_here(str(cfg), "--out", str(tmp_path / "out"))
     assert r.returncode == 2, r.stderr
     assert r.stderr.count("error:") == 1
     import re
@@ -70,22 +70,22 @@ def test_bad_config_is_one_clear_error_and_exit_2(tmp_path, refdata, change, mat
     assert not (tmp_path / "out").exists()
 
 
-def test_binning_mismatch_is_refused(tmp_path, refdata):
+def test_binning_mismatch_is_refused(tmp_path, refdata, cli_here):
     bad = tmp_path / "ALEPH.yoda"
     text = (refdata / "ALEPH_1996_S3486095.yoda").read_text()
     # make d01's bins overlap: the analysis cannot fill that binning
     text = text.replace("7.500000e-03\t2.500000e-03\t2.500000e-03",
                         "7.500000e-03\t4.500000e-03\t2.500000e-03", 1)
     bad.write_text(text)
-    r = _cli(str(_write(tmp_path, _closure(refdata=[str(bad)]), refdata)), "--dry-run")
+    r = cli_here(str(_write(tmp_path, _closure(refdata=[str(bad)]), refdata)), "--dry-run")
     assert r.returncode == 2 and "binning mismatch" in r.stderr and "d01-x01-y01" in r.stderr
 
 
-def test_dry_run_on_real_data(tmp_path, refdata):
+def test_dry_run_on_real_data(tmp_path, refdata, cli_here):
     d = {"parameters": {"StringZ:aLund": [0.2, 1.5]}, "analyses": ["ALEPH_1996_S3486095",
          "PDG_HADRON_MULTIPLICITIES"], "refdata": [str(refdata / "ALEPH_1996_S3486095.yoda"),
          str(refdata / "PDG_HADRON_MULTIPLICITIES.yoda")]}
-    r = _cli(str(_write(tmp_path, d, refdata)), "--dry-run", "--out", str(tmp_path / "o"))
+    r = cli_here(str(_write(tmp_path, d, refdata)), "--dry-run", "--out", str(tmp_path / "o"))
     assert r.returncode == 0, r.stderr
     assert "configuration valid" in r.stdout and "102 histograms" in r.stdout
     assert not (tmp_path / "o").exists()

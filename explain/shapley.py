@@ -200,6 +200,15 @@ def shap_particles(model: nn.Module, x: np.ndarray | Tensor, n_permutations: int
     dtype = next(model.parameters()).dtype
     was = model.training
     model.eval()
+    try:
+        return _particle_values(model, xt, n_permutations, seed, dev, dtype)
+    finally:  # the caller's model comes back in the mode it was given, also after an error
+        model.train(was)
+
+
+def _particle_values(model: nn.Module, xt: Tensor, n_permutations: int, seed: int,
+                     dev: torch.device, dtype: torch.dtype) -> np.ndarray:
+    """The permutation estimate of :func:`shap_particles` (model in eval mode)."""
     rng = np.random.default_rng(seed)
     out = np.zeros(xt.shape[:2])
     for j in range(len(xt)):
@@ -221,5 +230,4 @@ def shap_particles(model: nn.Module, x: np.ndarray | Tensor, n_permutations: int
         for a, p in enumerate(perms):
             out[j, p] += gain[a]
         out[j] /= len(perms)
-    model.train(was)
     return out

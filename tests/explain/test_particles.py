@@ -146,3 +146,19 @@ def test_particle_shapley_values_are_additive_and_exact_for_an_additive_model():
     np.testing.assert_allclose(shap_particles(add, x, n_permutations=2), want, rtol=1e-9, atol=1e-12)
     with pytest.raises(ExplainError, match=r"n_permutations >= 1; got shape \(4, 9, 4\) and 0"):
         shap_particles(pfn, x, n_permutations=0)
+
+    class Fails(torch.nn.Module):  # a model that raises inside the estimate
+        def __init__(self):
+            super().__init__()
+            self.w = torch.nn.Linear(4, 1).double()
+
+        def forward(self, t):
+            raise RuntimeError("broken forward")
+
+    broken = Fails().train()
+    with pytest.raises(RuntimeError, match="broken forward"):
+        shap_particles(broken, x, n_permutations=1)
+    assert broken.training  # handed back in the mode it came in, also after an error
+    pfn.train()
+    shap_particles(pfn, x, n_permutations=1)
+    assert pfn.training

@@ -181,9 +181,9 @@ def recommend(opt: Optimizer, setup: TuneSetup,
     disagree by ``s`` do not place the minimum better than that; left out when the runs are too
     few for a quadratic). Coverage over 60 seeds of the embedded closure in BENCHMARKS.md.
     Otherwise the chi2 surrogate's posterior mean is minimised within a trust region around the
-    best evaluation and the
-    covariance is ``2 H^-1`` there. A parameter whose variance is not positive, or larger than that
-    of a flat distribution over its range, is reported as unconstrained (see :class:`TuneResult`).
+    best evaluation and the covariance is ``2 H^-1`` there. A parameter whose variance is not
+    positive, or larger than that of a flat distribution over its range, is reported as
+    unconstrained (see :class:`TuneResult`).
 
     Raises:
         TunerError: no successful evaluation.

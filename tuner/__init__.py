@@ -33,6 +33,7 @@ if TYPE_CHECKING:
     from tuner.hpo import MedianPruner, Objective, write_report
     from tuner.minimize import gp_minimize
     from tuner.optimizer import Optimizer
+    from tuner.result import as_skopt_result
     from tuner.space import Categorical, Dimension, Integer, Real, Space
     from tuner.storage import Study, Trial
 
@@ -43,6 +44,7 @@ _LAZY = {
     "write_report": "tuner.hpo",
     "gp_minimize": "tuner.minimize",
     "Optimizer": "tuner.optimizer",
+    "as_skopt_result": "tuner.result",
     "Categorical": "tuner.space",
     "Dimension": "tuner.space",
     "Integer": "tuner.space",
@@ -70,6 +72,7 @@ __all__ = [
     "Study",
     "Trial",
     "TunerError",
+    "as_skopt_result",
     "gp_minimize",
     "write_report",
 ]

@@ -9,7 +9,7 @@ from scipy.optimize import OptimizeResult
 
 from tuner.surrogate.gp import SurrogateView
 
-__all__ = ["build_result"]
+__all__ = ["as_skopt_result", "build_result"]
 
 
 def build_result(opt: Any, specs: dict[str, Any] | None = None,
@@ -60,3 +60,36 @@ def build_result(opt: Any, specs: dict[str, Any] | None = None,
         res.fun_recommended = float(opt.unwarp(mean))
         res.fun_recommended_std = float(std)
     return res
+
+
+def as_skopt_result(res: OptimizeResult) -> OptimizeResult:
+    """A copy of ``res`` whose ``space`` is made of scikit-optimize's own classes, for the skopt
+    plots and utilities that test a dimension's class (``plot_objective`` and ``plot_evaluations``
+    on a space with a :class:`~tuner.space.Categorical`; on reals and integers they take ``res``
+    as it is).
+
+    The skopt dimensions transform values exactly as this toolkit's model coordinates
+    (``normalize`` for reals and integers, ``label`` for categories), so ``res.models`` predict on
+    them unchanged. Needs scikit-optimize installed.
+
+    Raises:
+        ImportError: scikit-optimize is not installed.
+    """
+    from skopt.space import Categorical as SkCategorical
+    from skopt.space import Integer as SkInteger
+    from skopt.space import Real as SkReal
+    from skopt.space import Space as SkSpace
+
+    from tuner.dimensions import Categorical, Integer
+
+    dims: list[Any] = []
+    for d in res.space.dimensions:
+        if isinstance(d, Categorical):
+            dims.append(SkCategorical(list(d.categories), transform="label", name=d.name))
+        else:
+            kind = SkInteger if isinstance(d, Integer) else SkReal
+            dims.append(kind(d.low, d.high, prior=d.prior, base=d.base, transform="normalize",
+                             name=d.name))
+    out = OptimizeResult(dict(res))
+    out.space = SkSpace(dims)
+    return out

@@ -140,6 +140,29 @@ def test_expected_minimum_on_a_space_with_categories():
     assert x[1] in ("a", "b", "c") and 1 <= x[2] <= 5 and -1 <= x[0] <= 1 and np.isfinite(fun)
 
 
+def test_skopt_plots_on_a_space_with_categories_through_as_skopt_result():
+    """skopt's ``plot_objective`` / ``plot_evaluations`` test a dimension's class; the copy of the
+    result with skopt's own dimensions draws them, its space transforming exactly as ours."""
+    plots = pytest.importorskip("skopt.plots")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from tuner import as_skopt_result
+
+    def f(x):
+        return (x[0] - 0.3) ** 2 + (0.0 if x[1] == "c" else 0.1) + 0.01 * x[2]
+
+    res = gp_minimize(f, [(1e-2, 1.0, "log-uniform"), ["a", "b", "c"], (1, 5)], n_calls=8,
+                      n_initial_points=5, random_state=0, progress=False)
+    sk = as_skopt_result(res)
+    assert type(sk.space).__module__.startswith("skopt") and res.space is not sk.space
+    np.testing.assert_allclose(sk.space.transform(res.x_iters), res.space.transform(res.x_iters))
+    assert sk.x == res.x and sk.models is res.models
+    # a 3 x 3 grid of panels each (plot_objective adds a colour bar)
+    assert len(plots.plot_objective(sk, n_points=5, n_samples=20).figure.axes) >= 9
+    assert len(plots.plot_evaluations(sk).figure.axes) >= 9
+
+
 def test_plot_gaussian_process_on_a_1d_tuner_result():
     plots = pytest.importorskip("skopt.plots")
     import matplotlib

@@ -9,6 +9,7 @@ lies within 5% of every range of the truth.
 
     python benchmarks/tune_closure.py --truths 5 --strategies emulator,sobol \\
         [--events 100000 --pseudo-events 1000000 --budget 40] [--parallel 2] [--out DIR]
+        [--only 2,3,4]   # some of the drawn truths; rows already in DIR/closure.json are kept
 """
 
 from __future__ import annotations
@@ -84,6 +85,14 @@ def one(job: tuple[int, dict[str, float], str, argparse.Namespace]) -> dict:
             "validation_chi2": res.validation.tune.chi2, "nbins": res.validation.tune.nbins}
 
 
+def _previous(out: Path, done: set[tuple[int, str]]) -> list[dict]:
+    """Rows of an earlier run into the same folder (``--only`` splits a study over runs)."""
+    f = out / "closure.json"
+    if not f.exists():
+        return []
+    return [r for r in json.loads(f.read_text()) if (r["truth"], r["strategy"]) not in done]
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--truths", type=int, default=5)
@@ -96,14 +105,19 @@ def main() -> None:
     ap.add_argument("--every", type=int, default=5)
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--out", default="bench-out/closure")
+    ap.add_argument("--only", default=None,
+                    help="comma-separated truth indices to run (of the --truths drawn), e.g. 2,3,4")
     a = ap.parse_args()
     ts = truths(a.truths, a.seed)
     strategies = a.strategies.split(",")
-    jobs = [(i, t, s, a) for i, t in enumerate(ts) for s in strategies]
+    only = None if a.only is None else {int(i) for i in a.only.split(",")}
+    jobs = [(i, t, s, a) for i, t in enumerate(ts) for s in strategies if only is None or i in only]
     with ProcessPoolExecutor(a.parallel) as pool:
         rows = list(pool.map(one, jobs))
+    rows += _previous(Path(a.out), {(i, s) for i, _, s, _ in jobs})
     print(f"\n{a.truths} truths (seed {a.seed}), {a.budget} evaluations of {a.events} events, "
           f"pseudo-data of {a.pseudo_events} events\n")
+    rows.sort(key=lambda r: (r["truth"], r["strategy"]))
     for i, t in enumerate(ts):
         print(f"truth {i}: " + ", ".join(f"{k.split(':')[1]} {v:.3g}" for k, v in t.items()))
     print("\n| truth | strategy | max error / range | max abs pull | evaluations to 5% | "

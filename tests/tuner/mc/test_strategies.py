@@ -72,3 +72,16 @@ def test_professor_polynomials_recover_a_quadratic_model():
     assert polynomial_order(20, 2) == 3
     with pytest.raises(TunerError, match="need >= 10 runs in 3 parameters, got 6"):
         polynomial_order(6, 3)
+
+
+def test_the_proposing_emulator_sees_the_better_half_of_the_evaluations():
+    from tuner.mc.proposers.histograms import local_evaluations
+    from tuner.storage import Trial
+
+    ys = [9.0, 1.0, 7.0, 3.0, 8.0, 2.0, 6.0, 4.0, 5.0, 10.0, 0.5, 11.0, 12.0, 13.0]
+    done = [Trial(i, [0.1 * i], "complete", y) for i, y in enumerate(ys)]
+    # 14 evaluations in 2 parameters: the 7 lowest chi2, in the order they were evaluated
+    assert [t.id for t in local_evaluations(done, 2)] == [1, 3, 5, 6, 7, 8, 10]
+    # never fewer than 2 d + 2: in 6 parameters all 14 are kept
+    assert local_evaluations(done, 6) == done
+    assert [t.id for t in local_evaluations(done[:8], 2)] == [1, 2, 3, 5, 6, 7]

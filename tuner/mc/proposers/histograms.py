@@ -54,11 +54,11 @@ class EmulatorProposer(Proposer):
                 and n > opt.n_queued):
             return self._ask_gp(n, state)
         try:
-            every = [t for t in opt.complete if t.id in state.vectors]
-            done = local_evaluations(every, len(opt.space.model_bounds[0]))
+            done = local_evaluations([t for t in opt.complete if t.id in state.vectors],
+                                     opt.space.n_dims)
             seed = cfg.seed + len(opt.trials)
-            X = np.asarray(opt.space.to_unit([t.x for t in done]))
-            emu = state.setup.emulator(X, [state.vectors[t.id] for t in done], seed=seed)
+            emu = state.setup.emulator(np.asarray(opt.space.to_unit([t.x for t in done])),
+                                       [state.vectors[t.id] for t in done], seed=seed)
             bounds = np.asarray(opt.space.model_bounds)
             for i in range(n - opt.n_queued):
                 k = len(opt.trials)

@@ -32,9 +32,9 @@ def cli_here(capsys) -> Callable[..., subprocess.CompletedProcess[str]]:
 @pytest.fixture(scope="session")
 def embedded_tune(tmp_path_factory):
     """One finished tune of the embedded default at tiny event counts (the emulator strategy,
-    8 evaluations of 600 events), shared by the tests that read a finished tune: its folder and
-    the returned :class:`tuner.mc.recommend.TuneResult`. Tests may add files; none may change
-    what is there."""
+    8 evaluations of 600 events), shared by the tests that read a finished tune: its folder, the
+    returned :class:`tuner.mc.recommend.TuneResult` and the configuration it ran. Tests may add
+    files; none may change what is there."""
     import dataclasses
 
     from tuner.mc.config import default_config
@@ -44,4 +44,4 @@ def embedded_tune(tmp_path_factory):
     cfg = dataclasses.replace(default_config(), strategy="emulator", events=600, budget=8, initial=4,
                               validation_events=600,
                               closure={**default_config().closure, "events": 3000})  # type: ignore[dict-item]
-    return out, run_tune(cfg, out, workers=1, progress=False)
+    return out, run_tune(cfg, out, workers=1, progress=False), cfg

@@ -20,7 +20,8 @@ def test_every_strategy_tunes_the_embedded_closure(tmp_path, strategy, request):
                               validation_events=600,
                               closure={**default_config().closure, "events": 3000})  # type: ignore[dict-item]
     if strategy == "emulator":  # the shared tune is exactly this one
-        res = request.getfixturevalue("embedded_tune")[1]
+        _, res, shared = request.getfixturevalue("embedded_tune")
+        assert shared == cfg
     else:
         res = run_tune(cfg, tmp_path / "o", workers=1, progress=False)
     assert res.n_evaluations == 8 and res.n_failed == 0

@@ -27,6 +27,7 @@ from tuner.errors import EvaluationError, SpaceError, TunerError
 from tuner.result import build_result
 from tuner.space import INITIAL_POINT_GENERATORS, Categorical, Integer, Space
 from tuner.storage import InMemoryStorage, Storage, Study, Trial
+from tuner.surrogate.cached import cached_gp
 from tuner.surrogate.gp import Y_WARPS, SurrogateConfig, build_gp, fit_gp, gp_settings, posterior, unwarp
 
 __all__ = ["ASK_STRATEGIES", "FAILURE_MODES", "Y_WARPS", "Optimizer"]
@@ -169,6 +170,7 @@ class Optimizer:
                                                     method=initial_point_generator))
         self._design += self._rvs(n_initial_points - len(self._design), self._seed + 1)
         self.trials: list[Trial] = []
+        self._unit_cache: dict[int, np.ndarray] = {}  # trial id -> model coordinates of its point
         self._requeue: list[Trial] = []
         self.model: Any = None
         if model_queue_size is not None and (not isinstance(model_queue_size, int) or model_queue_size < 1):
@@ -214,6 +216,18 @@ class Optimizer:
     @property
     def yi(self) -> list[float]:
         return [float(t.y) for t in self.complete]  # type: ignore[arg-type]
+
+    def _units(self, trials: list[Trial]) -> np.ndarray:
+        """Model coordinates of the trials' points (``n x d``), each trial encoded once: a
+        trial's point never changes, and re-encoding every trial at each ask and tell cost more
+        than the acquisition search at 100 observations."""
+        miss = [t for t in trials if t.id not in self._unit_cache]
+        if miss:
+            for t, u in zip(miss, self.space.to_unit([t.x for t in miss]), strict=True):
+                self._unit_cache[t.id] = u
+        if not trials:
+            return np.zeros((0, self.space.n_dims))
+        return np.stack([self._unit_cache[t.id] for t in trials])
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=torch.float64, device=self.device)
@@ -343,10 +357,10 @@ class Optimizer:
         """``x``, or a random unevaluated point when ``x`` was evaluated (or asked) already. A
         finite space with every point taken re-evaluates ``x`` with a warning, as
         scikit-optimize does."""
-        taken = [t.x for t in self.trials if t.state != "failed"]
+        taken = [t for t in self.trials if t.state != "failed"]
         if not taken:
             return x
-        U = self.space.to_unit(taken)
+        U = self._units(taken)
 
         def new(p: list[Any]) -> bool:
             return bool(np.min(np.max(np.abs(U - self.space.to_unit([p])[0]), axis=1)) > _DUP_TOL)
@@ -367,9 +381,9 @@ class Optimizer:
 
     def _acquire(self, q: int) -> list[list[Any]]:
         done = self.complete
-        X = self._tensor(self.space.to_unit([t.x for t in done]))
+        X = self._tensor(self._units(done))
         pend = self.pending
-        X_pending = self._tensor(self.space.to_unit([t.x for t in pend])) if pend else None
+        X_pending = self._tensor(self._units(pend)) if pend else None
         acq = make_acquisition(self.acq_func, self.model, X, X_pending, q, self._known_noise,
                                self.acq_config)
         return self._maximize(acq, q)
@@ -392,7 +406,7 @@ class Optimizer:
         if pend:
             # the model is of -y: the minimum of y is the maximum of the targets
             lie = {"cl_min": Y.max(), "cl_mean": Y.mean(), "cl_max": Y.min()}[strategy]
-            X = torch.cat([X, self._tensor(self.space.to_unit([t.x for t in pend]))])
+            X = torch.cat([X, self._tensor(self._units(pend))])
             Y = torch.cat([Y, lie.expand(len(pend), 1)])
             if Yvar is not None:
                 Yvar = torch.cat([Yvar, Yvar.median().expand(len(pend), 1)])
@@ -562,7 +576,7 @@ class Optimizer:
     def _training_data(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
         done = self.complete
         failed = self._imputed()
-        X = self._tensor(self.space.to_unit([t.x for t in done + failed]))
+        X = self._tensor(self._units(done + failed))
         y = np.array([t.y for t in done], dtype=float)
         y = np.concatenate([y, np.full(len(failed), y.max())])
         var = None
@@ -626,9 +640,9 @@ class Optimizer:
         """
         if self.model is None or not self.complete:
             return None
-        Xs = [t.x for t in self.complete]
-        mean, _ = self.predict(Xs)
-        best = [Xs[int(np.argmin(mean))]]
+        done = self.complete
+        mean, _ = posterior(self.model, self._tensor(self._units(done)))
+        best = [done[int(np.argmin(mean))].x]
         if search and not self.space.discrete_dims and not self.space.cat_dims:
             # refine only within a trust region (10% of each range) around the best evaluated
             # point: far from the data the mean reverts to the prior and would pull the
@@ -642,7 +656,8 @@ class Optimizer:
             with torch.random.fork_rng(devices=[]), gp_settings():
                 torch.manual_seed(self._seed)
                 try:
-                    cand, _ = optimize_acqf(PosteriorMean(self.model), bounds=bounds, q=1,
+                    cand, _ = optimize_acqf(PosteriorMean(cached_gp(self.model) or self.model),
+                                            bounds=bounds, q=1,
                                             num_restarts=len(order), batch_initial_conditions=init,
                                             options={"maxiter": 100})
                     best.append(self.space.from_unit(cand.detach().cpu().numpy())[0])

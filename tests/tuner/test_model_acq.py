@@ -85,3 +85,133 @@ def test_unknown_acquisition_name():
 
     with pytest.raises(TunerError, match=r"acq_func must be one of .* got 'UCBX'"):
         make_acquisition("UCBX", None, None, None, 1, False, AcqConfig())  # type: ignore[arg-type]
+
+
+def _fitted(n: int, d: int, known_noise: bool, seed: int = 4):
+    rng = np.random.default_rng(seed)
+    X = torch.tensor(rng.random((n, d)))
+    Y = torch.sin(3 * X.sum(1, keepdim=True)) + 0.05 * torch.tensor(rng.normal(size=(n, 1)))
+    Yvar = torch.tensor(rng.uniform(1e-4, 1e-2, (n, 1))) if known_noise else None
+    return X, fit_gp(build_gp(X, Y, Yvar))
+
+
+@pytest.mark.parametrize("known_noise", [False, True])
+def test_cached_posterior_equals_gpytorchs(known_noise):
+    from tuner.surrogate.cached import cached_gp
+    from tuner.surrogate.gp import gp_settings
+
+    X, model = _fitted(60, 4, known_noise)
+    fast = cached_gp(model)
+    assert fast is not None
+    T = torch.cat([torch.rand(200, 1, 4, dtype=torch.float64), X[:5, None, :]])  # and at data
+    with torch.no_grad(), gp_settings():
+        ref, got = model.posterior(T), fast.posterior(T)
+    assert got.mean.shape == ref.mean.shape and got.variance.shape == ref.variance.shape
+    torch.testing.assert_close(got.mean, ref.mean, rtol=1e-10, atol=1e-10)
+    torch.testing.assert_close(got.variance, ref.variance, rtol=1e-8, atol=1e-12)
+    # gradients too: the acquisition search follows them
+    T1 = torch.rand(3, 1, 4, dtype=torch.float64, requires_grad=True)
+    T2 = T1.detach().clone().requires_grad_(True)
+    with gp_settings():
+        (g1,) = torch.autograd.grad(model.posterior(T1).variance.sum(), T1)
+        (g2,) = torch.autograd.grad(fast.posterior(T2).variance.sum(), T2)
+    torch.testing.assert_close(g2, g1, rtol=1e-7, atol=1e-10)
+
+
+@pytest.mark.parametrize("name", ["LogEI", "PI", "LCB"])
+def test_every_analytic_acquisition_gives_botorchs_values(name):
+    from botorch.acquisition import LogExpectedImprovement, UpperConfidenceBound
+    from botorch.acquisition.analytic import LogProbabilityOfImprovement
+
+    X, model = _fitted(40, 3, False)
+    cfg = AcqConfig(xi=0.01)
+    acq = make_acquisition(name, model, X, None, 1, False, cfg)
+    with torch.no_grad():
+        best = model.posterior(X).mean.max().item()
+    ref = {"LogEI": lambda: LogExpectedImprovement(model, best_f=best + cfg.xi),
+           "PI": lambda: LogProbabilityOfImprovement(model, best_f=best + cfg.xi),
+           "LCB": lambda: UpperConfidenceBound(model, beta=cfg.kappa**2)}[name]()
+    T = torch.rand(300, 1, 3, dtype=torch.float64)
+    with torch.no_grad():
+        torch.testing.assert_close(acq(T), ref(T), rtol=1e-8, atol=1e-10)
+
+
+def test_models_the_cache_does_not_cover_are_left_to_botorch():
+    from tuner.surrogate.cached import cached_gp
+
+    X = torch.tensor(np.random.default_rng(5).random((10, 2)))
+    X[:, 1] = (X[:, 1] * 3).floor()
+    model = fit_gp(build_gp(X, X[:, :1] ** 2, cat_dims=[1]))
+    assert cached_gp(model) is None
+    _, plain = _fitted(10, 2, False)
+    plain.train()
+    assert cached_gp(plain) is None  # a model in training mode is not a fitted posterior
+
+
+@pytest.mark.parametrize("known_noise", [False, True])
+def test_plain_loss_and_fit_equal_gpytorchs_and_botorchs(known_noise):
+    from botorch.fit import fit_gpytorch_mll
+    from gpytorch.mlls import ExactMarginalLogLikelihood
+
+    from tuner.surrogate.gp import gp_settings
+    from tuner.surrogate.mll import fit_plain_gp, plain_loss
+
+    rng = np.random.default_rng(6)
+    X = torch.tensor(rng.random((50, 3)))
+    Y = torch.sin(3 * X.sum(1, keepdim=True)) + 0.1 * torch.tensor(rng.normal(size=(50, 1)))
+    model = build_gp(X, Y, torch.full_like(Y, 1e-2) if known_noise else None)
+    model.train()
+    with torch.no_grad():
+        model.covar_module.lengthscale = torch.tensor([[0.3, 0.7, 1.9]], dtype=torch.float64)
+    mll = ExactMarginalLogLikelihood(model.likelihood, model)
+    params = [p for p in model.parameters() if p.requires_grad]
+    with gp_settings():
+        ref = -mll(model(*model.train_inputs), model.train_targets)
+    got = plain_loss(model)
+    torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-12)
+    for g, r in zip(torch.autograd.grad(got, params), torch.autograd.grad(ref, params), strict=True):
+        torch.testing.assert_close(g, r, rtol=1e-8, atol=1e-11)
+    start = {k: v.clone() for k, v in model.state_dict().items()}
+    assert fit_plain_gp(model, maxiter=200)
+    ours = {k: v.clone() for k, v in model.state_dict().items()}
+    model.load_state_dict(start)
+    with gp_settings():
+        fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": 200}}, max_attempts=1)
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(ours[k], v, rtol=1e-5, atol=1e-7)
+
+
+def test_plain_fit_refuses_other_models_and_restores_on_failure():
+    from tuner.surrogate.mll import fit_plain_gp
+
+    X = torch.tensor(np.random.default_rng(7).random((8, 2)))
+    X[:, 1] = (X[:, 1] * 3).floor()
+    with pytest.raises(ValueError, match="plain GP"):
+        fit_plain_gp(build_gp(X, X[:, :1], cat_dims=[1]), maxiter=5)
+    model = build_gp(X, X[:, :1] ** 2)
+    model.train()
+    with torch.no_grad():
+        model.mean_module.constant.fill_(float("nan"))  # every loss NaN: the fit cannot succeed
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    assert not fit_plain_gp(model, maxiter=5)
+    for k, v in model.state_dict().items():
+        torch.testing.assert_close(v, before[k], equal_nan=True)
+
+
+def test_the_cached_posterior_follows_every_change_of_its_model():
+    from tuner.surrogate.cached import cached_gp
+    from tuner.surrogate.gp import gp_settings
+
+    X, model = _fitted(20, 2, False)
+    first = cached_gp(model)
+    assert cached_gp(model) is first  # one factorisation per fitted model
+    with torch.no_grad():
+        model.covar_module.lengthscale = model.covar_module.lengthscale * 2
+    changed = cached_gp(model)
+    assert changed is not first
+    model.set_train_data(X[:10], model.train_targets[:10], strict=False)
+    fewer = cached_gp(model)
+    assert fewer is not changed
+    T = torch.rand(7, 1, 2, dtype=torch.float64)
+    with torch.no_grad(), gp_settings():
+        torch.testing.assert_close(fewer.posterior(T).mean, model.posterior(T).mean)

@@ -12,7 +12,13 @@ arXiv 1906.01537):
 2. principal components of the residual vectors of the evaluations (SVD); the first ``k`` keep all
    but ``1e-6`` of their variance;
 3. one GP per component score (BoTorch ``SingleTaskGP``, batched), with the MC variance of each
-   score, propagated from the bin errors, as known noise;
+   score, propagated from the bin errors, as known noise, and a linear prior mean. Residuals are
+   close to linear in the parameters near a minimum (the Gauss-Newton picture; Professor fits
+   polynomials for the same reason), so away from the evaluations a linear mean keeps the chi2
+   rising as a bowl does. A constant mean reverts every score to the average of the evaluations
+   there, whose chi2 (the residual of their centroid) is small: fitted to the better half of a
+   6-parameter closure, it predicted chi2 values below the best evaluation's in regions that
+   score 10^6-10^7, and most proposals of a tune went there (BENCHMARKS.md section 3);
 4. ``chi2(x) = b + |a + c(x)|^2`` for component scores ``c``: the chi2 of the posterior-mean
    histograms is minimised for the tune. New evaluations are proposed either by the expected
    improvement of the chi2 over posterior samples of the scores (:meth:`propose`), or by Thompson
@@ -34,6 +40,7 @@ from botorch.models import SingleTaskGP
 from botorch.models.transforms import Standardize
 from botorch.optim import optimize_acqf
 from botorch.sampling.pathwise import draw_matheron_paths
+from gpytorch.means import LinearMean
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from scipy.optimize import minimize as scipy_minimize
 from scipy.stats import qmc
@@ -59,6 +66,26 @@ class _NegChi2(AcquisitionFunction):
 
     def forward(self, X: torch.Tensor) -> torch.Tensor:
         return -self.emu.chi2_tensor(X.squeeze(-2))
+
+
+def _linear_trend(X: np.ndarray, C: np.ndarray) -> LinearMean:
+    """The prior mean of the component GPs: per component, the least-squares plane through the
+    scores ``C`` (``n x k``) at ``X`` (``n x d``), on the scale ``Standardize`` gives the GP,
+    held fixed in the hyperparameter fit (learned with them, 7 x 16 more parameters made each
+    fit of a 6-parameter tune 5-20x slower). With fewer than ``d + 2`` evaluations the plane is
+    not determined and the mean is the constant one (the plane's slope is 0)."""
+    n, d = X.shape
+    std = C.std(axis=0, ddof=1)
+    Cs = (C - C.mean(axis=0)) / np.where(std >= 1e-8, std, 1.0)  # as Standardize scales them
+    A = np.column_stack([X, np.ones(n)])
+    coef = np.linalg.lstsq(A, Cs, rcond=None)[0] if n >= d + 2 else np.zeros((d + 1, C.shape[1]))
+    mean = LinearMean(d, batch_shape=torch.Size([C.shape[1]]))
+    with torch.no_grad():
+        mean.weights.copy_(torch.as_tensor(coef[:d].T[..., None]))
+        mean.bias.copy_(torch.as_tensor(coef[d])[:, None])
+    mean.weights.requires_grad_(False)
+    mean.bias.requires_grad_(False)
+    return mean
 
 
 @dataclass
@@ -126,7 +153,7 @@ class HistogramEmulator:
         b = float(centre @ centre - a @ a)
         tX = torch.as_tensor(X, dtype=torch.float64)
         model = SingleTaskGP(tX, torch.as_tensor(C), train_Yvar=torch.as_tensor(Cvar),
-                             outcome_transform=Standardize(m=k))
+                             mean_module=_linear_trend(X, C), outcome_transform=Standardize(m=k))
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
         with torch.random.fork_rng(devices=[]), gp_settings(), warnings.catch_warnings():
             torch.manual_seed(seed)

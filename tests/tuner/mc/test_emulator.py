@@ -102,3 +102,18 @@ def test_too_few_evaluations_is_one_clear_error():
     V, E = evaluate(X, np.random.default_rng(0))
     with pytest.raises(TunerError, match=r"needs >= 3 evaluations .* values \(2, 120\)"):
         HistogramEmulator.fit(X, V, E, DATA, DATA_ERR, np.ones(B))
+
+
+def test_far_from_its_evaluations_the_emulated_chi2_keeps_rising():
+    # evaluations in a small box around the minimum (as the better half of a tune is): outside
+    # it the emulator must not call the chi2 lower than inside. A constant prior mean reverts
+    # every component score to the evaluations' average, whose chi2 (the residual of their
+    # centroid) is about the best one seen, and far corners then look as good as the minimum
+    rng = np.random.default_rng(5)
+    X = np.clip(TRUTH + 0.06 * (qmc.LatinHypercube(d=D, seed=5).random(14) - 0.5), 0, 1)
+    V, E = evaluate(X, rng, rel=0.002)
+    emu = HistogramEmulator.fit(X, V, E, DATA, DATA_ERR, np.ones(B))
+    far = rng.random((400, D))
+    far = far[np.max(np.abs(far - TRUTH), axis=1) > 0.3]
+    assert len(far) > 100
+    assert np.min(emu.chi2(far)) > 10 * np.max(emu.chi2_seen)

@@ -63,6 +63,11 @@ class Dimension:
     def contains(self, value: Any) -> bool:
         raise NotImplementedError
 
+    def refusal(self, value: Any) -> str:
+        """Why ``value`` is not in the dimension, as the end of a sentence ("value 0.5 of
+        dimension 'n' ..."): the rule it breaks."""
+        return f"is outside {self!r}"
+
     def canonical(self, value: Any) -> Any:
         """Return ``value`` as the dimension's native Python type (raises SpaceError if outside)."""
         if not self.contains(value):
@@ -255,9 +260,14 @@ class Integer(_Numeric):
         vals = np.floor(np.exp(raw) if log else raw)
         return self.to_unit(np.clip(vals, self.low, self.high))
 
+    def refusal(self, value: Any) -> str:
+        if _is_number(value) and self.low <= float(value) <= self.high:
+            return f"is not a whole number, and {self!r} takes whole numbers only"
+        return super().refusal(value)
+
     def canonical(self, value: Any) -> int:
         if not self.contains(value):
-            raise SpaceError(f"value {value!r} is outside {self!r}")
+            raise SpaceError(f"value {value!r} {self.refusal(value)}")
         return int(value)
 
     def spec(self) -> dict[str, Any]:

@@ -115,7 +115,7 @@ class Space:
             if isinstance(v, np.generic):
                 v = v.item()
             if not d.contains(v):
-                raise SpaceError(f"value {v!r} of dimension {nm!r} is outside {d!r}")
+                raise SpaceError(f"value {v!r} of dimension {nm!r} {d.refusal(v)}")
             out.append(d.canonical(v))
         return out
 

@@ -82,8 +82,11 @@ def test_check_point_rejects_outside_and_wrong_length():
         s.check_point([1.5, 2])
     with pytest.raises(SpaceError, match=r"Dimensions of point \[0.5\] and space \(2\) do not match"):
         s.check_point([0.5])
-    with pytest.raises(SpaceError, match="outside"):
-        s.check_point([0.5, 2.5])
+    with pytest.raises(SpaceError, match=r"value 2.5 of dimension .* is not a whole number, and "
+                                         r"Integer\(low=1, high=3.*\) takes whole numbers only"):
+        s.check_point([0.5, 2.5])  # inside the bounds: the rule broken is not "outside"
+    with pytest.raises(SpaceError, match=r"value 4 of dimension .* is outside Integer"):
+        s.check_point([0.5, 4])
     assert s.check_point([np.float64(0.5), np.int64(2)]) == [0.5, 2]
 
 

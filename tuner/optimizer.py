@@ -653,10 +653,7 @@ class Optimizer:
             bounds = self._tensor(np.stack([np.maximum(mb[0], u0 - tr), np.minimum(mb[1], u0 + tr)]))
             init = self._tensor(u0[None, None, :])
             order = [0]
-            with torch.random.fork_rng(devices=[]), gp_settings(), warnings.catch_warnings():
-                # a start at a flat optimum can end L-BFGS's line search "ABNORMAL": the start
-                # itself is kept then, and the better of it and the evaluated best is returned
-                warnings.simplefilter("ignore", RuntimeWarning)
+            with torch.random.fork_rng(devices=[]), gp_settings():
                 torch.manual_seed(self._seed)
                 try:
                     cand, _ = optimize_acqf(PosteriorMean(cached_gp(self.model) or self.model),

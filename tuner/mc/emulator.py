@@ -186,7 +186,12 @@ class HistogramEmulator:
         """
         tb = torch.as_tensor(bounds, dtype=torch.float64)
         init = torch.as_tensor(np.clip(X_start, bounds[0], bounds[1]))[:, None, :]
-        with torch.random.fork_rng(devices=[]), gp_settings():
+        with torch.random.fork_rng(devices=[]), gp_settings(), warnings.catch_warnings():
+            # a start that is already a minimum (the profiles start from their neighbour's) can
+            # end L-BFGS's line search "ABNORMAL"; BoTorch then keeps that start, and the best of
+            # all candidates is taken below
+            warnings.filterwarnings("ignore", message="Optimization failed in `gen_candidates_scipy`",
+                                    category=RuntimeWarning)
             torch.manual_seed(seed)
             cand, _ = optimize_acqf(_NegChi2(self), bounds=tb, q=1,
                                     num_restarts=init.shape[0], batch_initial_conditions=init,

@@ -81,13 +81,11 @@ class CachedGP(Model):
 
     def __init__(self, model: SingleTaskGP) -> None:
         super().__init__()
-        X = model.train_inputs[0]
         y = model.train_targets
-        kern = model.covar_module
-        self.ls = kern.lengthscale.detach().reshape(-1)
-        self.X = X.detach() / self.ls
-        self.centre = self.X.mean(dim=0)
-        self.X = self.X - self.centre
+        self.ls = model.covar_module.lengthscale.detach().reshape(-1)
+        scaled = model.train_inputs[0].detach() / self.ls
+        self.centre = scaled.mean(dim=0)
+        self.X = scaled - self.centre
         noise = model.likelihood.noise.detach().reshape(-1)
         K = matern52(self.X, self.X) + torch.diag(noise.expand(len(y)))
         L, info = torch.linalg.cholesky_ex(K)

@@ -60,7 +60,6 @@ def fit_plain_gp(model: SingleTaskGP, maxiter: int, ftol: float | None = None) -
         raise ValueError(f"fit_plain_gp fits the plain GP of build_gp only, got {model!r}")
     params, bounds = get_parameters_and_bounds(ExactMarginalLogLikelihood(model.likelihood, model))
     params = {k: p for k, p in params.items() if p.requires_grad}
-    start = {k: p.detach().clone() for k, p in params.items()}
     sizes = [p.numel() for p in params.values()]
 
     def bound(name: str, side: int) -> float:
@@ -78,8 +77,6 @@ def fit_plain_gp(model: SingleTaskGP, maxiter: int, ftol: float | None = None) -
 
     def fun(v: np.ndarray) -> tuple[float, np.ndarray]:
         load(v)
-        for p in params.values():
-            p.grad = None
         loss = plain_loss(model)
         grads = torch.autograd.grad(loss, list(params.values()))
         return float(loss.detach()), np.concatenate([g.detach().reshape(-1).cpu().numpy() for g in grads])
@@ -87,15 +84,9 @@ def fit_plain_gp(model: SingleTaskGP, maxiter: int, ftol: float | None = None) -
     x0 = np.concatenate([p.detach().reshape(-1).cpu().numpy() for p in params.values()])
     options: dict[str, Any] = {"maxiter": maxiter} | ({} if ftol is None else {"ftol": ftol})
     try:
-        res = minimize(fun, x0, jac=True, method="L-BFGS-B",
-                       bounds=box, options=options)
+        res = minimize(fun, x0, jac=True, method="L-BFGS-B", bounds=box, options=options)
         ok = bool(np.isfinite(res.fun)) and (res.success or res.nit >= maxiter)
     except (torch.linalg.LinAlgError, RuntimeError, ValueError):
         ok = False
-    if ok:
-        load(res.x)
-    else:
-        with torch.no_grad():
-            for k, p in params.items():
-                p.copy_(start[k])
+    load(res.x if ok else x0)
     return ok

@@ -1,6 +1,6 @@
 """Side-by-side BO benchmark: tuner vs scikit-optimize vs Optuna GPSampler vs random search.
 
-Usage: python benchmarks/bo_synthetic.py [--seeds 10] [--problems branin,hartmann6,...]
+Usage: python benchmarks/bo_synthetic.py [--seeds 10] [--problems all|branin,hartmann6,...]
        [--methods tuner,skopt,optuna,random] [--scaling] [--out results.json]
 
 Prints two markdown tables: median simple regret and optimiser seconds per evaluation for each
@@ -127,35 +127,95 @@ def scaling(sizes: list[int], device: str | None, optuna_max: int) -> list[dict]
     return rows
 
 
+def _cell(rs: list[tuple[float, float]]) -> str:
+    reg = np.array([r[0] for r in rs])
+    q1, med, q3 = np.percentile(reg, [25, 50, 75])
+    return f"{med:.3g} [{q1:.2g}, {q3:.2g}]"
+
+
+def table(results: dict[str, dict[str, list[tuple[float, float]]]], methods: list[str]) -> None:
+    """Median regret [interquartile range] per problem and method; tuner against the better of
+    the peers (Optuna, scikit-optimize) where both ran."""
+    peers = [m for m in ("optuna", "skopt") if m in methods]
+    head = " | ".join(methods) + (" | tuner / better peer" if "tuner" in methods and peers else "")
+    print("\nMedian simple regret [interquartile range] (median optimiser s/eval below)\n")
+    print(f"| problem (calls) | {head} |")
+    print("|---|" + "---|" * (len(methods) + ("tuner" in methods and bool(peers))))
+    ratios = []
+    for pname, by_m in results.items():
+        p = PROBLEMS[pname]
+        cells = [_cell(by_m[m]) if m in by_m else "" for m in methods]
+        if "tuner" in methods and peers and all(m in by_m for m in ["tuner", *peers]):
+            med = {m: float(np.median([r[0] for r in by_m[m]])) for m in ["tuner", *peers]}
+            best = min(med[m] for m in peers)
+            ratio = med["tuner"] / best if best > 0 else float("inf") if med["tuner"] > 0 else 1.0
+            ratios.append(ratio)
+            cells.append(f"{ratio:.3g}")
+        n = min(len(by_m[m]) for m in methods if m in by_m)
+        print(f"| {p.name} ({p.n_calls}, {n} seeds) | " + " | ".join(cells) + " |")
+    secs = [f"{np.median([r[1] for rs in results.values() for r in rs.get(m, [])]):.3g} s"
+            for m in methods]
+    print("| median s/eval, all problems | " + " | ".join(secs) + " |")
+    if ratios:
+        r = np.array(ratios)
+        print(f"\ntuner / better peer: median {np.median(r):.3g} over {len(r)} problems; "
+              f"<= 1 on {int(np.sum(r <= 1))} of {len(r)}")
+
+
+def load_jsonl(path: Path) -> dict[str, dict[str, dict[int, tuple[float, float]]]]:
+    out: dict[str, dict[str, dict[int, tuple[float, float]]]] = {}
+    if path.exists():
+        for line in path.read_text().splitlines():
+            r = json.loads(line)
+            out.setdefault(r["problem"], {}).setdefault(r["method"], {})[r["seed"]] = (
+                r["regret"], r["sec_per_eval"])
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
     ap.add_argument("--seeds", type=int, default=10)
-    ap.add_argument("--problems", default="branin,hartmann6,ackley5,noisy_hartmann6")
+    ap.add_argument("--first-seed", type=int, default=0)
+    ap.add_argument("--problems", default="branin,hartmann6,ackley5,noisy_hartmann6",
+                    help="comma-separated names, or 'all' (" + ", ".join(PROBLEMS) + ")")
     ap.add_argument("--methods", default="tuner,skopt,optuna,random")
     ap.add_argument("--scaling", action="store_true", help="also time ask+tell vs observations")
     ap.add_argument("--sizes", default="100,500,1000,2000")
     ap.add_argument("--device", default=None)
     ap.add_argument("--optuna-max", type=int, default=1000)
     ap.add_argument("--out", default=None)
+    ap.add_argument("--jsonl", default=None, help="append each run to this file and skip runs it "
+                    "already holds (lets several processes share a benchmark, and resumes one)")
+    ap.add_argument("--table", nargs="*", default=None, metavar="JSONL",
+                    help="only print the table of these result files")
     args = ap.parse_args()
-    results: dict[str, dict[str, list[tuple[float, float]]]] = {}
-    for pname in args.problems.split(","):
-        p = PROBLEMS[pname]
-        for m in args.methods.split(","):
-            for seed in range(args.seeds):
-                r = METHODS[m](p, seed)
-                results.setdefault(pname, {}).setdefault(m, []).append(r)
-                print(json.dumps({"problem": pname, "method": m, "seed": seed, "regret": r[0],
-                                  "sec_per_eval": r[1]}), flush=True)
     methods = args.methods.split(",")
-    print(f"\nMedian simple regret over {args.seeds} seeds (median optimiser s/eval in brackets)\n")
-    print("| problem (calls) | " + " | ".join(methods) + " |")
-    print("|---|" + "---|" * len(methods))
-    for pname, by_m in results.items():
+    if args.table is not None:
+        merged: dict[str, dict[str, list[tuple[float, float]]]] = {}
+        for f in args.table:
+            for pn, by_m in load_jsonl(Path(f)).items():
+                for m, by_s in by_m.items():
+                    merged.setdefault(pn, {}).setdefault(m, []).extend(by_s.values())
+        table(merged, [m for m in methods if any(m in b for b in merged.values())])
+        return
+    names = list(PROBLEMS) if args.problems == "all" else args.problems.split(",")
+    done = load_jsonl(Path(args.jsonl)) if args.jsonl else {}
+    results: dict[str, dict[str, list[tuple[float, float]]]] = {}
+    for pname in names:
         p = PROBLEMS[pname]
-        cells = [f"{np.median([r[0] for r in by_m[m]]):.3g} ({np.median([r[1] for r in by_m[m]]):.3g} s)"
-                 for m in methods]
-        print(f"| {p.name} ({p.n_calls}) | " + " | ".join(cells) + " |")
+        for m in methods:
+            for seed in range(args.first_seed, args.first_seed + args.seeds):
+                r = done.get(pname, {}).get(m, {}).get(seed)
+                if r is None:
+                    r = METHODS[m](p, seed)
+                    line = json.dumps({"problem": pname, "method": m, "seed": seed,
+                                       "regret": r[0], "sec_per_eval": r[1]})
+                    print(line, flush=True)
+                    if args.jsonl:
+                        with open(args.jsonl, "a") as fh:
+                            fh.write(line + "\n")
+                results.setdefault(pname, {}).setdefault(m, []).append(r)
+    table(results, methods)
     rows = []
     if args.scaling:
         rows = scaling([int(s) for s in args.sizes.split(",")], args.device, args.optuna_max)

@@ -32,6 +32,76 @@ def ackley(x) -> float:
                  - np.exp(np.sum(np.cos(2 * np.pi * x)) / d) + 20 + np.e)
 
 
+def six_hump_camel(x) -> float:
+    x1, x2 = x
+    return float((4 - 2.1 * x1**2 + x1**4 / 3) * x1**2 + x1 * x2 + (-4 + 4 * x2**2) * x2**2)
+
+
+def hartmann3(x) -> float:
+    a = np.array([[3.0, 10, 30], [0.1, 10, 35], [3.0, 10, 30], [0.1, 10, 35]])
+    p = 1e-4 * np.array([[3689, 1170, 2673], [4699, 4387, 7470], [1091, 8732, 5547],
+                         [381, 5743, 8828]])
+    x = np.asarray(x, dtype=float)
+    return float(-np.sum(_ALPHA * np.exp(-np.sum(a * (x - p) ** 2, axis=1))))
+
+
+_FLIP = np.array([1, 0, 1, 0, 1, 1], dtype=bool)
+
+
+def hartmann6_shifted(x) -> float:
+    """Hartmann6 reflected in four coordinates: same landscape, optimum at (0.80, 0.15, 0.52,
+    0.28, 0.69, 0.34) instead of near the origin's corner of the design."""
+    x = np.asarray(x, dtype=float)
+    return hartmann6(np.where(_FLIP, 1.0 - x, x))
+
+
+def michalewicz(x, m: int = 10) -> float:
+    x = np.asarray(x, dtype=float)
+    i = np.arange(1, len(x) + 1)
+    return float(-np.sum(np.sin(x) * np.sin(i * x**2 / np.pi) ** (2 * m)))
+
+
+def griewank(x) -> float:
+    x = np.asarray(x, dtype=float)
+    i = np.arange(1, len(x) + 1)
+    return float(np.sum(x**2) / 4000 - np.prod(np.cos(x / np.sqrt(i))) + 1)
+
+
+def rastrigin(x) -> float:
+    x = np.asarray(x, dtype=float)
+    return float(10 * len(x) + np.sum(x**2 - 10 * np.cos(2 * np.pi * x)))
+
+
+def powell(x) -> float:
+    x = np.asarray(x, dtype=float).reshape(-1, 4)
+    a, b, c, d = x.T
+    return float(np.sum((a + 10 * b) ** 2 + 5 * (c - d) ** 2 + (b - 2 * c) ** 4
+                        + 10 * (a - d) ** 4))
+
+
+def dixon_price(x) -> float:
+    x = np.asarray(x, dtype=float)
+    i = np.arange(2, len(x) + 1)
+    return float((x[0] - 1) ** 2 + np.sum(i * (2 * x[1:] ** 2 - x[:-1]) ** 2))
+
+
+def rosenbrock(x) -> float:
+    x = np.asarray(x, dtype=float)
+    return float(np.sum(100 * (x[1:] - x[:-1] ** 2) ** 2 + (1 - x[:-1]) ** 2))
+
+
+def levy(x) -> float:
+    w = 1 + (np.asarray(x, dtype=float) - 1) / 4
+    return float(np.sin(np.pi * w[0]) ** 2
+                 + np.sum((w[:-1] - 1) ** 2 * (1 + 10 * np.sin(np.pi * w[:-1] + 1) ** 2))
+                 + (w[-1] - 1) ** 2 * (1 + np.sin(2 * np.pi * w[-1]) ** 2))
+
+
+def styblinski_tang(x) -> float:
+    x = np.asarray(x, dtype=float)
+    return float(np.sum(x**4 - 16 * x**2 + 5 * x) / 2)
+
+
 @dataclass(frozen=True)
 class Problem:
     name: str
@@ -42,9 +112,31 @@ class Problem:
     noise_sd: float = 0.0
 
 
+def _p(name: str, f: Callable[..., float], lo: float, hi: float, d: int, fmin: float, n: int,
+       noise: float = 0.0) -> Problem:
+    return Problem(name, f, [(lo, hi)] * d, fmin, n, noise)
+
+
 PROBLEMS = {
     "branin": Problem("Branin", branin, [(-5.0, 10.0), (0.0, 15.0)], 0.397887, 40),
     "hartmann6": Problem("Hartmann6", hartmann6, [(0.0, 1.0)] * 6, -3.322368, 60),
     "ackley5": Problem("Ackley-5", ackley, [(-32.768, 32.768)] * 5, 0.0, 80),
     "noisy_hartmann6": Problem("noisy Hartmann6", hartmann6, [(0.0, 1.0)] * 6, -3.322368, 60, 0.1),
+    # the broader set of issue 12 (definitions and optima of the Surjanovic-Bingham library)
+    "camel": Problem("six-hump camel", six_hump_camel, [(-3.0, 3.0), (-2.0, 2.0)],
+                     -1.0316284535, 40),
+    "hartmann3": _p("Hartmann3", hartmann3, 0.0, 1.0, 3, -3.86278, 50),
+    "hartmann6_shifted": _p("Hartmann6 reflected", hartmann6_shifted, 0.0, 1.0, 6, -3.322368, 60),
+    "michalewicz5": _p("Michalewicz-5", michalewicz, 0.0, np.pi, 5, -4.687658, 80),
+    "griewank5": _p("Griewank-5", griewank, -600.0, 600.0, 5, 0.0, 80),
+    "rastrigin4": _p("Rastrigin-4", rastrigin, -5.12, 5.12, 4, 0.0, 60),
+    "powell4": _p("Powell-4", powell, -4.0, 5.0, 4, 0.0, 60),
+    "dixon_price4": _p("Dixon-Price-4", dixon_price, -10.0, 10.0, 4, 0.0, 60),
+    "rosenbrock4": _p("Rosenbrock-4", rosenbrock, -5.0, 10.0, 4, 0.0, 60),
+    "levy5": _p("Levy-5", levy, -10.0, 10.0, 5, 0.0, 80),
+    "styblinski_tang4": _p("Styblinski-Tang-4", styblinski_tang, -5.0, 5.0, 4, -39.16617 * 4, 60),
+    "noisy_camel": Problem("noisy six-hump camel", six_hump_camel, [(-3.0, 3.0), (-2.0, 2.0)],
+                           -1.0316284535, 40, 0.1),
+    "noisy_styblinski_tang4": _p("noisy Styblinski-Tang-4", styblinski_tang, -5.0, 5.0, 4,
+                                 -39.16617 * 4, 60, 2.0),
 }

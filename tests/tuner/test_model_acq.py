@@ -110,12 +110,16 @@ def test_cached_posterior_equals_gpytorchs(known_noise):
     torch.testing.assert_close(got.mean, ref.mean, rtol=1e-10, atol=1e-10)
     torch.testing.assert_close(got.variance, ref.variance, rtol=1e-8, atol=1e-12)
     # gradients too: the acquisition search follows them
-    T1 = torch.rand(3, 1, 4, dtype=torch.float64, requires_grad=True)
+    # gradients too (closed form here, autograd through GPyTorch there), at data points as well
+    T1 = torch.cat([torch.rand(3, 2, 4, dtype=torch.float64), X[:2, None, :].reshape(1, 2, 4)])
+    T1.requires_grad_(True)
     T2 = T1.detach().clone().requires_grad_(True)
-    with gp_settings():
-        (g1,) = torch.autograd.grad(model.posterior(T1).variance.sum(), T1)
-        (g2,) = torch.autograd.grad(fast.posterior(T2).variance.sum(), T2)
-    torch.testing.assert_close(g2, g1, rtol=1e-7, atol=1e-10)
+    weights = torch.randn(4, 2, 1, dtype=torch.float64)
+    for part in ("mean", "variance"):
+        with gp_settings():
+            (g1,) = torch.autograd.grad((getattr(model.posterior(T1), part) * weights).sum(), T1)
+            (g2,) = torch.autograd.grad((getattr(fast.posterior(T2), part) * weights).sum(), T2)
+        torch.testing.assert_close(g2, g1, rtol=1e-7, atol=1e-10)
 
 
 @pytest.mark.parametrize("name", ["LogEI", "PI", "LCB"])
@@ -134,6 +138,15 @@ def test_every_analytic_acquisition_gives_botorchs_values(name):
     T = torch.rand(300, 1, 3, dtype=torch.float64)
     with torch.no_grad():
         torch.testing.assert_close(acq(T), ref(T), rtol=1e-8, atol=1e-10)
+    # the gradients the L-BFGS search follows (LogEI's in closed form: FastLogEI)
+    T1, T2 = T[:20].clone().requires_grad_(True), T[:20].clone().requires_grad_(True)
+    (g1,) = torch.autograd.grad(acq(T1).sum(), T1)
+    (g2,) = torch.autograd.grad(ref(T2).sum(), T2)
+    torch.testing.assert_close(g1, g2, rtol=1e-7, atol=1e-9)
+    if name == "LogEI":
+        from tuner.acquisition.functions import FastLogEI
+
+        assert isinstance(acq, FastLogEI)
 
 
 def test_models_the_cache_does_not_cover_are_left_to_botorch():
@@ -171,6 +184,18 @@ def test_plain_loss_and_fit_equal_gpytorchs_and_botorchs(known_noise):
     torch.testing.assert_close(got, ref, rtol=1e-12, atol=1e-12)
     for g, r in zip(torch.autograd.grad(got, params), torch.autograd.grad(ref, params), strict=True):
         torch.testing.assert_close(g, r, rtol=1e-8, atol=1e-11)
+    # the closed-form gradient the fit uses
+    from botorch.optim.utils import get_parameters_and_bounds
+
+    from tuner.surrogate.mll import closed_form_applies, plain_loss_and_grad
+
+    named = {k: p for k, p in get_parameters_and_bounds(mll)[0].items() if p.requires_grad}
+    assert closed_form_applies(model, list(named))
+    loss, grad = plain_loss_and_grad(model, list(named))
+    again = plain_loss(model)
+    auto = torch.cat([g.reshape(-1) for g in torch.autograd.grad(again, list(named.values()))])
+    assert abs(loss - again.item()) < 1e-12
+    np.testing.assert_allclose(grad, auto.numpy(), rtol=1e-8, atol=1e-11)
     start = {k: v.clone() for k, v in model.state_dict().items()}
     assert fit_plain_gp(model, maxiter=200)
     ours = {k: v.clone() for k, v in model.state_dict().items()}

@@ -47,5 +47,6 @@ def maximize_acquisition(acq: AcquisitionFunction, bounds: torch.Tensor, q: int,
             cand, _ = optimize_acqf(
                 acq, bounds=bounds, q=q, num_restarts=config.num_restarts,
                 raw_samples=config.raw_samples, sequential=q > 1,
-                options={"maxiter": config.maxiter, "batch_limit": config.num_restarts})
+                options={"maxiter": config.maxiter, "batch_limit": config.num_restarts,
+                         "init_batch_limit": config.raw_samples})
     return cand.detach()

@@ -5,6 +5,8 @@
 
 ``--sample plain`` (default): anti-kt R = 0.8, no grooming. ``--sample paper``: the trimmed
 anti-kt R = 1.0 jets of arXiv 1511.05190 (``explain.PAPER_1511_05190``), cached apart.
+``--frame centroid`` (default) or ``subjets`` (that paper's image frame: the hardest kt subjet at
+the centre, the second straight below it; ``explain.images``).
 
 Generates (or reads from ``jet-cache/``) W and QCD jets, trains the example CNN on jet images and the
 dense network on observables, and prints:
@@ -58,6 +60,7 @@ def main() -> None:
     ap.add_argument("--cache", default="jet-cache")
     ap.add_argument("--out", default="bench-out/explain")
     ap.add_argument("--sample", choices=["plain", "paper"], default="plain")
+    ap.add_argument("--frame", choices=["centroid", "subjets"], default="centroid")
     args = ap.parse_args()
 
     import torch
@@ -71,7 +74,7 @@ def main() -> None:
     options = ex.PAPER_1511_05190 if args.sample == "paper" else {}
     sample = ex.load_or_generate(args.per_class, cache_dir=args.cache, seed=1, n_jobs=2, **options)
     t_gen = time.perf_counter() - t0
-    images = ex.jet_images(sample)
+    images = ex.jet_images(sample, frame=args.frame)
     tag = "" if args.sample == "plain" else f"-{args.sample}"
     obs_cache = Path(args.cache) / f"observables-{args.per_class}-efp{args.efp_degree}{tag}-v2.npz"
     if obs_cache.exists():

@@ -19,8 +19,8 @@ from explain.composites import AllEpsilon, Composite, ElementwiseAffine, Epsilon
 from explain.decorrelation import Sculpting, distance_correlation, sculpting
 from explain.errors import ExplainError
 from explain.filters import activation_maximisation, activations, first_layer_kernels, mean_activation_maps
-from explain.grooming import PAPER_1511_05190, groomed_mass, soft_drop, trim
-from explain.images import jet_images
+from explain.grooming import PAPER_1511_05190, groomed_mass, soft_drop, subjets, trim
+from explain.images import FRAMES, jet_images
 from explain.jets import JetSample, generate_jets, load_or_generate
 from explain.mapping import PhysicsReport, ado, physics_report, pixel_correlation
 from explain.metrics import AttributionQuality, attribution_quality, integrated_gradients
@@ -31,6 +31,7 @@ from explain.shapley import shap_images, shap_observables, shap_particles
 from explain.taggers import JetImageCNN, ObservableDNN, TrainResult, predict, roc_auc, train_tagger
 
 __all__ = [
+    "FRAMES",
     "PAPER_1511_05190",
     "AllEpsilon",
     "AttributionQuality",
@@ -88,6 +89,7 @@ __all__ = [
     "shap_observables",
     "shap_particles",
     "soft_drop",
+    "subjets",
     "train_tagger",
     "trim",
 ]

@@ -25,7 +25,8 @@ import numpy as np
 
 from explain.errors import ExplainError
 
-__all__ = ["GROOMERS", "PAPER_1511_05190", "four_momenta", "groomed_mass", "soft_drop", "trim"]
+__all__ = ["GROOMERS", "PAPER_1511_05190", "four_momenta", "groomed_mass", "soft_drop", "subjets",
+           "trim"]
 
 
 def four_momenta(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, e: np.ndarray) -> np.ndarray:
@@ -167,6 +168,27 @@ def trim(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, e: np.ndarray,
         if np.hypot(mom[f][0], mom[f][1]) >= f_cut * jet_pt:
             keep[members[f]] = True
     return keep
+
+
+def subjets(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, e: np.ndarray,
+            r_sub: float = 0.3) -> np.ndarray:
+    """The inclusive kt subjets of radius ``r_sub`` (the subjets trimming keeps or drops), hardest
+    first: ``(k, 3)`` rows of pT, pseudorapidity and azimuth.
+
+    Raises:
+        ExplainError: arrays that are not one jet's constituents, or ``r_sub <= 0``.
+    """
+    if not r_sub > 0:
+        raise ExplainError(f"subjets need r_sub > 0, got {r_sub!r}")
+    p = _check(pt, eta, phi, e)
+    if len(p) == 0:
+        return np.zeros((0, 3))
+    mom, _, _, finals = _cluster(p, 1, r_sub)
+    q = np.array([mom[f] for f in finals])
+    spt = np.hypot(q[:, 0], q[:, 1])
+    out = np.stack([spt, np.arcsinh(q[:, 2] / np.maximum(spt, 1e-300)),
+                    np.arctan2(q[:, 1], q[:, 0])], axis=1)
+    return out[np.argsort(-spt, kind="stable")]
 
 
 def groomed_mass(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, e: np.ndarray,

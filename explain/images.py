@@ -1,22 +1,61 @@
-"""Jet images with the standard preprocessing of de Oliveira et al. (arXiv 1511.05190).
+"""Jet images: each jet an ``n x n`` image in (eta, phi) with pT as intensity, normalised to
+unit total intensity, in one of two frames:
 
-Each jet becomes an ``n x n`` image in (eta, phi) with pT as intensity: centred on the
-pT-weighted centroid, rotated so that the principal axis of the pT distribution is vertical,
-flipped so that the half with more pT lies on the positive side of both axes, and normalised to
-unit total intensity.
+* ``"centroid"`` (the default): centred on the pT-weighted centroid, rotated so that the
+  principal axis of the pT distribution is vertical, flipped so that the half with more pT lies
+  on the positive side of both axes.
+* ``"subjets"``, the frame of de Oliveira et al. (arXiv 1511.05190): centred on the hardest kt
+  subjet (radius 0.3, the trimming subjets), rotated so that the second-hardest subjet lies
+  directly below it, flipped so that the right half carries more pT. A W's two prongs then sit
+  at the same two places in every image, ``(0, 0)`` and ``(0, -Delta R_12)``, so they survive
+  an average over jets (in the centroid frame the softer prong's distance from the centre
+  varies with the momentum sharing and the average smears it out).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
+from explain.errors import ExplainError
+from explain.grooming import subjets
 from explain.jets import JetSample
 
-__all__ = ["jet_images", "preprocess"]
+__all__ = ["FRAMES", "jet_images", "preprocess"]
+
+#: the image frames :func:`preprocess` knows
+FRAMES = ("centroid", "subjets")
 
 
-def preprocess(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Centre, rotate and flip one jet's constituents; return (x, y) coordinates."""
+def _wrap(dphi: np.ndarray) -> np.ndarray:
+    return (dphi + np.pi) % (2 * np.pi) - np.pi
+
+
+def _subjet_frame(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, r_sub: float
+                  ) -> tuple[np.ndarray, np.ndarray]:
+    sj = subjets(pt, eta, phi, pt * np.cosh(eta), r_sub)
+    x, y = eta - sj[0, 1], _wrap(phi - sj[0, 2])
+    if len(sj) > 1:  # the second subjet straight below the first
+        angle = -np.pi / 2 - np.arctan2(_wrap(sj[1, 2] - sj[0, 2]), sj[1, 1] - sj[0, 1])
+        c, s = np.cos(angle), np.sin(angle)
+        x, y = c * x - s * y, s * x + c * y
+    if np.sum(pt * (x > 0)) < np.sum(pt * (x < 0)):
+        x = -x
+    return x, y
+
+
+def preprocess(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, frame: str = "centroid",
+               r_sub: float = 0.3) -> tuple[np.ndarray, np.ndarray]:
+    """Centre, rotate and flip one jet's constituents into ``frame`` (:data:`FRAMES`); return
+    their (x, y) coordinates. ``r_sub`` is the subjet radius of the ``"subjets"`` frame.
+
+    Raises:
+        ExplainError: an unknown frame.
+    """
+    if frame not in FRAMES:
+        raise ExplainError(f"frame must be one of {FRAMES}, got {frame!r}")
+    if frame == "subjets":
+        return _subjet_frame(np.asarray(pt, dtype=float), np.asarray(eta, dtype=float),
+                             np.asarray(phi, dtype=float), r_sub)
     w = pt / pt.sum()
     ceta = np.sum(w * eta)
     dphi = (phi - phi[np.argmax(pt)] + np.pi) % (2 * np.pi) - np.pi
@@ -37,14 +76,18 @@ def preprocess(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray) -> tuple[np.nda
 
 
 def jet_images(sample: JetSample, n_pixels: int = 25, half_width: float = 1.25,
-               preprocess_jets: bool = True) -> np.ndarray:
-    """Images of every jet: an ``(n_jets, 1, n_pixels, n_pixels)`` float32 array (sum 1 each)."""
+               preprocess_jets: bool = True, frame: str = "centroid") -> np.ndarray:
+    """Images of every jet: an ``(n_jets, 1, n_pixels, n_pixels)`` float32 array (sum 1 each),
+    in ``frame`` (:func:`preprocess`; ``preprocess_jets=False``: the jet axis at the centre,
+    nothing rotated)."""
+    if frame not in FRAMES:
+        raise ExplainError(f"frame must be one of {FRAMES}, got {frame!r}")
     edges = np.linspace(-half_width, half_width, n_pixels + 1)
     out = np.zeros((len(sample), 1, n_pixels, n_pixels), dtype=np.float32)
     for i in range(len(sample)):
         pt, eta, phi, _ = sample.constituents(i)
         if preprocess_jets:
-            x, y = preprocess(pt, eta, phi)
+            x, y = preprocess(pt, eta, phi, frame)
         else:
             x = eta - sample.jet_eta[i]
             y = (phi - sample.jet_phi[i] + np.pi) % (2 * np.pi) - np.pi

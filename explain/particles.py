@@ -103,12 +103,12 @@ def particle_relevance(relevance: Tensor | np.ndarray) -> np.ndarray:
 
 
 def relevance_image(sample: JetSample, relevance: np.ndarray, n_pixels: int = 25,
-                    half_width: float = 1.25) -> np.ndarray:
+                    half_width: float = 1.25, frame: str = "centroid") -> np.ndarray:
     """Per-particle relevance binned on the jet-image plane, ``(n_jets, n_pixels, n_pixels)``.
 
     Each jet's particles are centred, rotated and flipped exactly as for its jet image
-    (:func:`explain.images.preprocess`), so the mean over jets is comparable pixel for pixel with
-    a CNN's relevance maps, and a two-prong decision shows as two spots.
+    (:func:`explain.images.preprocess` in ``frame``), so the mean over jets is comparable pixel
+    for pixel with a CNN's relevance maps, and a two-prong decision shows as two spots.
 
     Args:
         sample: The jets the relevance belongs to.
@@ -127,7 +127,7 @@ def relevance_image(sample: JetSample, relevance: np.ndarray, n_pixels: int = 25
     for i in range(len(sample)):
         pt, eta, phi, _ = sample.constituents(i)
         order = np.argsort(-pt)[: rel.shape[1]]
-        x, y = preprocess(pt, eta, phi)
+        x, y = preprocess(pt, eta, phi, frame)
         out[i], _, _ = np.histogram2d(y[order], x[order], bins=[edges, edges],
                                       weights=rel[i, : len(order)])
     return out

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from explain.errors import ExplainError
-from explain.grooming import four_momenta, groomed_mass, soft_drop, trim
+from explain.grooming import four_momenta, groomed_mass, soft_drop, subjets, trim
 
 
 def _jets(n_jets: int, seed: int = 0) -> list[tuple[np.ndarray, ...]]:
@@ -26,6 +26,12 @@ def _jets(n_jets: int, seed: int = 0) -> list[tuple[np.ndarray, ...]]:
         m = rng.choice([0.0, 0.1396], n)
         out.append((pt, eta, phi, np.sqrt((pt * np.cosh(eta)) ** 2 + m**2)))
     return out
+
+
+def _jet_fields(n: int) -> dict[str, np.ndarray]:
+    z = np.zeros(n)
+    return {"jet_pt": z + 275, "jet_eta": z, "jet_phi": z, "jet_m": z + 80, "label": np.ones(n, dtype=int),
+            "truth_pt": z + 275}
 
 
 def _fastjet_input(jets):
@@ -61,6 +67,56 @@ def test_trimming_matches_fastjet_kt_subjets(r_sub, f_cut):
         kept = s[np.hypot(s[:, 0], s[:, 1]) >= f_cut * jet_pt].sum(axis=0)
         np.testing.assert_allclose(p[trim(*j, r_sub=r_sub, f_cut=f_cut)].sum(axis=0), kept,
                                    rtol=1e-9, atol=1e-9)
+
+
+def test_subjets_are_fastjets_kt_subjets_hardest_first():
+    jets = _jets(15, seed=2)
+    fastjet, arr = _fastjet_input(jets)
+    cs = fastjet.ClusterSequence(arr, fastjet.JetDefinition(fastjet.kt_algorithm, 0.3))
+    sub = cs.inclusive_jets()
+    for j, sx, sy, sz in zip(jets, sub.px, sub.py, sub.pz, strict=True):
+        sx, sy, sz = (np.asarray(v, dtype=float) for v in (sx, sy, sz))
+        pt = np.hypot(sx, sy)
+        order = np.argsort(-pt)
+        ref = np.stack([pt, np.arcsinh(sz / pt), np.arctan2(sy, sx)], axis=1)[order]
+        np.testing.assert_allclose(subjets(*j, r_sub=0.3), ref, rtol=1e-9, atol=1e-9)
+
+
+def test_the_subjet_frame_puts_the_two_prongs_at_fixed_places():
+    from explain.images import jet_images, preprocess
+    from explain.jets import JetSample
+
+    rng = np.random.default_rng(3)
+    jets = []
+    for _ in range(20):  # two prongs 0.4-0.7 apart in a random direction, harder one first
+        d, a = rng.uniform(0.4, 0.7), rng.uniform(-np.pi, np.pi)
+        c = np.array([rng.uniform(-1, 1), rng.uniform(-np.pi, np.pi)])
+        k1, k2 = rng.integers(5, 15), rng.integers(5, 15)
+        eta = np.concatenate([c[0] + rng.normal(0, 0.02, k1), c[0] + d * np.cos(a) + rng.normal(0, 0.02, k2)])
+        phi = np.concatenate([c[1] + rng.normal(0, 0.02, k1), c[1] + d * np.sin(a) + rng.normal(0, 0.02, k2)])
+        pt = np.concatenate([rng.uniform(8, 12, k1), rng.uniform(2, 5, k2)])
+        first, second = slice(0, k1), slice(k1, None)
+        centres = [np.array([np.average(eta[k], weights=pt[k]), np.average(phi[k], weights=pt[k])])
+                   for k in (first, second)]
+        dr = float(np.hypot(*(centres[1] - centres[0])))  # before phi is wrapped into (-pi, pi]
+        phi = (phi + np.pi) % (2 * np.pi) - np.pi
+        x, y = preprocess(pt, eta, phi, "subjets")
+        # the hard prong at the origin, the soft one straight below at its distance
+        assert abs(np.average(x[first], weights=pt[first])) < 0.01
+        assert abs(np.average(y[first], weights=pt[first])) < 0.01
+        assert abs(np.average(x[second], weights=pt[second])) < 0.01
+        assert np.average(y[second], weights=pt[second]) == pytest.approx(-dr, abs=0.01)
+        assert np.sum(pt * (x > 0)) >= np.sum(pt * (x < 0))  # flipped: more pT on the right
+        jets.append((pt, eta, phi))
+    # images in that frame: every jet's two prongs in the same pixels
+    cat = [np.concatenate(c) for c in zip(*jets, strict=True)]
+    sample = JetSample(pt=cat[0], eta=cat[1], phi=cat[2], e=cat[0] * np.cosh(cat[1]),
+                       counts=np.array([len(j[0]) for j in jets]), **_jet_fields(len(jets)))
+    img = jet_images(sample, frame="subjets")[:, 0].mean(axis=0)
+    assert np.unravel_index(np.argmax(img), img.shape) == (12, 12)
+    assert img[5:9, 11:14].sum() > 0.1  # y from -0.4 to -0.7: the soft prongs
+    with pytest.raises(ExplainError, match=r"frame must be one of \('centroid', 'subjets'\), got 'leading'"):
+        preprocess(pt, eta, phi, "leading")
 
 
 def test_a_clean_two_prong_jet_is_left_alone():

@@ -14,9 +14,9 @@ dense network on observables, and prints:
 * the ROC AUC of both taggers on the held-out quarter;
 * the observables (standard ones and every EFP up to degree 5) ranked by their ADO with the CNN, with the
   target: jet mass and tau21 (or D2) among the top three with ADO >= 0.8;
-* the two-prong check of the mean LRP relevance map of W jets: the profile along the rotated axis
-  through the leading prong, its secondary maximum and where it lies compared with the mean angular
-  distance of the two exclusive-kt subjets.
+* the two-prong check of the mean LRP relevance map of W jets (three composites): the profile along
+  the rotated axis through the leading prong, its secondary maximum and where it lies compared with
+  the mean angular distance of the two exclusive-kt subjets.
 
 The report's plots are written to ``--out``.
 """
@@ -143,8 +143,14 @@ def main() -> None:
             for k in ("dm_W", "dm_W_sd", "tau21", "D2")}
     print("single observables, ROC AUC: " + ", ".join(f"{k} {max(v, 1 - v):.3f}" for k, v in aucs.items()))
 
-    # two-prong structure: maxima of the mean W relevance along the rotated y axis through x = 0
-    print(two_prong_line(report.mean_relevance["signal"], np.nanmean(obs["dR_subjets"][label == 1])))
+    # two-prong structure: maxima of the mean W relevance along the rotated y axis through x = 0,
+    # for the report's composite and for two whose first-layer rule reads the pixel values (the
+    # flat rule spreads each first-layer unit's relevance evenly over its receptive field)
+    dr_w = float(np.nanmean(obs["dR_subjets"][label == 1]))
+    print(f"[EpsilonPlusFlat] {two_prong_line(report.mean_relevance['signal'], dr_w)}")
+    for cname in ("EpsilonGammaBox", "AllEpsilon"):
+        r = ex.lrp(cnn, images[va], getattr(ex, cname)()).numpy()
+        print(f"[{cname}] {two_prong_line(r[lv == 1, 0].mean(axis=0), dr_w)}")
     # can the relevance be trusted? deletion / insertion against a random order, and the
     # randomisation check, on 400 held-out jets
     xt = torch.as_tensor(images[va][:400])

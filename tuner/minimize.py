@@ -49,7 +49,7 @@ def _as_callbacks(callback: Callback | Iterable[Callback] | None) -> list[Callba
 
 def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any = None,
                 n_calls: int = 100, n_random_starts: int | None = None,
-                n_initial_points: int = 10, initial_point_generator: str = "sobol",
+                n_initial_points: int = 10, initial_point_generator: str = "random",
                 acq_func: str = "gp_hedge", acq_optimizer: str = "auto",
                 x0: list[Any] | None = None, y0: Any = None, random_state: int | None = None,
                 verbose: bool = False, callback: Callback | Iterable[Callback] | None = None,
@@ -73,8 +73,8 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         n_calls: Total evaluations of ``func`` (including ``x0`` without ``y0``, and evaluations
             already in ``storage``).
         n_initial_points: Space-filling points before the model takes over.
-        initial_point_generator: ``"sobol"`` (default), ``"halton"``, ``"hammersly"``, ``"lhs"``,
-            ``"grid"``, ``"random"``.
+        initial_point_generator: ``"random"`` (default, as scikit-optimize's), ``"sobol"``,
+            ``"halton"``, ``"hammersly"``, ``"lhs"``, ``"grid"``.
         acq_func: ``"gp_hedge"``/``"EI"``/``"LogEI"`` (all LogEI), ``"qLogNEI"``, ``"PI"``, ``"LCB"``.
         x0, y0: Known points, and optionally their values.
         random_state: Seed fixing every random choice.

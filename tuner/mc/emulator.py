@@ -12,13 +12,16 @@ arXiv 1906.01537):
 2. principal components of the residual vectors of the evaluations (SVD); the first ``k`` keep all
    but ``1e-6`` of their variance;
 3. one GP per component score (BoTorch ``SingleTaskGP``, batched), with the MC variance of each
-   score, propagated from the bin errors, as known noise, and a linear prior mean. Residuals are
-   close to linear in the parameters near a minimum (the Gauss-Newton picture; Professor fits
-   polynomials for the same reason), so away from the evaluations a linear mean keeps the chi2
-   rising as a bowl does. A constant mean reverts every score to the average of the evaluations
-   there, whose chi2 (the residual of their centroid) is small: fitted to the better half of a
-   6-parameter closure, it predicted chi2 values below the best evaluation's in regions that
-   score 10^6-10^7, and most proposals of a tune went there (BENCHMARKS.md section 3);
+   score, propagated from the bin errors, as known noise, and a linear prior mean (``trend``,
+   the default) or a constant one. Residuals are close to linear in the parameters near a
+   minimum (the Gauss-Newton picture; Professor fits polynomials for the same reason), so away
+   from the evaluations a linear mean keeps the chi2 rising as a bowl does; the tune is
+   recommended from that emulator. A constant mean reverts every score to the average of the
+   evaluations there, whose chi2 (the residual of their centroid) is small, so its draws often
+   land far from every evaluation. Which of the two should *propose* was measured end to end
+   (BENCHMARKS.md section 3): proposing with the linear mean wasted almost no evaluations but
+   walked down the nearest valley and ended further from the truth in the full-size closure;
+   the constant mean's far-flung draws found the basin more often, so the proposer uses it;
 4. ``chi2(x) = b + |a + c(x)|^2`` for component scores ``c``: the chi2 of the posterior-mean
    histograms is minimised for the tune. New evaluations are proposed either by the expected
    improvement of the chi2 over posterior samples of the scores (:meth:`propose`), or by Thompson
@@ -113,7 +116,7 @@ class HistogramEmulator:
     @classmethod
     def fit(cls, X: np.ndarray, values: np.ndarray, errors: np.ndarray, data: np.ndarray,
             data_errors: np.ndarray, bin_weights: np.ndarray, model_error: float = 0.0,
-            max_components: int = 16, seed: int = 0) -> HistogramEmulator:
+            max_components: int = 16, seed: int = 0, trend: bool = True) -> HistogramEmulator:
         """Fit the emulator.
 
         Args:
@@ -126,6 +129,8 @@ class HistogramEmulator:
             model_error: Relative model-error floor of the chi2.
             max_components: At most this many principal components (and at most ``n - 1``).
             seed: Seed of the hyperparameter fit.
+            trend: A linear prior mean (:func:`_linear_trend`) for the component GPs; ``False``:
+                a constant one, learned with the hyperparameters.
 
         Raises:
             TunerError: fewer than 3 evaluations, or arrays that do not line up.
@@ -153,7 +158,8 @@ class HistogramEmulator:
         b = float(centre @ centre - a @ a)
         tX = torch.as_tensor(X, dtype=torch.float64)
         model = SingleTaskGP(tX, torch.as_tensor(C), train_Yvar=torch.as_tensor(Cvar),
-                             mean_module=_linear_trend(X, C), outcome_transform=Standardize(m=k))
+                             mean_module=_linear_trend(X, C) if trend else None,
+                             outcome_transform=Standardize(m=k))
         mll = ExactMarginalLogLikelihood(model.likelihood, model)
         with torch.random.fork_rng(devices=[]), gp_settings(), warnings.catch_warnings():
             torch.manual_seed(seed)

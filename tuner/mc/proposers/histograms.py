@@ -58,7 +58,8 @@ class EmulatorProposer(Proposer):
                                      opt.space.n_dims)
             seed = cfg.seed + len(opt.trials)
             emu = state.setup.emulator(np.asarray(opt.space.to_unit([t.x for t in done])),
-                                       [state.vectors[t.id] for t in done], seed=seed)
+                                       [state.vectors[t.id] for t in done], seed=seed,
+                                       trend=False)  # see tuner.mc.emulator, item 3
             bounds = np.asarray(opt.space.model_bounds)
             for i in range(n - opt.n_queued):
                 k = len(opt.trials)

@@ -72,7 +72,7 @@ class _LogEIValue(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, X: torch.Tensor, gp: CachedGP, best_f: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            mean, var, Xs, w, positive = gp.mean_variance(X)  # ... x 1
+            mean, var, Xs, w, positive = gp.mean_variance(X, gradient=ctx.needs_input_grad[0])
             sigma = var.clamp_min(1e-12).sqrt()  # as BoTorch's _mean_and_sigma
             u = (mean - best_f) / sigma
             log_h = _log_ei_helper(u)

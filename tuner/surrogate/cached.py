@@ -107,17 +107,18 @@ class CachedGP(Model):
         mean, var = _MeanVariance.apply(X, self)
         return MeanVariancePosterior(mean.unsqueeze(-1), var.unsqueeze(-1))
 
-    def mean_variance(self, X: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    def mean_variance(self, X: torch.Tensor, gradient: bool = True) -> tuple[Any, ...]:
         """Mean and variance at ``X`` (``... x q``, not differentiable), with what their
-        gradient needs: the scaled inputs, the correlations with the training points and the
-        weights ``K^-1 k`` of the variance."""
+        gradient needs: the scaled inputs, the weights ``K^-1 k`` of the variance (``None``
+        with ``gradient=False``: one triangular solve less) and where the variance is positive."""
         Xs = X / self.ls - self.centre
         Ks = matern52(Xs, self.X)  # ... x q x n
         mean = self.const + (Ks @ self.alpha).squeeze(-1)
         flat = Ks.reshape(-1, Ks.shape[-1]).transpose(0, 1)  # n x (all points): one solve
         v = torch.linalg.solve_triangular(self.L, flat, upper=False)
         var = (1.0 - v.pow(2).sum(0)).reshape(mean.shape)
-        w = torch.linalg.solve_triangular(self.L.T, v, upper=True).transpose(0, 1).reshape(Ks.shape)
+        w = (torch.linalg.solve_triangular(self.L.T, v, upper=True).transpose(0, 1).reshape(Ks.shape)
+             if gradient else None)
         return (mean * self.y_std + self.y_mean, var.clamp_min(0.0) * self.y_std**2, Xs, w,
                 var > 0)
 
@@ -143,7 +144,7 @@ class _MeanVariance(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, X: torch.Tensor, gp: CachedGP) -> tuple[torch.Tensor, torch.Tensor]:
         with torch.no_grad():
-            mean, var, Xs, w, positive = gp.mean_variance(X)
+            mean, var, Xs, w, positive = gp.mean_variance(X, gradient=ctx.needs_input_grad[0])
         ctx.gp = gp
         ctx.save_for_backward(Xs, w, positive)
         return mean, var

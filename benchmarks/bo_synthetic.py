@@ -127,6 +127,42 @@ def scaling(sizes: list[int], device: str | None, optuna_max: int) -> list[dict]
     return rows
 
 
+def interleaved(n: int, reps: int = 30) -> dict[str, float]:
+    """Median seconds per ask+tell at ``n`` observations of Hartmann6 for tuner and Optuna's
+    GPSampler, one pair of each in turn (so that both see the same load), and their ratio."""
+    import optuna
+    from optuna.distributions import FloatDistribution
+
+    from tuner import Optimizer
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    rng = np.random.default_rng(n)
+    X = rng.random((n, 6)).tolist()
+    Y = [hartmann6(x) for x in X]
+    opt = Optimizer([(0.0, 1.0)] * 6, n_initial_points=0, random_state=0)
+    opt.tell(X, Y)
+    dists = {f"x{i}": FloatDistribution(0, 1) for i in range(6)}
+    study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=0))
+    study.add_trials([optuna.trial.create_trial(params={f"x{i}": v for i, v in enumerate(x)},
+                                                distributions=dists, value=y)
+                      for x, y in zip(X, Y, strict=True)])
+    tr = study.ask(dists)  # the first ask fits from scratch: not timed
+    study.tell(tr, hartmann6([tr.params[f"x{i}"] for i in range(6)]))
+    ours, theirs = [], []
+    for _ in range(reps):
+        t0 = time.perf_counter()
+        x = opt.ask()
+        opt.tell(x, hartmann6(x))
+        ours.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        tr = study.ask(dists)
+        study.tell(tr, hartmann6([tr.params[f"x{i}"] for i in range(6)]))
+        theirs.append(time.perf_counter() - t0)
+    row = {"n": n, "tuner": float(np.median(ours)), "optuna": float(np.median(theirs))}
+    row["ratio"] = row["tuner"] / row["optuna"]
+    return row
+
+
 def _cell(rs: list[tuple[float, float]]) -> str:
     reg = np.array([r[0] for r in rs])
     q1, med, q3 = np.percentile(reg, [25, 50, 75])
@@ -186,10 +222,15 @@ def main() -> None:
     ap.add_argument("--out", default=None)
     ap.add_argument("--jsonl", default=None, help="append each run to this file and skip runs it "
                     "already holds (lets several processes share a benchmark, and resumes one)")
+    ap.add_argument("--interleaved", type=int, default=None, metavar="N",
+                    help="only time ask+tell at N observations, tuner and Optuna in turn")
     ap.add_argument("--table", nargs="*", default=None, metavar="JSONL",
                     help="only print the table of these result files")
     args = ap.parse_args()
     methods = args.methods.split(",")
+    if args.interleaved is not None:
+        print(json.dumps(interleaved(args.interleaved)))
+        return
     if args.table is not None:
         merged: dict[str, dict[str, list[tuple[float, float]]]] = {}
         for f in args.table:

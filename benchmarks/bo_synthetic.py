@@ -181,9 +181,10 @@ def table(results: dict[str, dict[str, list[tuple[float, float]]]], methods: lis
     for pname, by_m in results.items():
         p = PROBLEMS[pname]
         cells = [_cell(by_m[m]) if m in by_m else "" for m in methods]
-        if "tuner" in methods and peers and all(m in by_m for m in ["tuner", *peers]):
-            med = {m: float(np.median([r[0] for r in by_m[m]])) for m in ["tuner", *peers]}
-            best = min(med[m] for m in peers)
+        here = [m for m in peers if m in by_m]  # the better of the peers that ran
+        if "tuner" in methods and here and "tuner" in by_m:
+            med = {m: float(np.median([r[0] for r in by_m[m]])) for m in ["tuner", *here]}
+            best = min(med[m] for m in here)
             ratio = med["tuner"] / best if best > 0 else float("inf") if med["tuner"] > 0 else 1.0
             ratios.append(ratio)
             cells.append(f"{ratio:.3g}")

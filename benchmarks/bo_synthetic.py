@@ -18,6 +18,7 @@ import sys
 import time
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -86,41 +87,61 @@ def run_random(p: Problem, seed: int) -> tuple[float, float]:
 METHODS = {"tuner": run_tuner, "skopt": run_skopt, "optuna": run_optuna, "random": run_random}
 
 
-def scaling(sizes: list[int], device: str | None, optuna_max: int) -> list[dict]:
-    """Seconds per ask+tell after n observations of Hartmann6 (6-D)."""
+def _data(n: int) -> tuple[list[list[float]], list[float]]:
+    """``n`` random observations of Hartmann6 (6-D), the same for every size's seed."""
+    X = np.random.default_rng(n).random((n, 6)).tolist()
+    return X, [hartmann6(x) for x in X]
+
+
+def _tuner_with(X: list[list[float]], Y: list[float], device: str | None = None) -> Any:
+    """A tuner Optimizer told ``X, Y`` (the first, cold fit happens here, not timed)."""
     from tuner import Optimizer
 
+    opt = Optimizer([(0.0, 1.0)] * 6, n_initial_points=0, random_state=0, device=device)
+    opt.tell(X, Y)
+    return opt
+
+
+def _optuna_with(X: list[list[float]], Y: list[float]) -> tuple[Any, dict[str, Any]]:
+    """An Optuna GPSampler study holding ``X, Y``, and its distributions."""
+    import optuna
+    from optuna.distributions import FloatDistribution
+
+    optuna.logging.set_verbosity(optuna.logging.ERROR)
+    dists = {f"x{i}": FloatDistribution(0, 1) for i in range(6)}
+    study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=0))
+    study.add_trials([optuna.trial.create_trial(params={f"x{i}": v for i, v in enumerate(x)},
+                                                distributions=dists, value=y)
+                      for x, y in zip(X, Y, strict=True)])
+    return study, dists
+
+
+def _tuner_step(opt: Any) -> float:
+    t0 = time.perf_counter()
+    x = opt.ask()
+    opt.tell(x, hartmann6(x))
+    return time.perf_counter() - t0
+
+
+def _optuna_step(study: Any, dists: dict[str, Any]) -> float:
+    t0 = time.perf_counter()
+    tr = study.ask(dists)
+    study.tell(tr, hartmann6([tr.params[f"x{i}"] for i in range(6)]))
+    return time.perf_counter() - t0
+
+
+def scaling(sizes: list[int], device: str | None, optuna_max: int) -> list[dict]:
+    """Seconds per ask+tell after n observations of Hartmann6 (6-D)."""
     rows = []
     for n in sizes:
-        rng = np.random.default_rng(n)
-        X = rng.random((n, 6)).tolist()
-        Y = [hartmann6(x) for x in X]
-        opt = Optimizer([(0.0, 1.0)] * 6, n_initial_points=0, random_state=0, device=device)
-        opt.tell(X, Y)  # first (cold) fit, not timed
+        X, Y = _data(n)
+        opt = _tuner_with(X, Y, device)
         reps = 9 if n <= 500 else 3  # cheap calls: more of them, so that the median means something
-        times = []
-        for _ in range(reps):
-            t0 = time.perf_counter()
-            x = opt.ask()
-            opt.tell(x, hartmann6(x))
-            times.append(time.perf_counter() - t0)
+        times = [_tuner_step(opt) for _ in range(reps)]
         row = {"n": n, "device": device or "cpu", "tuner": float(np.median(times))}
         if n <= optuna_max:
-            import optuna
-            from optuna.distributions import FloatDistribution
-
-            optuna.logging.set_verbosity(optuna.logging.ERROR)
-            dists = {f"x{i}": FloatDistribution(0, 1) for i in range(6)}
-            study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=0))
-            study.add_trials([optuna.trial.create_trial(
-                params={f"x{i}": v for i, v in enumerate(x)}, distributions=dists, value=y)
-                for x, y in zip(X, Y, strict=True)])
-            otimes = []
-            for _ in range(reps + 1):
-                t0 = time.perf_counter()
-                tr = study.ask(dists)
-                study.tell(tr, hartmann6([tr.params[f"x{i}"] for i in range(6)]))
-                otimes.append(time.perf_counter() - t0)
+            study, dists = _optuna_with(X, Y)
+            otimes = [_optuna_step(study, dists) for _ in range(reps + 1)]
             row["optuna"] = float(np.median(otimes[1:]))  # the first ask fits from scratch
         rows.append(row)
         print(json.dumps(row), flush=True)
@@ -130,34 +151,14 @@ def scaling(sizes: list[int], device: str | None, optuna_max: int) -> list[dict]
 def interleaved(n: int, reps: int = 30) -> dict[str, float]:
     """Median seconds per ask+tell at ``n`` observations of Hartmann6 for tuner and Optuna's
     GPSampler, one pair of each in turn (so that both see the same load), and their ratio."""
-    import optuna
-    from optuna.distributions import FloatDistribution
-
-    from tuner import Optimizer
-
-    optuna.logging.set_verbosity(optuna.logging.ERROR)
-    rng = np.random.default_rng(n)
-    X = rng.random((n, 6)).tolist()
-    Y = [hartmann6(x) for x in X]
-    opt = Optimizer([(0.0, 1.0)] * 6, n_initial_points=0, random_state=0)
-    opt.tell(X, Y)
-    dists = {f"x{i}": FloatDistribution(0, 1) for i in range(6)}
-    study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=0))
-    study.add_trials([optuna.trial.create_trial(params={f"x{i}": v for i, v in enumerate(x)},
-                                                distributions=dists, value=y)
-                      for x, y in zip(X, Y, strict=True)])
-    tr = study.ask(dists)  # the first ask fits from scratch: not timed
-    study.tell(tr, hartmann6([tr.params[f"x{i}"] for i in range(6)]))
+    X, Y = _data(n)
+    opt = _tuner_with(X, Y)
+    study, dists = _optuna_with(X, Y)
+    _optuna_step(study, dists)  # the first ask fits from scratch: not timed
     ours, theirs = [], []
     for _ in range(reps):
-        t0 = time.perf_counter()
-        x = opt.ask()
-        opt.tell(x, hartmann6(x))
-        ours.append(time.perf_counter() - t0)
-        t0 = time.perf_counter()
-        tr = study.ask(dists)
-        study.tell(tr, hartmann6([tr.params[f"x{i}"] for i in range(6)]))
-        theirs.append(time.perf_counter() - t0)
+        ours.append(_tuner_step(opt))
+        theirs.append(_optuna_step(study, dists))
     row = {"n": n, "tuner": float(np.median(ours)), "optuna": float(np.median(theirs))}
     row["ratio"] = row["tuner"] / row["optuna"]
     return row

@@ -58,7 +58,7 @@ def preprocess(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, frame: str = "c
                              np.asarray(phi, dtype=float), r_sub)
     w = pt / pt.sum()
     ceta = np.sum(w * eta)
-    dphi = (phi - phi[np.argmax(pt)] + np.pi) % (2 * np.pi) - np.pi
+    dphi = _wrap(phi - phi[np.argmax(pt)])
     cphi = np.sum(w * dphi)
     x, y = eta - ceta, dphi - cphi
     # principal axis of the pT-weighted second moments -> vertical
@@ -90,7 +90,7 @@ def jet_images(sample: JetSample, n_pixels: int = 25, half_width: float = 1.25,
             x, y = preprocess(pt, eta, phi, frame)
         else:
             x = eta - sample.jet_eta[i]
-            y = (phi - sample.jet_phi[i] + np.pi) % (2 * np.pi) - np.pi
+            y = _wrap(phi - sample.jet_phi[i])
         img, _, _ = np.histogram2d(y, x, bins=[edges, edges], weights=pt)
         total = img.sum()
         out[i, 0] = img / total if total > 0 else img

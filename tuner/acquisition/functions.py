@@ -72,13 +72,13 @@ class _LogEIValue(torch.autograd.Function):
     @staticmethod
     def forward(ctx: Any, X: torch.Tensor, gp: CachedGP, best_f: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
-            mean, var, Xs, w, positive = gp.mean_variance(X, gradient=ctx.needs_input_grad[0])
+            mean, var, Xs, w, _ = gp.mean_variance(X, gradient=ctx.needs_input_grad[0])
             sigma = var.clamp_min(1e-12).sqrt()  # as BoTorch's _mean_and_sigma
             u = (mean - best_f) / sigma
             log_h = _log_ei_helper(u)
             d_mean = torch.exp(torch.special.log_ndtr(u) - log_h) / sigma
             d_sigma = torch.exp(-0.5 * u.pow(2) - 0.5 * math.log(2 * math.pi) - log_h) / sigma
-            d_var = d_sigma * 0.5 / sigma * (positive & (var > 1e-12))
+            d_var = d_sigma * 0.5 / sigma * (var > 1e-12)  # BoTorch's floor: no gradient below
         ctx.gp = gp
         ctx.save_for_backward(Xs, w, d_mean, d_var)
         return (log_h + sigma.log()).squeeze(-1)

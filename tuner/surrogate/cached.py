@@ -27,18 +27,33 @@ from gpytorch.kernels import MaternKernel
 from gpytorch.likelihoods import FixedNoiseGaussianLikelihood, GaussianLikelihood
 from gpytorch.means import ConstantMean
 
-__all__ = ["CachedGP", "MeanVariancePosterior", "cached_gp", "is_plain", "matern52"]
+__all__ = ["CachedGP", "MeanVariancePosterior", "cached_gp", "is_plain", "matern52", "matern52_slope",
+           "matern52_terms"]
 
 _SQRT5 = math.sqrt(5.0)
 
 
-def matern52(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
-    """The Matern-5/2 correlation of inputs already divided by their lengthscales
-    (``... x m x d`` against ``n x d``: ``... x m x n``), with GPyTorch's floor under the
-    squared distance (finite gradients where two points coincide)."""
+def matern52_terms(A: torch.Tensor, B: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """The Matern-5/2 correlation ``k = (1 + sqrt5 r + 5/3 r^2) exp(-sqrt5 r)`` of inputs already
+    divided by their lengthscales (``... x m x d`` against ``n x d``: ``... x m x n``) with the
+    ``r`` and ``exp(-sqrt5 r)`` it was made of (what its derivatives need), and GPyTorch's floor
+    under the squared distance (finite gradients where two points coincide)."""
     r2 = (A.unsqueeze(-2) - B).pow(2).sum(-1)
     r = r2.clamp_min(1e-30).sqrt()
-    return (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * torch.exp(-_SQRT5 * r)
+    e = torch.exp(-_SQRT5 * r)
+    return (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * e, r, e
+
+
+def matern52(A: torch.Tensor, B: torch.Tensor) -> torch.Tensor:
+    """The Matern-5/2 correlation of inputs already divided by their lengthscales
+    (:func:`matern52_terms`)."""
+    return matern52_terms(A, B)[0]
+
+
+def matern52_slope(r: torch.Tensor, e: torch.Tensor) -> torch.Tensor:
+    """``-(dk/dr) / r = 5/3 (1 + sqrt5 r) exp(-sqrt5 r)`` of the Matern-5/2 correlation, from
+    ``r`` and ``e = exp(-sqrt5 r)``: the factor of every derivative of ``k`` through ``r^2``."""
+    return (5.0 / 3.0) * (1.0 + _SQRT5 * r) * e
 
 
 class MeanVariancePosterior(Posterior):
@@ -127,9 +142,8 @@ class CachedGP(Model):
         """``g_mean . dmean/dX + g_var . dvar/dX`` (``... x q x d``) from what
         :meth:`mean_variance` returned, in closed form (the Matern-5/2 derivative
         ``dk/dx_i = -5/3 (1 + sqrt5 r) exp(-sqrt5 r) (x_i - x'_i) / l_i^2``)."""
-        r2 = (Xs.unsqueeze(-2) - self.X).pow(2).sum(-1)  # ... x q x n
-        r = r2.clamp_min(1e-30).sqrt()
-        dk = -(5.0 / 3.0) * (1.0 + _SQRT5 * r) * torch.exp(-_SQRT5 * r)  # (dk/dr) / r
+        _, r, e = matern52_terms(Xs, self.X)  # ... x q x n
+        dk = -matern52_slope(r, e)  # (dk/dr) / r
         c = (g_mean * self.y_std).unsqueeze(-1) * self.alpha.squeeze(-1) \
             - (2.0 * g_var * self.y_std**2).unsqueeze(-1) * w
         H = dk * c

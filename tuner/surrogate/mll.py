@@ -23,11 +23,10 @@ from gpytorch.mlls import ExactMarginalLogLikelihood
 from gpytorch.priors import LogNormalPrior
 from scipy.optimize import minimize
 
-from tuner.surrogate.cached import is_plain, matern52
+from tuner.surrogate.cached import is_plain, matern52, matern52_slope, matern52_terms
 
 __all__ = ["fit_plain_gp", "plain_loss", "plain_loss_and_grad"]
 
-_SQRT5 = math.sqrt(5.0)
 _NOISE = "likelihood.noise_covar.raw_noise"
 _CONST = "model.mean_module.raw_constant"
 _LS = "model.covar_module.raw_lengthscale"
@@ -86,11 +85,8 @@ def plain_loss_and_grad(model: SingleTaskGP, names: list[str]) -> tuple[float, n
         X, y = model.train_inputs[0], model.train_targets
         n = y.shape[0]
         ls = model.covar_module.lengthscale.reshape(-1)
-        r2 = (X / ls).unsqueeze(-2).sub(X / ls).pow(2).sum(-1)
-        r = r2.clamp_min(1e-30).sqrt()
-        e = torch.exp(-_SQRT5 * r)
-        noise = model.likelihood.noise.reshape(-1).expand(n)
-        K = (1.0 + _SQRT5 * r + (5.0 / 3.0) * r2) * e + torch.diag(noise)
+        k, r, e = matern52_terms(X / ls, X / ls)
+        K = k + torch.diag(model.likelihood.noise.reshape(-1).expand(n))
         L = torch.linalg.cholesky(K)
         res = (y - model.mean_module.constant)[:, None]
         alpha = torch.cholesky_solve(res, L)
@@ -105,7 +101,7 @@ def plain_loss_and_grad(model: SingleTaskGP, names: list[str]) -> tuple[float, n
             elif name == _CONST:
                 g = -alpha.sum().reshape(1)
             else:
-                W = A * ((5.0 / 3.0) * (1.0 + _SQRT5 * r) * e)
+                W = A * matern52_slope(r, e)
                 s = 2.0 * (X.pow(2) * W.sum(1, keepdim=True)).sum(0) - 2.0 * (X * (W @ X)).sum(0)
                 g = 0.5 * s / ls.pow(3) - pgrad.get(_LS, 0.0)
             out.append(g.reshape(-1))

@@ -9,7 +9,8 @@ lies within 5% of every range of the truth.
 
     python benchmarks/tune_closure.py --truths 5 --strategies emulator,sobol \\
         [--events 100000 --pseudo-events 1000000 --budget 40] [--parallel 2] [--out DIR]
-        [--only 2,3,4]   # some of the drawn truths; rows already in DIR/closure.json are kept
+        [--only 4,2,3]   # some of the drawn truths, run in this order; rows already in
+                         # DIR/closure.json are kept, and each finished tune is added to it at once
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from __future__ import annotations
 import argparse
 import json
 import shutil
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import ProcessPoolExecutor, as_completed
 from pathlib import Path
 
 import numpy as np
@@ -93,6 +94,11 @@ def _previous(out: Path, done: set[tuple[int, str]]) -> list[dict]:
     return [r for r in json.loads(f.read_text()) if (r["truth"], r["strategy"]) not in done]
 
 
+def _save(out: Path, rows: list[dict]) -> None:
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "closure.json").write_text(json.dumps(rows, indent=1))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--truths", type=int, default=5)
@@ -106,15 +112,20 @@ def main() -> None:
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--out", default="bench-out/closure")
     ap.add_argument("--only", default=None,
-                    help="comma-separated truth indices to run (of the --truths drawn), e.g. 2,3,4")
+                    help="comma-separated truth indices to run (of the --truths drawn), in "
+                         "this order, e.g. 4,2,3")
     a = ap.parse_args()
     ts = truths(a.truths, a.seed)
     strategies = a.strategies.split(",")
-    only = None if a.only is None else {int(i) for i in a.only.split(",")}
-    jobs = [(i, t, s, a) for i, t in enumerate(ts) for s in strategies if only is None or i in only]
+    order = range(len(ts)) if a.only is None else [int(i) for i in a.only.split(",")]
+    jobs = [(i, ts[i], s, a) for i in order for s in strategies]
+    earlier = _previous(Path(a.out), {(i, s) for i, _, s, _ in jobs})
+    rows: list[dict] = []
     with ProcessPoolExecutor(a.parallel) as pool:
-        rows = list(pool.map(one, jobs))
-    rows += _previous(Path(a.out), {(i, s) for i, _, s, _ in jobs})
+        for fut in as_completed([pool.submit(one, j) for j in jobs]):
+            rows.append(fut.result())
+            _save(Path(a.out), rows + earlier)  # a stopped run keeps every finished tune
+    rows += earlier
     print(f"\n{a.truths} truths (seed {a.seed}), {a.budget} evaluations of {a.events} events, "
           f"pseudo-data of {a.pseudo_events} events\n")
     rows.sort(key=lambda r: (r["truth"], r["strategy"]))
@@ -135,8 +146,7 @@ def main() -> None:
         print(f"| {s} | {np.median([r['max_err'] for r in rs]):.3f} | "
               f"{max(r['max_err'] for r in rs):.3f} | "
               f"{np.median([r['max_pull'] for r in rs]):.2f} | {good} of {len(rs)} |")
-    Path(a.out).mkdir(parents=True, exist_ok=True)
-    (Path(a.out) / "closure.json").write_text(json.dumps(rows, indent=1))
+    _save(Path(a.out), rows)
 
 
 if __name__ == "__main__":

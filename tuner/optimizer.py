@@ -13,6 +13,7 @@ import math
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from copy import deepcopy
 from typing import Any
 
 import numpy as np
@@ -153,6 +154,10 @@ class Optimizer:
         if initial_point_generator not in INITIAL_POINT_GENERATORS:
             raise TunerError(f"initial_point_generator must be one of {INITIAL_POINT_GENERATORS}, "
                              f"got {initial_point_generator!r}")
+        if acq_func in ("EIps", "PIps"):
+            raise TunerError(f"acq_func {acq_func!r} (scikit-optimize's improvement per second) "
+                             f"needs a model of the evaluation time, which tuner does not fit: "
+                             f"use {acq_func[:2]!r}")
         if acq_func not in ACQ_FUNCS:
             raise TunerError(f"acq_func must be one of {sorted(ACQ_FUNCS)}, got {acq_func!r}")
         if y_warp not in Y_WARPS:
@@ -172,6 +177,8 @@ class Optimizer:
                                                     method=initial_point_generator))
         self._design += self._rvs(n_initial_points - len(self._design), self._seed + 1)
         self.trials: list[Trial] = []
+        #: (arguments and told state of the last ask, its answer): scikit-optimize's ask cache
+        self._last_ask: tuple[tuple[Any, ...], Any] | None = None
         self._unit_cache: dict[int, np.ndarray] = {}  # trial id -> model coordinates of its point
         self._requeue: list[Trial] = []
         self.model: Any = None
@@ -260,7 +267,11 @@ class Optimizer:
             strategy: str | None = None) -> list[Any] | list[list[Any]]:
         """Propose the next point (``n_points=None``) or a list of ``n_points`` distinct points.
 
-        Asked points stay pending until told; a later ``ask`` will not return them again.
+        As in scikit-optimize, asking again with the same arguments and nothing told (or
+        queued) in between returns the same answer: the model's next point, or the same batch
+        (an initial random point is new on every ask, as scikit-optimize's are). Otherwise asked
+        points stay pending until told, and a later ``ask`` will not return them again
+        (:meth:`ask_trials` always creates new trials).
 
         Args:
             n_points: ``None`` for one point, else the size of the batch.
@@ -270,8 +281,25 @@ class Optimizer:
                 the surrogate was refitted, with its hyperparameters kept, as if the earlier ones
                 had returned the minimum, mean or maximum of the results so far).
         """
+        key = (n_points, strategy, self._told_state())
+        if self._last_ask is not None and self._last_ask[0] == key:
+            return deepcopy(self._last_ask[1])
+        from_model = n_points is not None or self._model_phase()
         trials = self.ask_trials(1 if n_points is None else n_points, strategy=strategy)
-        return trials[0].x if n_points is None else [t.x for t in trials]
+        out = trials[0].x if n_points is None else [t.x for t in trials]
+        self._last_ask = ((n_points, strategy, self._told_state()), deepcopy(out)) \
+            if from_model else None
+        return out
+
+    def _told_state(self) -> tuple[int, int]:
+        """Changes with every tell, enqueue or new trial: (trials, trials no longer pending)."""
+        return len(self.trials), sum(t.state != "pending" for t in self.trials)
+
+    def _model_phase(self) -> bool:
+        """Whether the next single ask is the model's choice (no queued or design point left)."""
+        taken = {repr(t.x) for t in self.trials}
+        return (not self._requeue and self.model is not None and len(self.complete) >= 2
+                and all(repr(p) in taken for p in self._design))
 
     def ask_trials(self, n: int = 1, strategy: str | None = None) -> list[Trial]:
         """Like :meth:`ask`, but return the :class:`~tuner.storage.Trial` records (id, point, seed).

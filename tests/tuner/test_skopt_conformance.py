@@ -264,3 +264,29 @@ def test_a_given_estimator_brings_its_noise():
     assert len(res.models) == 1 and res.models[-1].noise == 1e5  # skopt: the estimator's noise wins
     with pytest.raises(ValueError, match="base_estimator must be 'GP'"):
         gp_minimize(lambda x: x[0], [(0.0, 1.0)], base_estimator="RF", n_calls=2)
+
+
+def test_asking_again_before_a_tell_gives_the_same_answer_as_in_skopt():
+    opt = Optimizer([(-2.0, 2.0)], n_initial_points=2, random_state=1)
+    x0, x1 = opt.ask(), opt.ask()
+    assert x0 != x1  # initial random points are new on every ask
+    opt.tell(x1, 3.0)
+    x2 = opt.ask()
+    r2 = opt.tell(x2, 4.0)
+    assert len(r2.models) == 1
+    x3, x4 = opt.ask(), opt.ask()
+    assert x3 == x4  # nothing told in between: the model's same next point, no new trial
+    assert sum(t.state == "pending" for t in opt.trials) == 2  # x0 and x3
+    r3 = opt.tell(x3, 1.0)
+    assert len(r3.models) == 2 and opt.ask() != x3
+    # a batch asked twice is the same batch; asked with other arguments, new pending points
+    a, b = opt.ask(3, "cl_min"), opt.ask(3, "cl_min")
+    assert a == b
+    c = opt.ask(2)
+    assert not {tuple(p) for p in c} & {tuple(p) for p in a}
+
+
+@pytest.mark.parametrize("acq", ["EIps", "PIps"])
+def test_time_aware_acquisitions_are_refused_not_replaced(acq):
+    with pytest.raises(ValueError, match=rf"acq_func '{acq}' .*evaluation time.*use '{acq[:2]}'"):
+        Optimizer([(0.0, 1.0)], acq_func=acq)

@@ -36,9 +36,9 @@ __all__ = ["ACQ_FUNCS", "AcqConfig", "FastLogEI", "make_acquisition"]
 
 #: accepted ``acq_func`` names; scikit-optimize's names map onto the closest LogEI-family member
 ACQ_FUNCS = {
-    "LogEI": "LogEI", "EI": "LogEI", "gp_hedge": "LogEI", "EIps": "LogEI",
+    "LogEI": "LogEI", "EI": "LogEI", "gp_hedge": "LogEI",
     "qLogNEI": "qLogNEI", "LogNEI": "qLogNEI",
-    "PI": "PI", "PIps": "PI", "LCB": "LCB",
+    "PI": "PI", "LCB": "LCB",
 }
 
 

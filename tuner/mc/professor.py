@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
+from threadpoolctl import threadpool_limits
 
 from tuner.errors import TunerError
 from tuner.mc.uncertainty import hessian
@@ -86,7 +87,9 @@ class PolynomialHistograms:
         best_u, best_f = starts[0], math.inf
         bounds = [(0.0, 1.0)] * starts.shape[1]
         for s in starts:
-            r = minimize(lambda u: float(self.chi2(u[None])[0]), s, method="L-BFGS-B", bounds=bounds)
+            with threadpool_limits(limits=1, user_api="blas"):  # see tuner.surrogate.mll
+                r = minimize(lambda u: float(self.chi2(u[None])[0]), s, method="L-BFGS-B",
+                             bounds=bounds)
             if r.fun < best_f:
                 best_u, best_f = np.asarray(r.x), float(r.fun)
         return best_u, best_f

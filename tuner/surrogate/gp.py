@@ -191,7 +191,7 @@ def _best_of_starts(model: SingleTaskGP, warm_state: dict[str, Any] | None,
     """Fit a plain model from its default hyperparameters and, given ``warm_state``, from
     those too; the fit with the lower loss (higher posterior density), in eval mode, or
     ``None`` when neither ended well."""
-    starts: list[tuple[SingleTaskGP, int, float | None]] = [(model, config.maxiter, None)]
+    starts: list[tuple[SingleTaskGP, int, float | None]] = [(model, config.maxiter, config.warm_ftol)]
     if warm_state is not None:
         warm = copy.deepcopy(model)
         warm.load_state_dict({k: v for k, v in warm_state.items()

@@ -102,6 +102,12 @@ def styblinski_tang(x) -> float:
     return float(np.sum(x**4 - 16 * x**2 + 5 * x) / 2)
 
 
+def weak_quadratic(x) -> float:
+    """A bowl with one direction ten times weaker than the other: a GP whose refits only warm
+    start can explain the weak one away as noise and never leave its bound."""
+    return float((x[0] - 0.3) ** 2 + 10 * (x[1] - 0.1) ** 2)
+
+
 @dataclass(frozen=True)
 class Problem:
     name: str
@@ -137,6 +143,7 @@ PROBLEMS = {
     "styblinski_tang4": _p("Styblinski-Tang-4", styblinski_tang, -5.0, 5.0, 4, -39.16617 * 4, 60),
     "noisy_camel": Problem("noisy six-hump camel", six_hump_camel, [(-3.0, 3.0), (-2.0, 2.0)],
                            -1.0316284535, 40, 0.1),
+    "weak_quadratic": _p("weak quadratic", weak_quadratic, -1.0, 1.0, 2, 0.0, 20),
     "noisy_styblinski_tang4": _p("noisy Styblinski-Tang-4", styblinski_tang, -5.0, 5.0, 4,
                                  -39.16617 * 4, 60, 2.0),
 }

@@ -59,12 +59,15 @@ class SurrogateConfig:
         refit_growth: above it, they are refitted when the data grew by this fraction since the
             last fit; in between, the model is conditioned on the new data with the previous
             hyperparameters (exact GP, no optimisation: O(n^3) once instead of per L-BFGS step).
-        cold_refits: every refit also starts from the default hyperparameters, beside the
-            warm start, and the fit with the higher posterior density is kept. A warm start
-            alone stays in the optimum it found first: on ``(x0 - 0.3)^2 + 10 (x1 - 0.1)^2``
-            (20 calls, 10 seeds) it kept a long lengthscale and a noise level that explained
-            ``x0`` away, and 3 runs of 10 never moved ``x0`` off its bound (regret 0.49);
-            with cold refits none did (BENCHMARKS.md section 1).
+        cold_refit_every: a refit also starts from the default hyperparameters, beside the warm
+            start, and the fit with the higher posterior density is kept: at every refit below
+            ``cold_refits_below`` observations, at every ``cold_refit_every``-th one above
+            (0: never). A warm start alone stays in the optimum it found first: on
+            ``(x0 - 0.3)^2 + 10 (x1 - 0.1)^2`` (20 calls, 10 seeds) it kept a long lengthscale
+            and a noise level that explained ``x0`` away, and 3 runs of 10 never moved ``x0``
+            off its bound (regret 0.49); with cold refits none did (BENCHMARKS.md section 1).
+            Above 64 observations a cold fit doubles the cost of a tell (0.09 s at 100).
+        cold_refits_below: see ``cold_refit_every``.
     """
 
     maxiter: int = 200
@@ -73,7 +76,8 @@ class SurrogateConfig:
     min_noise: float = 1e-6
     always_refit_below: int = 200
     refit_growth: float = 0.1
-    cold_refits: bool = True
+    cold_refit_every: int = 5
+    cold_refits_below: int = 64
 
 
 def gp_settings() -> ExitStack:
@@ -157,7 +161,10 @@ def fit_gp(model: SingleTaskGP, warm_state: dict[str, Any] | None = None,
     with gp_settings(), warnings.catch_warnings():
         warnings.simplefilter("ignore", OptimizationWarning)
         warnings.filterwarnings("ignore", message=".*not p.d.*")
-        if optimise and config.cold_refits and is_plain(model):
+        n = model.train_targets.shape[-1]
+        cold = config.cold_refit_every > 0 and (n < config.cold_refits_below
+                                                or n % config.cold_refit_every == 0)
+        if optimise and cold and is_plain(model):
             best = _best_of_starts(model, warm_state, config)
             if best is not None:
                 return best

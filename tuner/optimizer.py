@@ -421,11 +421,14 @@ class Optimizer:
     def _maximize(self, acq: Any, q: int) -> list[list[Any]]:
         """The ``q`` points maximising ``acq`` (seeded by the trial count), as user points that
         satisfy ``space_constraint``."""
+        k = self.acq_config.incumbent_starts
+        best = sorted(self.complete, key=lambda t: float(t.y or 0.0))[:k] if k > 0 else []
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed((self._seed + 104729 * len(self.trials)) % 2**31)
             cand = maximize_acquisition(acq, self._tensor(self.space.model_bounds), q,
                                         self.space.discrete_dims, self.space.cat_dims,
-                                        self.acq_config)
+                                        self.acq_config,
+                                        self._tensor(self._units(best)) if best else None)
         return self._constrained(self.space.from_unit(cand.cpu().numpy()), acq)
 
     def _acquire_liar(self, strategy: str) -> list[list[Any]]:

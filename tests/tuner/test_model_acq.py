@@ -240,3 +240,21 @@ def test_the_cached_posterior_follows_every_change_of_its_model():
     T = torch.rand(7, 1, 2, dtype=torch.float64)
     with torch.no_grad(), gp_settings():
         torch.testing.assert_close(fewer.posterior(T).mean, model.posterior(T).mean)
+
+
+def test_the_acquisition_search_starts_from_the_points_given():
+    """From one raw sample and a short L-BFGS run the search reaches the posterior mean's
+    maximiser only when it also starts from a point near it (the incumbent start)."""
+    from botorch.acquisition import PosteriorMean
+
+    X = torch.rand(20, 4, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
+    Y = -((X - 0.3) ** 2).sum(-1, keepdim=True)
+    model = fit_gp(build_gp(X, Y))
+    acq = PosteriorMean(model)
+    bounds = torch.stack([torch.zeros(4), torch.ones(4)]).to(X)
+    start = torch.full((1, 4), 0.3, dtype=torch.float64)
+    cfg = AcqConfig(num_restarts=1, raw_samples=1, maxiter=1)
+    with_start = maximize_acquisition(acq, bounds, 1, {}, {}, cfg, start)
+    without = maximize_acquisition(acq, bounds, 1, {}, {}, cfg)
+    assert (with_start - 0.3).abs().max() < 0.1
+    assert (without - 0.3).abs().max() > 0.1

@@ -54,6 +54,8 @@ class AcqConfig:
         kappa: exploration weight of LCB (scikit-optimize's default 1.96).
         xi: improvement margin of analytic EI and of PI, on the model's scale (the objective's,
             or its log with ``y_warp="log"``); the noisy/batch EI (qLogNEI) has none.
+        incumbent_starts: best observed points from which L-BFGS starts too (a local search
+            from the incumbent, as Optuna's GPSampler runs one); 0 for none.
     """
 
     num_restarts: int = 8
@@ -62,6 +64,7 @@ class AcqConfig:
     mc_samples: int = 128
     kappa: float = 1.96
     xi: float = 0.0
+    incumbent_starts: int = 1
 
 
 class _LogEIValue(torch.autograd.Function):

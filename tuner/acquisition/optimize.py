@@ -1,9 +1,10 @@
 """Maximising an acquisition function over the model space.
 
-Multi-start L-BFGS-B from scrambled-Sobol raw samples; with integer or categorical dimensions
-BoTorch's mixed alternating optimiser (continuous L-BFGS steps alternating with discrete
-neighbourhood search) keeps every candidate on the allowed grid, so a point is never rounded after
-it was chosen.
+Multi-start L-BFGS-B from scrambled-Sobol raw samples, plus starts the caller gives (the best
+points observed: a local search from the incumbent, as Optuna's GPSampler runs one); with integer
+or categorical dimensions BoTorch's mixed alternating optimiser (continuous L-BFGS steps
+alternating with discrete neighbourhood search) keeps every candidate on the allowed grid, so a
+point is never rounded after it was chosen.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch
 from botorch.acquisition import AcquisitionFunction
 from botorch.exceptions.warnings import BadInitialCandidatesWarning, OptimizationWarning
 from botorch.optim import optimize_acqf, optimize_acqf_mixed_alternating
+from botorch.optim.initializers import gen_batch_initial_conditions
 
 from tuner.acquisition.functions import AcqConfig
 from tuner.surrogate.gp import gp_settings
@@ -23,7 +25,7 @@ __all__ = ["maximize_acquisition"]
 
 def maximize_acquisition(acq: AcquisitionFunction, bounds: torch.Tensor, q: int,
                          discrete_dims: dict[int, list[float]], cat_dims: dict[int, list[float]],
-                         config: AcqConfig) -> torch.Tensor:
+                         config: AcqConfig, starts: torch.Tensor | None = None) -> torch.Tensor:
     """Maximise ``acq`` over the model space; return ``q x d`` candidates.
 
     Args:
@@ -33,6 +35,9 @@ def maximize_acquisition(acq: AcquisitionFunction, bounds: torch.Tensor, q: int,
         discrete_dims: Ordered discrete dimensions and their allowed values.
         cat_dims: Categorical dimensions and their allowed values.
         config: Options.
+        starts: ``k x d`` points from which L-BFGS starts too, beside the ``num_restarts``
+            chosen from the raw samples (single continuous candidates only: ``q = 1`` and no
+            discrete dimension).
     """
     with gp_settings(), warnings.catch_warnings():
         warnings.simplefilter("ignore", OptimizationWarning)
@@ -44,9 +49,18 @@ def maximize_acquisition(acq: AcquisitionFunction, bounds: torch.Tensor, q: int,
                 cat_dims=cat_dims or None, q=q, num_restarts=config.num_restarts,
                 raw_samples=config.raw_samples)
         else:
+            options: dict[str, bool | float | int] = {
+                "maxiter": config.maxiter, "batch_limit": config.num_restarts,
+                "init_batch_limit": config.raw_samples}
+            init = None
+            if starts is not None and len(starts) and q == 1:
+                init = torch.cat([gen_batch_initial_conditions(
+                    acq, bounds, q=1, num_restarts=config.num_restarts,
+                    raw_samples=config.raw_samples, options=options),
+                    starts.to(bounds)[:, None, :]])
+                options = {**options, "batch_limit": len(init)}
             cand, _ = optimize_acqf(
-                acq, bounds=bounds, q=q, num_restarts=config.num_restarts,
-                raw_samples=config.raw_samples, sequential=q > 1,
-                options={"maxiter": config.maxiter, "batch_limit": config.num_restarts,
-                         "init_batch_limit": config.raw_samples})
+                acq, bounds=bounds, q=q, num_restarts=config.num_restarts if init is None
+                else len(init), raw_samples=None if init is not None else config.raw_samples,
+                sequential=q > 1, options=dict(options), batch_initial_conditions=init)
     return cand.detach()

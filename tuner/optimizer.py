@@ -297,9 +297,13 @@ class Optimizer:
 
     def _model_phase(self) -> bool:
         """Whether the next single ask is the model's choice (no queued or design point left)."""
-        taken = {repr(t.x) for t in self.trials}
         return (not self._requeue and self.model is not None and len(self.complete) >= 2
-                and all(repr(p) in taken for p in self._design))
+                and not self._fresh_design())
+
+    def _fresh_design(self) -> list[list[Any]]:
+        """Design points not yet taken (enqueued points and resumed studies do not shift it)."""
+        taken = {repr(t.x) for t in self.trials}
+        return [p for p in self._design if repr(p) not in taken]
 
     def ask_trials(self, n: int = 1, strategy: str | None = None) -> list[Trial]:
         """Like :meth:`ask`, but return the :class:`~tuner.storage.Trial` records (id, point, seed).
@@ -321,9 +325,7 @@ class Optimizer:
         t0 = time.perf_counter()
         while len(out) < n:
             need = n - len(out)
-            # design points not yet taken (enqueued points and resumed studies do not shift it)
-            taken = {repr(t.x) for t in self.trials}
-            fresh = [p for p in self._design if repr(p) not in taken]
+            fresh = self._fresh_design()
             if fresh:
                 pts = fresh[:need]
             elif self.model is not None and len(self.complete) >= 2:

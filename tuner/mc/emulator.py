@@ -47,11 +47,11 @@ from gpytorch.means import LinearMean
 from gpytorch.mlls import ExactMarginalLogLikelihood
 from scipy.optimize import minimize as scipy_minimize
 from scipy.stats import qmc
-from threadpoolctl import threadpool_limits
 
 from tuner.errors import TunerError
 from tuner.mc.uncertainty import curvature_inverse, hessian
 from tuner.surrogate.gp import gp_settings
+from tuner.surrogate.mll import one_blas_thread
 
 __all__ = ["HistogramEmulator"]
 
@@ -268,13 +268,13 @@ class HistogramEmulator:
                 return float(val), t.grad[0].numpy().astype(float)
 
             best_u, best_c = grid[int(np.argmin(c))], float(np.min(c))
-            for start in grid[np.argsort(c)[:4]]:
-                with threadpool_limits(limits=1, user_api="blas"):  # see tuner.surrogate.mll
+            with one_blas_thread():
+                for start in grid[np.argsort(c)[:4]]:
                     r = scipy_minimize(fun, start, jac=True, method="L-BFGS-B",
                                        bounds=list(zip(lo, hi, strict=True)),
                                        options={"maxiter": 100})
-                if np.isfinite(r.fun) and r.fun < best_c:
-                    best_u, best_c = np.clip(r.x, lo, hi), float(r.fun)
+                    if np.isfinite(r.fun) and r.fun < best_c:
+                        best_u, best_c = np.clip(r.x, lo, hi), float(r.fun)
         return np.asarray(best_u, dtype=float)
 
     def propose(self, bounds: np.ndarray, X_pending: np.ndarray | None = None,

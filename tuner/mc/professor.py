@@ -15,10 +15,10 @@ from dataclasses import dataclass
 
 import numpy as np
 from scipy.optimize import minimize
-from threadpoolctl import threadpool_limits
 
 from tuner.errors import TunerError
 from tuner.mc.uncertainty import hessian
+from tuner.surrogate.mll import one_blas_thread
 
 __all__ = ["INTERPOLATION_ERROR", "PolynomialHistograms", "polynomial_order"]
 
@@ -86,12 +86,12 @@ class PolynomialHistograms:
         """The lowest minimum from L-BFGS-B runs started at each row of ``starts`` (unit cube)."""
         best_u, best_f = starts[0], math.inf
         bounds = [(0.0, 1.0)] * starts.shape[1]
-        for s in starts:
-            with threadpool_limits(limits=1, user_api="blas"):  # see tuner.surrogate.mll
+        with one_blas_thread():
+            for s in starts:
                 r = minimize(lambda u: float(self.chi2(u[None])[0]), s, method="L-BFGS-B",
                              bounds=bounds)
-            if r.fun < best_f:
-                best_u, best_f = np.asarray(r.x), float(r.fun)
+                if r.fun < best_f:
+                    best_u, best_f = np.asarray(r.x), float(r.fun)
         return best_u, best_f
 
     def covariance(self, u: np.ndarray, h: float = 1e-3) -> np.ndarray:

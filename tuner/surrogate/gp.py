@@ -169,10 +169,8 @@ def fit_gp(model: SingleTaskGP, warm_state: dict[str, Any] | None = None,
             if best is not None:
                 return best
         if warm_state is not None:
-            hyper = {k: v for k, v in warm_state.items()
-                     if not k.startswith("outcome_transform") and "train" not in k}
             try:
-                model.load_state_dict(hyper, strict=False)
+                model.load_state_dict(_hyperparameters(warm_state), strict=False)
                 if not optimise:
                     model.eval()
                     return model
@@ -193,6 +191,12 @@ def fit_gp(model: SingleTaskGP, warm_state: dict[str, Any] | None = None,
     return model
 
 
+def _hyperparameters(state: dict[str, Any]) -> dict[str, Any]:
+    """The hyperparameters of a model's ``state_dict()``: without its data and outcome
+    transform, so that they load into a model of other data."""
+    return {k: v for k, v in state.items() if not k.startswith("outcome_transform") and "train" not in k}
+
+
 def _best_of_starts(model: SingleTaskGP, warm_state: dict[str, Any] | None,
                     config: SurrogateConfig) -> SingleTaskGP | None:
     """Fit a plain model from its default hyperparameters and, given ``warm_state``, from
@@ -201,9 +205,7 @@ def _best_of_starts(model: SingleTaskGP, warm_state: dict[str, Any] | None,
     starts: list[tuple[SingleTaskGP, int, float | None]] = [(model, config.maxiter, config.warm_ftol)]
     if warm_state is not None:
         warm = copy.deepcopy(model)
-        warm.load_state_dict({k: v for k, v in warm_state.items()
-                              if not k.startswith("outcome_transform") and "train" not in k},
-                             strict=False)
+        warm.load_state_dict(_hyperparameters(warm_state), strict=False)
         starts.append((warm, config.warm_maxiter, config.warm_ftol))
     fitted = []
     for m, maxiter, ftol in starts:

@@ -116,33 +116,33 @@ def efps(sample: JetSample, max_degree: int = 5, beta: float = 1.0) -> tuple[np.
     return out, graphs
 
 
-def _kt_axes(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, e: np.ndarray, n: int
-             ) -> tuple[np.ndarray, np.ndarray]:
+def _kt_axes(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, e: np.ndarray, ns: Sequence[int]
+             ) -> list[tuple[np.ndarray, np.ndarray]]:
+    """(eta, phi) of the exclusive-kt axes for each ``n`` in ``ns``, from one clustering."""
     import awkward as ak
     import fastjet
 
     px, py, pz = pt * np.cos(phi), pt * np.sin(phi), pt * np.sinh(eta)
-    parts = ak.Array([{"px": a, "py": b, "pz": c, "E": d} for a, b, c, d in zip(px, py, pz, e,
-                                                                                  strict=True)])
+    parts = ak.zip({"px": px, "py": py, "pz": pz, "E": np.asarray(e, dtype=float)}, with_name="Momentum4D")
     cs = fastjet.ClusterSequence(parts, fastjet.JetDefinition(fastjet.kt_algorithm, 1.5))
-    with warnings.catch_warnings():  # fastjet warns for every exclusive request, kt included
-        warnings.simplefilter("ignore", UserWarning)
-        sub = cs.exclusive_jets(n_jets=n)
-    spx, spy, spz = (np.asarray(sub[f]) for f in ("px", "py", "pz"))
-    spt = np.hypot(spx, spy)
-    return np.arcsinh(spz / np.maximum(spt, 1e-12)), np.arctan2(spy, spx)
+    axes = []
+    for n in ns:
+        with warnings.catch_warnings():  # fastjet warns for every exclusive request, kt included
+            warnings.simplefilter("ignore", UserWarning)
+            sub = cs.exclusive_jets(n_jets=n)
+        spx, spy, spz = (np.asarray(sub[f]) for f in ("px", "py", "pz"))
+        spt = np.hypot(spx, spy)
+        axes.append((np.arcsinh(spz / np.maximum(spt, 1e-12)), np.arctan2(spy, spx)))
+    return axes
 
 
 def nsubjettiness(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, e: np.ndarray,
                   n_max: int = 3, r0: float = 0.8) -> tuple[np.ndarray, float]:
     """``tau_1..tau_n_max`` (beta = 1, exclusive-kt axes) and dR of the two kt subjets."""
-    taus = np.zeros(n_max)
+    taus = np.zeros(n_max)  # tau_n = 0 for a jet of fewer than n constituents
     dr2 = np.nan
-    for n in range(1, n_max + 1):
-        if len(pt) < n:
-            taus[n - 1] = 0.0
-            continue
-        aeta, aphi = _kt_axes(pt, eta, phi, e, n)
+    ns = [n for n in range(1, n_max + 1) if len(pt) >= n]
+    for n, (aeta, aphi) in zip(ns, _kt_axes(pt, eta, phi, e, ns) if ns else [], strict=True):
         dphi = (phi[:, None] - aphi[None, :] + np.pi) % (2 * np.pi) - np.pi
         dr = np.sqrt((eta[:, None] - aeta[None, :]) ** 2 + dphi**2)
         taus[n - 1] = float((pt * dr.min(axis=1)).sum() / (pt.sum() * r0))

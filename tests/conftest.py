@@ -91,7 +91,7 @@ def jet_cache(tmp_path_factory) -> Path:
 def jets(jet_cache) -> Data:
     from explain import jet_images, jet_observables, load_or_generate
 
-    sample = load_or_generate(N_PER_CLASS, cache_dir=jet_cache, seed=1)
+    sample = load_or_generate(N_PER_CLASS, cache_dir=jet_cache, seed=1, n_jobs=2)
     obs = jet_observables(sample)
     x_obs = np.nan_to_num(np.stack([obs[k] for k in OBS_NAMES], 1)).astype(np.float32)
     idx = np.arange(len(sample))

@@ -98,6 +98,21 @@ def test_optimiser_never_imports_the_generator_wing() -> None:
     assert not {m: t for m, t in bad.items() if t}
 
 
+def test_an_evaluation_worker_loads_neither_torch_nor_matplotlib() -> None:
+    """A worker process unpickles the evaluation function: it imports only what generation needs."""
+    import pickle
+
+    from tuner.mc.workflow import Evaluator  # the parent's side
+
+    blob = pickle.dumps((Evaluator.submit.__globals__["evaluate_point"], 1))
+    code = ("import pickle, sys\n"
+            "pickle.loads(sys.stdin.buffer.read())\n"
+            "bad = sorted({m.split('.')[0] for m in sys.modules} & {'torch', 'botorch', 'matplotlib'})\n"
+            "assert not bad, bad\n")
+    out = subprocess.run([sys.executable, "-c", code], input=blob, capture_output=True, cwd=ROOT)
+    assert out.returncode == 0, out.stderr[-2000:].decode()
+
+
 def test_jet_generation_does_not_load_botorch() -> None:
     """Every module jet generation uses, its lazy imports included, in a fresh interpreter."""
     graph = import_graph()

@@ -59,15 +59,17 @@ def partial_dependence(
     base = space.rvs(n_samples, random_state=np.random.default_rng(seed))
     gi = _grid(space.dimensions[i], n_points)
     gj = _grid(space.dimensions[j], n_points) if j is not None else None
-    vals = np.empty((len(gi), len(gj) if gj is not None else 1))
-    for a, vi in enumerate(gi):
-        for b, vj in enumerate(gj if gj is not None else [None]):
-            pts = [list(p) for p in base]
-            for p in pts:
-                p[i] = vi
-                if j is not None:
-                    p[j] = vj
-            vals[a, b] = surrogate_mean(res, pts).mean()
+    cells = [(vi, vj) for vi in gi for vj in (gj if gj is not None else [None])]
+    pts = []
+    for vi, vj in cells:  # every cell's points in one posterior call, not one call per cell
+        for p in base:
+            q = list(p)
+            q[i] = vi
+            if j is not None:
+                q[j] = vj
+            pts.append(q)
+    means = surrogate_mean(res, pts).reshape(len(cells), len(base)).mean(axis=1)
+    vals = means.reshape(len(gi), len(gj) if gj is not None else 1)
     return gi, gj, vals[:, 0] if gj is None else vals
 
 

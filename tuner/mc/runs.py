@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import signal
 import tempfile
+import time
 from collections.abc import Mapping, Sequence
 from concurrent.futures import Executor
 from dataclasses import dataclass, field
@@ -27,8 +28,8 @@ from tuner.mc.analyses.plugins import load_plugins
 from tuner.mc.generators import PythiaGenerator
 from tuner.mc.refdata import RefHisto
 
-__all__ = ["CHUNK_SIZE", "GenerationError", "RunSpec", "chunk_seeds", "generate", "needed_refs",
-           "run_chunk"]
+__all__ = ["CHUNK_SIZE", "GenerationError", "RunSpec", "chunk_seeds", "evaluate_point", "generate",
+           "needed_refs", "run_chunk"]
 
 #: events per chunk: the unit of work and of seeding (fixed, so results do not depend on workers)
 CHUNK_SIZE = 10_000
@@ -185,3 +186,15 @@ def needed_refs(refs: Mapping[str, RefHisto], analyses: Sequence[str]) -> dict[s
     keys = {k for a in analyses for k in ANALYSES[a].fills_names()}
     return {k: v for k, v in refs.items() if k in keys}
 
+
+def evaluate_point(spec: RunSpec, n_events: int, seed: int,
+                   stderr_path: str | None = None) -> dict[str, Any]:
+    """Worker side of one evaluation: generate and return the raw fills (serialised).
+
+    It lives here, beside :func:`generate`, so that a worker process unpickling it imports only
+    the generator and the analyses, not the optimiser, torch and matplotlib. The worker's stderr
+    goes to ``stderr_path`` while it runs, so a crash leaves its last words.
+    """
+    t0 = time.perf_counter()
+    fills = generate(spec, n_events, seed, stderr_path=stderr_path)
+    return {"fills": fills.to_bytes(), "seconds": time.perf_counter() - t0}

@@ -13,7 +13,6 @@ from __future__ import annotations
 import fcntl
 import json
 import os
-import time
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -33,7 +32,7 @@ from tuner.mc.outputs import write_outputs
 from tuner.mc.proposers import TuneState, make_proposer
 from tuner.mc.recommend import TuneResult, recommend
 from tuner.mc.refdata import read_yoda, write_yoda
-from tuner.mc.runs import RunSpec, generate
+from tuner.mc.runs import evaluate_point
 from tuner.mc.setup import TuneSetup, make_pseudodata, prepare
 from tuner.mc.validation import validate
 from tuner.optimizer import Optimizer
@@ -42,17 +41,6 @@ from tuner.storage import Study, Trial
 
 __all__ = ["Evaluation", "Evaluator", "TuneResult", "TuneRun", "TuneSetup", "evaluate_point",
            "prepare", "recommend", "run_tune"]
-
-
-def evaluate_point(spec: RunSpec, n_events: int, seed: int,
-                   stderr_path: str | None = None) -> dict[str, Any]:
-    """Worker side of one evaluation: generate and return the raw fills (serialised).
-
-    The worker's stderr goes to ``stderr_path`` while it runs, so a crash leaves its last words.
-    """
-    t0 = time.perf_counter()
-    fills = generate(spec, n_events, seed, stderr_path=stderr_path)
-    return {"fills": fills.to_bytes(), "seconds": time.perf_counter() - t0}
 
 
 def _head_tail(text: str, n: int = 3000) -> str:

@@ -35,6 +35,46 @@ def test_gp_learns_the_noise_level():
     assert 0.02 < noise < 0.08, noise  # true variance 0.04
 
 
+def test_leave_one_out_density_equals_refitting_without_each_point():
+    """plain_loo against its definition: condition on n - 1 points, predict the left-out one."""
+    from tuner.surrogate.mll import plain_loo
+
+    rng = np.random.default_rng(4)
+    X = rng.random((12, 2))
+    model = fit_gp(build_gp(torch.tensor(X), torch.tensor(_f(X))[:, None]))
+    Xt, yt = model.train_inputs[0], model.train_targets
+    dens = []
+    for i in range(len(yt)):
+        keep = torch.arange(len(yt)) != i
+        k = model.covar_module  # the exact GP prediction from the other points, written out
+        with torch.no_grad():
+            K = k(Xt[keep]).to_dense() + model.likelihood.noise * torch.eye(int(keep.sum()))
+            ks = k(Xt[keep], Xt[i:i + 1]).to_dense()[:, 0]
+            c = model.mean_module.constant
+            w = torch.linalg.solve(K, ks)
+            mu = c + w @ (yt[keep] - c)
+            var = k(Xt[i:i + 1]).to_dense()[0, 0] + model.likelihood.noise - w @ ks
+        dens.append(float(-0.5 * ((yt[i] - mu) ** 2 / var + torch.log(var) + np.log(2 * np.pi))))
+    assert plain_loo(model) == pytest.approx(np.mean(dens), rel=1e-9)
+
+
+@pytest.mark.parametrize("noise_sd", [0.0, 0.2])
+def test_the_noise_prior_is_chosen_by_how_well_the_fit_predicts_left_out_points(noise_sd):
+    """Noise-free data get the wide noise prior and a noise near the floor (the default prior
+    keeps ~1e-3 and hides differences below it); noisy data keep the default prior and about
+    their true noise."""
+    rng = np.random.default_rng(2)
+    X = rng.random((30, 2))
+    y = _f(X) + rng.normal(0, noise_sd, len(X)) * (noise_sd > 0)
+    model = fit_gp(build_gp(torch.tensor(X), torch.tensor(y)[:, None]))
+    scale = float(model.likelihood.noise_covar.noise_prior.scale)
+    noise = model.likelihood.noise.item() * model.outcome_transform.stdvs.item() ** 2
+    if noise_sd == 0:
+        assert scale == 3.0 and noise < 1e-5, (scale, noise)
+    else:
+        assert scale == 1.0 and 0.01 < noise < 0.1, (scale, noise)  # true variance 0.04
+
+
 def test_known_heteroscedastic_noise_is_used():
     X = torch.linspace(0, 1, 20, dtype=torch.float64)[:, None]
     Y = torch.sin(6 * X)

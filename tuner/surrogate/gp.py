@@ -31,13 +31,18 @@ from gpytorch.priors import LogNormalPrior
 
 from tuner.errors import TunerError
 from tuner.surrogate.cached import cached_gp, is_plain
-from tuner.surrogate.mll import fit_plain_gp, plain_loss
+from tuner.surrogate.mll import fit_plain_gp, plain_loo, plain_loss
 
 __all__ = ["Y_WARPS", "SurrogateConfig", "SurrogateView", "build_gp", "fit_gp", "gp_settings", "posterior",
            "posterior_mean", "unwarp"]
 
 #: output warps a surrogate can model: the objective itself, or its logarithm
 Y_WARPS = ("none", "log")
+
+#: the default prior of the learned noise variance (standardised units): LogNormal(loc, scale)
+NOISE_PRIOR_LOC, NOISE_PRIOR_SCALE = -4.0, 1.0
+#: where a model's state_dict() records the width of its noise prior
+_NOISE_SCALE_KEY = "likelihood.noise_covar.noise_prior._buffered_scale"
 
 #: Cholesky is exact and, for the sizes a BO run reaches, faster than GPyTorch's iterative solvers
 MAX_CHOLESKY = 20_000
@@ -68,6 +73,14 @@ class SurrogateConfig:
             off its bound (regret 0.49); with cold refits none did (BENCHMARKS.md section 1).
             Above 64 observations a cold fit doubles the cost of a tell (0.09 s at 100).
         cold_refits_below: see ``cold_refit_every``.
+        wide_noise_scale: at each such refit a third fit starts from the default hyperparameters
+            under a log-normal noise prior this wide (log-scale sd; the default prior's is 1), and
+            the leave-one-out predictive density of the observations decides between the fits of
+            the two priors (0: never). The default prior costs ~48 nats at the noise floor, so a
+            GP of a noise-free objective keeps a noise of ~1e-3 (standardised) and cannot resolve
+            differences below it; a wide prior alone underestimates the noise of noisy objectives
+            early. The leave-one-out density penalises both: an interpolating fit of noisy data
+            predicts its left-out points badly. The choice sticks through the warm refits between.
     """
 
     maxiter: int = 200
@@ -78,6 +91,7 @@ class SurrogateConfig:
     refit_growth: float = 0.1
     cold_refit_every: int = 5
     cold_refits_below: int = 64
+    wide_noise_scale: float = 3.0
 
 
 def gp_settings() -> ExitStack:
@@ -132,7 +146,7 @@ def build_gp(X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None = None,
     likelihood = None
     if Yvar is None:
         likelihood = gpytorch.likelihoods.GaussianLikelihood(
-            noise_prior=LogNormalPrior(loc=-4.0, scale=1.0),
+            noise_prior=LogNormalPrior(loc=NOISE_PRIOR_LOC, scale=NOISE_PRIOR_SCALE),
             noise_constraint=GreaterThan(min_noise, transform=None, initial_value=1e-3),
         )
     return SingleTaskGP(X, Y, train_Yvar=Yvar, likelihood=likelihood, covar_module=covar,
@@ -164,6 +178,8 @@ def fit_gp(model: SingleTaskGP, warm_state: dict[str, Any] | None = None,
         n = model.train_targets.shape[-1]
         cold = config.cold_refit_every > 0 and (n < config.cold_refits_below
                                                 or n % config.cold_refit_every == 0)
+        if warm_state is not None:
+            _set_noise_scale(model, _noise_scale(warm_state))
         if optimise and cold and is_plain(model):
             best = _best_of_starts(model, warm_state, config)
             if best is not None:
@@ -197,25 +213,54 @@ def _hyperparameters(state: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in state.items() if not k.startswith("outcome_transform") and "train" not in k}
 
 
+def _noise_scale(state: dict[str, Any]) -> float:
+    """The width of the noise prior a ``state_dict()`` was fitted under."""
+    v = state.get(_NOISE_SCALE_KEY)
+    return NOISE_PRIOR_SCALE if v is None else float(v)
+
+
+def _set_noise_scale(model: SingleTaskGP, scale: float) -> None:
+    """Give ``model``'s learned-noise prior the width ``scale`` (no-op for a fixed noise)."""
+    prior = getattr(getattr(model.likelihood, "noise_covar", None), "noise_prior", None)
+    if isinstance(prior, LogNormalPrior):
+        with torch.no_grad():
+            prior.base_dist.scale.fill_(scale)
+            getattr(prior, "_buffered_scale", prior.base_dist.scale).fill_(scale)
+
+
 def _best_of_starts(model: SingleTaskGP, warm_state: dict[str, Any] | None,
                     config: SurrogateConfig) -> SingleTaskGP | None:
     """Fit a plain model from its default hyperparameters and, given ``warm_state``, from
-    those too; the fit with the lower loss (higher posterior density), in eval mode, or
-    ``None`` when neither ended well."""
-    starts: list[tuple[SingleTaskGP, int, float | None]] = [(model, config.maxiter, config.warm_ftol)]
+    those too (under the noise prior that state was fitted under), and from the defaults under
+    the wide noise prior (``config.wide_noise_scale``). Per prior the fit with the lower loss
+    (higher posterior density) wins; between priors, the higher leave-one-out predictive density.
+    Returns the winner in eval mode, or ``None`` when no fit ended well."""
+    starts: list[tuple[SingleTaskGP, int, float | None]] = []
+    if config.wide_noise_scale > 0 and isinstance(
+            getattr(model.likelihood.noise_covar, "noise_prior", None), LogNormalPrior):
+        wide = copy.deepcopy(model)
+        _set_noise_scale(wide, config.wide_noise_scale)
+        starts.append((wide, config.maxiter, config.warm_ftol))
+    _set_noise_scale(model, NOISE_PRIOR_SCALE)
+    starts.append((model, config.maxiter, config.warm_ftol))
     if warm_state is not None:
         warm = copy.deepcopy(model)
         warm.load_state_dict(_hyperparameters(warm_state), strict=False)
+        _set_noise_scale(warm, _noise_scale(warm_state))
         starts.append((warm, config.warm_maxiter, config.warm_ftol))
-    fitted = []
+    by_prior: dict[float, tuple[float, SingleTaskGP]] = {}
     for m, maxiter, ftol in starts:
         m.train()
         if fit_plain_gp(m, maxiter, ftol):
             with torch.no_grad():
-                fitted.append((float(plain_loss(m)), m))
-    if not fitted:
+                loss = float(plain_loss(m))
+            key = _noise_scale(m.state_dict())
+            if key not in by_prior or loss < by_prior[key][0]:
+                by_prior[key] = (loss, m)
+    if not by_prior:
         return None
-    best = min(fitted, key=lambda lm: lm[0])[1]
+    fits = [m for _, m in by_prior.values()]
+    best = fits[0] if len(fits) == 1 else max(fits, key=plain_loo)
     best.eval()
     return best
 

@@ -23,8 +23,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "examples"))
 
 from hpo_tagger import SPACE, prepare_data, train  # noqa: E402
-
-from tuner import Categorical, Integer  # noqa: E402
+from optuna_bridge import suggest  # noqa: E402
 
 
 def _no_report(step: int, score: float) -> bool:
@@ -61,14 +60,7 @@ def run_optuna(
     spent = [0.0]
 
     def objective(trial: optuna.Trial) -> float:
-        params = {}
-        for d in SPACE:
-            if isinstance(d, Categorical):
-                params[d.name] = trial.suggest_categorical(d.name, list(d.categories))
-            elif isinstance(d, Integer):
-                params[d.name] = trial.suggest_int(d.name, d.low, d.high)
-            else:
-                params[d.name] = trial.suggest_float(d.name, d.low, d.high, log=d.prior == "log-uniform")
+        params = suggest(trial, SPACE)
         t = time.perf_counter()
         try:
             return train(params, seed * 1000 + trial.number, _no_report, data, epochs, threads)

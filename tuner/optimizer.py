@@ -29,7 +29,8 @@ from tuner.result import build_result
 from tuner.space import INITIAL_POINT_GENERATORS, Categorical, Integer, Space
 from tuner.storage import InMemoryStorage, Storage, Study, Trial
 from tuner.surrogate.cached import cached_gp
-from tuner.surrogate.gp import Y_WARPS, SurrogateConfig, build_gp, fit_gp, gp_settings, posterior, unwarp
+from tuner.surrogate.gp import SurrogateConfig, build_gp, fit_gp, gp_settings, posterior
+from tuner.surrogate.warp import Y_WARPS, OutputWarp
 
 __all__ = ["ASK_STRATEGIES", "FAILURE_MODES", "Y_WARPS", "Optimizer"]
 
@@ -91,8 +92,10 @@ class Optimizer:
         random_state: Seed; fixes the design and every random choice of the acquisition search.
         noise: ``"gaussian"`` to learn a noise level, or a float: the known noise variance of
             every observation (``tell(..., noise=)`` overrides it per observation).
-        y_warp: ``"none"`` or ``"log"`` (model ``log y``; for positive, heavy-tailed objectives
-            such as a chi2).
+        y_warp: The output warp (:mod:`tuner.surrogate.warp`): ``"power"`` (default; a
+            Yeo-Johnson transform fitted at each refit, the identity for evenly spread values),
+            ``"log"`` (model ``log y``; for positive objectives that vary over decades, such as a
+            chi2) or ``"none"``.
         storage: Path of a SQLite study file (an existing file is resumed), or a
             :class:`~tuner.storage.Storage`; default: in memory.
         device: Torch device of the surrogate (e.g. ``"cuda"``).
@@ -124,7 +127,7 @@ class Optimizer:
                  acq_func_kwargs: dict[str, Any] | None = None,
                  acq_optimizer_kwargs: dict[str, Any] | None = None, avoid_duplicates: bool = True,
                  *, noise: str | float = "gaussian",
-                 y_warp: str = "none", storage: str | Storage | None = None,
+                 y_warp: str = "power", storage: str | Storage | None = None,
                  device: str | torch.device | None = None, acq_config: AcqConfig | None = None,
                  model_config: SurrogateConfig | None = None, failures: str = "worst") -> None:
         _check_skopt_arguments(base_estimator, acq_optimizer, acq_func_kwargs, acq_optimizer_kwargs)
@@ -187,6 +190,9 @@ class Optimizer:
         self.model_queue_size = model_queue_size
         #: one surrogate per fit, oldest first (the last ``model_queue_size``), as scikit-optimize keeps
         self.models: list[Any] = []
+        #: the output warp each of ``models`` was fitted under (fitted anew at each fit for "power")
+        self.model_warps: list[OutputWarp] = []
+        self.warp = OutputWarp.fit(y_warp, np.zeros(0))  # the current model's
         self._model_n = 0
         self._fit_n = 0
         self._warm_state: dict[str, Any] | None = None
@@ -597,10 +603,12 @@ class Optimizer:
     def _known_noise(self) -> bool:
         return not isinstance(self.noise, str) or any(t.noise is not None for t in self.complete)
 
-    def _warp(self, y: np.ndarray, var: np.ndarray | None) -> tuple[np.ndarray, np.ndarray | None]:
-        if self.y_warp == "log":
-            return np.log(y), None if var is None else var / y**2
-        return y, var
+    def _warp(self, y: np.ndarray, var: np.ndarray | None
+              ) -> tuple[np.ndarray, np.ndarray | None, OutputWarp]:
+        """The told values (and known variances, through the slope) on the scale the model
+        sees, and the warp fitted to them."""
+        warp = OutputWarp.fit(self.y_warp, y)
+        return warp(y), None if var is None else var * warp.slope(y) ** 2, warp
 
     def _imputed(self) -> list[Trial]:
         """Failed trials that enter the model with the worst observed value (``failures="worst"``)."""
@@ -609,6 +617,9 @@ class Optimizer:
         return [t for t in self.trials if t.state == "failed"]
 
     def _training_data(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
+        return self._warped_data()[:3]
+
+    def _warped_data(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, OutputWarp]:
         done = self.complete
         failed = self._imputed()
         X = self._tensor(self._units(done + failed))
@@ -619,7 +630,7 @@ class Optimizer:
             default = float(self.noise) if not isinstance(self.noise, str) else 0.0
             var = np.array([default if t.noise is None else t.noise for t in done], dtype=float)
             var = np.concatenate([var, np.full(len(failed), float(np.median(var)))])
-        wy, wvar = self._warp(y, var)
+        wy, wvar, warp = self._warp(y, var)
         Y = self._tensor(-wy[:, None])
         Yvar = None
         if wvar is not None:
@@ -627,7 +638,7 @@ class Optimizer:
             # GPyTorch's fixed-noise likelihood rounds standardised variances below 1e-6 up (and
             # warns on every call): floor them here, just above that
             Yvar = self._tensor(np.maximum(wvar, 2e-6 * scale)[:, None])
-        return X, Y, Yvar
+        return X, Y, Yvar, warp
 
     def fit(self) -> None:
         """Refit the surrogate to the results told so far (a no-op when nothing new was told)."""
@@ -636,15 +647,18 @@ class Optimizer:
         if n_ok < 2 or n_ok < min(self.n_initial_points, 2) or n == self._model_n:
             return
         t0 = time.perf_counter()
-        X, Y, Yvar = self._training_data()
+        X, Y, Yvar, warp = self._warped_data()
         model = build_gp(X, Y, Yvar, cat_dims=list(self.space.cat_dims),
                          min_noise=self.model_config.min_noise)
         cfg = self.model_config
         optimise = n < cfg.always_refit_below or n >= (1 + cfg.refit_growth) * self._fit_n
         self.model = fit_gp(model, self._warm_state, cfg, optimise=optimise)
+        self.warp = warp
         self.models.append(self.model)
+        self.model_warps.append(warp)
         if self.model_queue_size is not None:
             del self.models[:-self.model_queue_size]
+            del self.model_warps[:-self.model_queue_size]
         self._warm_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
         self._model_n = n
         if optimise or self._fit_n == 0:
@@ -663,7 +677,7 @@ class Optimizer:
 
     def unwarp(self, v: np.ndarray | float) -> np.ndarray | float:
         """Map a value of the model scale back to the objective's scale."""
-        return unwarp(v, self.y_warp)
+        return self.warp.inverse(v)
 
     def recommend(self, search: bool = True) -> tuple[list[Any], float, float] | None:
         """The minimiser of the posterior mean over the evaluated points, and by L-BFGS from the

@@ -44,7 +44,7 @@ def build_result(opt: Any, specs: dict[str, Any] | None = None,
         res.x, res.fun = None, float("nan")
     res.space = opt.space
     res.specs = specs or {"function": "Optimizer", "args": {}}
-    res.models = [SurrogateView(m, opt.y_warp, opt.noise) for m in opt.models]
+    res.models = [SurrogateView(m, w, opt.noise) for m, w in zip(opt.models, opt.model_warps, strict=True)]
     res.random_state = opt.random_state
     res.y_warp = opt.y_warp  # the scale the GPs behind res.models are fitted on
     res.failed = [{"x": t.x, "error": t.error, "trial": t.id} for t in opt.trials

@@ -32,12 +32,10 @@ from gpytorch.priors import LogNormalPrior
 from tuner.errors import TunerError
 from tuner.surrogate.cached import cached_gp, is_plain
 from tuner.surrogate.mll import fit_plain_gp, plain_loo, plain_loss
+from tuner.surrogate.warp import Y_WARPS, OutputWarp
 
 __all__ = ["Y_WARPS", "SurrogateConfig", "SurrogateView", "build_gp", "fit_gp", "gp_settings", "posterior",
            "posterior_mean", "unwarp"]
-
-#: output warps a surrogate can model: the objective itself, or its logarithm
-Y_WARPS = ("none", "log")
 
 #: the default prior of the learned noise variance (standardised units): LogNormal(loc, scale)
 NOISE_PRIOR_LOC, NOISE_PRIOR_SCALE = -4.0, 1.0
@@ -285,19 +283,26 @@ def posterior(model: Any, X: torch.Tensor) -> tuple[np.ndarray, np.ndarray]:
     return mean, std
 
 
-def unwarp(v: Any, y_warp: str) -> Any:
-    """Map a value of the model scale back to the objective's scale (``exp`` for ``"log"``)."""
-    if y_warp not in Y_WARPS:
-        raise TunerError(f"y_warp must be one of {Y_WARPS}, got {y_warp!r}")
-    return np.exp(v) if y_warp == "log" else v
+def _as_warp(warp: OutputWarp | str) -> OutputWarp:
+    if isinstance(warp, OutputWarp):
+        return warp
+    if warp == "power":
+        raise TunerError("a 'power' warp is fitted to the told values: pass its OutputWarp")
+    return OutputWarp(warp)
 
 
-def posterior_mean(model: Any, X: torch.Tensor, y_warp: str) -> np.ndarray:
+def unwarp(v: Any, warp: OutputWarp | str) -> Any:
+    """Map a value of the model scale back to the objective's scale (``exp`` for ``"log"``, the
+    inverse power transform for a fitted ``"power"`` warp)."""
+    return _as_warp(warp).inverse(v)
+
+
+def posterior_mean(model: Any, X: torch.Tensor, warp: OutputWarp | str) -> np.ndarray:
     """The surrogate's prediction of the objective at unit-cube points ``X``, on the objective's
-    own scale (for ``y_warp="log"``: ``exp`` of the posterior mean of ``log y``, the median).
+    own scale (the posterior median: the warp of the posterior mean of the warped values).
 
     Every plot and report goes through here (or :meth:`tuner.Optimizer.predict` + ``unwarp``)."""
-    return np.asarray(unwarp(posterior(model, X)[0], y_warp))
+    return np.asarray(unwarp(posterior(model, X)[0], warp))
 
 
 class SurrogateView:
@@ -307,13 +312,15 @@ class SurrogateView:
 
     Attributes:
         model: The BoTorch model (fitted to ``-warp(y)``).
-        y_warp: Its output warp.
+        warp: Its output warp (:class:`tuner.surrogate.warp.OutputWarp`).
+        y_warp: The warp's kind.
         noise: The optimiser's noise setting (``"gaussian"`` or the known variance), as
             scikit-optimize's regressors carry it.
     """
 
-    def __init__(self, model: Any, y_warp: str, noise: str | float = "gaussian") -> None:
-        self.model, self.y_warp, self.noise = model, y_warp, noise
+    def __init__(self, model: Any, warp: OutputWarp | str, noise: str | float = "gaussian") -> None:
+        self.model, self.warp, self.noise = model, _as_warp(warp), noise
+        self.y_warp = self.warp.kind
 
     def predict(self, X: Any, return_std: bool = False) -> Any:
         """Posterior mean (and standard deviation, propagated through the warp to first order) at
@@ -321,10 +328,10 @@ class SurrogateView:
         p = next(self.model.parameters())
         Xt = torch.as_tensor(np.atleast_2d(np.asarray(X, dtype=float)), dtype=torch.float64, device=p.device)
         mean, std = posterior(self.model, Xt)
-        mu = np.asarray(unwarp(mean, self.y_warp))
+        mu = self.warp.inverse(mean)
         if not return_std:
             return mu
-        return mu, (mu * std if self.y_warp == "log" else std)
+        return mu, self.warp.std(mean, std)
 
     def __repr__(self) -> str:
         return f"SurrogateView({type(self.model).__name__}, y_warp={self.y_warp!r})"

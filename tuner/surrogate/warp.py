@@ -1,0 +1,116 @@
+"""Output warps: monotone maps of objective values to the values the Gaussian process models.
+
+A GP with a stationary kernel and Gaussian noise fits values whose spread is about the same
+everywhere. Many objectives are not like that: a few evaluations far up a wall (six-hump camel at its
+corners, Rosenbrock, Dixon-Price) set the scale, and the basin where the minimum lies is flattened to
+a rounding error of it. A monotone warp keeps the order of the values (so the minimiser and the
+improvement over the incumbent mean the same) and evens out their spread:
+
+* ``"none"``: the values themselves.
+* ``"log"``: ``log y`` (values must be positive), for objectives that vary over decades such as a
+  chi2.
+* ``"power"``: the Yeo-Johnson power transform of the standardised values, its exponent fitted by
+  maximum likelihood of a normal distribution at each refit (the output warping of HEBO, Cowen-Rivers
+  et al. arXiv 2012.03826). Exponent 1 is the identity, so values that are already spread evenly are
+  left as they are.
+
+A warp maps the told values before the model sees them (known noise variances through its slope,
+to first order) and maps predictions back (:meth:`OutputWarp.inverse`: the posterior median).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+from scipy import stats
+
+from tuner.errors import TunerError
+
+__all__ = ["Y_WARPS", "OutputWarp"]
+
+#: output warps a surrogate can model
+Y_WARPS = ("none", "log", "power")
+
+
+@dataclass(frozen=True)
+class OutputWarp:
+    """One fitted output warp.
+
+    Attributes:
+        kind: One of :data:`Y_WARPS`.
+        shift, scale: Standardisation before the power transform (``"power"`` only).
+        lam: The Yeo-Johnson exponent (``"power"`` only).
+    """
+
+    kind: str = "none"
+    shift: float = 0.0
+    scale: float = 1.0
+    lam: float = 1.0
+
+    def __post_init__(self) -> None:
+        if self.kind not in Y_WARPS:
+            raise TunerError(f"y_warp must be one of {Y_WARPS}, got {self.kind!r}")
+
+    @classmethod
+    def fit(cls, kind: str, y: np.ndarray) -> OutputWarp:
+        """The warp of ``kind`` for the told values ``y`` (``"power"`` fits its exponent;
+        fewer than three distinct values keep the identity)."""
+        if kind != "power":
+            return cls(kind)
+        y = np.asarray(y, dtype=float)
+        if len(np.unique(y)) < 3 or not np.std(y) > 0:
+            return cls("power")
+        shift, scale = float(np.mean(y)), float(np.std(y))
+        z = (y - shift) / scale
+        lam = float(stats.yeojohnson_normmax(z))
+        return cls("power", shift, scale, float(np.clip(lam, -3.0, 5.0)))
+
+    def __call__(self, y: Any) -> np.ndarray:
+        """Warp objective values."""
+        y = np.asarray(y, dtype=float)
+        if self.kind == "log":
+            return np.log(y)
+        if self.kind == "none":
+            return y
+        return np.asarray(stats.yeojohnson((y - self.shift) / self.scale, self.lam))
+
+    def slope(self, y: Any) -> np.ndarray:
+        """``d warp / d y`` at ``y`` (for known noise variances, to first order)."""
+        y = np.asarray(y, dtype=float)
+        if self.kind == "log":
+            return 1.0 / y
+        if self.kind == "none":
+            return np.ones_like(y)
+        z = (y - self.shift) / self.scale
+        pos = np.power(np.abs(z) + 1.0, self.lam - 1.0)
+        neg = np.power(np.abs(z) + 1.0, 1.0 - self.lam)
+        return np.where(z >= 0, pos, neg) / self.scale
+
+    def inverse(self, w: Any) -> np.ndarray:
+        """Map modelled values back to the objective's scale (beyond the warp's range, to its edge)."""
+        w = np.asarray(w, dtype=float)
+        if self.kind == "log":
+            return np.exp(w)
+        if self.kind == "none":
+            return w
+        lam = self.lam
+        with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
+            if abs(lam) < 1e-12:
+                zp = np.expm1(np.maximum(w, 0.0))
+            else:
+                zp = np.power(np.maximum(lam * np.maximum(w, 0.0) + 1.0, 1e-300), 1.0 / lam) - 1.0
+            if abs(lam - 2.0) < 1e-12:
+                zn = -np.expm1(-np.minimum(w, 0.0))
+            else:
+                zn = 1.0 - np.power(np.maximum(1.0 - (2.0 - lam) * np.minimum(w, 0.0), 1e-300),
+                                    1.0 / (2.0 - lam))
+        z = np.where(w >= 0, zp, zn)
+        return self.shift + self.scale * np.nan_to_num(z, nan=0.0, posinf=np.finfo(float).max / 4,
+                                                       neginf=-np.finfo(float).max / 4)
+
+    def std(self, mean_w: Any, std_w: Any) -> np.ndarray:
+        """A standard deviation of the modelled scale mapped to the objective's, to first order
+        about the posterior median."""
+        return np.asarray(std_w, dtype=float) / np.maximum(self.slope(self.inverse(mean_w)), 1e-300)

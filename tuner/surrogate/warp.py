@@ -9,10 +9,11 @@ improvement over the incumbent mean the same) and evens out their spread:
 * ``"none"``: the values themselves.
 * ``"log"``: ``log y`` (values must be positive), for objectives that vary over decades such as a
   chi2.
-* ``"power"``: the Yeo-Johnson power transform of the standardised values, its exponent fitted by
-  maximum likelihood of a normal distribution at each refit (the output warping of HEBO, Cowen-Rivers
-  et al. arXiv 2012.03826). Exponent 1 is the identity, so values that are already spread evenly are
-  left as they are.
+* ``"power"``: the power transform of HEBO (Cowen-Rivers et al., arXiv 2012.03826), refitted at each
+  refit: the values divided by their standard deviation, then Box-Cox when they are all positive
+  (log-like near zero: it resolves the basin of a loss whose minimum is near 0) and Yeo-Johnson
+  otherwise, the exponent fitted by maximum likelihood of a normal distribution. Exponent 1 is
+  (up to a shift) the identity, so evenly spread values are left about as they are.
 
 A warp maps the told values before the model sees them (known noise variances through its slope,
 to first order) and maps predictions back (:meth:`OutputWarp.inverse`: the posterior median).
@@ -40,12 +41,13 @@ class OutputWarp:
 
     Attributes:
         kind: One of :data:`Y_WARPS`.
-        shift, scale: Standardisation before the power transform (``"power"`` only).
-        lam: The Yeo-Johnson exponent (``"power"`` only).
+        method: ``"box-cox"``, ``"yeo-johnson"`` or ``"identity"`` (``"power"`` only).
+        scale: The values are divided by it before the transform (``"power"`` only).
+        lam: The exponent (``"power"`` only).
     """
 
     kind: str = "none"
-    shift: float = 0.0
+    method: str = "identity"
     scale: float = 1.0
     lam: float = 1.0
 
@@ -60,30 +62,36 @@ class OutputWarp:
         if kind != "power":
             return cls(kind)
         y = np.asarray(y, dtype=float)
-        if len(np.unique(y)) < 3 or not np.std(y) > 0:
+        sd = float(np.std(y)) if len(y) else 0.0
+        if len(np.unique(y)) < 3 or not sd > 0 or not np.all(np.isfinite(y)):
             return cls("power")
-        shift, scale = float(np.mean(y)), float(np.std(y))
-        z = (y - shift) / scale
-        lam = float(stats.yeojohnson_normmax(z))
-        return cls("power", shift, scale, float(np.clip(lam, -3.0, 5.0)))
+        z = y / sd
+        if np.all(z > 0):
+            return cls("power", "box-cox", sd, float(np.clip(stats.boxcox_normmax(z), -3.0, 3.0)))
+        return cls("power", "yeo-johnson", sd, float(np.clip(stats.yeojohnson_normmax(z), -3.0, 5.0)))
 
     def __call__(self, y: Any) -> np.ndarray:
         """Warp objective values."""
         y = np.asarray(y, dtype=float)
         if self.kind == "log":
             return np.log(y)
-        if self.kind == "none":
+        if self.kind == "none" or self.method == "identity":
             return y
-        return np.asarray(stats.yeojohnson((y - self.shift) / self.scale, self.lam))
+        z = y / self.scale
+        if self.method == "box-cox":
+            return np.log(z) if self.lam == 0 else (np.power(z, self.lam) - 1.0) / self.lam
+        return np.asarray(stats.yeojohnson(z, self.lam))
 
     def slope(self, y: Any) -> np.ndarray:
         """``d warp / d y`` at ``y`` (for known noise variances, to first order)."""
         y = np.asarray(y, dtype=float)
         if self.kind == "log":
             return 1.0 / y
-        if self.kind == "none":
+        if self.kind == "none" or self.method == "identity":
             return np.ones_like(y)
-        z = (y - self.shift) / self.scale
+        z = y / self.scale
+        if self.method == "box-cox":
+            return np.power(z, self.lam - 1.0) / self.scale
         pos = np.power(np.abs(z) + 1.0, self.lam - 1.0)
         neg = np.power(np.abs(z) + 1.0, 1.0 - self.lam)
         return np.where(z >= 0, pos, neg) / self.scale
@@ -93,22 +101,21 @@ class OutputWarp:
         w = np.asarray(w, dtype=float)
         if self.kind == "log":
             return np.exp(w)
-        if self.kind == "none":
+        if self.kind == "none" or self.method == "identity":
             return w
         lam = self.lam
         with np.errstate(over="ignore", invalid="ignore", divide="ignore"):
-            if abs(lam) < 1e-12:
-                zp = np.expm1(np.maximum(w, 0.0))
+            if self.method == "box-cox":
+                z = np.exp(w) if lam == 0 else np.power(np.maximum(lam * w + 1.0, 0.0), 1.0 / lam)
             else:
-                zp = np.power(np.maximum(lam * np.maximum(w, 0.0) + 1.0, 1e-300), 1.0 / lam) - 1.0
-            if abs(lam - 2.0) < 1e-12:
-                zn = -np.expm1(-np.minimum(w, 0.0))
-            else:
-                zn = 1.0 - np.power(np.maximum(1.0 - (2.0 - lam) * np.minimum(w, 0.0), 1e-300),
-                                    1.0 / (2.0 - lam))
-        z = np.where(w >= 0, zp, zn)
-        return self.shift + self.scale * np.nan_to_num(z, nan=0.0, posinf=np.finfo(float).max / 4,
-                                                       neginf=-np.finfo(float).max / 4)
+                zp = (np.expm1(np.maximum(w, 0.0)) if lam == 0 else
+                      np.power(np.maximum(lam * np.maximum(w, 0.0) + 1.0, 0.0), 1.0 / lam) - 1.0)
+                zn = (-np.expm1(-np.minimum(w, 0.0)) if lam == 2 else
+                      1.0 - np.power(np.maximum(1.0 - (2.0 - lam) * np.minimum(w, 0.0), 0.0),
+                                     1.0 / (2.0 - lam)))
+                z = np.where(w >= 0, zp, zn)
+        big = np.finfo(float).max / 4 / self.scale
+        return self.scale * np.nan_to_num(z, nan=0.0, posinf=big, neginf=-big)
 
     def std(self, mean_w: Any, std_w: Any) -> np.ndarray:
         """A standard deviation of the modelled scale mapped to the objective's, to first order

@@ -114,7 +114,7 @@ class OutputWarp:
                       1.0 - np.power(np.maximum(1.0 - (2.0 - lam) * np.minimum(w, 0.0), 0.0),
                                      1.0 / (2.0 - lam)))
                 z = np.where(w >= 0, zp, zn)
-        big = np.finfo(float).max / 4 / self.scale
+        big = np.finfo(float).max / 4 / max(self.scale, 1.0)  # scale * big stays finite
         return self.scale * np.nan_to_num(z, nan=0.0, posinf=big, neginf=-big)
 
     def std(self, mean_w: Any, std_w: Any) -> np.ndarray:

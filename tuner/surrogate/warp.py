@@ -25,7 +25,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-from scipy import stats
+from scipy import optimize, stats
 
 from tuner.errors import TunerError
 
@@ -66,9 +66,20 @@ class OutputWarp:
         if len(np.unique(y)) < 3 or not sd > 0 or not np.all(np.isfinite(y)):
             return cls("power")
         z = y / sd
-        if np.all(z > 0):
-            return cls("power", "box-cox", sd, float(np.clip(stats.boxcox_normmax(z), -3.0, 3.0)))
-        return cls("power", "yeo-johnson", sd, float(np.clip(stats.yeojohnson_normmax(z), -3.0, 5.0)))
+        if np.all(z > 0):  # Box-Cox: the exponent that makes the normal probability plot straightest
+            method = "box-cox"
+
+            def loss(lam: float) -> float:
+                return -float(stats.probplot(stats.boxcox(z, lam), dist="norm", fit=True)[1][2])
+        else:  # Yeo-Johnson: the maximum-likelihood exponent
+            method = "yeo-johnson"
+
+            def loss(lam: float) -> float:
+                return -float(stats.yeojohnson_llf(lam, z))
+        with np.errstate(all="ignore"):  # a bounded search: scipy's own bracket search can fail
+            res = optimize.minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded")
+        lam = float(res.x) if np.isfinite(res.fun) else 1.0
+        return cls("power", method, sd, lam)
 
     def __call__(self, y: Any) -> np.ndarray:
         """Warp objective values."""

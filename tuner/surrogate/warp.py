@@ -11,9 +11,10 @@ improvement over the incumbent mean the same) and evens out their spread:
   chi2.
 * ``"power"``: the power transform of HEBO (Cowen-Rivers et al., arXiv 2012.03826), refitted at each
   refit: the values divided by their standard deviation, then Box-Cox when they are all positive
-  (log-like near zero: it resolves the basin of a loss whose minimum is near 0) and Yeo-Johnson
-  otherwise, the exponent fitted by maximum likelihood of a normal distribution. Exponent 1 is
-  (up to a shift) the identity, so evenly spread values are left about as they are.
+  (log-like near zero: it resolves the basin of a loss whose minimum is near 0; the exponent that
+  makes the normal probability plot straightest, scipy's default) and Yeo-Johnson otherwise (the
+  maximum-likelihood exponent), within [-3, 3]. Exponent 1 is (up to a shift) the identity, so
+  evenly spread values are left about as they are.
 
 A warp maps the told values before the model sees them (known noise variances through its slope,
 to first order) and maps predictions back (:meth:`OutputWarp.inverse`: the posterior median).

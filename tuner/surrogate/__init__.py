@@ -1,4 +1,5 @@
-"""Surrogate models: exact GPs (GPyTorch/BoTorch) on the unit cube, their fit and posterior mean."""
+"""Surrogate models: exact GPs (GPyTorch/BoTorch) on the unit cube, their fit and posterior mean,
+and the output warps of the values they model."""
 
 from __future__ import annotations
 
@@ -10,5 +11,7 @@ from tuner.surrogate.gp import (
     gp_settings,
     posterior_mean,
 )
+from tuner.surrogate.warp import Y_WARPS, OutputWarp
 
-__all__ = ["SurrogateConfig", "SurrogateView", "build_gp", "fit_gp", "gp_settings", "posterior_mean"]
+__all__ = ["Y_WARPS", "OutputWarp", "SurrogateConfig", "SurrogateView", "build_gp", "fit_gp", "gp_settings",
+           "posterior_mean"]

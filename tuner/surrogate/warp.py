@@ -69,9 +69,11 @@ class OutputWarp:
         z = y / sd
         if np.all(z > 0):  # Box-Cox: the exponent that makes the normal probability plot straightest
             method = "box-cox"
+            zs = np.sort(z)  # Box-Cox keeps the order: the plot's normal quantiles are fixed
+            osm = stats.probplot(zs, dist="norm", fit=False)[0]
 
             def loss(lam: float) -> float:
-                return -float(stats.probplot(stats.boxcox(z, lam), dist="norm", fit=True)[1][2])
+                return -float(np.corrcoef(osm, stats.boxcox(zs, lam))[0, 1])
         else:  # Yeo-Johnson: the maximum-likelihood exponent
             method = "yeo-johnson"
 

@@ -19,12 +19,10 @@ SAMPLES = {
 }
 
 
-@pytest.mark.parametrize("kind", ["none", "log", "power"])
-@pytest.mark.parametrize("name", sorted(SAMPLES))
+@pytest.mark.parametrize("kind, name", [(k, n) for k in ("none", "log", "power") for n in sorted(SAMPLES)
+                                         if k != "log" or np.all(SAMPLES[n] > 0)])  # log: positive only
 def test_every_warp_inverts_and_its_slope_is_its_derivative(kind, name):
     y = SAMPLES[name]
-    if kind == "log" and np.any(y <= 0):
-        pytest.skip("log needs positive values")
     w = OutputWarp.fit(kind, y)
     np.testing.assert_allclose(w.inverse(w(y)), y, rtol=1e-9, atol=1e-12)
     h = 1e-6 * np.maximum(np.abs(y), 1e-3)

@@ -189,13 +189,40 @@ def test_every_analytic_acquisition_gives_botorchs_values(name):
         assert isinstance(acq, FastLogEI)
 
 
+@pytest.mark.parametrize("known_noise", [False, True])
+def test_the_cached_posterior_of_a_model_with_categories_equals_gpytorchs(known_noise):
+    """Categorical dimensions: the kernel evaluated densely, one factorisation per fit; mean,
+    variance and the acquisition's gradient in the continuous inputs as GPyTorch gives them."""
+    from botorch.acquisition import LogExpectedImprovement
+
+    from tuner.surrogate.cached import KernelCachedGP, cached_gp
+
+    rng = np.random.default_rng(5)
+    X = torch.tensor(rng.random((25, 3)))
+    X[:, 2] = (X[:, 2] * 3).floor()
+    Y = (X[:, :1] - 0.3) ** 2 + 0.2 * X[:, 1:2] + 0.1 * (X[:, 2:] == 1)
+    Yvar = torch.full_like(Y, 1e-4) if known_noise else None
+    model = fit_gp(build_gp(X, Y, Yvar, cat_dims=[2]))
+    fast = cached_gp(model)
+    assert isinstance(fast, KernelCachedGP) and cached_gp(model) is fast
+    Xt = torch.tensor(rng.random((4, 2, 3)))
+    Xt[..., 2] = (Xt[..., 2] * 3).floor()
+    with torch.no_grad():
+        ref, got = model.posterior(Xt), fast.posterior(Xt)
+    torch.testing.assert_close(got.mean, ref.mean, rtol=1e-9, atol=1e-10)
+    torch.testing.assert_close(got.variance, ref.variance, rtol=1e-7, atol=1e-10)
+    best = float(Y.max())
+    grads = []
+    for m in (model, fast):
+        x = Xt[:, :1].clone().requires_grad_(True)
+        LogExpectedImprovement(m, best_f=best)(x).sum().backward()
+        grads.append(x.grad[..., :2])
+    torch.testing.assert_close(grads[1], grads[0], rtol=1e-6, atol=1e-9)
+
+
 def test_models_the_cache_does_not_cover_are_left_to_botorch():
     from tuner.surrogate.cached import cached_gp
 
-    X = torch.tensor(np.random.default_rng(5).random((10, 2)))
-    X[:, 1] = (X[:, 1] * 3).floor()
-    model = fit_gp(build_gp(X, X[:, :1] ** 2, cat_dims=[1]))
-    assert cached_gp(model) is None
     _, plain = _fitted(10, 2, False)
     plain.train()
     assert cached_gp(plain) is None  # a model in training mode is not a fitted posterior

@@ -8,8 +8,11 @@ the prediction strategy, the outcome transform); the arithmetic is a few small m
 variance directly (to rounding, 1e-12 relative: ``tests/tuner/surrogate/test_cached.py``), so
 the acquisition search costs a fraction of what it did. It covers the model
 :func:`tuner.surrogate.gp.build_gp` builds without categorical dimensions (Matern-5/2 ARD, a
-constant mean, learned or known noise, a standardised outcome); :func:`cached_gp` returns ``None``
-for anything else, and the caller keeps the BoTorch model.
+constant mean, learned or known noise, a standardised outcome). With categorical dimensions (the
+sum of continuous, categorical and product kernels) :class:`KernelCachedGP` does the same with the
+kernel evaluated by GPyTorch, densely, and gradients by autograd: the factorisation is still made
+once per fit instead of once per call. :func:`cached_gp` returns ``None`` for anything else, and
+the caller keeps the BoTorch model.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import math
 from typing import Any
 from weakref import WeakKeyDictionary
 
+import gpytorch
 import torch
 from botorch.models import SingleTaskGP
 from botorch.models.model import Model
@@ -27,8 +31,8 @@ from gpytorch.kernels import MaternKernel
 from gpytorch.likelihoods import FixedNoiseGaussianLikelihood, GaussianLikelihood
 from gpytorch.means import ConstantMean
 
-__all__ = ["CachedGP", "MeanVariancePosterior", "cached_gp", "is_plain", "matern52", "matern52_slope",
-           "matern52_terms"]
+__all__ = ["CachedGP", "KernelCachedGP", "MeanVariancePosterior", "cached_gp", "is_plain", "matern52",
+           "matern52_slope", "matern52_terms"]
 
 _SQRT5 = math.sqrt(5.0)
 
@@ -169,13 +173,53 @@ class _MeanVariance(torch.autograd.Function):
         return ctx.gp.input_gradient(Xs, w, g_mean, g_var * positive), None
 
 
-def is_plain(model: Any) -> bool:
-    """Whether ``model`` is a plain model of :func:`~tuner.surrogate.gp.build_gp`: one output,
-    Matern-5/2 ARD without an output scale, constant mean, Gaussian or fixed noise,
-    ``Standardize``, no input transform, no batch (no categorical dimensions)."""
+class KernelCachedGP(Model):
+    """The posterior of a fitted exact :func:`~tuner.surrogate.gp.build_gp` model of any kernel
+    (categorical dimensions included) from one Cholesky factorisation of its training covariance;
+    the kernel is evaluated by GPyTorch without lazy tensors, gradients by autograd. Build it
+    with :func:`cached_gp`. The latent posterior, in the model's outcome units."""
+
+    num_outputs = 1
+
+    def __init__(self, model: SingleTaskGP) -> None:
+        super().__init__()
+        self.kernel = model.covar_module
+        y = model.train_targets.detach()
+        self.Xtr = model.train_inputs[0].detach()
+        noise = model.likelihood.noise.detach().reshape(-1)
+        with torch.no_grad(), gpytorch.settings.lazily_evaluate_kernels(False):
+            K = self.kernel(self.Xtr, self.Xtr).to_dense() + torch.diag(noise.expand(len(y)))
+        L, info = torch.linalg.cholesky_ex(K)
+        if int(info) != 0:
+            raise torch.linalg.LinAlgError("training covariance is not positive definite")
+        self.L = L
+        self.const = model.mean_module.constant.detach()
+        self.alpha = torch.cholesky_solve((y - self.const)[:, None], L)
+        tf: Any = model.outcome_transform
+        self.y_mean = torch.as_tensor(tf.means).detach().reshape(())
+        self.y_std = torch.as_tensor(tf.stdvs).detach().reshape(())
+
+    def posterior(self, X: torch.Tensor, output_indices: Any = None, observation_noise: Any = False,
+                  posterior_transform: Any = None, **kwargs: Any) -> MeanVariancePosterior:
+        """Mean and variance at ``X`` (``... x q x d``), each ``... x q x 1``."""
+        if posterior_transform is not None or observation_noise is not False:
+            raise NotImplementedError("KernelCachedGP gives the latent posterior only")
+        flat = X.reshape(-1, X.shape[-1])
+        with gpytorch.settings.lazily_evaluate_kernels(False):
+            Ks = self.kernel(flat, self.Xtr).to_dense()  # m x n
+            prior = self.kernel(flat, flat, diag=True)
+        mean = self.const + (Ks @ self.alpha).squeeze(-1)
+        v = torch.linalg.solve_triangular(self.L, Ks.transpose(0, 1), upper=False)
+        var = (prior - v.pow(2).sum(0)).clamp_min(1e-12)
+        shape = (*X.shape[:-1], 1)
+        return MeanVariancePosterior((mean * self.y_std + self.y_mean).reshape(shape),
+                                     (var * self.y_std**2).reshape(shape))
+
+
+def _exact_single_output(model: Any) -> bool:
+    """Whether ``model`` is a :func:`~tuner.surrogate.gp.build_gp` model of any kernel: one
+    output, constant mean, Gaussian or fixed noise, ``Standardize``, no input transform, no batch."""
     return (type(model) is SingleTaskGP and model.num_outputs == 1
-            and type(model.covar_module) is MaternKernel and model.covar_module.nu == 2.5
-            and model.covar_module.active_dims is None
             and type(model.mean_module) is ConstantMean
             and type(model.likelihood) in (GaussianLikelihood, FixedNoiseGaussianLikelihood)
             and type(getattr(model, "outcome_transform", None)) is Standardize
@@ -183,8 +227,17 @@ def is_plain(model: Any) -> bool:
             and model.train_inputs[0].dim() == 2)
 
 
+def is_plain(model: Any) -> bool:
+    """Whether ``model`` is a plain model of :func:`~tuner.surrogate.gp.build_gp`: one output,
+    Matern-5/2 ARD without an output scale, constant mean, Gaussian or fixed noise,
+    ``Standardize``, no input transform, no batch (no categorical dimensions)."""
+    return (_exact_single_output(model)
+            and type(model.covar_module) is MaternKernel and model.covar_module.nu == 2.5
+            and model.covar_module.active_dims is None)
+
+
 #: one CachedGP per model, with copies of the tensors it was built from (see :func:`_state`)
-_CACHE: WeakKeyDictionary[Any, tuple[list[torch.Tensor], CachedGP]] = WeakKeyDictionary()
+_CACHE: WeakKeyDictionary[Any, tuple[list[torch.Tensor], CachedGP | KernelCachedGP]] = WeakKeyDictionary()
 
 
 def _state(model: Any) -> list[torch.Tensor]:
@@ -197,19 +250,21 @@ def _same(a: list[torch.Tensor], b: list[torch.Tensor]) -> bool:
                                     for x, y in zip(a, b, strict=True))
 
 
-def cached_gp(model: Any) -> CachedGP | None:
-    """:class:`CachedGP` of a fitted (eval-mode) plain model (:func:`is_plain`), else ``None``.
+def cached_gp(model: Any) -> CachedGP | KernelCachedGP | None:
+    """:class:`CachedGP` of a fitted (eval-mode) plain model (:func:`is_plain`),
+    :class:`KernelCachedGP` of another exact single-output model of :func:`~tuner.surrogate.gp.build_gp`
+    (categorical dimensions), else ``None``.
 
     Built once per model and state: the acquisition search and the predictions of one fitted
     model share one factorisation."""
-    if not is_plain(model) or model.training:
+    if not _exact_single_output(model) or model.training:
         return None
     state = _state(model)
     hit = _CACHE.get(model)
     if hit is not None and _same(hit[0], state):  # by value: a refit or new data rebuilds it
         return hit[1]
     try:
-        fast = CachedGP(model)
+        fast: CachedGP | KernelCachedGP = CachedGP(model) if is_plain(model) else KernelCachedGP(model)
     except torch.linalg.LinAlgError:
         return None
     _CACHE[model] = ([t.detach().clone() for t in state], fast)

@@ -220,6 +220,24 @@ def test_the_cached_posterior_of_a_model_with_categories_equals_gpytorchs(known_
     torch.testing.assert_close(grads[1], grads[0], rtol=1e-6, atol=1e-9)
 
 
+def test_an_ask_on_a_space_with_categories_warns_nothing():
+    """BoTorch's mixed optimiser starts around the observed points it finds on the model: the
+    cached posterior shows them (no 'Failed to extract X_baseline' warning per ask)."""
+    import warnings
+
+    from tuner import Optimizer
+
+    # reals and a category: the optimiser's "spray points" around the observed ones are used
+    opt = Optimizer([(0.0, 1.0), (0.0, 2.0), ["a", "b"]], n_initial_points=4, random_state=0)
+    for _ in range(4):
+        x = opt.ask()
+        opt.tell(x, (x[0] - 0.3) ** 2 + 0.1 * x[1] + (x[2] == "b"))
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        opt.ask()
+    assert not [w for w in caught if "X_baseline" in str(w.message)]
+
+
 def test_models_the_cache_does_not_cover_are_left_to_botorch():
     from tuner.surrogate.cached import cached_gp
 

@@ -186,6 +186,7 @@ class KernelCachedGP(Model):
         self.kernel = model.covar_module
         y = model.train_targets.detach()
         self.Xtr = model.train_inputs[0].detach()
+        self.train_inputs = (self.Xtr,)  # where BoTorch's mixed optimiser finds the observed points
         noise = model.likelihood.noise.detach().reshape(-1)
         with torch.no_grad(), gpytorch.settings.lazily_evaluate_kernels(False):
             K = self.kernel(self.Xtr, self.Xtr).to_dense() + torch.diag(noise.expand(len(y)))

@@ -57,7 +57,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                 kappa: float = 1.96, noise: str | float = "gaussian", n_jobs: int = 1,
                 model_queue_size: int | None = None, space_constraint: Any = None, *,
                 executor: Any = None, storage: str | None = None, progress: bool = True,
-                y_warp: str = "auto", device: str | None = None,
+                y_warp: str = "power", device: str | None = None,
                 func_kwargs: dict[str, Any] | None = None, failures: str = "worst") -> OptimizeResult:
     """Minimise ``func`` over ``dimensions`` with Gaussian-process Bayesian optimisation.
 
@@ -97,10 +97,10 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         storage: SQLite study path; re-running with the same path resumes (nothing evaluated is
             repeated; points that were in flight are evaluated again).
         progress: Show a progress bar.
-        y_warp: Output warp of the surrogate: ``"auto"`` (default: ``"power"`` without
-            categorical dimensions, ``"none"`` with them), ``"power"`` (a Box-Cox / Yeo-Johnson
+        y_warp: Output warp of the surrogate: ``"power"`` (default; a Box-Cox / Yeo-Johnson
             transform fitted at each refit, so a few values far up a wall do not flatten the
-            basin), ``"log"`` to model ``log f`` (positive objectives over decades) or ``"none"``.
+            basin), ``"auto"`` (``"power"`` without categorical dimensions, ``"none"`` with
+            them), ``"log"`` to model ``log f`` (positive objectives over decades) or ``"none"``.
         device: Torch device of the surrogate.
         func_kwargs: Fixed keyword arguments passed to ``func``.
         failures: ``"worst"``: failed points enter the surrogate with the worst value seen, so the

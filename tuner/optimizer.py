@@ -92,12 +92,10 @@ class Optimizer:
         random_state: Seed; fixes the design and every random choice of the acquisition search.
         noise: ``"gaussian"`` to learn a noise level, or a float: the known noise variance of
             every observation (``tell(..., noise=)`` overrides it per observation).
-        y_warp: The output warp (:mod:`tuner.surrogate.warp`): ``"auto"`` (default: ``"power"``
-            for a space without categorical dimensions, ``"none"`` with them: the warp's gains
-            were measured on continuous problems, and on scikit-optimize's mixed-categorical test
-            it did worse), ``"power"`` (a Box-Cox / Yeo-Johnson transform fitted at each refit),
-            ``"log"`` (model ``log y``; for positive objectives that vary over decades, such as a
-            chi2) or ``"none"``.
+        y_warp: The output warp (:mod:`tuner.surrogate.warp`): ``"power"`` (default; a Box-Cox /
+            Yeo-Johnson transform fitted at each refit), ``"auto"`` (``"power"`` for a space
+            without categorical dimensions, ``"none"`` with them), ``"log"`` (model ``log y``;
+            for positive objectives that vary over decades, such as a chi2) or ``"none"``.
         storage: Path of a SQLite study file (an existing file is resumed), or a
             :class:`~tuner.storage.Storage`; default: in memory.
         device: Torch device of the surrogate (e.g. ``"cuda"``).
@@ -129,7 +127,7 @@ class Optimizer:
                  acq_func_kwargs: dict[str, Any] | None = None,
                  acq_optimizer_kwargs: dict[str, Any] | None = None, avoid_duplicates: bool = True,
                  *, noise: str | float = "gaussian",
-                 y_warp: str = "auto", storage: str | Storage | None = None,
+                 y_warp: str = "power", storage: str | Storage | None = None,
                  device: str | torch.device | None = None, acq_config: AcqConfig | None = None,
                  model_config: SurrogateConfig | None = None, failures: str = "worst") -> None:
         _check_skopt_arguments(base_estimator, acq_optimizer, acq_func_kwargs, acq_optimizer_kwargs)

@@ -194,7 +194,7 @@ class Optimizer:
         self.models: list[Any] = []
         #: the output warp each of ``models`` was fitted under (fitted anew at each fit for "power")
         self.model_warps: list[OutputWarp] = []
-        self.warp = OutputWarp.fit(y_warp, np.zeros(0))  # the current model's
+        self.warp = OutputWarp(y_warp)  # the current model's (the identity for "power" until a fit)
         self._model_n = 0
         self._fit_n = 0
         self._warm_state: dict[str, Any] | None = None

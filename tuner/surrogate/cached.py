@@ -88,6 +88,25 @@ class MeanVariancePosterior(Posterior):
                                   "model for Monte Carlo acquisition functions")
 
 
+def _factorise(model: SingleTaskGP, K: torch.Tensor) -> tuple[torch.Tensor, ...]:
+    """What every prediction of a cached posterior reuses: the Cholesky factor ``L`` of the
+    training covariance ``K`` plus the noise, the constant mean, the weights
+    ``alpha = (K + noise)^-1 (y - const)`` and the outcome transform's mean and scale.
+
+    Raises:
+        torch.linalg.LinAlgError: the covariance is not positive definite.
+    """
+    y = model.train_targets.detach()
+    noise = model.likelihood.noise.detach().reshape(-1)
+    L, info = torch.linalg.cholesky_ex(K + torch.diag(noise.expand(len(y))))
+    if int(info) != 0:
+        raise torch.linalg.LinAlgError("training covariance is not positive definite")
+    const = model.mean_module.constant.detach()
+    tf: Any = model.outcome_transform
+    return (L, const, torch.cholesky_solve((y - const)[:, None], L),
+            torch.as_tensor(tf.means).detach().reshape(()), torch.as_tensor(tf.stdvs).detach().reshape(()))
+
+
 class CachedGP(Model):
     """The posterior of a fitted plain :func:`~tuner.surrogate.gp.build_gp` model, from one
     Cholesky factorisation of its training covariance.
@@ -100,22 +119,11 @@ class CachedGP(Model):
 
     def __init__(self, model: SingleTaskGP) -> None:
         super().__init__()
-        y = model.train_targets
         self.ls = model.covar_module.lengthscale.detach().reshape(-1)
         scaled = model.train_inputs[0].detach() / self.ls
         self.centre = scaled.mean(dim=0)
         self.X = scaled - self.centre
-        noise = model.likelihood.noise.detach().reshape(-1)
-        K = matern52(self.X, self.X) + torch.diag(noise.expand(len(y)))
-        L, info = torch.linalg.cholesky_ex(K)
-        if int(info) != 0:
-            raise torch.linalg.LinAlgError("training covariance is not positive definite")
-        self.L = L
-        self.const = model.mean_module.constant.detach()
-        self.alpha = torch.cholesky_solve((y.detach() - self.const)[:, None], L)
-        tf: Any = model.outcome_transform
-        self.y_mean = torch.as_tensor(tf.means).detach().reshape(())
-        self.y_std = torch.as_tensor(tf.stdvs).detach().reshape(())
+        self.L, self.const, self.alpha, self.y_mean, self.y_std = _factorise(model, matern52(self.X, self.X))
 
     def posterior(self, X: torch.Tensor, output_indices: Any = None, observation_noise: Any = False,
                   posterior_transform: Any = None, **kwargs: Any) -> MeanVariancePosterior:
@@ -184,21 +192,11 @@ class KernelCachedGP(Model):
     def __init__(self, model: SingleTaskGP) -> None:
         super().__init__()
         self.kernel = model.covar_module
-        y = model.train_targets.detach()
         self.Xtr = model.train_inputs[0].detach()
         self.train_inputs = (self.Xtr,)  # where BoTorch's mixed optimiser finds the observed points
-        noise = model.likelihood.noise.detach().reshape(-1)
         with torch.no_grad(), gpytorch.settings.lazily_evaluate_kernels(False):
-            K = self.kernel(self.Xtr, self.Xtr).to_dense() + torch.diag(noise.expand(len(y)))
-        L, info = torch.linalg.cholesky_ex(K)
-        if int(info) != 0:
-            raise torch.linalg.LinAlgError("training covariance is not positive definite")
-        self.L = L
-        self.const = model.mean_module.constant.detach()
-        self.alpha = torch.cholesky_solve((y - self.const)[:, None], L)
-        tf: Any = model.outcome_transform
-        self.y_mean = torch.as_tensor(tf.means).detach().reshape(())
-        self.y_std = torch.as_tensor(tf.stdvs).detach().reshape(())
+            K = self.kernel(self.Xtr, self.Xtr).to_dense()
+        self.L, self.const, self.alpha, self.y_mean, self.y_std = _factorise(model, K)
 
     def posterior(self, X: torch.Tensor, output_indices: Any = None, observation_noise: Any = False,
                   posterior_transform: Any = None, **kwargs: Any) -> MeanVariancePosterior:

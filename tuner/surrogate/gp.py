@@ -233,28 +233,27 @@ def _best_of_starts(model: SingleTaskGP, warm_state: dict[str, Any] | None,
     the wide noise prior (``config.wide_noise_scale``). Per prior the fit with the lower loss
     (higher posterior density) wins; between priors, the higher leave-one-out predictive density.
     Returns the winner in eval mode, or ``None`` when no fit ended well."""
-    starts: list[tuple[SingleTaskGP, int, float | None]] = []
+    starts: list[tuple[SingleTaskGP, int, float]] = []  # model, iterations, noise-prior width
     if config.wide_noise_scale > 0 and isinstance(
             getattr(model.likelihood.noise_covar, "noise_prior", None), LogNormalPrior):
         wide = copy.deepcopy(model)
         _set_noise_scale(wide, config.wide_noise_scale)
-        starts.append((wide, config.maxiter, config.warm_ftol))
+        starts.append((wide, config.maxiter, config.wide_noise_scale))
     _set_noise_scale(model, NOISE_PRIOR_SCALE)
-    starts.append((model, config.maxiter, config.warm_ftol))
+    starts.append((model, config.maxiter, NOISE_PRIOR_SCALE))
     if warm_state is not None:
         warm = copy.deepcopy(model)
         warm.load_state_dict(_hyperparameters(warm_state), strict=False)
         _set_noise_scale(warm, _noise_scale(warm_state))
-        starts.append((warm, config.warm_maxiter, config.warm_ftol))
+        starts.append((warm, config.warm_maxiter, _noise_scale(warm_state)))
     by_prior: dict[float, tuple[float, SingleTaskGP]] = {}
-    for m, maxiter, ftol in starts:
+    for m, maxiter, scale in starts:
         m.train()
-        if fit_plain_gp(m, maxiter, ftol):
+        if fit_plain_gp(m, maxiter, config.warm_ftol):
             with torch.no_grad():
                 loss = float(plain_loss(m))
-            key = _noise_scale(m.state_dict())
-            if key not in by_prior or loss < by_prior[key][0]:
-                by_prior[key] = (loss, m)
+            if scale not in by_prior or loss < by_prior[scale][0]:
+                by_prior[scale] = (loss, m)
     if not by_prior:
         return None
     fits = [m for _, m in by_prior.values()]

@@ -49,16 +49,21 @@ def one_blas_thread() -> AbstractContextManager[Any]:
     return _threadpools().limit(limits=1, user_api="blas")
 
 
+def _plain_factor(model: SingleTaskGP) -> tuple[torch.Tensor, torch.Tensor]:
+    """The Cholesky factor of a plain model's training covariance (noise included) and the
+    residuals of its targets from the constant mean (``n x 1``), differentiable in the parameters."""
+    X, y = model.train_inputs[0], model.train_targets
+    Xs = X / model.covar_module.lengthscale
+    K = matern52(Xs, Xs) + torch.diag(model.likelihood.noise.reshape(-1).expand(y.shape[0]))
+    return torch.linalg.cholesky(K), (y - model.mean_module.constant)[:, None]
+
+
 def plain_loss(model: SingleTaskGP) -> torch.Tensor:
     """Minus the log marginal likelihood plus log priors, divided by the number of observations,
     of a plain model at its current parameters (GPyTorch's ``-ExactMarginalLogLikelihood``),
     differentiable in them."""
-    X, y = model.train_inputs[0], model.train_targets
-    n = y.shape[0]
-    Xs = X / model.covar_module.lengthscale
-    K = matern52(Xs, Xs) + torch.diag(model.likelihood.noise.reshape(-1).expand(n))
-    L = torch.linalg.cholesky(K)
-    r = (y - model.mean_module.constant)[:, None]
+    L, r = _plain_factor(model)
+    n = r.shape[0]
     alpha = torch.cholesky_solve(r, L)
     loglik = -0.5 * (r * alpha).sum() - torch.log(torch.diagonal(L)).sum() - 0.5 * n * math.log(2 * math.pi)
     gp: Any = model  # GPyTorch's Module.named_priors, which torch's stubs do not see
@@ -74,14 +79,10 @@ def plain_loo(model: SingleTaskGP) -> float:
     ``1 / [K^-1]_ii``. Unlike the marginal likelihood plus priors it does not depend on the
     priors, so it can compare fits made under different priors."""
     with torch.no_grad():
-        X, y = model.train_inputs[0], model.train_targets
-        n = y.shape[0]
-        Xs = X / model.covar_module.lengthscale
-        K = matern52(Xs, Xs) + torch.diag(model.likelihood.noise.reshape(-1).expand(n))
-        L = torch.linalg.cholesky(K)
+        L, r = _plain_factor(model)
         Kinv = torch.cholesky_inverse(L)
         d = torch.diagonal(Kinv)
-        err = (Kinv @ (y - model.mean_module.constant)) / d
+        err = (Kinv @ r).squeeze(-1) / d
         lp = -0.5 * (err**2 * d - torch.log(d) + math.log(2 * math.pi))
         return float(lp.mean())
 

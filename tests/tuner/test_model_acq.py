@@ -339,7 +339,15 @@ def test_the_acquisition_search_starts_from_the_points_given():
     bounds = torch.stack([torch.zeros(4), torch.ones(4)]).to(X)
     start = torch.full((1, 4), 0.3, dtype=torch.float64)
     cfg = AcqConfig(num_restarts=1, raw_samples=1, maxiter=1)
-    with_start = maximize_acquisition(acq, bounds, 1, {}, {}, cfg, start)
-    without = maximize_acquisition(acq, bounds, 1, {}, {}, cfg)
-    assert (with_start - 0.3).abs().max() < 0.1
-    assert (without - 0.3).abs().max() > 0.1
+    # the raw sample comes from torch's global generator, so the test fixes it, seed by seed:
+    # with the start every search arrives; without it, some searches (not all) stay away
+    misses = []
+    with torch.random.fork_rng():
+        for seed in range(8):
+            torch.manual_seed(seed)
+            with_start = maximize_acquisition(acq, bounds, 1, {}, {}, cfg, start)
+            torch.manual_seed(seed)
+            without = maximize_acquisition(acq, bounds, 1, {}, {}, cfg)
+            assert (with_start - 0.3).abs().max() < 0.1, seed
+            misses.append(bool((without - 0.3).abs().max() > 0.1))
+    assert any(misses)

@@ -35,12 +35,12 @@ def _noisy(p: Problem, seed: int):
     return lambda x: p.f(x) + rng.normal(0, p.noise_sd)
 
 
-def run_tuner(p: Problem, seed: int) -> tuple[float, float]:
+def run_tuner(p: Problem, seed: int, **options: Any) -> tuple[float, float]:
     from tuner import gp_minimize
 
     f = _noisy(p, seed)
     t0 = time.perf_counter()
-    res = gp_minimize(f, p.bounds, n_calls=p.n_calls, random_state=seed, progress=False)
+    res = gp_minimize(f, p.bounds, n_calls=p.n_calls, random_state=seed, progress=False, **options)
     wall = time.perf_counter() - t0
     x = res.x_recommended if p.noise_sd else res.x
     return p.f(x) - p.fmin, wall / p.n_calls
@@ -84,7 +84,13 @@ def run_random(p: Problem, seed: int) -> tuple[float, float]:
     return p.f(X[int(np.argmin(ys))]) - p.fmin, wall / p.n_calls
 
 
-METHODS = {"tuner": run_tuner, "skopt": run_skopt, "optuna": run_optuna, "random": run_random}
+def run_tuner_loo(p: Problem, seed: int) -> tuple[float, float]:
+    """``tuner`` with the output warp chosen by leave-one-out density (``y_warp="loo"``)."""
+    return run_tuner(p, seed, y_warp="loo")
+
+
+METHODS = {"tuner": run_tuner, "tuner_loo": run_tuner_loo, "skopt": run_skopt, "optuna": run_optuna,
+           "random": run_random}
 
 
 def _data(n: int) -> tuple[list[list[float]], list[float]]:

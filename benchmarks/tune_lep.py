@@ -3,6 +3,7 @@
     python benchmarks/tune_lep.py closure [--events 100000] [--budget 40] [--workers 2]
     python benchmarks/tune_lep.py data    [--events 100000] [--budget 60] [--workers 2]
     python benchmarks/tune_lep.py scouting [--seeds 3] [--workers 2]
+    python benchmarks/tune_lep.py shapes  [--events 250000] [--budget 40] [--reference 4] [--workers 2]
 
 closure: the 6 parameters of arXiv 2505.11675, pseudo-data at a non-default truth; per parameter
 the pull (fit - truth) / uncertainty and |fit - truth| / range, from the first k evaluations.
@@ -11,6 +12,11 @@ tune with the same events and an independent seed, and which parameters end at a
 scouting: the embedded two-parameter closure with and without scouting (evaluations starting at a
 quarter of the events and ramping up); events generated until the recommendation lies within 5%
 of each range of the truth, per seed.
+shapes: BayesOptPythia's objective (ALEPH 1996 d01-d07, 250k events per evaluation; arXiv
+2505.11675), the tune after `budget` evaluations and a reference tune of `reference` x the budget
+(the same study continued: a tune's proposals do not depend on its budget, so it is the tune a
+fresh run of that budget would make), both validated on the same 1M events (4 x events) with an
+independent seed against Monash; which parameters each leaves unconstrained.
 """
 
 from __future__ import annotations
@@ -62,7 +68,8 @@ def _timed_tune(config: str, default_out: str, args: argparse.Namespace):
     cfg = _config(config, args.events, args.budget, not args.no_emulator)
     out = Path(args.out or default_out)
     t0 = time.perf_counter()
-    res = run_tune(cfg, out, workers=args.workers, progress=False, resume=True)
+    res = run_tune(cfg, out, workers=args.workers, progress=False,
+                   resume=(out / "study.db").exists())
     return cfg, out, res, time.perf_counter() - t0
 
 
@@ -97,6 +104,37 @@ def data(args: argparse.Namespace) -> None:
               f"{'yes' if p.name in res.at_edge else 'no'} |")
 
 
+def shapes(args: argparse.Namespace) -> None:
+    import shutil
+
+    budget = args.budget or 40
+    out = Path(args.out or "bench-shapes")
+    rows = []
+    for label, b in (("tune", budget), ("reference", budget * args.reference)):
+        here = out / f"budget-{b}"
+        if label == "reference" and not here.exists():  # continue a copy of the tune's study
+            here.mkdir(parents=True)
+            shutil.copy(out / f"budget-{budget}" / "study.db", here / "study.db")
+        run = argparse.Namespace(**{**vars(args), "budget": b, "out": str(here)})
+        cfg, _, res, wall = _timed_tune("tune_aleph_eventshapes.yaml", str(here), run)
+        rows.append((label, b, res, wall))
+    print(f"\nALEPH 1996 d01-d07 (137 bins), 6 parameters, {args.events} events per evaluation; "
+          f"validation with {rows[0][2].validation.events} events, seed {rows[0][2].validation.seed}\n")
+    print("| run | evaluations | chi2 tune | chi2 Monash | tune / Monash | best single evaluation | "
+          "unconstrained | wall s |\n|---|---|---|---|---|---|---|---|")
+    for label, b, res, wall in rows:
+        v = res.validation.to_dict()
+        print(f"| {label} | {b} | {v['tune']['chi2']:.1f} | {v['default']['chi2']:.1f} | "
+              f"{v['tune']['chi2'] / v['default']['chi2']:.3f} | {res.chi2_best_evaluated:.1f} | "
+              f"{', '.join(res.unconstrained) or '-'} | {wall:.0f} |")
+    t, r = (row[2].validation.tune.chi2 for row in rows)
+    print(f"\ntune / reference: {t / r:.4f} (target <= 1.01)")
+    print("\n| parameter | " + " | ".join(f"{lab} ({b})" for lab, b, _, _ in rows) + " |\n|---|---|---|")
+    for p in cfg.parameters:
+        print(f"| {p.name} | " + " | ".join(f"{res.best[p.name]:.4g} +- {res.uncertainties[p.name]:.2g}"
+                                             for _, _, res, _ in rows) + " |")
+
+
 def scouting(args: argparse.Namespace) -> None:
     from tuner.mc.config import default_config
     from tuner.mc.workflow import prepare, run_tune
@@ -111,7 +149,7 @@ def scouting(args: argparse.Namespace) -> None:
             if scout:
                 cfg.scouting = {"start_events": cfg.events // 4, "ramp": 10}
             out = Path(args.out or "bench-scouting") / f"s{seed}-{int(scout)}"
-            run_tune(cfg, out, workers=args.workers, progress=False, resume=True)
+            run_tune(cfg, out, workers=args.workers, progress=False, resume=(out / "study.db").exists())
             setup = prepare(cfg)
             from tuner.storage import Study
 
@@ -137,17 +175,19 @@ def scouting(args: argparse.Namespace) -> None:
 
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("mode", choices=["closure", "data", "scouting"])
+    ap.add_argument("mode", choices=["closure", "data", "scouting", "shapes"])
     ap.add_argument("--seeds", type=int, default=3)
-    ap.add_argument("--events", type=int, default=100_000)
+    ap.add_argument("--events", type=int, default=None, help="default 100000 (shapes: 250000)")
+    ap.add_argument("--reference", type=int, default=4, help="shapes: the reference's budget factor")
     ap.add_argument("--budget", type=int, default=None)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=None)
     ap.add_argument("--no-emulator", action="store_true",
                     help="propose and recommend from the chi2 surrogate only")
     args = ap.parse_args()
-    args.budget = args.budget or (40 if args.mode == "closure" else 60)
-    {"closure": closure, "data": data, "scouting": scouting}[args.mode](args)
+    args.budget = args.budget or (60 if args.mode == "data" else 40)
+    args.events = args.events or (250_000 if args.mode == "shapes" else 100_000)
+    {"closure": closure, "data": data, "scouting": scouting, "shapes": shapes}[args.mode](args)
 
 
 if __name__ == "__main__":

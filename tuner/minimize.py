@@ -97,10 +97,14 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         storage: SQLite study path; re-running with the same path resumes (nothing evaluated is
             repeated; points that were in flight are evaluated again).
         progress: Show a progress bar.
-        y_warp: Output warp of the surrogate: ``"power"`` (default; a Box-Cox / Yeo-Johnson
-            transform fitted at each refit, so a few values far up a wall do not flatten the
-            basin), ``"auto"`` (``"power"`` without categorical dimensions, ``"none"`` with
-            them), ``"log"`` to model ``log f`` (positive objectives over decades) or ``"none"``.
+        y_warp: Output warp of the surrogate, so that a few values far up a wall do not flatten
+            the basin: ``"power"`` (default; HEBO's Box-Cox / Yeo-Johnson transform fitted at
+            each refit), ``"loo"`` (at each fit the member of a small power-transform family,
+            the identity included, under which the GP predicts each told value best from the
+            others: better on smooth bowls whose minimum value is near 0, worse on steep walls
+            and noisy objectives, BENCHMARKS.md section 1), ``"auto"`` (``"power"`` without
+            categorical dimensions, ``"none"`` with them), ``"log"`` to model ``log f``
+            (positive objectives over decades) or ``"none"``.
         device: Torch device of the surrogate.
         func_kwargs: Fixed keyword arguments passed to ``func``.
         failures: ``"worst"``: failed points enter the surrogate with the worst value seen, so the

@@ -28,8 +28,9 @@ from tuner.errors import EvaluationError, SpaceError, TunerError
 from tuner.result import build_result
 from tuner.space import INITIAL_POINT_GENERATORS, Categorical, Integer, Space
 from tuner.storage import InMemoryStorage, Storage, Study, Trial
-from tuner.surrogate.cached import cached_gp
+from tuner.surrogate.cached import cached_gp, is_plain
 from tuner.surrogate.gp import SurrogateConfig, build_gp, fit_gp, gp_settings, posterior
+from tuner.surrogate.mll import warp_loo
 from tuner.surrogate.warp import Y_WARPS, OutputWarp
 
 __all__ = ["ASK_STRATEGIES", "FAILURE_MODES", "Y_WARPS", "Optimizer"]
@@ -92,8 +93,11 @@ class Optimizer:
         random_state: Seed; fixes the design and every random choice of the acquisition search.
         noise: ``"gaussian"`` to learn a noise level, or a float: the known noise variance of
             every observation (``tell(..., noise=)`` overrides it per observation).
-        y_warp: The output warp (:mod:`tuner.surrogate.warp`): ``"power"`` (default; a Box-Cox /
-            Yeo-Johnson transform fitted at each refit), ``"auto"`` (``"power"`` for a space
+        y_warp: The output warp (:mod:`tuner.surrogate.warp`): ``"power"`` (default; HEBO's
+            Box-Cox / Yeo-Johnson transform, fitted to the values at each refit), ``"loo"`` (at
+            each fit the member of a small power-transform family, the identity included, under
+            which the GP predicts each told value best from the others; ``"power"`` where that
+            cannot be judged: categories, known noise), ``"auto"`` (``"power"`` for a space
             without categorical dimensions, ``"none"`` with them), ``"log"`` (model ``log y``;
             for positive objectives that vary over decades, such as a chi2) or ``"none"``.
         storage: Path of a SQLite study file (an existing file is resumed), or a
@@ -163,8 +167,8 @@ class Optimizer:
                              f"use {acq_func[:2]!r}")
         if acq_func not in ACQ_FUNCS:
             raise TunerError(f"acq_func must be one of {sorted(ACQ_FUNCS)}, got {acq_func!r}")
-        if y_warp not in (*Y_WARPS, "auto"):
-            raise TunerError(f"y_warp must be one of {(*Y_WARPS, 'auto')}, got {y_warp!r}")
+        if y_warp not in (*Y_WARPS, "auto", "loo"):
+            raise TunerError(f"y_warp must be one of {(*Y_WARPS, 'auto', 'loo')}, got {y_warp!r}")
         if y_warp == "auto":
             y_warp = "none" if self.space.cat_dims else "power"
         if not (noise == "gaussian" or (isinstance(noise, (int, float)) and noise >= 0)):
@@ -192,9 +196,11 @@ class Optimizer:
         self.model_queue_size = model_queue_size
         #: one surrogate per fit, oldest first (the last ``model_queue_size``), as scikit-optimize keeps
         self.models: list[Any] = []
-        #: the output warp each of ``models`` was fitted under (fitted anew at each fit for "power")
+        #: the output warp each of ``models`` was fitted under (fitted anew at each fit for
+        #: "power" and "loo")
         self.model_warps: list[OutputWarp] = []
-        self.warp = OutputWarp(y_warp)  # the current model's (the identity for "power" until a fit)
+        # the current model's (the identity for "power" and "loo" until a fit)
+        self.warp = OutputWarp("none" if y_warp == "loo" else y_warp)
         self._model_n = 0
         self._fit_n = 0
         self._warm_state: dict[str, Any] | None = None
@@ -605,12 +611,15 @@ class Optimizer:
     def _known_noise(self) -> bool:
         return not isinstance(self.noise, str) or any(t.noise is not None for t in self.complete)
 
-    def _warp(self, y: np.ndarray, var: np.ndarray | None
-              ) -> tuple[np.ndarray, np.ndarray | None, OutputWarp]:
-        """The told values (and known variances, through the slope) on the scale the model
-        sees, and the warp fitted to them."""
-        warp = OutputWarp.fit(self.y_warp, y)
-        return warp(y), None if var is None else var * warp.slope(y) ** 2, warp
+    def _choose_warp(self, X: torch.Tensor, y: np.ndarray, var: np.ndarray | None) -> OutputWarp:
+        """The warp for the told values ``y`` at ``X``: with ``y_warp="loo"`` the member of
+        :meth:`OutputWarp.family` with the highest leave-one-out density of ``y`` under the
+        kernel of the last fit (:func:`tuner.surrogate.mll.warp_loo`), where that fit is a
+        plain GP of learned noise; otherwise (and before the first fit) :meth:`OutputWarp.fit`."""
+        if self.y_warp == "loo" and var is None and self.model is not None and is_plain(self.model):
+            warps = OutputWarp.family(y)
+            return warps[int(np.argmax(warp_loo(self.model, X, y, warps)))]
+        return OutputWarp.fit(self.y_warp, y)
 
     def _imputed(self) -> list[Trial]:
         """Failed trials that enter the model with the worst observed value (``failures="worst"``)."""
@@ -619,9 +628,13 @@ class Optimizer:
         return [t for t in self.trials if t.state == "failed"]
 
     def _training_data(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        return self._warped_data()[:3]
+        """The current model's data, on the scale of its warp."""
+        return self._warped_data(self.warp if self.model is not None else None)[:3]
 
-    def _warped_data(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, OutputWarp]:
+    def _warped_data(self, warp: OutputWarp | None = None
+                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, OutputWarp]:
+        """Inputs, warped targets (of ``-y``) and known variances of the told results, and the
+        warp: ``warp`` when given (it must map every told value), else one chosen for them."""
         done = self.complete
         failed = self._imputed()
         X = self._tensor(self._units(done + failed))
@@ -632,7 +645,11 @@ class Optimizer:
             default = float(self.noise) if not isinstance(self.noise, str) else 0.0
             var = np.array([default if t.noise is None else t.noise for t in done], dtype=float)
             var = np.concatenate([var, np.full(len(failed), float(np.median(var)))])
-        wy, wvar, warp = self._warp(y, var)
+        with np.errstate(all="ignore"):
+            usable = warp is not None and bool(np.all(np.isfinite(warp(y))))
+        if warp is None or not usable:
+            warp = self._choose_warp(X, y, var)
+        wy, wvar = warp(y), None if var is None else var * warp.slope(y) ** 2
         Y = self._tensor(-wy[:, None])
         Yvar = None
         if wvar is not None:

@@ -13,6 +13,7 @@ over the same parameters with the same bounds by scipy's L-BFGS-B, as BoTorch's
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
 from contextlib import AbstractContextManager
 from functools import cache
 from typing import Any
@@ -27,8 +28,10 @@ from scipy.optimize import minimize
 from threadpoolctl import ThreadpoolController
 
 from tuner.surrogate.cached import is_plain, matern52, matern52_slope, matern52_terms
+from tuner.surrogate.warp import OutputWarp
 
-__all__ = ["fit_plain_gp", "one_blas_thread", "plain_loo", "plain_loss", "plain_loss_and_grad"]
+__all__ = ["fit_plain_gp", "one_blas_thread", "plain_loo", "plain_loss", "plain_loss_and_grad",
+           "warp_loo"]
 
 _NOISE = "likelihood.noise_covar.raw_noise"
 _CONST = "model.mean_module.raw_constant"
@@ -49,13 +52,19 @@ def one_blas_thread() -> AbstractContextManager[Any]:
     return _threadpools().limit(limits=1, user_api="blas")
 
 
+def _plain_cholesky(model: SingleTaskGP, X: torch.Tensor) -> torch.Tensor:
+    """The Cholesky factor of a plain model's covariance (noise included) at inputs ``X``
+    (``n x d``), differentiable in its parameters."""
+    Xs = X / model.covar_module.lengthscale
+    K = matern52(Xs, Xs) + torch.diag(model.likelihood.noise.reshape(-1).expand(X.shape[0]))
+    return torch.linalg.cholesky(K)
+
+
 def _plain_factor(model: SingleTaskGP) -> tuple[torch.Tensor, torch.Tensor]:
     """The Cholesky factor of a plain model's training covariance (noise included) and the
     residuals of its targets from the constant mean (``n x 1``), differentiable in the parameters."""
-    X, y = model.train_inputs[0], model.train_targets
-    Xs = X / model.covar_module.lengthscale
-    K = matern52(Xs, Xs) + torch.diag(model.likelihood.noise.reshape(-1).expand(y.shape[0]))
-    return torch.linalg.cholesky(K), (y - model.mean_module.constant)[:, None]
+    y = model.train_targets
+    return _plain_cholesky(model, model.train_inputs[0]), (y - model.mean_module.constant)[:, None]
 
 
 def plain_loss(model: SingleTaskGP) -> torch.Tensor:
@@ -85,6 +94,39 @@ def plain_loo(model: SingleTaskGP) -> float:
         err = (Kinv @ r).squeeze(-1) / d
         lp = -0.5 * (err**2 * d - torch.log(d) + math.log(2 * math.pi))
         return float(lp.mean())
+
+
+def warp_loo(model: SingleTaskGP, X: torch.Tensor, y: np.ndarray,
+             warps: Sequence[OutputWarp]) -> np.ndarray:
+    """Leave-one-out log predictive density of the told values ``y`` at inputs ``X``, per
+    observation and on the objective's own scale, under each of ``warps``, with the kernel and
+    noise of the plain ``model`` (fitted to earlier data: one factorisation serves every warp).
+
+    Each warp's values are standardised as the model's outcome transform does it (the model is
+    of ``-y``); the density of ``y`` is that of the warped value times the warp's slope (the
+    Jacobian), so that warps compare on one scale: a warp that fits the values' spread but not
+    their variation over the space predicts the left-out values worse. A warp whose values are
+    not finite scores ``-inf``.
+
+    Returns:
+        One score per warp (higher is better).
+    """
+    with torch.no_grad():
+        Kinv = torch.cholesky_inverse(_plain_cholesky(model, X)).cpu().numpy()
+        c0 = float(model.mean_module.constant)
+    d = np.diag(Kinv)
+    scores = np.full(len(warps), -np.inf)
+    for i, warp in enumerate(warps):
+        with np.errstate(all="ignore"):
+            w, slope = warp(y), np.abs(warp.slope(y))
+        s = float(np.std(w, ddof=1)) if len(w) > 1 else 0.0
+        if not (np.all(np.isfinite(w)) and np.all(slope > 0) and np.all(np.isfinite(slope)) and s > 0):
+            continue
+        t = -(w - w.mean()) / s - c0
+        err = (Kinv @ t) / d
+        lp = -0.5 * (err**2 * d - np.log(d) + math.log(2 * math.pi))
+        scores[i] = float(lp.mean()) - math.log(s) + float(np.mean(np.log(slope)))
+    return scores
 
 
 def _prior_terms(model: SingleTaskGP) -> tuple[float, dict[str, torch.Tensor]]:

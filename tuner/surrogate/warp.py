@@ -15,6 +15,15 @@ improvement over the incumbent mean the same) and evens out their spread:
   makes the normal probability plot straightest, scipy's default) and Yeo-Johnson otherwise (the
   maximum-likelihood exponent), within [-3, 3]. Exponent 1 is (up to a shift) the identity, so
   evenly spread values are left about as they are.
+* ``"loo"`` (chosen by the optimiser, :meth:`OutputWarp.family`): at each fit, the member of a
+  small family (the identity, HEBO's fit, a few Box-Cox and Yeo-Johnson exponents) under which
+  the Gaussian process predicts each told value best from the others, on the objective's own
+  scale (:func:`tuner.surrogate.mll.warp_loo`). HEBO's exponent makes the values' histogram
+  normal, which says nothing about how they vary over the space: on a bowl whose minimum value
+  is near 0 it picks a log-like Box-Cox that turns the basin into a spike, and the search loses
+  precision there (Branin, a weak quadratic). The choice fixes those and loses on steep walls
+  and noisy objectives (BENCHMARKS.md section 1), so it is an option, not the default. Where it
+  cannot be made (no plain GP yet, known noise variances, categories) it is HEBO's fit.
 
 A warp maps the told values before the model sees them (known noise variances through its slope,
 to first order) and maps predictions back (:meth:`OutputWarp.inverse`: the posterior median).
@@ -30,10 +39,16 @@ from scipy import optimize, stats
 
 from tuner.errors import TunerError
 
-__all__ = ["Y_WARPS", "OutputWarp"]
+__all__ = ["BOX_COX_EXPONENTS", "YEO_JOHNSON_EXPONENTS", "Y_WARPS", "OutputWarp"]
 
 #: output warps a surrogate can model
 Y_WARPS = ("none", "log", "power")
+#: the exponents of the Box-Cox (all values positive) and Yeo-Johnson members of
+#: :meth:`OutputWarp.family` (``y_warp="loo"``); both transform the values divided by their
+#: standard deviation, so Yeo-Johnson of positive values is Box-Cox shifted by one standard
+#: deviation: log-like far up a wall, nearly linear in the basin
+BOX_COX_EXPONENTS = (0.0, 0.25, 0.5)
+YEO_JOHNSON_EXPONENTS = (-2.0, -1.0, -0.5, 0.0, 0.5)
 
 
 @dataclass(frozen=True)
@@ -59,8 +74,9 @@ class OutputWarp:
     @classmethod
     def fit(cls, kind: str, y: np.ndarray) -> OutputWarp:
         """The warp of ``kind`` for the told values ``y`` (``"power"`` fits its exponent;
-        fewer than three distinct values keep the identity)."""
-        if kind != "power":
+        fewer than three distinct values keep the identity; ``"loo"`` is fitted as ``"power"``,
+        the optimiser's fallback where it cannot choose from :meth:`family`)."""
+        if kind not in ("power", "loo"):
             return cls(kind)
         y = np.asarray(y, dtype=float)
         sd = float(np.std(y)) if len(y) else 0.0
@@ -83,6 +99,20 @@ class OutputWarp:
             res = optimize.minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded")
         lam = float(res.x) if np.isfinite(res.fun) else 1.0
         return cls("power", method, sd, lam)
+
+    @classmethod
+    def family(cls, y: np.ndarray) -> list[OutputWarp]:
+        """The warps the ``"loo"`` choice compares for the told values ``y``: the identity,
+        HEBO's fit (:meth:`fit`), Box-Cox with the exponents :data:`BOX_COX_EXPONENTS` (when every
+        value is positive) and Yeo-Johnson with :data:`YEO_JOHNSON_EXPONENTS`."""
+        y = np.asarray(y, dtype=float)
+        warps = [cls("none"), cls.fit("power", y)]
+        sd = float(np.std(y)) if len(y) else 0.0
+        if sd > 0 and len(np.unique(y)) >= 3 and np.all(np.isfinite(y)):
+            if np.all(y > 0):
+                warps += [cls("power", "box-cox", sd, lam) for lam in BOX_COX_EXPONENTS]
+            warps += [cls("power", "yeo-johnson", sd, lam) for lam in YEO_JOHNSON_EXPONENTS]
+        return warps
 
     def __call__(self, y: Any) -> np.ndarray:
         """Warp objective values."""

@@ -233,3 +233,20 @@ def test_embedded_default_is_valid_without_external_data():
 
     setup = prepare(cfg)
     assert len(setup.keys) == 6 and cfg.closure is not None and not cfg.refdata
+
+
+EXAMPLES = sorted((Path(__file__).resolve().parents[3] / "examples").glob("*.yaml"))
+
+
+@pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])
+def test_every_example_configuration_is_valid_from_a_clone(path):
+    """The example tunes the README and BENCHMARKS.md point at validate completely with nothing
+    outside the repository (reference data shipped in the package)."""
+    from tuner.mc.config import load_config
+    from tuner.mc.setup import prepare
+
+    setup = prepare(load_config(path))
+    assert setup.keys and all(setup.data[k].nbins > 0 for k in setup.keys)
+    if path.name == "tune_aleph_eventshapes.yaml":  # BayesOptPythia's objective: d01-d07 only
+        assert [k.split("/")[1][:3] for k in setup.keys] == [f"d0{i}" for i in range(1, 8)]
+        assert sum(setup.data[k].nbins for k in setup.keys) == 137

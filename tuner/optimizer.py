@@ -9,6 +9,7 @@ SQLite study, and re-creating the optimiser on the same file resumes it.
 
 from __future__ import annotations
 
+import functools
 import math
 import time
 import warnings
@@ -30,7 +31,7 @@ from tuner.space import INITIAL_POINT_GENERATORS, Categorical, Integer, Space
 from tuner.storage import InMemoryStorage, Storage, Study, Trial
 from tuner.surrogate.cached import cached_gp, is_plain
 from tuner.surrogate.gp import SurrogateConfig, build_gp, fit_gp, gp_settings, posterior
-from tuner.surrogate.mll import warp_loo
+from tuner.surrogate.mll import torch_threads, warp_loo
 from tuner.surrogate.warp import Y_WARPS, OutputWarp
 
 __all__ = ["ASK_STRATEGIES", "FAILURE_MODES", "Y_WARPS", "Optimizer"]
@@ -65,6 +66,15 @@ def _check_skopt_arguments(base_estimator: Any, acq_optimizer: Any, acq_func_kwa
         unknown = set(acq_func_kwargs) - {"xi", "kappa"}
         if unknown:
             raise TunerError(f"acq_func_kwargs takes 'xi' and 'kappa', got {sorted(unknown)}")
+
+
+def _few_threads(method: Callable[..., Any]) -> Callable[..., Any]:
+    """Run an :class:`Optimizer` method under its thread limit (:meth:`Optimizer._threads`)."""
+    @functools.wraps(method)
+    def limited(self: Optimizer, *args: Any, **kwargs: Any) -> Any:
+        with self._threads():
+            return method(self, *args, **kwargs)
+    return limited
 
 
 class Optimizer:
@@ -319,6 +329,7 @@ class Optimizer:
         taken = {repr(t.x) for t in self.trials}
         return [p for p in self._design if repr(p) not in taken]
 
+    @_few_threads
     def ask_trials(self, n: int = 1, strategy: str | None = None) -> list[Trial]:
         """Like :meth:`ask`, but return the :class:`~tuner.storage.Trial` records (id, point, seed).
 
@@ -466,6 +477,7 @@ class Optimizer:
         return self._maximize(acq, 1)
 
     # --- tell ------------------------------------------------------------------------------------
+    @_few_threads
     def tell(self, x: Sequence[Any], y: Any, noise: Any = None, *, info: Any = None,
              artifact: Any = None, fit: bool = True) -> OptimizeResult:
         """Record results: ``tell(x, y)`` for one point, ``tell([x1, x2], [y1, y2])`` for several.
@@ -514,6 +526,7 @@ class Optimizer:
             self.fit()
         return build_result(self, search=False)
 
+    @_few_threads
     def tell_trial(self, trial: Trial | int, y: Any, noise: Any = None, *,
                    info: dict[str, Any] | None = None, artifact: bytes | None = None) -> None:
         """Record the outcome of one asked trial (by record or id), without refitting: the
@@ -607,6 +620,11 @@ class Optimizer:
         return None
 
     # --- model -----------------------------------------------------------------------------------
+    def _threads(self) -> Any:
+        """torch on one thread while the model is small (``model_config.single_thread_below``)."""
+        small = len(self.trials) < self.model_config.single_thread_below
+        return torch_threads(1 if small and self.device.type == "cpu" else None)
+
     @property
     def _known_noise(self) -> bool:
         return not isinstance(self.noise, str) or any(t.noise is not None for t in self.complete)
@@ -659,6 +677,7 @@ class Optimizer:
             Yvar = self._tensor(np.maximum(wvar, 2e-6 * scale)[:, None])
         return X, Y, Yvar, warp
 
+    @_few_threads
     def fit(self) -> None:
         """Refit the surrogate to the results told so far (a no-op when nothing new was told)."""
         n_ok = len(self.complete)

@@ -351,3 +351,43 @@ def test_the_acquisition_search_starts_from_the_points_given():
             assert (with_start - 0.3).abs().max() < 0.1, seed
             misses.append(bool((without - 0.3).abs().max() > 0.1))
     assert any(misses)
+
+
+def test_a_small_model_runs_torch_on_one_thread_and_gives_the_pool_back():
+    """ask/tell/fit limit torch to one thread below ``single_thread_below`` observations (and
+    restore the caller's count); the answers do not depend on the limit."""
+    from tuner import Optimizer
+    from tuner.surrogate.gp import SurrogateConfig
+    from tuner.surrogate.mll import torch_threads
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(2)
+    try:
+        with torch_threads(1):
+            assert torch.get_num_threads() == 1
+            with torch_threads(4):  # never more than the caller had
+                assert torch.get_num_threads() == 1
+        assert torch.get_num_threads() == 2
+        with torch_threads(None):
+            assert torch.get_num_threads() == 2
+
+        seen: list[int] = []
+
+        class Recording(Optimizer):
+            def _acquire(self, q):
+                seen.append(torch.get_num_threads())
+                return super()._acquire(q)
+
+        points = {}
+        for below in (256, 0):
+            opt = Recording([(0.0, 1.0)] * 2, n_initial_points=3, random_state=1,
+                            model_config=SurrogateConfig(single_thread_below=below))
+            for _ in range(5):
+                x = opt.ask()
+                opt.tell(x, (x[0] - 0.3) ** 2 + x[1])
+            assert torch.get_num_threads() == 2
+            points[below] = opt.Xi
+        assert seen[:2] == [1, 1] and seen[-2:] == [2, 2]
+        np.testing.assert_allclose(points[256], points[0], rtol=1e-6)
+    finally:
+        torch.set_num_threads(before)

@@ -13,8 +13,8 @@ over the same parameters with the same bounds by scipy's L-BFGS-B, as BoTorch's
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from contextlib import AbstractContextManager
+from collections.abc import Iterator, Sequence
+from contextlib import AbstractContextManager, contextmanager
 from functools import cache
 from typing import Any
 
@@ -31,7 +31,7 @@ from tuner.surrogate.cached import is_plain, matern52, matern52_slope, matern52_
 from tuner.surrogate.warp import OutputWarp
 
 __all__ = ["fit_plain_gp", "one_blas_thread", "plain_loo", "plain_loss", "plain_loss_and_grad",
-           "warp_loo"]
+           "torch_threads", "warp_loo"]
 
 _NOISE = "likelihood.noise_covar.raw_noise"
 _CONST = "model.mean_module.raw_constant"
@@ -50,6 +50,21 @@ def one_blas_thread() -> AbstractContextManager[Any]:
     calls BLAS on vectors of a few numbers, and with a thread pool each step cost ~0.8 ms, a
     third of a 100-observation fit (BoTorch and Optuna limit it the same way)."""
     return _threadpools().limit(limits=1, user_api="blas")
+
+
+@contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Limit torch's intra-op threads to ``n`` within the block (``None``, or a pool that is no
+    larger already: no change), restoring the previous count after it."""
+    before = torch.get_num_threads()
+    if n is None or before <= n:
+        yield
+        return
+    torch.set_num_threads(n)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 def _plain_cholesky(model: SingleTaskGP, X: torch.Tensor) -> torch.Tensor:

@@ -314,6 +314,9 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
     for k in ("initial", "batch", "validation_events"):
         if d.get(k) is not None:
             setattr(cfg, k, _num(d, k, int, 1, where))
+    if cfg.initial is not None and cfg.initial > cfg.budget:
+        raise ConfigError(f"{where}: initial (the space-filling evaluations) must be <= budget "
+                          f"({cfg.budget}), got {cfg.initial}: the tune would never leave its design")
     if "model_error" in d:
         cfg.model_error = _num(d, "model_error", float, 0.0, where)
     if "start_at_default" in d:

@@ -84,7 +84,9 @@ class SurrogateConfig:
             of the hundreds of small operations of a fit and an acquisition search cost more than
             it saved. At 100 observations of Hartmann6 with 2 threads: 0.148 -> 0.082 s per
             ask+tell (timed alternately with Optuna's); at 200 equal; from 500 on the pool pays
-            (0.106 against 0.134 s). ``0``: never.
+            (0.106 against 0.134 s). torch's thread count is process-wide: an objective that
+            trains a network in another thread of the same process (a thread-pool executor)
+            runs on one thread while an ask or tell is under way. ``0``: never.
     """
 
     maxiter: int = 200

@@ -107,7 +107,7 @@ def data(args: argparse.Namespace) -> None:
 def shapes(args: argparse.Namespace) -> None:
     import shutil
 
-    budget = args.budget or 40
+    budget = args.budget
     out = Path(args.out or "bench-shapes")
     rows = []
     for label, b in (("tune", budget), ("reference", budget * args.reference)):

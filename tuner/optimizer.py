@@ -663,11 +663,16 @@ class Optimizer:
             default = float(self.noise) if not isinstance(self.noise, str) else 0.0
             var = np.array([default if t.noise is None else t.noise for t in done], dtype=float)
             var = np.concatenate([var, np.full(len(failed), float(np.median(var)))])
-        with np.errstate(all="ignore"):
-            usable = warp is not None and bool(np.all(np.isfinite(warp(y))))
-        if warp is None or not usable:
+        wy = None
+        if warp is not None:
+            with np.errstate(all="ignore"):
+                wy = warp(y)
+            if not np.all(np.isfinite(wy)):  # a value the given warp cannot map: choose anew
+                warp = wy = None
+        if warp is None or wy is None:
             warp = self._choose_warp(X, y, var)
-        wy, wvar = warp(y), None if var is None else var * warp.slope(y) ** 2
+            wy = warp(y)
+        wvar = None if var is None else var * warp.slope(y) ** 2
         Y = self._tensor(-wy[:, None])
         Yvar = None
         if wvar is not None:

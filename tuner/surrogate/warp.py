@@ -51,6 +51,15 @@ BOX_COX_EXPONENTS = (0.0, 0.25, 0.5)
 YEO_JOHNSON_EXPONENTS = (-2.0, -1.0, -0.5, 0.0, 0.5)
 
 
+def _spread(y: np.ndarray) -> float | None:
+    """The standard deviation the power warps divide by, or ``None`` where no exponent can be
+    fitted: fewer than three distinct values, no spread, or values that are not finite."""
+    sd = float(np.std(y)) if len(y) else 0.0
+    if len(np.unique(y)) < 3 or not sd > 0 or not np.all(np.isfinite(y)):
+        return None
+    return sd
+
+
 @dataclass(frozen=True)
 class OutputWarp:
     """One fitted output warp.
@@ -79,8 +88,8 @@ class OutputWarp:
         if kind not in ("power", "loo"):
             return cls(kind)
         y = np.asarray(y, dtype=float)
-        sd = float(np.std(y)) if len(y) else 0.0
-        if len(np.unique(y)) < 3 or not sd > 0 or not np.all(np.isfinite(y)):
+        sd = _spread(y)
+        if sd is None:
             return cls("power")
         z = y / sd
         if np.all(z > 0):  # Box-Cox: the exponent that makes the normal probability plot straightest
@@ -107,8 +116,8 @@ class OutputWarp:
         value is positive) and Yeo-Johnson with :data:`YEO_JOHNSON_EXPONENTS`."""
         y = np.asarray(y, dtype=float)
         warps = [cls("none"), cls.fit("power", y)]
-        sd = float(np.std(y)) if len(y) else 0.0
-        if sd > 0 and len(np.unique(y)) >= 3 and np.all(np.isfinite(y)):
+        sd = _spread(y)
+        if sd is not None:
             if np.all(y > 0):
                 warps += [cls("power", "box-cox", sd, lam) for lam in BOX_COX_EXPONENTS]
             warps += [cls("power", "yeo-johnson", sd, lam) for lam in YEO_JOHNSON_EXPONENTS]

@@ -4,6 +4,7 @@
     python benchmarks/tune_lep.py data    [--events 100000] [--budget 60] [--workers 2]
     python benchmarks/tune_lep.py scouting [--seeds 3] [--workers 2]
     python benchmarks/tune_lep.py shapes  [--events 250000] [--budget 40] [--reference 4] [--workers 2]
+                                          [--replay STUDY_DB --after K]
 
 closure: the 6 parameters of arXiv 2505.11675, pseudo-data at a non-default truth; per parameter
 the pull (fit - truth) / uncertainty and |fit - truth| / range, from the first k evaluations.
@@ -14,9 +15,12 @@ quarter of the events and ramping up); events generated until the recommendation
 of each range of the truth, per seed.
 shapes: BayesOptPythia's objective (ALEPH 1996 d01-d07, 250k events per evaluation; arXiv
 2505.11675), the tune after `budget` evaluations and a reference tune of `reference` x the budget
-(the same study continued: a tune's proposals do not depend on its budget, so it is the tune a
-fresh run of that budget would make), both validated on the same 1M events (4 x events) with an
-independent seed against Monash; which parameters each leaves unconstrained.
+(the same study continued: its evaluations up to the budget are the tune's, whose last quarter
+refines the tune where a fresh run of the larger budget would still explore), both validated on
+the same 1M events (4 x events) with an independent seed against Monash; which parameters each
+leaves unconstrained. ``--replay STUDY_DB --after K``: start the tune from the first K
+evaluations of a stored study of the same configuration (a copy; the original is not touched),
+to compare proposers that differ only after evaluation K.
 """
 
 from __future__ import annotations
@@ -104,6 +108,20 @@ def data(args: argparse.Namespace) -> None:
               f"{'yes' if p.name in res.at_edge else 'no'} |")
 
 
+def _replay(study: Path, after: int, here: Path) -> None:
+    """A copy of ``study`` in ``here`` keeping its first ``after`` trials."""
+    import shutil
+    import sqlite3
+
+    here.mkdir(parents=True)
+    shutil.copy(study, here / "study.db")
+    con = sqlite3.connect(here / "study.db")
+    with con:
+        con.execute("DELETE FROM trials WHERE id NOT IN (SELECT id FROM trials ORDER BY id LIMIT ?)",
+                    (after,))
+    con.close()
+
+
 def shapes(args: argparse.Namespace) -> None:
     import shutil
 
@@ -112,6 +130,8 @@ def shapes(args: argparse.Namespace) -> None:
     rows = []
     for label, b in (("tune", budget), ("reference", budget * args.reference)):
         here = out / f"budget-{b}"
+        if label == "tune" and args.replay and not here.exists():
+            _replay(Path(args.replay), args.after, here)
         if label == "reference" and not here.exists():  # continue a copy of the tune's study
             here.mkdir(parents=True)
             shutil.copy(out / f"budget-{budget}" / "study.db", here / "study.db")
@@ -180,6 +200,8 @@ def main() -> None:
     ap.add_argument("--events", type=int, default=None, help="default 100000 (shapes: 250000)")
     ap.add_argument("--reference", type=int, default=4, help="shapes: the reference's budget factor")
     ap.add_argument("--budget", type=int, default=None)
+    ap.add_argument("--replay", default=None, help="shapes: a stored study.db to start the tune from")
+    ap.add_argument("--after", type=int, default=0, help="shapes: with --replay, its trials kept")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=None)
     ap.add_argument("--no-emulator", action="store_true",

@@ -63,13 +63,17 @@ def test_disco_tagger_decorrelates_from_the_mass_and_sculpts_less():
         model = nn.Sequential(nn.Linear(2, 32), nn.ReLU(), nn.Linear(32, 32), nn.ReLU(), nn.Linear(32, 1),
                               nn.Flatten(0))
         res = train_tagger(model, xt, yt, xv, yv, epochs=12, lr=3e-3, patience=12, seed=0, device="cpu",
-                           decorrelate=mt, disco_lambda=lam)
+                           decorrelate=mt, disco_lambda=lam, decorrelate_val=mv)
         with torch.no_grad():
             out = torch.sigmoid(model(torch.as_tensor(xv))).numpy()
         bkg = yv == 0
         results[lam] = (res.val_auc, float(distance_correlation(torch.as_tensor(out[bkg]),
                                                                 torch.as_tensor(mv[bkg]))),
                         sculpting(out, mv, yv).jensen_shannon)
+        if lam > 0:  # the epoch kept is the one of lowest validation loss with the penalty
+            losses = [h["val_loss"] for h in res.history]
+            assert res.best_epoch == int(np.argmin(losses))
+            assert res.val_auc == res.history[res.best_epoch]["val_auc"]
     (auc0, d0, js0), (auc1, d1, js1) = results[0.0], results[20.0]
     assert d1 < 0.3 * d0 and js1 < 0.5 * js0  # decorrelated: the background mass shape survives the cut
     assert auc1 > 0.6 and auc1 < auc0  # it still tags (on the shape variable), at a cost in AUC
@@ -88,3 +92,6 @@ def test_sculpting_of_a_mass_cut_and_of_a_random_output():
     with pytest.raises(ExplainError, match=r"disco_lambda must be >= 0.* got 1.0 with None values"):
         train_tagger(nn.Linear(2, 1), np.zeros((4, 2), np.float32), np.zeros(4), np.zeros((2, 2), np.float32),
                      np.zeros(2), disco_lambda=1.0)
+    with pytest.raises(ExplainError, match=r"disco_lambda > 0 needs decorrelate_val.* got None values for 2"):
+        train_tagger(nn.Linear(2, 1), np.zeros((4, 2), np.float32), np.zeros(4), np.zeros((2, 2), np.float32),
+                     np.zeros(2), disco_lambda=1.0, decorrelate=np.zeros(4))

@@ -86,3 +86,40 @@ def test_the_proposing_emulator_sees_the_better_half_of_the_evaluations():
     # never fewer than 2 d + 2: in 6 parameters all 14 are kept
     assert local_evaluations(done, 6) == done
     assert [t.id for t in local_evaluations(done[:8], 2)] == [1, 2, 3, 5, 6, 7]
+
+
+def test_the_final_phase_is_the_last_quarter_after_the_design():
+    from tuner.mc.proposers.histograms import final_phase_start
+
+    assert final_phase_start(40, 15) == 33  # 25 after the design, the last ceil(6.25) = 7 refine
+    assert final_phase_start(14, 7) == 12
+    assert final_phase_start(8, 5) == 7
+    assert final_phase_start(10, 10) == 10 and final_phase_start(5, 8) == 5  # all design: none
+
+
+def test_the_last_evaluations_evaluate_the_recommendation(embedded_tune):
+    """The final phase proposes the minimum of the emulator the tune is recommended from (linear
+    mean, every evaluation so far): the recommendation is evaluated before the tune ends."""
+    from tuner.mc.proposers.histograms import final_phase_start
+    from tuner.mc.workflow import TuneRun
+
+    out, _, cfg = embedded_tune
+    run = TuneRun.load(out)
+    try:
+        state = run.state()
+        trials = run.opt.trials
+        labels = [t.info["proposer"] for t in trials]
+        start = final_phase_start(cfg.budget, state.n_design)
+        assert (state.n_design, start, len(trials)) == (5, 7, 8)
+        assert labels[:5] == ["design"] * 5 and labels[7:] == ["emulated minimum"]
+        assert set(labels[5:7]) <= {"emulator EI", "emulator Thompson"}
+        before = sorted(trials[:7], key=lambda t: float(t.y))
+        space = run.opt.space
+        U = np.asarray(space.to_unit([t.x for t in before]))
+        emu = run.setup.emulator(U, [state.vectors[t.id] for t in before], seed=cfg.seed)
+        u = emu.minimum(U[:5], np.asarray(space.model_bounds), seed=cfg.seed)
+        width = np.array([p.high - p.low for p in cfg.parameters])
+        proposed = np.asarray(space.from_unit(u[None])[0], dtype=float)
+        np.testing.assert_array_less(np.abs(np.subtract(trials[7].x, proposed)) / width, 1e-4)
+    finally:
+        run.close()

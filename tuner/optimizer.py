@@ -19,8 +19,6 @@ from typing import Any
 
 import numpy as np
 import torch
-from botorch.acquisition import PosteriorMean
-from botorch.optim import optimize_acqf
 from scipy.optimize import OptimizeResult
 
 from tuner.acquisition.functions import ACQ_FUNCS, AcqConfig, make_acquisition
@@ -29,9 +27,9 @@ from tuner.errors import EvaluationError, SpaceError, TunerError
 from tuner.result import build_result
 from tuner.space import INITIAL_POINT_GENERATORS, Categorical, Integer, Space
 from tuner.storage import InMemoryStorage, Storage, Study, Trial
-from tuner.surrogate.cached import cached_gp, is_plain
-from tuner.surrogate.gp import SurrogateConfig, build_gp, fit_gp, gp_settings, posterior
-from tuner.surrogate.mll import torch_threads, warp_loo
+from tuner.surrogate.gp import SurrogateConfig
+from tuner.surrogate.mll import torch_threads
+from tuner.surrogate.state import Observations, Surrogate
 from tuner.surrogate.warp import Y_WARPS, OutputWarp
 
 __all__ = ["ASK_STRATEGIES", "FAILURE_MODES", "Y_WARPS", "Optimizer"]
@@ -200,21 +198,13 @@ class Optimizer:
         self._last_ask: tuple[tuple[Any, ...], Any] | None = None
         self._unit_cache: dict[int, np.ndarray] = {}  # trial id -> model coordinates of its point
         self._requeue: list[Trial] = []
-        self.model: Any = None
         if model_queue_size is not None and (not isinstance(model_queue_size, int) or model_queue_size < 1):
             raise TunerError(f"model_queue_size must be None or an int >= 1, got {model_queue_size!r}")
         self.model_queue_size = model_queue_size
-        #: one surrogate per fit, oldest first (the last ``model_queue_size``), as scikit-optimize keeps
-        self.models: list[Any] = []
-        #: the output warp each of ``models`` was fitted under (fitted anew at each fit for
-        #: "power" and "loo")
-        self.model_warps: list[OutputWarp] = []
-        # the current model's (the identity for "power" and "loo" until a fit)
-        self.warp = OutputWarp("none" if y_warp == "loo" else y_warp)
-        self._model_n = 0
-        self._fit_n = 0
-        self._warm_state: dict[str, Any] | None = None
-        self.timings: dict[str, float] = {"fit": 0.0, "ask": 0.0}
+        #: the surrogate: the one owner of the GP, its fits and its output warp
+        self.surrogate = Surrogate(y_warp, noise, list(self.space.cat_dims), n_initial_points,
+                                   self.model_config, self.device, model_queue_size)
+        self._ask_seconds = 0.0
         settings = {"n_initial_points": n_initial_points, "acq_func": acq_func,
                     "random_state": random_state, "y_warp": y_warp}
         if isinstance(storage, Storage):
@@ -360,7 +350,7 @@ class Optimizer:
                 pts = self._rvs(need, rng)
             for x in pts:
                 out.append(self._new_trial(self._deduplicate(x)))
-        self.timings["ask"] += time.perf_counter() - t0
+        self._ask_seconds += time.perf_counter() - t0
         return out
 
     def _allowed(self, points: list[list[Any]]) -> list[list[Any]]:
@@ -441,9 +431,19 @@ class Optimizer:
         X = self._tensor(self._units(done))
         pend = self.pending
         X_pending = self._tensor(self._units(pend)) if pend else None
-        acq = make_acquisition(self.acq_func, self.model, X, X_pending, q, self._known_noise,
-                               self.acq_config)
-        return self._maximize(acq, q)
+        return self._maximize(self._acquisition(self.model, X, X_pending, q), q)
+
+    def _ask_seed(self) -> int:
+        """The seed of the random choices of the next ask (from the study seed and the trial count)."""
+        return (self._seed + 104729 * len(self.trials)) % 2**31
+
+    def _acquisition(self, model: Any, X: torch.Tensor, X_pending: torch.Tensor | None, q: int) -> Any:
+        """The acquisition function, built under the ask's seed: its QMC sampler and the pruning
+        of the baseline draw random numbers when they are made."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(self._ask_seed())
+            return make_acquisition(self.acq_func, model, X, X_pending, q, self._known_noise,
+                                    self.acq_config)
 
     def _maximize(self, acq: Any, q: int) -> list[list[Any]]:
         """The ``q`` points maximising ``acq`` (seeded by the trial count), as user points that
@@ -451,7 +451,7 @@ class Optimizer:
         k = self.acq_config.incumbent_starts
         best = sorted(self.complete, key=lambda t: float(t.y or 0.0))[:k] if k > 0 else []
         with torch.random.fork_rng(devices=[]):
-            torch.manual_seed((self._seed + 104729 * len(self.trials)) % 2**31)
+            torch.manual_seed(self._ask_seed())
             cand = maximize_acquisition(acq, self._tensor(self.space.model_bounds), q,
                                         self.space.discrete_dims, self.space.cat_dims,
                                         self.acq_config,
@@ -461,20 +461,8 @@ class Optimizer:
     def _acquire_liar(self, strategy: str) -> list[list[Any]]:
         """One point chosen after refitting the surrogate (hyperparameters kept) with every
         pending point given the constant lie of ``strategy``."""
-        X, Y, Yvar = self._training_data()
-        pend = self.pending
-        if pend:
-            # the model is of -y: the minimum of y is the maximum of the targets
-            lie = {"cl_min": Y.max(), "cl_mean": Y.mean(), "cl_max": Y.min()}[strategy]
-            X = torch.cat([X, self._tensor(self._units(pend))])
-            Y = torch.cat([Y, lie.expand(len(pend), 1)])
-            if Yvar is not None:
-                Yvar = torch.cat([Yvar, Yvar.median().expand(len(pend), 1)])
-        model = build_gp(X, Y, Yvar, cat_dims=list(self.space.cat_dims),
-                         min_noise=self.model_config.min_noise)
-        model = fit_gp(model, self._warm_state, self.model_config, optimise=False)
-        acq = make_acquisition(self.acq_func, model, X, None, 1, self._known_noise, self.acq_config)
-        return self._maximize(acq, 1)
+        model, X = self.surrogate.with_lies(self._observations(), self._units(self.pending), strategy)
+        return self._maximize(self._acquisition(model, X, None, 1), 1)
 
     # --- tell ------------------------------------------------------------------------------------
     @_few_threads
@@ -626,18 +614,34 @@ class Optimizer:
         return torch_threads(1 if small and self.device.type == "cpu" else None)
 
     @property
-    def _known_noise(self) -> bool:
-        return not isinstance(self.noise, str) or any(t.noise is not None for t in self.complete)
+    def model(self) -> Any:
+        """The current GP (``None`` before the first fit), fitted to ``-warp(y)``."""
+        return self.surrogate.model
 
-    def _choose_warp(self, X: torch.Tensor, y: np.ndarray, var: np.ndarray | None) -> OutputWarp:
-        """The warp for the told values ``y`` at ``X``: with ``y_warp="loo"`` the member of
-        :meth:`OutputWarp.family` with the highest leave-one-out density of ``y`` under the
-        kernel of the last fit (:func:`tuner.surrogate.mll.warp_loo`), where that fit is a
-        plain GP of learned noise; otherwise (and before the first fit) :meth:`OutputWarp.fit`."""
-        if self.y_warp == "loo" and var is None and self.model is not None and is_plain(self.model):
-            warps = OutputWarp.family(y)
-            return warps[int(np.argmax(warp_loo(self.model, X, y, warps)))]
-        return OutputWarp.fit(self.y_warp, y)
+    @property
+    def models(self) -> list[Any]:
+        """One GP per fit, oldest first (the last ``model_queue_size``), as scikit-optimize keeps."""
+        return self.surrogate.models
+
+    @property
+    def model_warps(self) -> list[OutputWarp]:
+        """The output warp each of ``models`` was fitted under (fitted anew at each fit for
+        ``"power"`` and ``"loo"``)."""
+        return self.surrogate.warps
+
+    @property
+    def warp(self) -> OutputWarp:
+        """The current model's output warp (the identity for ``"power"`` and ``"loo"`` until a fit)."""
+        return self.surrogate.warp
+
+    @property
+    def timings(self) -> dict[str, float]:
+        """Seconds spent fitting the surrogate and answering asks."""
+        return {"fit": self.surrogate.seconds, "ask": self._ask_seconds}
+
+    @property
+    def _known_noise(self) -> bool:
+        return self.surrogate.known_noise(self._observations())
 
     def _imputed(self) -> list[Trial]:
         """Failed trials that enter the model with the worst observed value (``failures="worst"``)."""
@@ -645,68 +649,16 @@ class Optimizer:
             return []
         return [t for t in self.trials if t.state == "failed"]
 
-    def _training_data(self) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None]:
-        """The current model's data, on the scale of its warp."""
-        return self._warped_data(self.warp if self.model is not None else None)[:3]
-
-    def _warped_data(self, warp: OutputWarp | None = None
-                     ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, OutputWarp]:
-        """Inputs, warped targets (of ``-y``) and known variances of the told results, and the
-        warp: ``warp`` when given (it must map every told value), else one chosen for them."""
+    def _observations(self) -> Observations:
+        """The told results, as the surrogate is fitted to them."""
         done = self.complete
-        failed = self._imputed()
-        X = self._tensor(self._units(done + failed))
-        y = np.array([t.y for t in done], dtype=float)
-        y = np.concatenate([y, np.full(len(failed), y.max())])
-        var = None
-        if self._known_noise:
-            default = float(self.noise) if not isinstance(self.noise, str) else 0.0
-            var = np.array([default if t.noise is None else t.noise for t in done], dtype=float)
-            var = np.concatenate([var, np.full(len(failed), float(np.median(var)))])
-        wy = None
-        if warp is not None:
-            with np.errstate(all="ignore"):
-                wy = warp(y)
-            if not np.all(np.isfinite(wy)):  # a value the given warp cannot map: choose anew
-                warp = wy = None
-        if warp is None or wy is None:
-            warp = self._choose_warp(X, y, var)
-            wy = warp(y)
-        wvar = None if var is None else var * warp.slope(y) ** 2
-        Y = self._tensor(-wy[:, None])
-        Yvar = None
-        if wvar is not None:
-            scale = max(float(np.var(wy)), 1e-12)
-            # GPyTorch's fixed-noise likelihood rounds standardised variances below 1e-6 up (and
-            # warns on every call): floor them here, just above that
-            Yvar = self._tensor(np.maximum(wvar, 2e-6 * scale)[:, None])
-        return X, Y, Yvar, warp
+        return Observations(self._units(done), np.array([t.y for t in done], dtype=float),
+                            [t.noise for t in done], self._units(self._imputed()))
 
     @_few_threads
     def fit(self) -> None:
         """Refit the surrogate to the results told so far (a no-op when nothing new was told)."""
-        n_ok = len(self.complete)
-        n = n_ok + len(self._imputed())
-        if n_ok < 2 or n_ok < min(self.n_initial_points, 2) or n == self._model_n:
-            return
-        t0 = time.perf_counter()
-        X, Y, Yvar, warp = self._warped_data()
-        model = build_gp(X, Y, Yvar, cat_dims=list(self.space.cat_dims),
-                         min_noise=self.model_config.min_noise)
-        cfg = self.model_config
-        optimise = n < cfg.always_refit_below or n >= (1 + cfg.refit_growth) * self._fit_n
-        self.model = fit_gp(model, self._warm_state, cfg, optimise=optimise)
-        self.warp = warp
-        self.models.append(self.model)
-        self.model_warps.append(warp)
-        if self.model_queue_size is not None:
-            del self.models[:-self.model_queue_size]
-            del self.model_warps[:-self.model_queue_size]
-        self._warm_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
-        self._model_n = n
-        if optimise or self._fit_n == 0:
-            self._fit_n = n
-        self.timings["fit"] += time.perf_counter() - t0
+        self.surrogate.fit(self._observations())
 
     def predict(self, points: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation of the objective (in the warped scale).
@@ -714,9 +666,7 @@ class Optimizer:
         Raises:
             TunerError: no model has been fitted yet.
         """
-        if self.model is None:
-            raise TunerError("no surrogate yet: tell at least 2 results first")
-        return posterior(self.model, self._tensor(self.space.to_unit(points)))
+        return self.surrogate.predict(self.space.to_unit(points))
 
     def unwarp(self, v: np.ndarray | float) -> np.ndarray | float:
         """Map a value of the model scale back to the objective's scale."""
@@ -733,7 +683,7 @@ class Optimizer:
         if self.model is None or not self.complete:
             return None
         done = self.complete
-        mean, _ = posterior(self.model, self._tensor(self._units(done)))
+        mean, _ = self.surrogate.predict(self._units(done))
         best = [done[int(np.argmin(mean))].x]
         if search and not self.space.discrete_dims and not self.space.cat_dims:
             # refine only within a trust region (10% of each range) around the best evaluated
@@ -742,19 +692,10 @@ class Optimizer:
             mb = self.space.model_bounds
             u0 = self.space.to_unit([best[0]])[0]
             tr = 0.1 * (mb[1] - mb[0])
-            bounds = self._tensor(np.stack([np.maximum(mb[0], u0 - tr), np.minimum(mb[1], u0 + tr)]))
-            init = self._tensor(u0[None, None, :])
-            order = [0]
-            with torch.random.fork_rng(devices=[]), gp_settings():
-                torch.manual_seed(self._seed)
-                try:
-                    cand, _ = optimize_acqf(PosteriorMean(cached_gp(self.model) or self.model),
-                                            bounds=bounds, q=1,
-                                            num_restarts=len(order), batch_initial_conditions=init,
-                                            options={"maxiter": 100})
-                    best.append(self.space.from_unit(cand.detach().cpu().numpy())[0])
-                except Exception:
-                    pass
+            u = self.surrogate.minimise_mean(
+                u0, np.stack([np.maximum(mb[0], u0 - tr), np.minimum(mb[1], u0 + tr)]), self._seed)
+            if u is not None:
+                best.append(self.space.from_unit(u[None])[0])
         m, s = self.predict(best)
         i = int(np.argmin(m))
         return best[i], float(m[i]), float(s[i])

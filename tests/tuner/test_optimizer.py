@@ -36,6 +36,24 @@ def test_same_seed_same_run_and_different_seed_differs():
     assert a.x_iters != c.x_iters
 
 
+@pytest.mark.parametrize("strategy", ASK_STRATEGIES)
+def test_batches_with_known_noise_are_reproducible_whatever_torch_was_seeded_with(strategy):
+    """Batches (and known noise) take the Monte Carlo acquisition, whose QMC sampler draws its
+    scrambling seed when it is made: the optimiser's seed fixes it, not torch's global state."""
+    import torch
+
+    def run(torch_seed: int) -> list:
+        torch.manual_seed(torch_seed)
+        opt = Optimizer([(-1.0, 1.0), (-1.0, 1.0), ["a", "b"]], n_initial_points=4, random_state=1)
+        for _ in range(3):
+            xs = opt.ask(n_points=2, strategy=strategy)
+            opt.tell(xs, [quad(x[:2]) + (x[2] == "b") for x in xs], noise=[1e-3, 2e-3])
+            torch.rand(int(torch_seed) + 1)  # whatever else the caller draws in between
+        return opt.Xi
+
+    assert run(0) == run(12345)
+
+
 def test_batch_ask_gives_distinct_points_and_pending_are_not_repeated():
     opt = Optimizer([(-1.0, 1.0), (-1.0, 1.0)], n_initial_points=4, random_state=1)
     first = opt.ask(4)

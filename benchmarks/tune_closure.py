@@ -11,6 +11,10 @@ lies within 5% of every range of the truth.
         [--events 100000 --pseudo-events 1000000 --budget 40] [--parallel 2] [--out DIR]
         [--only 4,2,3]   # some of the drawn truths, run in this order; rows already in
                          # DIR/closure.json are kept, and each finished tune is added to it at once
+    python benchmarks/tune_closure.py --replay DIR/truth0-emulator --after 33 --out OUT
+                         # a copy of a stored tune cut after 33 evaluations, resumed to its budget
+                         # with the code on the path: proposers that differ after evaluation 33
+                         # compared on the same first 33
 """
 
 from __future__ import annotations
@@ -86,6 +90,34 @@ def one(job: tuple[int, dict[str, float], str, argparse.Namespace]) -> dict:
             "validation_chi2": res.validation.tune.chi2, "nbins": res.validation.tune.nbins}
 
 
+def replay(src: Path, after: int, out: Path) -> None:
+    """Resume a copy of the closure tune in ``src`` from its first ``after`` evaluations; print
+    its errors and pulls (one JSON line)."""
+    import sqlite3
+
+    from tuner.mc.config import config_from_dict
+    from tuner.mc.workflow import run_tune
+
+    out.mkdir(parents=True)
+    for f in ("study.db", "pseudodata.yoda", "config.json"):
+        shutil.copy(src / f, out / f)
+    con = sqlite3.connect(out / "study.db")
+    with con:
+        con.execute("DELETE FROM trials WHERE id NOT IN (SELECT id FROM trials ORDER BY id LIMIT ?)",
+                    (after,))
+    con.close()
+    raw = json.loads((src / "config.json").read_text())
+    raw.pop("embedded_binning", None)
+    cfg = config_from_dict(raw, out)
+    res = run_tune(cfg, out, workers=1, progress=False, resume=True)
+    truth = cfg.closure["truth"]  # type: ignore[index]
+    err = {p.name: abs(res.best[p.name] - truth[p.name]) / (p.high - p.low) for p in cfg.parameters}
+    pull = {p.name: (res.best[p.name] - truth[p.name]) / res.uncertainties[p.name] for p in cfg.parameters}
+    print(json.dumps({"max_err": max(err.values()), "max_pull": max(map(abs, pull.values())),
+                      "err": err, "pull": pull, "validation_chi2": res.validation.tune.chi2,
+                      "best_evaluation": res.chi2_best_evaluated}))
+
+
 def _previous(out: Path, done: set[tuple[int, str]]) -> list[dict]:
     """Rows of an earlier run into the same folder (``--only`` splits a study over runs)."""
     f = out / "closure.json"
@@ -114,7 +146,12 @@ def main() -> None:
     ap.add_argument("--only", default=None,
                     help="comma-separated truth indices to run (of the --truths drawn), in "
                          "this order, e.g. 4,2,3")
+    ap.add_argument("--replay", default=None, help="a stored closure tune's folder (see above)")
+    ap.add_argument("--after", type=int, default=33, help="with --replay: the evaluations kept")
     a = ap.parse_args()
+    if a.replay:
+        replay(Path(a.replay), a.after, Path(a.out))
+        return
     ts = truths(a.truths, a.seed)
     strategies = a.strategies.split(",")
     order = range(len(ts)) if a.only is None else [int(i) for i in a.only.split(",")]

@@ -93,19 +93,14 @@ def one(job: tuple[int, dict[str, float], str, argparse.Namespace]) -> dict:
 def replay(src: Path, after: int, out: Path) -> None:
     """Resume a copy of the closure tune in ``src`` from its first ``after`` evaluations; print
     its errors and pulls (one JSON line)."""
-    import sqlite3
+    from tune_lep import copy_first_trials
 
     from tuner.mc.config import config_from_dict
     from tuner.mc.workflow import run_tune
 
-    out.mkdir(parents=True)
-    for f in ("study.db", "pseudodata.yoda", "config.json"):
+    copy_first_trials(src / "study.db", after, out)
+    for f in ("pseudodata.yoda", "config.json"):
         shutil.copy(src / f, out / f)
-    con = sqlite3.connect(out / "study.db")
-    with con:
-        con.execute("DELETE FROM trials WHERE id NOT IN (SELECT id FROM trials ORDER BY id LIMIT ?)",
-                    (after,))
-    con.close()
     raw = json.loads((src / "config.json").read_text())
     raw.pop("embedded_binning", None)
     cfg = config_from_dict(raw, out)

@@ -108,8 +108,9 @@ def data(args: argparse.Namespace) -> None:
               f"{'yes' if p.name in res.at_edge else 'no'} |")
 
 
-def _replay(study: Path, after: int, here: Path) -> None:
-    """A copy of ``study`` in ``here`` keeping its first ``after`` trials."""
+def copy_first_trials(study: Path, after: int, here: Path) -> None:
+    """A copy of the study file ``study`` in the new folder ``here`` (as ``study.db``) keeping its
+    first ``after`` trials (also used by ``tune_closure.py --replay``)."""
     import shutil
     import sqlite3
 
@@ -131,7 +132,7 @@ def shapes(args: argparse.Namespace) -> None:
     for label, b in (("tune", budget), ("reference", budget * args.reference)):
         here = out / f"budget-{b}"
         if label == "tune" and args.replay and not here.exists():
-            _replay(Path(args.replay), args.after, here)
+            copy_first_trials(Path(args.replay), args.after, here)
         if label == "reference" and not here.exists():  # continue a copy of the tune's study
             here.mkdir(parents=True)
             shutil.copy(out / f"budget-{budget}" / "study.db", here / "study.db")

@@ -209,7 +209,8 @@ def train_tagger(
     disco_lambda: float = 0.0,
     decorrelate_val: np.ndarray | None = None,
 ) -> TrainResult:
-    """Train with binary cross-entropy; keep the weights of the epoch with the best validation AUC.
+    """Train with binary cross-entropy; keep the weights of the epoch with the best validation AUC
+    (with a DisCo penalty: of the lowest validation loss, penalty included).
 
     Args:
         model: A tagger returning one logit per input.
@@ -233,7 +234,7 @@ def train_tagger(
             loss with the penalty (cross-entropy plus ``disco_lambda`` times dCor^2 over at most
             2048 label-0 validation inputs), not the AUC; ``val_auc`` is that epoch's AUC. Kept
             by AUC, the decorrelated tagger of the example CNN was its least decorrelated epoch
-            (dCor^2 0.56 at lambda 10 against 0.48 without the penalty; BENCHMARKS.md section 4).
+            (dCor^2 0.42 at lambda 10, as without the penalty; BENCHMARKS.md section 4).
 
     Returns:
         The :class:`TrainResult`; ``diverged`` is set when the loss became NaN (training stops there).

@@ -641,7 +641,7 @@ class Optimizer:
 
     @property
     def _known_noise(self) -> bool:
-        return self.surrogate.known_noise(self._observations())
+        return self.surrogate.known_noise([t.noise for t in self.complete])
 
     def _imputed(self) -> list[Trial]:
         """Failed trials that enter the model with the worst observed value (``failures="worst"``)."""

@@ -85,9 +85,10 @@ class Surrogate:
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=torch.float64, device=self.device)
 
-    def known_noise(self, obs: Observations) -> bool:
-        """Whether the model takes the noise as known (a fixed variance, or one told)."""
-        return not isinstance(self.noise, str) or any(v is not None for v in obs.noise)
+    def known_noise(self, noise: list[float | None]) -> bool:
+        """Whether the model takes the noise as known, given the variances told (``None`` where
+        none was): a fixed variance, or any told."""
+        return not isinstance(self.noise, str) or any(v is not None for v in noise)
 
     def _choose_warp(self, X: torch.Tensor, y: np.ndarray, var: np.ndarray | None) -> OutputWarp:
         """The warp for the values ``y`` at ``X``: with ``y_warp="loo"`` the member of
@@ -107,7 +108,7 @@ class Surrogate:
         X = self._tensor(np.concatenate([obs.U, obs.U_failed]) if len(obs.U_failed) else obs.U)
         y = np.concatenate([obs.y, np.full(len(obs.U_failed), obs.y.max())])
         var = None
-        if self.known_noise(obs):
+        if self.known_noise(obs.noise):
             default = float(self.noise) if not isinstance(self.noise, str) else 0.0
             var = np.array([default if v is None else v for v in obs.noise], dtype=float)
             var = np.concatenate([var, np.full(len(obs.U_failed), float(np.median(var)))])

@@ -121,3 +121,23 @@ def test_far_from_its_evaluations_the_emulated_chi2_keeps_rising():
     # good as what was seen, which is what sends its Thompson draws exploring
     flat = HistogramEmulator.fit(X, V, E, DATA, DATA_ERR, np.ones(B), trend=False)
     assert np.min(flat.chi2(far)) < 10 * np.max(flat.chi2_seen)
+
+
+def test_noise_the_bins_share_is_learned_on_top_of_the_stated_errors():
+    # one event sample fills every histogram, so an evaluation's MC fluctuation moves many bins
+    # together, as if its parameters were slightly off; the stated errors are per bin only
+    rng = np.random.default_rng(11)
+    X = np.vstack([qmc.LatinHypercube(d=D, seed=11).random(12),
+                   np.clip(TRUTH + 0.08 * (qmc.LatinHypercube(d=D, seed=12).random(18) - 0.5), 0, 1)])
+    V, E = evaluate(X, rng, rel=0.002)
+    independent = HistogramEmulator.fit(X, V, E, DATA, DATA_ERR, np.ones(B))
+    shared = histograms(np.clip(X + 0.01 * rng.standard_normal(X.shape), 0, 1)) - histograms(X)
+    emu = HistogramEmulator.fit(X, V + shared, E, DATA, DATA_ERR, np.ones(B))
+    assert emu.noise_inflation.shape == (emu.n_components,)
+    # the shared fluctuations are found where they are, on the leading components
+    assert np.max(emu.noise_inflation[:3]) > 5 and np.median(independent.noise_inflation[:3]) < 3
+    # and the tune's quoted uncertainty covers the truth despite the errors understating the noise
+    bounds = np.array([np.zeros(D), np.ones(D)])
+    u = emu.minimum(X[np.argsort(emu.chi2_seen)[:4]], bounds)
+    cov_data, cov_emu = emu.minimum_covariance(u)
+    assert np.all(np.abs(u - TRUTH) / np.sqrt(np.diag(cov_data + cov_emu)) < 3)

@@ -84,14 +84,25 @@ class Data:
 
 @pytest.fixture(scope="session")
 def jet_cache(tmp_path_factory) -> Path:
-    return Path(os.environ.get("EXPLAIN_TEST_CACHE") or tmp_path_factory.mktemp("jets"))
+    """One jet cache for the whole run: under pytest-xdist the workers share it (the folder above
+    each worker's own), so the sample is generated once."""
+    if os.environ.get("EXPLAIN_TEST_CACHE"):
+        return Path(os.environ["EXPLAIN_TEST_CACHE"])
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = tmp_path_factory.getbasetemp().parent / "jets"
+        shared.mkdir(exist_ok=True)
+        return shared
+    return tmp_path_factory.mktemp("jets")
 
 
 @pytest.fixture(scope="session")
 def jets(jet_cache) -> Data:
+    from filelock import FileLock
+
     from explain import jet_images, jet_observables, load_or_generate
 
-    sample = load_or_generate(N_PER_CLASS, cache_dir=jet_cache, seed=1, n_jobs=2)
+    with FileLock(str(jet_cache / ".generating.lock")):  # one xdist worker generates, the others read
+        sample = load_or_generate(N_PER_CLASS, cache_dir=jet_cache, seed=1, n_jobs=2)
     obs = jet_observables(sample)
     x_obs = np.nan_to_num(np.stack([obs[k] for k in OBS_NAMES], 1)).astype(np.float32)
     idx = np.arange(len(sample))

@@ -128,6 +128,10 @@ def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndar
         method += (", plus the interpolation systematic: the outer product of the shift between that "
                    "minimum and the minimum of Professor's per-bin polynomials (order 2, or 3 where the "
                    "runs allow) fitted to the same evaluations")
+    lead = ", ".join(f"{v:.1f}" for v in emu.noise_inflation[:3])
+    method += (f"; the emulator's noise on its leading components is {lead} times the Monte Carlo "
+               "noise propagated from the bin errors as if independent (learned: the bins of an "
+               "evaluation share its events)")
     return u, f0, cov, cov_d, method, prof
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -146,6 +147,8 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path, refdata):
     assert np.allclose(np.diag(corr), 1) and np.all(np.abs(corr) <= 1 + 1e-9)
     assert "jackknife" in summary["uncertainty_method"]
     assert "interpolation systematic" in summary["uncertainty_method"]
+    assert re.search(r"noise on its leading components is [\d.]+(, [\d.]+)* times",
+                     summary["uncertainty_method"])
     curv = np.array([summary["uncertainty_curvature_only"][p] for p in summary["parameters"]])
     free = np.isin(summary["parameters"], summary["unconstrained"])
     assert np.all((sig >= curv * (1 - 1e-9)) | free)

@@ -108,15 +108,17 @@ def _fit_with_correlated_noise(model: SingleTaskGP, seed: int) -> np.ndarray:
     directions (0.94 of the observed) but 2-13 times too small along the leading principal
     components, which are exactly such physics directions (BENCHMARKS.md section 3). An emulator
     that trusts the propagated noise reads fluctuations of clustered evaluations as slopes: it put
-    the chi2 at a closure truth at 8 000 where it is about 60, and its posterior excluded it. So
+    the chi2 at a closure truth at 8 000, 30 times its minimum, where evaluations on the line
+    between the two measure the same chi2 within their noise, and its posterior excluded it. So
     each component gets an additional homoskedastic noise, learned by the marginal likelihood
     with the lengthscales (every evaluation has the same number of events). It is then folded
     into the fixed noise, because BoTorch's pathwise (Thompson) draws read only the likelihood's
     first noise term.
     """
     known = model.likelihood.noise_covar.noise.detach().clone()  # k x n, standardised
+    batch = known.shape[:-1]  # one GP per component
     model.likelihood = FixedNoiseGaussianLikelihood(noise=known, learn_additional_noise=True,
-                                                    batch_shape=model._aug_batch_shape,
+                                                    batch_shape=batch,
                                                     noise_constraint=GreaterThan(1e-6))
     extra = model.likelihood.second_noise_covar
     assert extra is not None
@@ -127,7 +129,7 @@ def _fit_with_correlated_noise(model: SingleTaskGP, seed: int) -> np.ndarray:
         warnings.simplefilter("ignore")
         fit_gpytorch_mll(mll)
     added = extra.noise.detach().reshape(-1, 1)
-    model.likelihood = FixedNoiseGaussianLikelihood(noise=known + added, batch_shape=model._aug_batch_shape)
+    model.likelihood = FixedNoiseGaussianLikelihood(noise=known + added, batch_shape=batch)
     model.eval()
     return ((known + added).mean(-1) / known.mean(-1)).numpy()
 

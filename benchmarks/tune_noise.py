@@ -46,18 +46,10 @@ def main() -> None:
     cfg = setup.config
     point = json.loads((Path(a.study) / "summary.json").read_text())["tune"]
     done = [t for t in opt.complete if t.id in state.vectors]
-    values = np.stack([state.vectors[t.id][0] for t in done])
-    errors = np.stack([state.vectors[t.id][1] for t in done])
-    data, data_err, w = setup.data_vector()
-    # the emulator's scaling and components (tuner.mc.emulator, items 1-2)
-    den = data_err**2 + np.median(errors**2, axis=0) + (cfg.model_error * data) ** 2
-    ok = (den > 0) & (w > 0)
-    scale = np.where(ok, np.sqrt(np.where(ok, w, 0.0) / np.where(ok, den, 1.0)), 0.0)
-    Z = (values - data) * scale
+    data = setup.data_vector()[0]
     emu = setup.emulator(np.asarray(opt.space.to_unit([t.x for t in done])),
                          [state.vectors[t.id] for t in done], seed=cfg.seed)
-    k = emu.n_components
-    Vt = np.linalg.svd(Z - Z.mean(axis=0), full_matrices=False)[2][:k]
+    k, scale, Vt = emu.n_components, emu.scale, emu.components
     jobs = [(setup, point, cfg.events, SEED0 + i) for i in range(a.replicas)]
     with ProcessPoolExecutor(a.workers) as pool:
         reps = list(pool.map(_replica, jobs))

@@ -149,6 +149,9 @@ class HistogramEmulator:
         bin_weights: The histogram weight of each bin it was fitted with.
         noise_inflation: Per component, the noise the fit settled on over the noise propagated
             from the bin errors (:func:`_fit_with_correlated_noise`).
+        scale: Per bin, the factor that makes a residual ``mc - data`` a scaled residual (item 1
+            of the module's docstring; 0 for bins left out).
+        components: The principal components, ``k x B``: scores are ``(z - centre) @ components.T``.
     """
 
     model: SingleTaskGP
@@ -158,6 +161,8 @@ class HistogramEmulator:
     n_components: int
     bin_weights: np.ndarray
     noise_inflation: np.ndarray
+    scale: np.ndarray
+    components: np.ndarray
 
     @classmethod
     def fit(cls, X: np.ndarray, values: np.ndarray, errors: np.ndarray, data: np.ndarray,
@@ -207,7 +212,8 @@ class HistogramEmulator:
                              mean_module=_linear_trend(X, C) if trend else None,
                              outcome_transform=Standardize(m=k))
         inflation = _fit_with_correlated_noise(model, seed)
-        return cls(model, torch.as_tensor(a), b, np.sum(Z**2, axis=1), k, bin_weights, inflation)
+        return cls(model, torch.as_tensor(a), b, np.sum(Z**2, axis=1), k, bin_weights, inflation,
+                   scale, V)
 
     def _chi2_of_scores(self, C: torch.Tensor) -> torch.Tensor:
         """Chi2 of the histograms whose component scores are ``C`` (``... x k``)."""

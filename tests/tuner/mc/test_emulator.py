@@ -41,6 +41,8 @@ def test_chi2_of_the_evaluations_matches_a_direct_computation():
     den = DATA_ERR**2 + np.median(E**2, axis=0)
     direct = np.sum(w * (V - DATA) ** 2 / den, axis=1)
     np.testing.assert_allclose(emu.chi2_seen, direct, rtol=1e-10)
+    np.testing.assert_allclose(emu.scale**2, w / den, rtol=1e-12)  # what tune_noise.py projects with
+    assert emu.components.shape == (emu.n_components, B)
     # the emulator reproduces its training histograms' chi2 up to their MC noise
     pred = emu.chi2(X)
     assert np.all(np.abs(pred - direct) < 0.1 * direct + 5 * np.sqrt(B))

@@ -37,7 +37,8 @@ class TuneResult:
         covariance: Full covariance matrix, rows and columns in the order of ``best``.
         uncertainty_method: How ``covariance`` was obtained, in words.
         uncertainty_curvature: The curvature-only term ``sqrt(diag(2 H^-1))`` (delta-chi2 = 1 of
-            the predicted chi2), for comparison.
+            the predicted chi2 against the data errors alone: how far the data's own fluctuations
+            move the tune), for comparison.
         chi2_surrogate: Predicted chi2 at the tune.
         chi2_best_evaluated: Lowest chi2 of a single evaluation.
         at_edge: Parameters within 1% of an end of their range.
@@ -82,6 +83,11 @@ def _jacobian(opt: Optimizer, u: np.ndarray) -> np.ndarray:
     return np.diag(shifted[:n] - shifted[n:]) / (2 * eps)
 
 
+#: the data term of the emulator's covariance, in words
+_DATA_TERM = ("2 H^-1 at the minimum of the chi2 of the emulated histograms against the data errors "
+              "and model-error floor alone (delta-chi2 = 1: the data's own fluctuations)")
+
+
 def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndarray, np.ndarray]],
               starts: list[list[Any]], jackknife: bool
               ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, str, np.ndarray]:
@@ -114,13 +120,12 @@ def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndar
     jack = jackknife_covariance(refit_minimum, len(done), len(u)) if jackknife else None
     if jack is not None and np.all(np.isfinite(jack.covariance)):
         cov = cov_d + jack.covariance
-        method = (f"2 H^-1 of the emulated chi2 at its minimum (delta-chi2 = 1) plus the jackknife "
-                  f"covariance of that minimum over the evaluations ({len(jack.minima)} refits, "
-                  "each without one evaluation)")
+        method = (f"{_DATA_TERM} plus the jackknife covariance of that minimum over the evaluations "
+                  f"({len(jack.minima)} refits, each without one evaluation: the Monte Carlo noise "
+                  "and the interpolation)")
     else:
         cov = cov_d + cov_e
-        method = ("2 H^-1 of the emulated chi2 at its minimum (delta-chi2 = 1) plus the spread of that "
-                  "minimum over the emulator's posterior")
+        method = f"{_DATA_TERM} plus the spread of that minimum over the emulator's posterior"
     poly = polynomial_minimum(X, np.stack([v[0] for v in vecs]), setup.data_vector(), cfg.model_error,
                               u, seed=cfg.seed)
     if poly is not None:

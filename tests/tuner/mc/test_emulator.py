@@ -8,6 +8,7 @@ from scipy.stats import qmc
 
 from tuner.errors import TunerError
 from tuner.mc.emulator import HistogramEmulator
+from tuner.mc.uncertainty import curvature_inverse, hessian
 
 D, B = 4, 120
 RNG = np.random.default_rng(7)
@@ -46,6 +47,23 @@ def test_chi2_of_the_evaluations_matches_a_direct_computation():
     # the emulator reproduces its training histograms' chi2 up to their MC noise
     pred = emu.chi2(X)
     assert np.all(np.abs(pred - direct) < 0.1 * direct + 5 * np.sqrt(B))
+
+
+def test_the_data_term_is_the_curvature_of_the_chi2_without_the_monte_carlo_error():
+    # every evaluation's MC error 3x the data error: the emulator's chi2 holds 1 + 9 = 10 times the
+    # data's variance in each denominator, the data-only chi2 does not
+    rng = np.random.default_rng(5)
+    X = qmc.LatinHypercube(d=D, seed=5).random(24)
+    V = histograms(X) + rng.normal(size=(24, B)) * 3 * DATA_ERR
+    E = np.broadcast_to(3 * DATA_ERR, V.shape)
+    emu = HistogramEmulator.fit(X, V, E, DATA, DATA_ERR, np.ones(B))
+    probe = qmc.LatinHypercube(d=D, seed=6).random(5)
+    np.testing.assert_allclose(emu.chi2_data(probe), 10 * emu.chi2(probe), rtol=1e-8)
+    u = emu.minimum(X[np.argsort(emu.chi2_seen)[:4]], np.array([np.zeros(D), np.ones(D)]))
+    cov_data, cov_emu = emu.minimum_covariance(u)
+    wide, _ = curvature_inverse(hessian(emu.chi2, u, 0.01))
+    np.testing.assert_allclose(cov_data, wide / 10, rtol=1e-6, atol=1e-12)
+    assert np.all(np.isfinite(cov_emu)) and np.all(np.diag(cov_emu) > 0)  # the emulator's share stays
 
 
 def test_emulator_guided_search_closes_on_the_truth_with_honest_uncertainties():

@@ -146,6 +146,7 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path, refdata):
     corr = np.array(summary["correlation"])
     assert np.allclose(np.diag(corr), 1) and np.all(np.abs(corr) <= 1 + 1e-9)
     assert "jackknife" in summary["uncertainty_method"]
+    assert "data errors and model-error floor alone" in summary["uncertainty_method"]
     assert "interpolation systematic" in summary["uncertainty_method"]
     assert re.search(r"noise on its leading components is [\d.]+(, [\d.]+)* times",
                      summary["uncertainty_method"])

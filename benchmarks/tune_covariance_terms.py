@@ -1,0 +1,111 @@
+"""Which terms of a tune's covariance cover the truth? Offline, on stored closure tunes.
+
+For every stored tune (a folder of ``tune_coverage.py`` or ``tune_closure.py``) the emulator the
+tune is recommended from is refitted to all its evaluations and the terms of
+:func:`tuner.mc.recommend.recommend` are computed separately (unit cube): the data term (``2 H^-1``
+of the chi2 against the data errors alone, and, as before session 17, of the emulated chi2 whose
+denominators also hold one evaluation's Monte Carlo error), the spread of the minimum over the
+emulator's posterior, the jackknife over the evaluations, and the shift to Professor's
+polynomials. Then every combination is scored: for the 2-parameter tunes the fraction of 1-sigma
+intervals containing the truth and the RMS pull, for the others the largest pull per tune.
+
+    python benchmarks/tune_covariance_terms.py --coverage COV_DIR/seed1* \\
+        --closure CLOSURE_DIR/truth0-emulator CLOSURE_DIR/truth1-emulator ...
+"""
+
+from __future__ import annotations
+
+import argparse
+import warnings
+from collections.abc import Callable
+
+import numpy as np
+
+from tuner.mc.recommend import polynomial_minimum
+from tuner.mc.uncertainty import curvature_inverse, hessian, jackknife_covariance
+from tuner.mc.workflow import TuneRun
+
+Terms = dict[str, np.ndarray]
+
+
+def terms(folder: str) -> Terms:
+    """The covariance terms of the stored tune in ``folder`` (unit cube), its minimum and truth."""
+    run = TuneRun.load(folder)
+    opt, setup, state = run.opt, run.setup, run.state()
+    cfg = setup.config
+    done = [t for t in opt.complete if t.id in state.vectors]
+    X = np.asarray(opt.space.to_unit([t.x for t in done]))
+    vecs = [state.vectors[t.id] for t in done]
+    emu = setup.emulator(X, vecs, seed=cfg.seed)
+    bounds = np.asarray(opt.space.model_bounds)
+    starts = np.asarray(opt.space.to_unit([t.x for t in sorted(done, key=lambda t: float(t.y or 0))[:5]]))
+    u = emu.minimum(starts, bounds, seed=cfg.seed)
+    data_only, posterior = emu.minimum_covariance(u, seed=cfg.seed)
+    with_mc, _ = curvature_inverse(hessian(emu.chi2, u, 0.01))
+
+    def refit_minimum(keep: np.ndarray) -> np.ndarray:
+        rep = setup.emulator(X[keep], [v for v, k in zip(vecs, keep, strict=True) if k], seed=cfg.seed)
+        return rep.minimum(np.concatenate([u[None], starts[:1]]), bounds, seed=cfg.seed)
+
+    jack = jackknife_covariance(refit_minimum, len(done), len(u))
+    poly = polynomial_minimum(X, np.stack([v[0] for v in vecs]), setup.data_vector(), cfg.model_error,
+                              u, seed=cfg.seed)
+    shift = np.zeros_like(u) if poly is None else u - poly
+    names = [p.name for p in cfg.parameters]
+    truth = np.asarray(opt.space.to_unit([[cfg.closure["truth"][k] for k in names]]))[0]  # type: ignore[index]
+    return {"u": u, "truth": truth, "with_mc": with_mc, "data": data_only, "posterior": posterior,
+            "jackknife": jack.covariance, "minima": jack.minima, "shift": np.outer(shift, shift)}
+
+
+def _mad_jackknife(t: Terms) -> np.ndarray:
+    M = t["minima"]
+    mad = 1.4826 * np.median(np.abs(M - np.median(M, axis=0)), axis=0)
+    return np.diag((len(M) - 1) * mad**2)
+
+
+COMBINATIONS: dict[str, Callable[[Terms], np.ndarray]] = {
+    "data term with the MC error + jackknife + polynomial shift (before)":
+        lambda t: t["with_mc"] + t["jackknife"] + t["shift"],
+    "data-only term + jackknife + polynomial shift (session 17)":
+        lambda t: t["data"] + t["jackknife"] + t["shift"],
+    "data-only term + posterior spread + polynomial shift":
+        lambda t: t["data"] + t["posterior"] + t["shift"],
+    "data-only term + posterior spread": lambda t: t["data"] + t["posterior"],
+    "data-only term + MAD jackknife + polynomial shift":
+        lambda t: t["data"] + _mad_jackknife(t) + t["shift"],
+}
+
+
+def _pulls(t: Terms, cov: np.ndarray) -> np.ndarray:
+    sig = np.minimum(np.sqrt(np.clip(np.diag(cov), 1e-300, None)), 1 / np.sqrt(12))  # the range cap
+    return (t["u"] - t["truth"]) / sig
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--coverage", nargs="*", default=[], help="2-parameter tunes (coverage)")
+    ap.add_argument("--closure", nargs="*", default=[], help="other closure tunes (largest pull)")
+    a = ap.parse_args()
+    warnings.simplefilter("ignore")
+    cov = [terms(f) for f in a.coverage]
+    clo = {f: terms(f) for f in a.closure}
+    for f, t in clo.items():
+        print(f"{f}: max error {np.max(np.abs(t['u'] - t['truth'])):.3f}; sigma per term in the "
+              "parameter of the largest error: " + ", ".join(
+                  f"{k} {np.sqrt(max(t[k][i, i], 0)):.3f}"
+                  for i in [int(np.argmax(np.abs(t['u'] - t['truth'])))]
+                  for k in ("with_mc", "data", "posterior", "jackknife", "shift")))
+    print(f"\n| quoted covariance | {len(cov)} coverage tunes: inside 1 sigma | RMS pull per parameter "
+          f"| largest pull | closure tunes: largest pull each ({len(clo)}) |")
+    print("|---|---|---|---|---|")
+    for name, combine in COMBINATIONS.items():
+        P = np.array([_pulls(t, combine(t)) for t in cov]) if cov else np.zeros((0, 1))
+        inside = f"{np.sum(np.abs(P) <= 1)} of {P.size} ({np.mean(np.abs(P) <= 1):.0%})" if cov else ""
+        rms = " / ".join(f"{v:.2f}" for v in np.sqrt(np.mean(P**2, axis=0))) if cov else ""
+        worst = f"{np.max(np.abs(P)):.2f}" if cov else ""
+        each = ", ".join(f"{np.max(np.abs(_pulls(t, combine(t)))):.1f}" for t in clo.values())
+        print(f"| {name} | {inside} | {rms} | {worst} | {each} |")
+
+
+if __name__ == "__main__":
+    main()

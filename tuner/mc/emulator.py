@@ -155,7 +155,8 @@ class HistogramEmulator:
         centre: The mean scaled residual of the evaluations (``B``).
         data_share: Per bin, the chi2's denominator over its data-only part (data error and
             model-error floor, without the Monte Carlo error of an evaluation): ``|z|^2`` weighted by
-            it is the chi2 an infinitely precise simulation would have (:meth:`chi2_data`).
+            it is the chi2 an infinitely precise simulation would have (:meth:`chi2_data`); 1 in a
+            bin whose data error and floor are both 0.
     """
 
     model: SingleTaskGP

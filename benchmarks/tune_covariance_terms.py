@@ -21,40 +21,31 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tuner.mc.recommend import polynomial_minimum
-from tuner.mc.uncertainty import curvature_inverse, hessian, jackknife_covariance
+from tuner.mc.recommend import covariance_terms
+from tuner.mc.uncertainty import curvature_inverse, hessian
 from tuner.mc.workflow import TuneRun
 
 Terms = dict[str, np.ndarray]
 
 
 def terms(folder: str) -> Terms:
-    """The covariance terms of the stored tune in ``folder`` (unit cube), its minimum and truth."""
+    """The covariance terms of the stored tune in ``folder`` (unit cube), its minimum and truth,
+    from :func:`tuner.mc.recommend.covariance_terms` started at the five best evaluations."""
     run = TuneRun.load(folder)
     opt, setup, state = run.opt, run.setup, run.state()
     cfg = setup.config
     done = [t for t in opt.complete if t.id in state.vectors]
-    X = np.asarray(opt.space.to_unit([t.x for t in done]))
-    vecs = [state.vectors[t.id] for t in done]
-    emu = setup.emulator(X, vecs, seed=cfg.seed)
-    bounds = np.asarray(opt.space.model_bounds)
-    starts = np.asarray(opt.space.to_unit([t.x for t in sorted(done, key=lambda t: float(t.y or 0))[:5]]))
-    u = emu.minimum(starts, bounds, seed=cfg.seed)
-    data_only, posterior = emu.minimum_covariance(u, seed=cfg.seed)
-    with_mc, _ = curvature_inverse(hessian(emu.chi2, u, 0.01))
-
-    def refit_minimum(keep: np.ndarray) -> np.ndarray:
-        rep = setup.emulator(X[keep], [v for v, k in zip(vecs, keep, strict=True) if k], seed=cfg.seed)
-        return rep.minimum(np.concatenate([u[None], starts[:1]]), bounds, seed=cfg.seed)
-
-    jack = jackknife_covariance(refit_minimum, len(done), len(u))
-    poly = polynomial_minimum(X, np.stack([v[0] for v in vecs]), setup.data_vector(), cfg.model_error,
-                              u, seed=cfg.seed)
-    shift = np.zeros_like(u) if poly is None else u - poly
+    best = [t.x for t in sorted(done, key=lambda t: float(t.y or 0))[:5]]
+    ct = covariance_terms(opt, setup, state.vectors, best)
+    assert ct.jackknife is not None
+    u = ct.u
+    with_mc, _ = curvature_inverse(hessian(ct.emulator.chi2, u, 0.01))
+    shift = np.zeros_like(u) if ct.shift is None else ct.shift
     names = [p.name for p in cfg.parameters]
     truth = np.asarray(opt.space.to_unit([[cfg.closure["truth"][k] for k in names]]))[0]  # type: ignore[index]
-    return {"u": u, "truth": truth, "with_mc": with_mc, "data": data_only, "posterior": posterior,
-            "jackknife": jack.covariance, "minima": jack.minima, "shift": np.outer(shift, shift)}
+    return {"u": u, "truth": truth, "with_mc": with_mc, "data": ct.data, "posterior": ct.posterior,
+            "jackknife": ct.jackknife.covariance, "minima": ct.jackknife.minima,
+            "shift": np.outer(shift, shift)}
 
 
 def _mad_jackknife(t: Terms) -> np.ndarray:

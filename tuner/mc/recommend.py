@@ -10,13 +10,14 @@ import numpy as np
 from scipy.stats import qmc
 
 from tuner.errors import TunerError
-from tuner.mc.emulator import MIN_EVALUATIONS
+from tuner.mc.emulator import MIN_EVALUATIONS, HistogramEmulator
 from tuner.mc.professor import INTERPOLATION_ERROR, PolynomialHistograms
 from tuner.mc.setup import TuneSetup
-from tuner.mc.uncertainty import cap_to_range, hessian, jackknife_covariance, profile
+from tuner.mc.uncertainty import JackknifeResult, cap_to_range, hessian, jackknife_covariance, profile
 from tuner.optimizer import Optimizer
 
-__all__ = ["PROFILE_GRID", "UNCONSTRAINED_RULE", "TuneResult", "polynomial_minimum", "recommend"]
+__all__ = ["PROFILE_GRID", "UNCONSTRAINED_RULE", "CovarianceTerms", "TuneResult", "covariance_terms",
+           "polynomial_minimum", "recommend"]
 
 #: where the profiles are computed, as a fraction of each parameter's range (unit cube)
 PROFILE_GRID = np.linspace(0.0, 1.0, 13)
@@ -88,12 +89,32 @@ _DATA_TERM = ("2 H^-1 at the minimum of the chi2 of the emulated histograms agai
               "and model-error floor alone (delta-chi2 = 1: the data's own fluctuations)")
 
 
-def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndarray, np.ndarray]],
-              starts: list[list[Any]], jackknife: bool
-              ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, str, np.ndarray]:
-    """Minimum of the emulated chi2 (unit cube), its chi2, the total covariance and the
-    curvature covariance (unit cube), the method in words, and the profile of the emulated chi2
-    minus its minimum on :data:`PROFILE_GRID` (one row per parameter)."""
+@dataclass
+class CovarianceTerms:
+    """The separate terms of an emulator tune's covariance, unit cube (:func:`covariance_terms`).
+
+    Attributes:
+        emulator: The emulator fitted to every evaluation.
+        u: Its minimum.
+        data: ``2 H^-1`` of :meth:`HistogramEmulator.chi2_data` at ``u``.
+        posterior: The spread of the minimum over the emulator's posterior.
+        jackknife: The leave-one-out refits (``None`` when not asked for).
+        shift: ``u`` minus the minimum of Professor's polynomials (``None``: too few runs).
+    """
+
+    emulator: HistogramEmulator
+    u: np.ndarray
+    data: np.ndarray
+    posterior: np.ndarray
+    jackknife: JackknifeResult | None
+    shift: np.ndarray | None
+
+
+def covariance_terms(opt: Optimizer, setup: TuneSetup,
+                     vectors: dict[int, tuple[np.ndarray, np.ndarray]], starts: list[list[Any]],
+                     jackknife: bool = True) -> CovarianceTerms:
+    """Fit the emulator to every evaluation with histograms in ``vectors``, minimise its chi2 from
+    ``starts`` (points in parameter space) and compute each term :func:`recommend` may quote."""
     cfg = setup.config
     done = [t for t in opt.complete if t.id in vectors]
     X = np.asarray(opt.space.to_unit([t.x for t in done]))
@@ -101,9 +122,30 @@ def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndar
     emu = setup.emulator(X, vecs, seed=cfg.seed)
     bounds = opt.space.model_bounds
     u = emu.minimum(np.asarray(opt.space.to_unit(starts)), bounds, seed=cfg.seed)
-    f0 = float(emu.chi2(u)[0])
     cov_d, cov_e = emu.minimum_covariance(u, seed=cfg.seed)
     best_x = np.asarray(opt.space.to_unit([min(done, key=lambda t: float(t.y or 0.0)).x]))
+
+    def refit_minimum(keep: np.ndarray) -> np.ndarray:
+        rep = setup.emulator(X[keep], [v for v, k in zip(vecs, keep, strict=True) if k], seed=cfg.seed)
+        return rep.minimum(np.concatenate([u[None], best_x]), bounds, seed=cfg.seed)
+
+    jack = jackknife_covariance(refit_minimum, len(done), len(u)) if jackknife else None
+    poly = polynomial_minimum(X, np.stack([v[0] for v in vecs]), setup.data_vector(), cfg.model_error,
+                              u, seed=cfg.seed)
+    return CovarianceTerms(emu, u, cov_d, cov_e, jack, None if poly is None else u - poly)
+
+
+def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndarray, np.ndarray]],
+              starts: list[list[Any]], jackknife: bool
+              ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, str, np.ndarray]:
+    """Minimum of the emulated chi2 (unit cube), its chi2, the total covariance and the
+    curvature covariance (unit cube), the method in words, and the profile of the emulated chi2
+    minus its minimum on :data:`PROFILE_GRID` (one row per parameter)."""
+    cfg = setup.config
+    terms = covariance_terms(opt, setup, vectors, starts, jackknife)
+    emu, u, jack = terms.emulator, terms.u, terms.jackknife
+    bounds = opt.space.model_bounds
+    f0 = float(emu.chi2(u)[0])
 
     def minimum_with(i: int, g: float) -> float:
         b = np.array(bounds, dtype=float)
@@ -112,24 +154,16 @@ def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndar
         return float(emu.chi2(emu.minimum(start[None], b, seed=cfg.seed))[0]) - f0
 
     prof = profile(minimum_with, len(u), PROFILE_GRID)
-
-    def refit_minimum(keep: np.ndarray) -> np.ndarray:
-        rep = setup.emulator(X[keep], [v for v, k in zip(vecs, keep, strict=True) if k], seed=cfg.seed)
-        return rep.minimum(np.concatenate([u[None], best_x]), bounds, seed=cfg.seed)
-
-    jack = jackknife_covariance(refit_minimum, len(done), len(u)) if jackknife else None
     if jack is not None and np.all(np.isfinite(jack.covariance)):
-        cov = cov_d + jack.covariance
+        cov = terms.data + jack.covariance
         method = (f"{_DATA_TERM} plus the jackknife covariance of that minimum over the evaluations "
                   f"({len(jack.minima)} refits, each without one evaluation: the Monte Carlo noise "
                   "and the interpolation)")
     else:
-        cov = cov_d + cov_e
+        cov = terms.data + terms.posterior
         method = f"{_DATA_TERM} plus the spread of that minimum over the emulator's posterior"
-    poly = polynomial_minimum(X, np.stack([v[0] for v in vecs]), setup.data_vector(), cfg.model_error,
-                              u, seed=cfg.seed)
-    if poly is not None:
-        cov = cov + np.outer(u - poly, u - poly)
+    if terms.shift is not None:
+        cov = cov + np.outer(terms.shift, terms.shift)
         method += (", plus the interpolation systematic: the outer product of the shift between that "
                    "minimum and the minimum of Professor's per-bin polynomials (order 2, or 3 where the "
                    "runs allow) fitted to the same evaluations")
@@ -137,7 +171,7 @@ def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndar
     method += (f"; the emulator's noise on its leading components is {lead} times the Monte Carlo "
                "noise propagated from the bin errors as if independent (learned: the bins of an "
                "evaluation share its events)")
-    return u, f0, cov, cov_d, method, prof
+    return u, f0, cov, terms.data, method, prof
 
 
 def polynomial_minimum(U: np.ndarray, values: np.ndarray,

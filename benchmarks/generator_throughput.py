@@ -19,6 +19,8 @@ import sys
 import time
 from pathlib import Path
 
+import numpy as np
+
 ROOT = Path(__file__).resolve().parents[1]
 REF = ROOT / "tuner" / "mc" / "analyses" / "data"  # the shipped reference data
 LEP = ("ALEPH_1996_S3486095", "PDG_HADRON_MULTIPLICITIES", "OPAL_1992_I321190")
@@ -64,6 +66,39 @@ def full(n: int, workers: int = 1) -> float:
     return n / (time.perf_counter() - t0)
 
 
+def stages(n: int, batch_size: int = 1000) -> dict[str, float]:
+    """Microseconds per event of each stage of (c), the batch shared by the analyses: generation
+    (``nextBatch``), the particle selections, the event shapes (exact thrust), the Durham
+    clustering and each analysis's fills. The first batch (numba's compilation) is not counted."""
+    from tuner.mc.analyses import ANALYSES, EventBatch
+    from tuner.mc.generators.pythia import PythiaGenerator
+
+    g = PythiaGenerator()
+    analyses = [ANALYSES[a](_refs()) for a in LEP]
+    total: dict[str, float] = {}
+    counted = 0
+    it = g.batches(n + batch_size, 11, batch_size)
+    for i in range(n // batch_size + 1):
+        t = [time.perf_counter()]
+        b = EventBatch(next(it), g.charge, 91.2)
+        t.append(time.perf_counter())
+        _ = b.charged, b.hadrons
+        t.append(time.perf_counter())
+        _ = b.shapes
+        t.append(time.perf_counter())
+        _ = b.durham
+        t.append(time.perf_counter())
+        for a in analyses:
+            a.process(b)
+            t.append(time.perf_counter())
+        names = ["nextBatch", "selections", "event shapes", "Durham y23", *LEP]
+        if i:
+            counted += batch_size
+            for k, dt in zip(names, np.diff(t), strict=True):
+                total[k] = total.get(k, 0.0) + dt
+    return {k: v / counted * 1e6 for k, v in total.items()}
+
+
 def _mem_child(n: int) -> None:
     from tuner.mc.runs import RunSpec, generate
 
@@ -107,6 +142,11 @@ def main() -> None:
     for label, v in (("(a) bare Pythia.next() loop", a), ("(b) nextBatch alone", b),
                      ("(c) nextBatch + ALEPH + PDG + OPAL analyses", c)):
         print(f"| {label} | {v:.0f} | {v / a:.2f} |")
+    print("\nWhere the time of (c) goes, microseconds per event (one core)\n")
+    print("| stage | us / event |\n|---|---|")
+    for k, v in stages(n).items():
+        print(f"| {k} | {v:.1f} |")
+    print(f"| (bare next(), for scale) | {1e6 / a:.1f} |")
     print("\n| workers | events/s (c) | speedup | speedup / workers |\n|---|---|---|---|")
     base = None
     for w in [int(x) for x in args.workers.split(",")]:

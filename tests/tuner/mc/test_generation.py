@@ -75,6 +75,14 @@ def test_event_shapes_agree_with_pythia(batch):
     assert checked > 50
 
 
+@pytest.mark.parametrize("ids", [(211,), (130, 310), (3122,), (999999,)])
+def test_species_counts_per_event_equal_the_count_of_the_species_mask(batch, ids):
+    had = batch[0].hadrons
+    expected = had.per_event(had.species(ids))
+    np.testing.assert_array_equal(had.count_species(ids), expected)
+    assert ids == (999999,) or expected.sum() > 0
+
+
 def test_durham_y23_agrees_with_fastjet(batch):
     c = batch[0].charged
     ours = durham_y23(c.px, c.py, c.pz, c.e, c.counts)

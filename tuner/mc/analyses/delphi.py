@@ -106,7 +106,7 @@ class DELPHI_1996_S3430090(Analysis):  # noqa: N801 - Rivet's analysis name
         self.fill_mean("d35-x01-y01", c.counts[ok].astype(float))
         had = b.hadrons
         for h, ids in _MULTS.items():
-            self.fill_mean(h, had.per_event(had.species(ids))[ok])
+            self.fill_mean(h, had.count_species(ids)[ok])
 
     def _fill_spectra(self, b: EventBatch, ok: np.ndarray) -> None:
         """d01-d10: charged-particle momenta about the thrust and sphericity axes."""

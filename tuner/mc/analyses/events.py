@@ -43,6 +43,19 @@ class Particles:
         uniq, inv = self._species
         return np.isin(uniq, abs_ids)[inv]
 
+    @cached_property
+    def _species_counts(self) -> np.ndarray:
+        """Particles of each unique ``|PDG id|`` per event (``n_events x n_unique``)."""
+        uniq, inv = self._species
+        flat = self.event_index * len(uniq) + inv
+        return np.bincount(flat, minlength=len(self.counts) * len(uniq)).reshape(len(self.counts), -1)
+
+    def count_species(self, abs_ids: tuple[int, ...]) -> np.ndarray:
+        """Number of particles whose ``|PDG id|`` is one of ``abs_ids`` in each event (the same as
+        ``per_event(species(abs_ids))``, from one table of counts per batch)."""
+        uniq, _ = self._species
+        return self._species_counts[:, np.isin(uniq, abs_ids)].sum(axis=1).astype(float)
+
     def mask(self, m: np.ndarray) -> Particles:
         """The sub-selection ``m`` (a boolean array over particles)."""
         counts = np.bincount(self.event_index[m], minlength=len(self.counts))

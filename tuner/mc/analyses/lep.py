@@ -94,18 +94,15 @@ class ALEPH_1996_S3486095(Analysis):  # noqa: N801 - Rivet's analysis name
         had = b.hadrons
         hok = ok[had.event_index]
         hxp = had.pabs / b.e_beam
-        hxe = had.e / b.e_beam
+        variables = {"xp": hxp, "xe": had.e / b.e_beam, "xi": -np.log(hxp)}
         for h, (ids, var, xpcut) in _ALEPH_SPECTRA.items():
             m = had.species(ids) & hok
             if xpcut:
                 m &= hxp >= 0.1
-            x = {"xp": hxp, "xe": hxe, "xi": -np.log(hxp)}[var]
-            self.fill_density(h, x[m])
+            self.fill_density(h, variables[var][m])
         for h, (ids, xpcut) in _ALEPH_MULTS.items():
-            m = had.species(ids)
-            if xpcut:
-                m &= hxp >= 0.1
-            self.fill_mean(h, had.per_event(m)[ok])
+            n = had.per_event(had.species(ids) & (hxp >= 0.1)) if xpcut else had.count_species(ids)
+            self.fill_mean(h, n[ok])
 
 
 # PDG mean multiplicities at 91.2 GeV: histogram -> |PDG ids| (Rivet's PDG_HADRON_MULTIPLICITIES;
@@ -145,7 +142,7 @@ class PDG_HADRON_MULTIPLICITIES(Analysis):  # noqa: N801 - Rivet's analysis name
         ok = self.accept(b)
         had = b.hadrons
         for h, ids in _PDG_91.items():
-            self.fill_mean(h, had.per_event(had.species(ids))[ok])
+            self.fill_mean(h, had.count_species(ids)[ok])
 
 
 @register

@@ -73,43 +73,39 @@ class EventShapes(NamedTuple):
         return 3.0 * (lam[:, 0] * lam[:, 1] + lam[:, 1] * lam[:, 2] + lam[:, 2] * lam[:, 0])
 
 
-@nb.njit(cache=True)
-def _signed_sum(p: np.ndarray, rx: float, ry: float, rz: float, skip1: int, skip2: int
-                ) -> tuple[float, float, float]:
+@nb.njit(cache=True, fastmath={"reassoc"})
+def _signed_sum(x: np.ndarray, y: np.ndarray, z: np.ndarray, rx: float, ry: float, rz: float,
+                skip1: int, skip2: int) -> tuple[float, float, float]:
     """Sum of the momenta, each signed by its side of the plane normal to ``r`` (particles
-    ``skip1`` and ``skip2`` left out): the candidate axis of Pythia's thrust search."""
+    ``skip1`` and ``skip2`` left out): the candidate axis of Pythia's thrust search.
+
+    Branch-free over separate component arrays so that the loop compiles to vector instructions.
+    Only reassociation is allowed (it lets the sums vectorise); contracting the products into
+    fused multiply-adds would move the sign of a particle on the plane, and the maximum with it.
+    """
     sx = sy = sz = 0.0
-    for i in range(p.shape[0]):
-        if i != skip1 and i != skip2:
-            if p[i, 0] * rx + p[i, 1] * ry + p[i, 2] * rz > 0.0:
-                sx += p[i, 0]
-                sy += p[i, 1]
-                sz += p[i, 2]
-            else:
-                sx -= p[i, 0]
-                sy -= p[i, 1]
-                sz -= p[i, 2]
+    for i in range(x.shape[0]):
+        s = 1.0 if x[i] * rx + y[i] * ry + z[i] * rz > 0.0 else -1.0
+        s = 0.0 if (i == skip1 or i == skip2) else s
+        sx += s * x[i]
+        sy += s * y[i]
+        sz += s * z[i]
     return sx, sy, sz
 
 
 @nb.njit(cache=True)
-def _thrust_one(p: np.ndarray, out_axes: np.ndarray) -> tuple[float, float, float]:
-    """Pythia's exact thrust / major / minor for one event; p is (n, 3). Scalars only: no
-    temporaries in the O(n^3) loop."""
-    n = p.shape[0]
-    psum = 0.0
-    for i in range(n):
-        psum += np.sqrt(p[i, 0] ** 2 + p[i, 1] ** 2 + p[i, 2] ** 2)
+def _thrust_axis(x: np.ndarray, y: np.ndarray, z: np.ndarray) -> tuple[float, float, float, float]:
+    """Pythia's exact thrust search: every reference axis orthogonal to a pair of particles, the
+    pair's four sign choices; returns the largest ``|sum|^2`` and its vector."""
+    n = x.shape[0]
     bx = by = bz = 0.0
     best2 = 0.0
     for i1 in range(n - 1):
-        ax, ay, az = p[i1, 0], p[i1, 1], p[i1, 2]
+        ax, ay, az = x[i1], y[i1], z[i1]
         for i2 in range(i1 + 1, n):
-            cx, cy, cz = p[i2, 0], p[i2, 1], p[i2, 2]
-            rx = ay * cz - az * cy
-            ry = az * cx - ax * cz
-            rz = ax * cy - ay * cx
-            sx, sy, sz = _signed_sum(p, rx, ry, rz, i1, i2)
+            cx, cy, cz = x[i2], y[i2], z[i2]
+            sx, sy, sz = _signed_sum(x, y, z, ay * cz - az * cy, az * cx - ax * cz, ax * cy - ay * cx,
+                                     i1, i2)
             for j in range(4):
                 s1 = 1.0 if j < 2 else -1.0
                 s2 = 1.0 if j % 2 == 0 else -1.0
@@ -120,17 +116,54 @@ def _thrust_one(p: np.ndarray, out_axes: np.ndarray) -> tuple[float, float, floa
                 if f2 > best2:
                     best2 = f2
                     bx, by, bz = fx, fy, fz
+    return best2, bx, by, bz
+
+
+@nb.njit(cache=True)
+def _major_axis(qx: np.ndarray, qy: np.ndarray, qz: np.ndarray, tx: float, ty: float, tz: float
+                ) -> tuple[float, float, float, float]:
+    """Pythia's major-axis search in the plane orthogonal to the thrust axis ``t`` (momenta ``q``
+    projected into it): reference axes orthogonal to one particle; returns the largest
+    ``|sum|^2`` and its vector."""
+    bx = by = bz = 0.0
+    best2 = 0.0
+    for i1 in range(qx.shape[0]):
+        rx = qy[i1] * tz - qz[i1] * ty
+        ry = qz[i1] * tx - qx[i1] * tz
+        rz = qx[i1] * ty - qy[i1] * tx
+        sx, sy, sz = _signed_sum(qx, qy, qz, rx, ry, rz, i1, -1)
+        for sgn in (1.0, -1.0):
+            fx = sx + sgn * qx[i1]
+            fy = sy + sgn * qy[i1]
+            fz = sz + sgn * qz[i1]
+            f2 = fx * fx + fy * fy + fz * fz
+            if f2 > best2:
+                best2 = f2
+                bx, by, bz = fx, fy, fz
+    return best2, bx, by, bz
+
+
+@nb.njit(cache=True)
+def _thrust_one(x: np.ndarray, y: np.ndarray, z: np.ndarray, out_axes: np.ndarray
+                ) -> tuple[float, float, float]:
+    """Pythia's exact thrust / major / minor for one event (momentum components ``x, y, z``);
+    the three axes into the rows of ``out_axes``. O(n^3) in the thrust search."""
+    n = x.shape[0]
+    psum = 0.0
+    for i in range(n):
+        psum += np.sqrt(x[i] ** 2 + y[i] ** 2 + z[i] ** 2)
+    best2, bx, by, bz = _thrust_axis(x, y, z)
     tval = np.sqrt(best2)
     t1x, t1y, t1z = bx / tval, by / tval, bz / tval
     # momenta projected into the plane orthogonal to the thrust axis
-    q = np.empty((n, 3))
+    qx, qy, qz = np.empty(n), np.empty(n), np.empty(n)
     qsum = 0.0
     for i in range(n):
-        d = p[i, 0] * t1x + p[i, 1] * t1y + p[i, 2] * t1z
-        q[i, 0] = p[i, 0] - d * t1x
-        q[i, 1] = p[i, 1] - d * t1y
-        q[i, 2] = p[i, 2] - d * t1z
-        qsum += np.sqrt(q[i, 0] ** 2 + q[i, 1] ** 2 + q[i, 2] ** 2)
+        d = x[i] * t1x + y[i] * t1y + z[i] * t1z
+        qx[i] = x[i] - d * t1x
+        qy[i] = y[i] - d * t1y
+        qz[i] = z[i] - d * t1z
+        qsum += np.sqrt(qx[i] ** 2 + qy[i] ** 2 + qz[i] ** 2)
     if qsum < 1e-10 * psum:
         if abs(t1z) > 0.5:
             mx, my, mz = 1.0, 0.0, 0.0
@@ -142,20 +175,7 @@ def _thrust_one(p: np.ndarray, out_axes: np.ndarray) -> tuple[float, float, floa
         mx, my, mz = mx / nm, my / nm, mz / nm
         mval = 0.0
     else:
-        best2 = 0.0
-        for i1 in range(n):
-            rx = q[i1, 1] * t1z - q[i1, 2] * t1y
-            ry = q[i1, 2] * t1x - q[i1, 0] * t1z
-            rz = q[i1, 0] * t1y - q[i1, 1] * t1x
-            sx, sy, sz = _signed_sum(q, rx, ry, rz, i1, -1)
-            for sgn in (1.0, -1.0):
-                fx = sx + sgn * q[i1, 0]
-                fy = sy + sgn * q[i1, 1]
-                fz = sz + sgn * q[i1, 2]
-                f2 = fx * fx + fy * fy + fz * fz
-                if f2 > best2:
-                    best2 = f2
-                    bx, by, bz = fx, fy, fz
+        best2, bx, by, bz = _major_axis(qx, qy, qz, t1x, t1y, t1z)
         mval = np.sqrt(best2)
         mx, my, mz = bx / mval, by / mval, bz / mval
     nx = t1y * mz - t1z * my
@@ -163,7 +183,7 @@ def _thrust_one(p: np.ndarray, out_axes: np.ndarray) -> tuple[float, float, floa
     nz = t1x * my - t1y * mx
     minsum = 0.0
     for i in range(n):
-        minsum += abs(nx * q[i, 0] + ny * q[i, 1] + nz * q[i, 2])
+        minsum += abs(nx * qx[i] + ny * qy[i] + nz * qz[i])
     out_axes[0, 0], out_axes[0, 1], out_axes[0, 2] = t1x, t1y, t1z
     out_axes[1, 0], out_axes[1, 1], out_axes[1, 2] = mx, my, mz
     out_axes[2, 0], out_axes[2, 1], out_axes[2, 2] = nx, ny, nz
@@ -214,7 +234,7 @@ def _shapes_kernel(px, py, pz, e, offsets, thr, thr_axes, sph_val, sph_vec, lin_
             p[i, 1] = py[a + i]
             p[i, 2] = pz[a + i]
         axes = np.empty((3, 3))
-        t, mj, mn = _thrust_one(p, axes)
+        t, mj, mn = _thrust_one(px[a:b], py[a:b], pz[a:b], axes)
         thr[k, 0] = t
         thr[k, 1] = mj
         thr[k, 2] = mn

@@ -11,7 +11,7 @@ import functools
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-__all__ = ["RC", "styled"]
+__all__ = ["RC", "save", "styled"]
 
 #: rcParams on top of mplhep's ROOT style
 RC = {"font.size": 14, "figure.figsize": (7, 6)}
@@ -31,3 +31,15 @@ def styled(fn: F) -> F:
             return fn(*args, **kwargs)
 
     return wrapper  # type: ignore[return-value]
+
+
+@styled
+def save(fig: Any, path: Any, dpi: int = 90) -> None:
+    """Write ``fig`` to ``path`` inside the style and close it. Math text (a log axis's tick
+    labels) takes its fonts from the rcParams when the figure is drawn: drawn outside the style,
+    matplotlib's own font set looks for a 'cursive' family that most Linux machines lack and logs
+    two "findfont" warnings."""
+    import matplotlib.pyplot as plt
+
+    fig.savefig(path, dpi=dpi)
+    plt.close(fig)

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from tuner.errors import TunerError
-from tuner.plotting import styled
+from tuner.plotting import save, styled
 
 __all__ = [
     "SearchReport",
@@ -267,15 +267,9 @@ def write_report(res: Any, out_dir: str | Path, maximize: bool = False, plots: b
     report = SearchReport(best, best_score, rows, files)
     files["markdown"].write_text(report.markdown() + "\n")
     if plots:
-        import matplotlib.pyplot as plt
-
-        fig = plot_convergence(res, maximize)
         files["convergence"] = out / "convergence.png"
-        fig.savefig(files["convergence"], dpi=110)
-        plt.close(fig)
+        save(plot_convergence(res, maximize), files["convergence"], dpi=110)
         if res.models:
-            fig = plot_objective(res, maximize=maximize)
             files["partial_dependence"] = out / "partial_dependence.png"
-            fig.savefig(files["partial_dependence"], dpi=90)
-            plt.close(fig)
+            save(plot_objective(res, maximize=maximize), files["partial_dependence"])
     return report

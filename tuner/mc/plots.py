@@ -13,7 +13,7 @@ from tuner.mc.recommend import TuneResult
 from tuner.mc.refdata import RefHisto, read_plot_info, shipped_files
 from tuner.mc.setup import TuneSetup
 from tuner.optimizer import Optimizer
-from tuner.plotting import styled
+from tuner.plotting import save, styled
 
 __all__ = ["convergence", "correlation", "histogram_comparison", "profiles", "slices", "summary_plots",
            "traces", "tune_plots"]
@@ -113,9 +113,8 @@ def slices(opt: Optimizer, best: dict[str, float]) -> plt.Figure:
 
 
 def _save(fig: plt.Figure, path: Path, dpi: int = 90) -> Path:
-    """Write ``fig`` to ``path`` and close it."""
-    fig.savefig(path, dpi=dpi)
-    plt.close(fig)
+    """Write ``fig`` to ``path`` (:func:`tuner.plotting.save`) and return the path."""
+    save(fig, path, dpi)
     return path
 
 

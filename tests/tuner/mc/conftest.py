@@ -32,7 +32,7 @@ def cli_here(capsys) -> Callable[..., subprocess.CompletedProcess[str]]:
 @pytest.fixture(scope="session")
 def embedded_tune(tmp_path_factory):
     """One finished tune of the embedded default at tiny event counts (the emulator strategy,
-    8 evaluations of 600 events), shared by the tests that read a finished tune: its folder, the
+    10 evaluations of 600 events), shared by the tests that read a finished tune: its folder, the
     returned :class:`tuner.mc.recommend.TuneResult` and the configuration it ran. Tests may add
     files; none may change what is there."""
     import dataclasses
@@ -41,7 +41,7 @@ def embedded_tune(tmp_path_factory):
     from tuner.mc.workflow import run_tune
 
     out = tmp_path_factory.mktemp("embedded") / "tune"
-    cfg = dataclasses.replace(default_config(), strategy="emulator", events=600, budget=8, initial=4,
+    cfg = dataclasses.replace(default_config(), strategy="emulator", events=600, budget=10, initial=4,
                               validation_events=600,
                               closure={**default_config().closure, "events": 3000})  # type: ignore[dict-item]
     return out, run_tune(cfg, out, workers=1, progress=False), cfg

@@ -16,15 +16,16 @@ from tuner.mc.workflow import run_tune
 
 @pytest.mark.parametrize("strategy", sorted(PROPOSERS))
 def test_every_strategy_tunes_the_embedded_closure(tmp_path, strategy, request):
-    cfg = dataclasses.replace(default_config(), strategy=strategy, events=600, budget=8, initial=4,
-                              validation_events=600,
+    # the emulator's run is 10 long so that its final phase reaches a check
+    cfg = dataclasses.replace(default_config(), strategy=strategy, events=600, initial=4,
+                              budget=10 if strategy == "emulator" else 8, validation_events=600,
                               closure={**default_config().closure, "events": 3000})  # type: ignore[dict-item]
     if strategy == "emulator":  # the shared tune is exactly this one
         _, res, shared = request.getfixturevalue("embedded_tune")
         assert shared == cfg
     else:
         res = run_tune(cfg, tmp_path / "o", workers=1, progress=False)
-    assert res.n_evaluations == 8 and res.n_failed == 0
+    assert res.n_evaluations == cfg.budget and res.n_failed == 0
     for p in cfg.parameters:
         assert p.low <= res.best[p.name] <= p.high and res.uncertainties[p.name] > 0
     if strategy in ("sobol", "professor"):
@@ -97,10 +98,11 @@ def test_the_final_phase_is_the_last_quarter_after_the_design():
     assert final_phase_start(10, 10) == 10 and final_phase_start(5, 8) == 5  # all design: none
 
 
-def test_the_last_evaluations_evaluate_the_recommendation(embedded_tune):
+def test_the_last_evaluations_evaluate_the_recommendation_and_check_it(embedded_tune):
     """The final phase proposes the minimum of the emulator the tune is recommended from (linear
-    mean, every evaluation so far): the recommendation is evaluated before the tune ends."""
-    from tuner.mc.proposers.histograms import final_phase_start
+    mean, every evaluation so far), then a check of it: the recommendation is evaluated, and so is
+    the emulator's least-measured claim that the chi2 rises away from it."""
+    from tuner.mc.proposers.histograms import check_point, final_phase_start
     from tuner.mc.workflow import TuneRun
 
     out, _, cfg = embedded_tune
@@ -110,16 +112,59 @@ def test_the_last_evaluations_evaluate_the_recommendation(embedded_tune):
         trials = run.opt.trials
         labels = [t.info["proposer"] for t in trials]
         start = final_phase_start(cfg.budget, state.n_design)
-        assert (state.n_design, start, len(trials)) == (5, 7, 8)
-        assert labels[:5] == ["design"] * 5 and labels[7:] == ["emulated minimum"]
-        assert set(labels[5:7]) <= {"emulator EI", "emulator Thompson"}
-        before = sorted(trials[:7], key=lambda t: float(t.y))
+        assert (state.n_design, start, len(trials)) == (5, 8, 10)
+        assert labels[:5] == ["design"] * 5 and labels[8:] == ["emulated minimum", "refining check"]
+        assert set(labels[5:8]) <= {"emulator EI", "emulator Thompson"}
         space = run.opt.space
-        U = np.asarray(space.to_unit([t.x for t in before]))
-        emu = run.setup.emulator(U, [state.vectors[t.id] for t in before], seed=cfg.seed)
-        u = emu.minimum(U[:5], np.asarray(space.model_bounds), seed=cfg.seed)
+        bounds = np.asarray(space.model_bounds)
         width = np.array([p.high - p.low for p in cfg.parameters])
-        proposed = np.asarray(space.from_unit(u[None])[0], dtype=float)
-        np.testing.assert_array_less(np.abs(np.subtract(trials[7].x, proposed)) / width, 1e-4)
+        for k in (8, 9):
+            before = sorted(trials[:k], key=lambda t: float(t.y))
+            U = np.asarray(space.to_unit([t.x for t in before]))
+            emu = run.setup.emulator(U, [state.vectors[t.id] for t in before], seed=cfg.seed)
+            u = emu.minimum(U[:5], bounds, seed=cfg.seed)
+            if k == 9:
+                u = check_point(emu, u, bounds, U)
+                assert np.min(np.linalg.norm(U - u, axis=1)) > 0.0
+            proposed = np.asarray(space.from_unit(u[None])[0], dtype=float)
+            np.testing.assert_array_less(np.abs(np.subtract(trials[k].x, proposed)) / width, 1e-4)
     finally:
         run.close()
+
+
+class _Bowl:
+    """A chi2 with the interface a refining check reads: ``chi2`` at rows of unit-cube points
+    and ``scale`` (one entry per fitted bin)."""
+
+    def __init__(self, curvature, n_bins):
+        self.curvature = np.asarray(curvature, dtype=float)
+        self.scale = np.ones(n_bins)
+
+    def chi2(self, X):
+        return 600.0 + np.sum(self.curvature * (np.atleast_2d(X) - 0.5) ** 2, axis=1)
+
+
+def test_a_refining_check_tests_the_least_measured_rise_of_the_chi2():
+    """Along each axis from the minimum, the first point of a 40-step line where the chi2 has
+    risen by 2 sqrt(2 n) (n fitted bins), or the range's end; of those, the one farthest from
+    what was evaluated."""
+    from tuner.mc.proposers.histograms import check_point, check_rise
+
+    bowl = _Bowl([40_000.0, 1_000.0, 10.0], n_bins=200)
+    rise = check_rise(bowl)  # type: ignore[arg-type]
+    assert rise == pytest.approx(2 * np.sqrt(400))
+    u0 = np.full(3, 0.5)
+    bounds = np.array([[0.0] * 3, [1.0] * 3])
+    seen = np.array([u0, [0.5, 0.9, 0.5], [0.5, 0.1, 0.5]])
+    c = check_point(bowl, u0, bounds, seen)  # type: ignore[arg-type]
+    moved = np.flatnonzero(c != u0)
+    # the third axis never rises by 40 within its range: its candidates are the range's ends,
+    # the farthest from the evaluations of all six
+    assert moved.tolist() == [2] and c[2] in (0.0, 1.0)
+    # with evaluations at both ends of it, the second axis's first point past the rise wins
+    seen = np.vstack([seen, [[0.5, 0.5, 0.0], [0.5, 0.5, 1.0]]])
+    c = check_point(bowl, u0, bounds, seen)  # type: ignore[arg-type]
+    assert np.flatnonzero(c != u0).tolist() == [1]
+    step = 0.5 / 40
+    assert bowl.chi2(c[None])[0] - 600.0 >= rise
+    assert bowl.chi2((c - np.sign(c - u0) * step)[None])[0] - 600.0 < rise

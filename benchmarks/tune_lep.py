@@ -110,13 +110,25 @@ def data(args: argparse.Namespace) -> None:
 
 def copy_first_trials(study: Path, after: int, here: Path) -> None:
     """A copy of the study file ``study`` in the new folder ``here`` (as ``study.db``) keeping its
-    first ``after`` trials (also used by ``tune_closure.py --replay``)."""
-    import shutil
+    first ``after`` trials (also used by ``tune_closure.py --replay``). Copied through SQLite's
+    backup, so trials still in the source's write-ahead log come along.
+
+    Raises:
+        SystemExit: ``study`` holds no tune, or fewer than ``after`` trials.
+    """
     import sqlite3
 
+    src = sqlite3.connect(f"file:{study}?mode=ro", uri=True)
+    try:
+        n = src.execute("SELECT COUNT(*) FROM trials").fetchone()[0]
+    except sqlite3.DatabaseError as exc:
+        raise SystemExit(f"{study}: not a study with trials ({exc}); was that tune ever run?") from exc
+    if n < after:
+        raise SystemExit(f"{study} holds {n} trials; replaying after {after} needs at least {after}")
     here.mkdir(parents=True)
-    shutil.copy(study, here / "study.db")
     con = sqlite3.connect(here / "study.db")
+    src.backup(con)
+    src.close()
     with con:
         con.execute("DELETE FROM trials WHERE id NOT IN (SELECT id FROM trials ORDER BY id LIMIT ?)",
                     (after,))

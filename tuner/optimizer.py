@@ -683,7 +683,7 @@ class Optimizer:
         if self.model is None or not self.complete:
             return None
         done = self.complete
-        mean, _ = self.surrogate.predict(self._units(done))
+        mean = self.surrogate.predict_mean(self._units(done))
         best = [done[int(np.argmin(mean))].x]
         if search and not self.space.discrete_dims and not self.space.cat_dims:
             # refine only within a trust region (10% of each range) around the best evaluated

@@ -162,6 +162,36 @@ def test_cached_posterior_equals_gpytorchs(known_noise):
         torch.testing.assert_close(g2, g1, rtol=1e-7, atol=1e-10)
 
 
+@pytest.mark.parametrize("kind", ["plain", "categories", "not cached"])
+def test_the_mean_alone_equals_the_posteriors_mean(kind):
+    """``warped_mean`` skips the variances (the recommendation needs the mean at every evaluated
+    point): it must give exactly what :func:`posterior` gives, for each kind of model."""
+    from tuner.surrogate.cached import CachedGP, KernelCachedGP, cached_gp
+    from tuner.surrogate.gp import posterior, warped_mean
+
+    rng = np.random.default_rng(6)
+    X = torch.tensor(rng.random((40, 3)))
+    if kind == "categories":
+        X[:, 2] = (X[:, 2] * 3).floor()
+    Y = torch.sin(3 * X.sum(1, keepdim=True))
+    model = fit_gp(build_gp(X, Y, None, cat_dims=[2] if kind == "categories" else None))
+    Xt = torch.cat([torch.tensor(rng.random((700, 3))), X])  # above one chunk of posterior()
+    if kind == "categories":
+        Xt[:, 2] = (Xt[:, 2] * 3).floor()
+    if kind == "not cached":  # a model outside the cache's reach: BoTorch's own posterior
+        from gpytorch.means import ZeroMean
+
+        model.train()
+        model.mean_module = ZeroMean()
+        model.eval()
+        assert cached_gp(model) is None
+    else:
+        assert isinstance(cached_gp(model), CachedGP if kind == "plain" else KernelCachedGP)
+    got = warped_mean(model, Xt)
+    ref, _ = posterior(model, Xt)
+    np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+
+
 @pytest.mark.parametrize("name", ["LogEI", "PI", "LCB"])
 def test_every_analytic_acquisition_gives_botorchs_values(name):
     from botorch.acquisition import LogExpectedImprovement, UpperConfidenceBound

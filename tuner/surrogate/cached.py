@@ -134,6 +134,11 @@ class CachedGP(Model):
         mean, var = _MeanVariance.apply(X, self)
         return MeanVariancePosterior(mean.unsqueeze(-1), var.unsqueeze(-1))
 
+    def mean(self, X: torch.Tensor) -> torch.Tensor:
+        """The posterior mean alone at ``X`` (``m x d``): no triangular solve."""
+        Ks = matern52(X / self.ls - self.centre, self.X)
+        return (self.const + (Ks @ self.alpha).squeeze(-1)) * self.y_std + self.y_mean
+
     def mean_variance(self, X: torch.Tensor, gradient: bool = True) -> tuple[Any, ...]:
         """Mean and variance at ``X`` (``... x q``, not differentiable), with what their
         gradient needs: the scaled inputs, the weights ``K^-1 k`` of the variance (``None``
@@ -197,6 +202,12 @@ class KernelCachedGP(Model):
         with torch.no_grad(), gpytorch.settings.lazily_evaluate_kernels(False):
             K = self.kernel(self.Xtr, self.Xtr).to_dense()
         self.L, self.const, self.alpha, self.y_mean, self.y_std = _factorise(model, K)
+
+    def mean(self, X: torch.Tensor) -> torch.Tensor:
+        """The posterior mean alone at ``X`` (``m x d``): no triangular solve."""
+        with gpytorch.settings.lazily_evaluate_kernels(False):
+            Ks = self.kernel(X, self.Xtr).to_dense()
+        return (self.const + (Ks @ self.alpha).squeeze(-1)) * self.y_std + self.y_mean
 
     def posterior(self, X: torch.Tensor, output_indices: Any = None, observation_noise: Any = False,
                   posterior_transform: Any = None, **kwargs: Any) -> MeanVariancePosterior:

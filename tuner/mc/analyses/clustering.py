@@ -35,8 +35,21 @@ def _kernel_inputs(px: np.ndarray, py: np.ndarray, pz: np.ndarray, e: np.ndarray
             f(e, dtype=np.float64), offsets)
 
 
+@nb.njit(cache=True, inline="always")
+def _dij(j, pa, u, v, jade):  # pragma: no cover - compiled
+    """The clustering distance of jets ``u`` and ``v`` (``pa``: their momenta's magnitudes)."""
+    den = pa[u] * pa[v]
+    cos = (j[u, 0] * j[v, 0] + j[u, 1] * j[v, 1] + j[u, 2] * j[v, 2]) / den if den > 0.0 else 1.0
+    if jade:
+        return 2.0 * j[u, 3] * j[v, 3] * (1.0 - cos)
+    emin = min(j[u, 3], j[v, 3])
+    return 2.0 * emin * emin * (1.0 - cos)
+
+
 @nb.njit(cache=True)
 def _cluster_kernel(px, py, pz, e, offsets, jade, out):  # pragma: no cover - compiled
+    """Exclusive clustering of every event, the closest pair first. The distances are computed
+    once into a matrix; after a merge only the merged jet's row is recomputed."""
     nev = offsets.shape[0] - 1
     for k in range(nev):
         a, b = offsets[k], offsets[k + 1]
@@ -45,40 +58,46 @@ def _cluster_kernel(px, py, pz, e, offsets, jade, out):  # pragma: no cover - co
         if n < 3:
             continue
         j = np.empty((n, 4))
+        pa = np.empty(n)
         evis = 0.0
         for i in range(n):
             j[i, 0], j[i, 1], j[i, 2], j[i, 3] = px[a + i], py[a + i], pz[a + i], e[a + i]
+            pa[i] = np.sqrt(j[i, 0] ** 2 + j[i, 1] ** 2 + j[i, 2] ** 2)
             evis += e[a + i]
         q2 = evis * evis
+        D = np.empty((n, n))
+        for u in range(n - 1):
+            for v in range(u + 1, n):
+                D[u, v] = _dij(j, pa, u, v, jade)
         alive = n
         ymax = 0.0
         while alive > 2:
             dmin = np.inf
             im = jm = 0
             for u in range(alive - 1):
-                pu = np.sqrt(j[u, 0] ** 2 + j[u, 1] ** 2 + j[u, 2] ** 2)
                 for v in range(u + 1, alive):
-                    pv = np.sqrt(j[v, 0] ** 2 + j[v, 1] ** 2 + j[v, 2] ** 2)
-                    den = pu * pv
-                    cos = (j[u, 0] * j[v, 0] + j[u, 1] * j[v, 1] + j[u, 2] * j[v, 2]) / den \
-                        if den > 0.0 else 1.0
-                    if jade:
-                        d = 2.0 * j[u, 3] * j[v, 3] * (1.0 - cos)
-                    else:
-                        emin = min(j[u, 3], j[v, 3])
-                        d = 2.0 * emin * emin * (1.0 - cos)
-                    if d < dmin:
-                        dmin, im, jm = d, u, v
+                    if D[u, v] < dmin:
+                        dmin, im, jm = D[u, v], u, v
             ymax = max(ymax, dmin / q2)
             # this merge leaves alive - 1 jets: it counts for every n < alive
             if alive == 5:
                 out[k, 2] = ymax
             elif alive == 4:
                 out[k, 1] = ymax
+            last = alive - 1
             for c in range(4):
                 j[im, c] += j[jm, c]
-                j[jm, c] = j[alive - 1, c]
+                j[jm, c] = j[last, c]
+            pa[im] = np.sqrt(j[im, 0] ** 2 + j[im, 1] ** 2 + j[im, 2] ** 2)
+            pa[jm] = pa[last]
+            if jm != last:  # the last jet moves into slot jm: its distances move with it
+                for u in range(last):
+                    if u != jm:
+                        D[min(u, jm), max(u, jm)] = D[min(u, last), max(u, last)]
             alive -= 1
+            for u in range(alive):
+                if u != im:
+                    D[min(u, im), max(u, im)] = _dij(j, pa, u, im, jade)
         out[k, 0] = ymax
 
 

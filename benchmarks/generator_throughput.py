@@ -75,6 +75,7 @@ def stages(n: int, batch_size: int = 1000) -> dict[str, float]:
 
     g = PythiaGenerator()
     analyses = [ANALYSES[a](_refs()) for a in LEP]
+    names = ["nextBatch", "selections", "event shapes", "Durham y23", *LEP]
     total: dict[str, float] = {}
     counted = 0
     it = g.batches(n + batch_size, 11, batch_size)
@@ -91,7 +92,6 @@ def stages(n: int, batch_size: int = 1000) -> dict[str, float]:
         for a in analyses:
             a.process(b)
             t.append(time.perf_counter())
-        names = ["nextBatch", "selections", "event shapes", "Durham y23", *LEP]
         if i:
             counted += batch_size
             for k, dt in zip(names, np.diff(t), strict=True):

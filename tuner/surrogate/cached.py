@@ -107,6 +107,12 @@ def _factorise(model: SingleTaskGP, K: torch.Tensor) -> tuple[torch.Tensor, ...]
             torch.as_tensor(tf.means).detach().reshape(()), torch.as_tensor(tf.stdvs).detach().reshape(()))
 
 
+def _mean_from(gp: CachedGP | KernelCachedGP, Ks: torch.Tensor) -> torch.Tensor:
+    """The posterior mean, in the model's outcome units, from the covariances ``Ks``
+    (``... x n``) between the points and the training inputs of ``gp``."""
+    return (gp.const + (Ks @ gp.alpha).squeeze(-1)) * gp.y_std + gp.y_mean
+
+
 class CachedGP(Model):
     """The posterior of a fitted plain :func:`~tuner.surrogate.gp.build_gp` model, from one
     Cholesky factorisation of its training covariance.
@@ -134,25 +140,27 @@ class CachedGP(Model):
         mean, var = _MeanVariance.apply(X, self)
         return MeanVariancePosterior(mean.unsqueeze(-1), var.unsqueeze(-1))
 
+    def _cross(self, X: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """The scaled, centred points and their covariances with the training inputs (``... x n``)."""
+        Xs = X / self.ls - self.centre
+        return Xs, matern52(Xs, self.X)
+
     def mean(self, X: torch.Tensor) -> torch.Tensor:
         """The posterior mean alone at ``X`` (``m x d``): no triangular solve."""
-        Ks = matern52(X / self.ls - self.centre, self.X)
-        return (self.const + (Ks @ self.alpha).squeeze(-1)) * self.y_std + self.y_mean
+        return _mean_from(self, self._cross(X)[1])
 
     def mean_variance(self, X: torch.Tensor, gradient: bool = True) -> tuple[Any, ...]:
         """Mean and variance at ``X`` (``... x q``, not differentiable), with what their
         gradient needs: the scaled inputs, the weights ``K^-1 k`` of the variance (``None``
         with ``gradient=False``: one triangular solve less) and where the variance is positive."""
-        Xs = X / self.ls - self.centre
-        Ks = matern52(Xs, self.X)  # ... x q x n
-        mean = self.const + (Ks @ self.alpha).squeeze(-1)
+        Xs, Ks = self._cross(X)  # Ks: ... x q x n
+        mean = _mean_from(self, Ks)
         flat = Ks.reshape(-1, Ks.shape[-1]).transpose(0, 1)  # n x (all points): one solve
         v = torch.linalg.solve_triangular(self.L, flat, upper=False)
         var = (1.0 - v.pow(2).sum(0)).reshape(mean.shape)
         w = (torch.linalg.solve_triangular(self.L.T, v, upper=True).transpose(0, 1).reshape(Ks.shape)
              if gradient else None)
-        return (mean * self.y_std + self.y_mean, var.clamp_min(0.0) * self.y_std**2, Xs, w,
-                var > 0)
+        return mean, var.clamp_min(0.0) * self.y_std**2, Xs, w, var > 0
 
     def input_gradient(self, Xs: torch.Tensor, w: torch.Tensor, g_mean: torch.Tensor,
                        g_var: torch.Tensor) -> torch.Tensor:
@@ -206,8 +214,7 @@ class KernelCachedGP(Model):
     def mean(self, X: torch.Tensor) -> torch.Tensor:
         """The posterior mean alone at ``X`` (``m x d``): no triangular solve."""
         with gpytorch.settings.lazily_evaluate_kernels(False):
-            Ks = self.kernel(X, self.Xtr).to_dense()
-        return (self.const + (Ks @ self.alpha).squeeze(-1)) * self.y_std + self.y_mean
+            return _mean_from(self, self.kernel(X, self.Xtr).to_dense())
 
     def posterior(self, X: torch.Tensor, output_indices: Any = None, observation_noise: Any = False,
                   posterior_transform: Any = None, **kwargs: Any) -> MeanVariancePosterior:
@@ -218,11 +225,10 @@ class KernelCachedGP(Model):
         with gpytorch.settings.lazily_evaluate_kernels(False):
             Ks = self.kernel(flat, self.Xtr).to_dense()  # m x n
             prior = self.kernel(flat, flat, diag=True)
-        mean = self.const + (Ks @ self.alpha).squeeze(-1)
         v = torch.linalg.solve_triangular(self.L, Ks.transpose(0, 1), upper=False)
         var = (prior - v.pow(2).sum(0)).clamp_min(1e-12)
         shape = (*X.shape[:-1], 1)
-        return MeanVariancePosterior((mean * self.y_std + self.y_mean).reshape(shape),
+        return MeanVariancePosterior(_mean_from(self, Ks).reshape(shape),
                                      (var * self.y_std**2).reshape(shape))
 
 

@@ -1,15 +1,18 @@
 """Generator-tune benchmarks: closure (pulls vs evaluations) and the real ALEPH data.
 
     python benchmarks/tune_lep.py closure [--events 100000] [--budget 40] [--workers 2]
-    python benchmarks/tune_lep.py data    [--events 100000] [--budget 60] [--workers 2]
+    python benchmarks/tune_lep.py data    [--events 100000] [--budget 60] [--reference 4]
+                                          [--model-error 0.05] [--workers 2]
     python benchmarks/tune_lep.py scouting [--seeds 3] [--workers 2]
     python benchmarks/tune_lep.py shapes  [--events 250000] [--budget 40] [--reference 4] [--workers 2]
                                           [--replay STUDY_DB --after K]
 
 closure: the 6 parameters of arXiv 2505.11675, pseudo-data at a non-default truth; per parameter
 the pull (fit - truth) / uncertainty and |fit - truth| / range, from the first k evaluations.
-data: the same parameters against ALEPH 1996 (+ PDG multiplicities); chi2 at Monash and at the
-tune with the same events and an independent seed, and which parameters end at a range edge.
+data: the same parameters against ALEPH 1996 (+ PDG multiplicities); the tune after `budget`
+evaluations and its reference of `reference` x the budget (as for shapes below), chi2 at Monash and
+at each with the same validation events and an independent seed, and which parameters end at a
+range edge or unconstrained; `--model-error` adds a relative model-error floor to the chi2.
 scouting: the embedded two-parameter closure with and without scouting (evaluations starting at a
 quarter of the events and ramping up); events generated until the recommendation lies within 5%
 of each range of the truth, per seed.
@@ -35,11 +38,13 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _config(name: str, events: int, budget: int, emulator: bool = True):
+def _config(name: str, events: int, budget: int, emulator: bool = True, model_error: float = 0.0):
     from tuner.mc.config import config_from_dict
 
     d = yaml.safe_load((ROOT / "examples" / name).read_text())
     d["events"], d["budget"], d["emulator"] = events, budget, emulator
+    if model_error:
+        d["model_error"] = model_error
     d.pop("validation_events", None)
     return config_from_dict(d, ROOT / "examples")
 
@@ -69,7 +74,8 @@ def _timed_tune(config: str, default_out: str, args: argparse.Namespace):
     """Run (or resume) the tune of ``examples/<config>``: ``(cfg, out, result, wall seconds)``."""
     from tuner.mc.workflow import run_tune
 
-    cfg = _config(config, args.events, args.budget, not args.no_emulator)
+    cfg = _config(config, args.events, args.budget, not args.no_emulator,
+                  getattr(args, "model_error", 0.0))
     out = Path(args.out or default_out)
     t0 = time.perf_counter()
     res = run_tune(cfg, out, workers=args.workers, progress=False,
@@ -91,21 +97,6 @@ def closure(args: argparse.Namespace) -> None:
                   f"{abs(fit - tr) / (p.high - p.low):.3f} |")
     print(json.dumps({"validation_chi2_tune": res.validation.tune.chi2,
                       "nbins": res.validation.tune.nbins}))
-
-
-def data(args: argparse.Namespace) -> None:
-    cfg, _, res, wall = _timed_tune("tune_aleph_6params.yaml", "bench-data", args)
-    v = res.validation.to_dict()
-    print(f"\nALEPH 1996 + PDG, 6 parameters, {res.n_evaluations} evaluations of {args.events} "
-          f"events, {wall:.0f} s wall\n")
-    print("| | chi2 | bins | chi2 / Monash |\n|---|---|---|---|")
-    print(f"| Monash | {v['default']['chi2']:.1f} | {v['default']['nbins']} | 1.00 |")
-    print(f"| tune | {v['tune']['chi2']:.1f} | {v['tune']['nbins']} | "
-          f"{v['tune']['chi2'] / v['default']['chi2']:.2f} |")
-    print("\n| parameter | tune | uncertainty | at range edge |\n|---|---|---|---|")
-    for p in cfg.parameters:
-        print(f"| {p.name} | {res.best[p.name]:.4g} | {res.uncertainties[p.name]:.2g} | "
-              f"{'yes' if p.name in res.at_edge else 'no'} |")
 
 
 def copy_first_trials(study: Path, after: int, here: Path) -> None:
@@ -135,37 +126,61 @@ def copy_first_trials(study: Path, after: int, here: Path) -> None:
     con.close()
 
 
-def shapes(args: argparse.Namespace) -> None:
+def _tune_and_reference(config: str, default_out: str, args: argparse.Namespace) -> list:
+    """The tune of ``examples/<config>`` after ``args.budget`` evaluations and its reference of
+    ``args.reference`` x the budget (the same study continued), each run or resumed in its own
+    folder: ``[(label, budget, cfg, result, wall seconds), ...]``."""
     import shutil
 
-    budget = args.budget
-    out = Path(args.out or "bench-shapes")
+    out = Path(args.out or default_out)
     rows = []
-    for label, b in (("tune", budget), ("reference", budget * args.reference)):
+    for label, b in (("tune", args.budget), ("reference", args.budget * args.reference)):
+        if label == "reference" and args.reference <= 1:
+            break
         here = out / f"budget-{b}"
         if label == "tune" and args.replay and not here.exists():
             copy_first_trials(Path(args.replay), args.after, here)
         if label == "reference" and not here.exists():  # continue a copy of the tune's study
             here.mkdir(parents=True)
-            shutil.copy(out / f"budget-{budget}" / "study.db", here / "study.db")
+            shutil.copy(out / f"budget-{args.budget}" / "study.db", here / "study.db")
         run = argparse.Namespace(**{**vars(args), "budget": b, "out": str(here)})
-        cfg, _, res, wall = _timed_tune("tune_aleph_eventshapes.yaml", str(here), run)
-        rows.append((label, b, res, wall))
-    print(f"\nALEPH 1996 d01-d07 (137 bins), 6 parameters, {args.events} events per evaluation; "
-          f"validation with {rows[0][2].validation.events} events, seed {rows[0][2].validation.seed}\n")
-    print("| run | evaluations | chi2 tune | chi2 Monash | tune / Monash | best single evaluation | "
-          "unconstrained | wall s |\n|---|---|---|---|---|---|---|---|")
-    for label, b, res, wall in rows:
+        cfg, _, res, wall = _timed_tune(config, str(here), run)
+        rows.append((label, b, cfg, res, wall))
+    return rows
+
+
+def _print_runs(title: str, rows: list) -> None:
+    """Chi2 of each run against Monash on the same validation events, and its parameters."""
+    v0 = rows[0][3].validation
+    print(f"\n{title}; validation with {v0.events} events, seed {v0.seed}\n")
+    print("| run | evaluations | chi2 tune | bins | chi2 Monash | tune / Monash | best single evaluation "
+          "| unconstrained | at range edge | wall s |\n|---|---|---|---|---|---|---|---|---|---|")
+    for label, b, _, res, wall in rows:
         v = res.validation.to_dict()
-        print(f"| {label} | {b} | {v['tune']['chi2']:.1f} | {v['default']['chi2']:.1f} | "
-              f"{v['tune']['chi2'] / v['default']['chi2']:.3f} | {res.chi2_best_evaluated:.1f} | "
-              f"{', '.join(res.unconstrained) or '-'} | {wall:.0f} |")
-    t, r = (row[2].validation.tune.chi2 for row in rows)
-    print(f"\ntune / reference: {t / r:.4f} (target <= 1.01)")
-    print("\n| parameter | " + " | ".join(f"{lab} ({b})" for lab, b, _, _ in rows) + " |\n|---|---|---|")
-    for p in cfg.parameters:
+        print(f"| {label} | {b} | {v['tune']['chi2']:.1f} | {v['tune']['nbins']} | "
+              f"{v['default']['chi2']:.1f} | {v['tune']['chi2'] / v['default']['chi2']:.3f} | "
+              f"{res.chi2_best_evaluated:.1f} | {', '.join(res.unconstrained) or '-'} | "
+              f"{', '.join(res.at_edge) or '-'} | {wall:.0f} |")
+    if len(rows) > 1:
+        t, r = (row[3].validation.tune.chi2 for row in rows)
+        print(f"\ntune / reference: {t / r:.4f} (target <= 1.01)")
+    print("\n| parameter | " + " | ".join(f"{lab} ({b})" for lab, b, *_ in rows) + " |\n|---|"
+          + "---|" * len(rows))
+    for p in rows[0][2].parameters:
         print(f"| {p.name} | " + " | ".join(f"{res.best[p.name]:.4g} +- {res.uncertainties[p.name]:.2g}"
-                                             for _, _, res, _ in rows) + " |")
+                                             for _, _, _, res, _ in rows) + " |")
+
+
+def data(args: argparse.Namespace) -> None:
+    rows = _tune_and_reference("tune_aleph_6params.yaml", "bench-data", args)
+    floor = f", model error {args.model_error:g}" if args.model_error else ""
+    _print_runs(f"ALEPH 1996 + PDG, 6 parameters, {args.events} events per evaluation{floor}", rows)
+
+
+def shapes(args: argparse.Namespace) -> None:
+    rows = _tune_and_reference("tune_aleph_eventshapes.yaml", "bench-shapes", args)
+    _print_runs(f"ALEPH 1996 d01-d07 (137 bins), 6 parameters, {args.events} events per evaluation",
+                rows)
 
 
 def scouting(args: argparse.Namespace) -> None:
@@ -211,10 +226,13 @@ def main() -> None:
     ap.add_argument("mode", choices=["closure", "data", "scouting", "shapes"])
     ap.add_argument("--seeds", type=int, default=3)
     ap.add_argument("--events", type=int, default=None, help="default 100000 (shapes: 250000)")
-    ap.add_argument("--reference", type=int, default=4, help="shapes: the reference's budget factor")
+    ap.add_argument("--reference", type=int, default=4,
+                    help="data, shapes: the reference's budget factor (1: no reference)")
+    ap.add_argument("--model-error", type=float, default=0.0,
+                    help="data, shapes: a relative model-error floor in the chi2")
     ap.add_argument("--budget", type=int, default=None)
-    ap.add_argument("--replay", default=None, help="shapes: a stored study.db to start the tune from")
-    ap.add_argument("--after", type=int, default=0, help="shapes: with --replay, its trials kept")
+    ap.add_argument("--replay", default=None, help="data, shapes: a stored study.db to start the tune from")
+    ap.add_argument("--after", type=int, default=0, help="data, shapes: with --replay, its trials kept")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=None)
     ap.add_argument("--no-emulator", action="store_true",

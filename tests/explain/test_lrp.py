@@ -127,21 +127,24 @@ LAYERS = [
     lambda: nn.Linear(6, 4),
     lambda: nn.Conv1d(2, 3, 3, padding=1),
     lambda: nn.Conv2d(2, 2, 3, padding=1),
+    lambda: nn.Conv2d(2, 4, 3, padding=1, groups=2),
 ]
-SHAPES = [(6,), (2, 5), (2, 4, 4)]
+SHAPES = [(6,), (2, 5), (2, 4, 4), (2, 4, 4)]
 
 
 @pytest.mark.parametrize("rule", RULES, ids=repr)
-@pytest.mark.parametrize("which", range(3), ids=["Linear", "Conv1d", "Conv2d"])
+@pytest.mark.parametrize("which", range(4), ids=["Linear", "Conv1d", "Conv2d", "grouped Conv2d"])
 def test_rule_matches_slow_reference(rule, which):
+    """Each of a batch of three inputs against the reference computed for it alone."""
     torch.manual_seed(which)
     layer = LAYERS[which]()
     shape = SHAPES[which]
-    a = torch.rand((1, *shape)) * 2 - (0.5 if isinstance(rule, ZBox) else 0.7)  # mixed signs
+    a = torch.rand((3, *shape)) * 2 - (0.5 if isinstance(rule, ZBox) else 0.7)  # mixed signs
     with torch.no_grad():
         r_out = torch.randn_like(layer(a))
     w, b = _dense(layer, shape)
-    ref = reference(rule, w, b, a.reshape(-1).numpy(), r_out.reshape(-1).numpy())
+    ref = np.concatenate([reference(rule, w, b, a[i].reshape(-1).numpy(), r_out[i].reshape(-1).numpy())
+                          for i in range(len(a))])
     ours = propagate(layer, rule, a, r_out)
     np.testing.assert_allclose(ours, ref, rtol=1e-8, atol=1e-10)
 
@@ -398,3 +401,19 @@ def test_epsilon_gamma_box_puts_the_box_rule_on_the_first_convolution_only():
     no_box = lrp(cnn, img, Composite([((nn.Conv2d,), Gamma(0.25)), (nn.Linear, Epsilon()),
                                       ((nn.BatchNorm2d,), Pass())]))
     assert float((first - no_box).abs().max()) > 1e-3 * float(no_box.abs().max())  # the box rule acted
+
+
+@pytest.mark.parametrize("first", [Flat(), WSquare(), ZBox(0.0, 1.0)], ids=repr)
+def test_first_layer_rules_warn_nothing_and_restore_the_convolution_backend(first):
+    """The first-layer rules run PyTorch's own convolutions (oneDNN's backward is slow on one-channel
+    images) and must leave the backend as they found it, without a warning."""
+    import warnings
+
+    cnn = JetImageCNN(n_pixels=9, channels=2, depth=1, dense=4).eval()
+    comp = Composite([((nn.Conv2d, nn.Linear), Epsilon()), ((nn.BatchNorm2d,), Pass())], first=first)
+    before = torch.backends.mkldnn.enabled
+    with warnings.catch_warnings(record=True) as seen:
+        warnings.simplefilter("always")
+        rel = lrp(cnn, torch.rand((3, 1, 9, 9)), comp)
+    assert not [str(w.message) for w in seen] and rel.shape == (3, 1, 9, 9)
+    assert torch.backends.mkldnn.enabled == before

@@ -35,23 +35,33 @@ def _noisy(p: Problem, seed: int):
     return lambda x: p.f(x) + rng.normal(0, p.noise_sd)
 
 
+def _space(p: Problem, module: Any) -> list[Any]:
+    """The problem's dimensions as ``module``'s (tuner or skopt.space) Real / Integer / Categorical."""
+    make = {"real": lambda s: module.Real(s[1], s[2]), "int": lambda s: module.Integer(s[1], s[2]),
+            "cat": lambda s: module.Categorical(s[1])}
+    return [make[s[0]](s) for s in p.specs]
+
+
 def run_tuner(p: Problem, seed: int, **options: Any) -> tuple[float, float]:
+    import tuner
     from tuner import gp_minimize
 
     f = _noisy(p, seed)
     t0 = time.perf_counter()
-    res = gp_minimize(f, p.bounds, n_calls=p.n_calls, random_state=seed, progress=False, **options)
+    res = gp_minimize(f, _space(p, tuner), n_calls=p.n_calls, random_state=seed, progress=False,
+                      **options)
     wall = time.perf_counter() - t0
     x = res.x_recommended if p.noise_sd else res.x
     return p.f(x) - p.fmin, wall / p.n_calls
 
 
 def run_skopt(p: Problem, seed: int) -> tuple[float, float]:
+    import skopt.space
     from skopt import gp_minimize
 
     f = _noisy(p, seed)
     t0 = time.perf_counter()
-    res = gp_minimize(f, p.bounds, n_calls=p.n_calls, random_state=seed)
+    res = gp_minimize(f, _space(p, skopt.space), n_calls=p.n_calls, random_state=seed)
     wall = time.perf_counter() - t0
     return p.f(res.x) - p.fmin, wall / p.n_calls
 
@@ -63,22 +73,32 @@ def run_optuna(p: Problem, seed: int) -> tuple[float, float]:
     f = _noisy(p, seed)
     study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=seed))
 
+    def suggest(t, i, s):
+        if s[0] == "cat":
+            return t.suggest_categorical(f"x{i}", s[1])
+        return (t.suggest_int if s[0] == "int" else t.suggest_float)(f"x{i}", s[1], s[2])
+
     def obj(t):
-        return f([t.suggest_float(f"x{i}", lo, hi) for i, (lo, hi) in enumerate(p.bounds)])
+        return f([suggest(t, i, s) for i, s in enumerate(p.specs)])
 
     t0 = time.perf_counter()
     study.optimize(obj, n_trials=p.n_calls)
     wall = time.perf_counter() - t0
-    x = [study.best_params[f"x{i}"] for i in range(len(p.bounds))]
+    x = [study.best_params[f"x{i}"] for i in range(len(p.specs))]
     return p.f(x) - p.fmin, wall / p.n_calls
 
 
 def run_random(p: Problem, seed: int) -> tuple[float, float]:
     f = _noisy(p, seed)
     rng = np.random.default_rng(seed)
-    lo, hi = np.array(p.bounds).T
+
+    def draw(s):
+        if s[0] == "cat":
+            return s[1][int(rng.integers(len(s[1])))]
+        return int(rng.integers(s[1], s[2] + 1)) if s[0] == "int" else float(rng.uniform(s[1], s[2]))
+
     t0 = time.perf_counter()
-    X = lo + rng.random((p.n_calls, len(lo))) * (hi - lo)
+    X = [[draw(s) for s in p.specs] for _ in range(p.n_calls)]
     ys = [f(x) for x in X]
     wall = time.perf_counter() - t0
     return p.f(X[int(np.argmin(ys))]) - p.fmin, wall / p.n_calls
@@ -89,7 +109,15 @@ def run_tuner_loo(p: Problem, seed: int) -> tuple[float, float]:
     return run_tuner(p, seed, y_warp="loo")
 
 
-METHODS = {"tuner": run_tuner, "tuner_loo": run_tuner_loo, "skopt": run_skopt, "optuna": run_optuna,
+def run_tuner_cat_prior(p: Problem, seed: int) -> tuple[float, float]:
+    """``tuner`` with a log-normal prior (median 1) on the categorical kernels' lengthscales."""
+    from tuner.surrogate import SurrogateConfig
+
+    return run_tuner(p, seed, model_config=SurrogateConfig(categorical_prior=(0.0, 1.0)))
+
+
+METHODS = {"tuner": run_tuner, "tuner_loo": run_tuner_loo,
+           "tuner_cat_prior": run_tuner_cat_prior, "skopt": run_skopt, "optuna": run_optuna,
            "random": run_random}
 
 

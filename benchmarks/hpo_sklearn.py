@@ -22,6 +22,7 @@ import json
 import os
 import time
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 from optuna_bridge import suggest
@@ -60,13 +61,14 @@ def score(params: dict, data: tuple[np.ndarray, ...]) -> float:
     return float(log_loss(yv, model.predict_proba(xv), labels=np.arange(10)))
 
 
-def run_tuner(data: tuple[np.ndarray, ...], trials: int, seed: int) -> tuple[float, float, float]:
+def run_tuner(data: tuple[np.ndarray, ...], trials: int, seed: int, **options: Any
+              ) -> tuple[float, float, float]:
     from tuner import gp_minimize
 
     names = [d.name for d in SPACE]
     t0 = time.perf_counter()
     res = gp_minimize(lambda x: score(dict(zip(names, x, strict=True)), data), SPACE, n_calls=trials,
-                      random_state=seed, progress=False)
+                      random_state=seed, progress=False, **options)
     wall = time.perf_counter() - t0
     return float(res.fun), wall, res.timings.get("fit", 0.0) + res.timings.get("ask", 0.0)
 
@@ -117,6 +119,11 @@ def main() -> None:
             if r is None:
                 if method == "tuner":
                     r = list(run_tuner(data, args.trials, seed))
+                elif method == "tuner-cat-prior":  # a prior on the categorical lengthscales
+                    from tuner.surrogate import SurrogateConfig
+
+                    r = list(run_tuner(data, args.trials, seed,
+                                       model_config=SurrogateConfig(categorical_prior=(0.0, 1.0))))
                 else:
                     r = list(run_optuna(method.removeprefix("optuna-"), data, args.trials, seed))
                 if args.jsonl:

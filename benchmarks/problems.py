@@ -108,14 +108,42 @@ def weak_quadratic(x) -> float:
     return float((x[0] - 0.3) ** 2 + 10 * (x[1] - 0.1) ** 2)
 
 
+def mixed_linear(x) -> float:
+    """scikit-optimize's `test_mixed_categoricals` objective: two categories and a real."""
+    return float(int(x[0]) + x[1] * x[2])
+
+
+def hartmann3_categorical(x) -> float:
+    """Hartmann3 behind a categorical choice of four variants: variant k reflects the first k
+    coordinates (x -> 1 - x) and adds 0.3 k, so only variant 0 reaches the global minimum and
+    the others hold the same landscape in other corners, higher."""
+    k = int(x[0])
+    u = np.array(x[1:], dtype=float)
+    u[:k] = 1.0 - u[:k]
+    return hartmann3(u) + 0.3 * k
+
+
+def styblinski_tang_mixed(x) -> float:
+    """Styblinski-Tang-4 with the first two coordinates integers (minimum at -3 there)."""
+    return styblinski_tang(x)
+
+
 @dataclass(frozen=True)
 class Problem:
+    """A test problem. ``bounds`` are the real ranges; ``dims``, when given, replaces them by a
+    mixed space: ``("real", lo, hi)``, ``("int", lo, hi)`` or ``("cat", [values])`` per
+    coordinate."""
     name: str
     f: Callable[..., float]
     bounds: list[tuple[float, float]]
     fmin: float
     n_calls: int
     noise_sd: float = 0.0
+    dims: tuple = ()
+
+    @property
+    def specs(self) -> list[tuple]:
+        return list(self.dims) or [("real", lo, hi) for lo, hi in self.bounds]
 
 
 def _p(name: str, f: Callable[..., float], lo: float, hi: float, d: int, fmin: float, n: int,
@@ -146,4 +174,12 @@ PROBLEMS = {
     "weak_quadratic": _p("weak quadratic", weak_quadratic, -1.0, 1.0, 2, 0.0, 20),
     "noisy_styblinski_tang4": _p("noisy Styblinski-Tang-4", styblinski_tang, -5.0, 5.0, 4,
                                  -39.16617 * 4, 60, 2.0),
+    # spaces with categories and integers (issue 12: judged beyond continuous boxes)
+    "mixed_linear": Problem("mixed linear (cat 3, cat 3, real)", mixed_linear, [], 5.0, 20,
+                            dims=(("cat", ["1", "2", "3"]), ("cat", [4, 5, 6]), ("real", 1.0, 5.0))),
+    "hartmann3_cat": Problem("Hartmann3 x 4 variants (cat 4, real 3)", hartmann3_categorical, [],
+                             -3.86278, 50, dims=(("cat", [0, 1, 2, 3]),) + (("real", 0.0, 1.0),) * 3),
+    "styblinski_tang_mixed": Problem("Styblinski-Tang-4 (int 2, real 2)", styblinski_tang_mixed, [],
+                                     -39.0 * 2 - 39.16617 * 2, 60,
+                                     dims=(("int", -5, 5),) * 2 + (("real", -5.0, 5.0),) * 2),
 }

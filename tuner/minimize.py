@@ -17,6 +17,7 @@ from tuner.execution.loop import run_trials
 from tuner.optimizer import Optimizer
 from tuner.result import build_result
 from tuner.storage import Trial
+from tuner.surrogate.gp import SurrogateConfig
 
 __all__ = ["gp_minimize"]
 
@@ -58,7 +59,8 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                 model_queue_size: int | None = None, space_constraint: Any = None, *,
                 executor: Any = None, storage: str | None = None, progress: bool = True,
                 y_warp: str = "power", device: str | None = None,
-                func_kwargs: dict[str, Any] | None = None, failures: str = "worst") -> OptimizeResult:
+                func_kwargs: dict[str, Any] | None = None, failures: str = "worst",
+                model_config: SurrogateConfig | None = None) -> OptimizeResult:
     """Minimise ``func`` over ``dimensions`` with Gaussian-process Bayesian optimisation.
 
     The signature is scikit-optimize's (arguments that only tune its internals, such as
@@ -109,6 +111,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         func_kwargs: Fixed keyword arguments passed to ``func``.
         failures: ``"worst"``: failed points enter the surrogate with the worst value seen, so the
             search avoids failing regions; ``"ignore"``: they are left out of it.
+        model_config: Options of the surrogate's fit (:class:`tuner.surrogate.SurrogateConfig`).
 
     Returns:
         ``OptimizeResult`` with scikit-optimize's fields and ``x_recommended``/``fun_recommended``.
@@ -139,7 +142,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                     random_state=random_state, noise=noise, y_warp=y_warp, storage=storage,
                     device=device, acq_config=AcqConfig(kappa=kappa, xi=0.0 if xi is None else xi),
                     failures=failures, model_queue_size=model_queue_size,
-                    space_constraint=space_constraint)
+                    space_constraint=space_constraint, model_config=model_config)
     kwargs = dict(func_kwargs or {})
 
     fresh = not opt.trials

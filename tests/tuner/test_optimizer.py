@@ -150,6 +150,31 @@ def test_mixed_space_runs_and_respects_types():
     assert found >= 2
 
 
+@pytest.mark.parametrize("design", ["lhs", "halton"])
+def test_a_prior_on_the_categorical_lengthscales_lets_categories_share(design):
+    """scikit-optimize's `mixed_categoricals` case (its seed and designs): ``int(a) + b * z`` over
+    two categories and a real. With the default fit (no prior) the categorical lengthscales fall to
+    ~1e-4, every combination of categories becomes a GP of its own, and these runs end at ``b = 5``
+    or ``6``; with ``categorical_prior`` they find the optimum."""
+    from botorch.models.kernels.categorical import CategoricalKernel
+
+    from tuner.space import Categorical, Real, Space
+    from tuner.surrogate import SurrogateConfig
+
+    space = Space([Categorical(["1", "2", "3"], name="a"), Categorical([4, 5, 6], name="b"),
+                   Real(1.0, 5.0, name="z")])
+    runs = {}
+    for prior in (None, (0.0, 1.0)):
+        res = gp_minimize(lambda p: int(p[0]) + p[1] * p[2], space, n_calls=20, random_state=1,
+                          initial_point_generator=design, progress=False,
+                          model_config=SurrogateConfig(categorical_prior=prior))
+        scales = [float(k.lengthscale.min()) for k in res.models[-1].model.covar_module.modules()
+                  if isinstance(k, CategoricalKernel)]
+        runs[prior] = (res.x, min(scales))
+    assert runs[None][0][1] != 4 and runs[None][1] < 1e-3  # the default: categories share nothing
+    assert runs[(0.0, 1.0)][0] in (["1", 4, 1.0], ["2", 4, 1.0]) and runs[(0.0, 1.0)][1] > 0.05
+
+
 def test_failures_are_recorded_and_excluded():
     calls = []
 

@@ -140,7 +140,8 @@ class Surrogate:
             return
         t0 = time.perf_counter()
         X, Y, Yvar, warp = self.data(obs)
-        model = build_gp(X, Y, Yvar, cat_dims=self.cat_dims, min_noise=self.config.min_noise)
+        model = build_gp(X, Y, Yvar, cat_dims=self.cat_dims, min_noise=self.config.min_noise,
+                         cat_prior=self.config.categorical_prior)
         cfg = self.config
         optimise = obs.n < cfg.always_refit_below or obs.n >= (1 + cfg.refit_growth) * self._fit_n
         self.model = fit_gp(model, self._warm_state, cfg, optimise=optimise)
@@ -168,7 +169,8 @@ class Surrogate:
             Y = torch.cat([Y, lie.expand(len(U_pending), 1)])
             if Yvar is not None:
                 Yvar = torch.cat([Yvar, Yvar.median().expand(len(U_pending), 1)])
-        model = build_gp(X, Y, Yvar, cat_dims=self.cat_dims, min_noise=self.config.min_noise)
+        model = build_gp(X, Y, Yvar, cat_dims=self.cat_dims, min_noise=self.config.min_noise,
+                         cat_prior=self.config.categorical_prior)
         return fit_gp(model, self._warm_state, self.config, optimise=False), X
 
     def predict(self, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -15,6 +15,20 @@ REFDATA = Path(__file__).resolve().parents[1] / "tuner" / "mc" / "analyses" / "d
 
 
 @pytest.fixture(autouse=True)
+def _seed_global_rngs(request):
+    """Each test draws the same numbers from numpy's and torch's global generators whatever ran
+    before it in its process (pytest-xdist shares processes between tests in no fixed order):
+    both are seeded from the test's id."""
+    import sys
+    import zlib
+
+    seed = zlib.crc32(request.node.nodeid.encode())
+    np.random.seed(seed)
+    if "torch" in sys.modules:  # a test that imports torch first gets torch's fixed start seed
+        sys.modules["torch"].manual_seed(seed)
+
+
+@pytest.fixture(autouse=True)
 def _close_figures():
     """Each test starts without open matplotlib figures (and leaves none behind)."""
     yield

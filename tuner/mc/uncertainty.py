@@ -8,7 +8,11 @@ times that term, and a parametric bootstrap of the Monte Carlo noise at fixed ev
 moved it by less than the curvature term: what the tune does not know is mostly *which* points it
 happened to evaluate. :func:`jackknife_covariance` measures that: the surrogate is refitted with each
 evaluation left out in turn and minimised again, and the spread of those minima (the jackknife
-variance, ``(n - 1) / n sum (u_i - mean)^2``) is added to the curvature term.
+variance, ``(n - 1) / n sum (u_i - mean)^2``) is added to the curvature term. Above
+:data:`JACKKNIFE_GROUPS` evaluations the evaluations are left out in that many interleaved groups
+(the delete-d jackknife, ``(g - 1) / g sum (u_k - mean)^2`` over the g group refits), so that a
+long tune's final recommendation costs at most that many refits: left out one at a time, the 240
+evaluations of a reference tune took 240 refits of the emulator, each slower than the last.
 """
 
 from __future__ import annotations
@@ -18,8 +22,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["EIGENTUNE_RULE", "Eigentune", "JackknifeResult", "cap_to_range", "curvature_inverse",
-           "eigentunes", "hessian", "jackknife_covariance", "profile"]
+__all__ = ["EIGENTUNE_RULE", "JACKKNIFE_GROUPS", "Eigentune", "JackknifeResult", "cap_to_range",
+           "curvature_inverse", "eigentunes", "hessian", "jackknife_covariance", "profile"]
 
 
 def hessian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: np.ndarray | float) -> np.ndarray:
@@ -70,21 +74,30 @@ class JackknifeResult:
     n_failed: int
 
 
+#: the most refits the jackknife makes: up to this many evaluations each is left out on its own
+#: (every tune of the benchmarks and examples, budgets up to 60), beyond it groups are
+JACKKNIFE_GROUPS = 60
+
+
 def jackknife_covariance(refit_minimum: Callable[[np.ndarray], np.ndarray],
-                         n: int, dims: int) -> JackknifeResult:
-    """Leave-one-out jackknife of a fit's minimum.
+                         n: int, dims: int, groups: int = JACKKNIFE_GROUPS) -> JackknifeResult:
+    """Jackknife of a fit's minimum: leave-one-out up to ``groups`` evaluations, else delete-d
+    with ``groups`` interleaved groups (evaluation i in group ``i % groups``, so each group spans
+    the whole run, design and refinement alike).
 
     Args:
         refit_minimum: ``f(keep) -> u``: refit the surrogate to the evaluations where the boolean
             mask ``keep`` (length ``n``) is true and return its minimum.
         n: Number of evaluations.
         dims: Number of coordinates of a minimum.
+        groups: The most refits to make.
 
     Fewer than three successful refits give a NaN covariance (too few to measure a spread).
     """
+    g = max(1, min(n, groups))
     minima, failed = [], 0
-    for i in range(n):
-        keep = np.arange(n) != i
+    for i in range(g):
+        keep = np.arange(n) % g != i
         try:
             minima.append(np.asarray(refit_minimum(keep), dtype=float))
         except Exception:  # a subset the surrogate cannot be fitted to says nothing

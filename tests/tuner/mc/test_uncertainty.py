@@ -17,6 +17,26 @@ def test_jackknife_of_a_mean_is_the_variance_of_the_mean():
     assert res.n_failed == 0 and res.minima.shape == (40, 2)
 
 
+def test_jackknife_in_groups_beyond_the_limit():
+    """Beyond ``groups`` evaluations the delete-d jackknife of interleaved groups: for the mean of
+    equal groups it is again the variance of the mean, from ``groups`` refits only."""
+    rng = np.random.default_rng(4)
+    data = rng.normal(size=(120, 2)) * [1.0, 3.0]
+    left_out = []
+
+    def refit(keep):
+        left_out.append(np.flatnonzero(~keep))
+        return data[keep].mean(axis=0)
+
+    res = jackknife_covariance(refit, len(data), 2, groups=30)
+    assert len(left_out) == 30 and res.minima.shape == (30, 2)
+    assert [list(idx) for idx in left_out[:2]] == [[0, 30, 60, 90], [1, 31, 61, 91]]
+    group_means = data.reshape(4, 30, 2).mean(axis=0)  # the mean of each interleaved group
+    expected = np.cov(group_means, rowvar=False) / 30  # the jackknife of the 30 group means
+    np.testing.assert_allclose(res.covariance, expected, rtol=1e-12)
+    assert np.all(np.diag(res.covariance) / (np.diag(np.cov(data, rowvar=False)) / 120) < 2.5)
+
+
 def test_jackknife_leaves_out_refits_that_fail():
     def refit(keep):
         if not keep[0]:

@@ -74,8 +74,7 @@ def _timed_tune(config: str, default_out: str, args: argparse.Namespace):
     """Run (or resume) the tune of ``examples/<config>``: ``(cfg, out, result, wall seconds)``."""
     from tuner.mc.workflow import run_tune
 
-    cfg = _config(config, args.events, args.budget, not args.no_emulator,
-                  getattr(args, "model_error", 0.0))
+    cfg = _config(config, args.events, args.budget, not args.no_emulator, args.model_error)
     out = Path(args.out or default_out)
     t0 = time.perf_counter()
     res = run_tune(cfg, out, workers=args.workers, progress=False,

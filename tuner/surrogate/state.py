@@ -130,6 +130,11 @@ class Surrogate:
             Yvar = self._tensor(np.maximum(wvar, 2e-6 * scale)[:, None])
         return X, self._tensor(-wy[:, None]), Yvar, warp
 
+    def _build(self, X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None) -> Any:
+        """An unfitted GP of this surrogate's structure and options for the data ``X, Y, Yvar``."""
+        return build_gp(X, Y, Yvar, cat_dims=self.cat_dims, min_noise=self.config.min_noise,
+                        cat_prior=self.config.categorical_prior)
+
     def fit(self, obs: Observations) -> None:
         """Refit to ``obs`` (a no-op when the model already has as many points). The
         hyperparameters are optimised below ``config.always_refit_below`` points and whenever the
@@ -140,8 +145,7 @@ class Surrogate:
             return
         t0 = time.perf_counter()
         X, Y, Yvar, warp = self.data(obs)
-        model = build_gp(X, Y, Yvar, cat_dims=self.cat_dims, min_noise=self.config.min_noise,
-                         cat_prior=self.config.categorical_prior)
+        model = self._build(X, Y, Yvar)
         cfg = self.config
         optimise = obs.n < cfg.always_refit_below or obs.n >= (1 + cfg.refit_growth) * self._fit_n
         self.model = fit_gp(model, self._warm_state, cfg, optimise=optimise)
@@ -169,8 +173,7 @@ class Surrogate:
             Y = torch.cat([Y, lie.expand(len(U_pending), 1)])
             if Yvar is not None:
                 Yvar = torch.cat([Yvar, Yvar.median().expand(len(U_pending), 1)])
-        model = build_gp(X, Y, Yvar, cat_dims=self.cat_dims, min_noise=self.config.min_noise,
-                         cat_prior=self.config.categorical_prior)
+        model = self._build(X, Y, Yvar)
         return fit_gp(model, self._warm_state, self.config, optimise=False), X
 
     def predict(self, U: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

@@ -124,6 +124,8 @@ def main() -> None:
 
                     r = list(run_tuner(data, args.trials, seed,
                                        model_config=SurrogateConfig(categorical_prior=(0.0, 1.0))))
+                elif method == "tuner-loo":  # the output warp chosen by leave-one-out density
+                    r = list(run_tuner(data, args.trials, seed, y_warp="loo"))
                 else:
                     r = list(run_optuna(method.removeprefix("optuna-"), data, args.trials, seed))
                 if args.jsonl:

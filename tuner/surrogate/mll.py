@@ -75,6 +75,16 @@ def _plain_cholesky(model: SingleTaskGP, X: torch.Tensor) -> torch.Tensor:
     return torch.linalg.cholesky(K)
 
 
+def _training_cholesky(model: SingleTaskGP, X: torch.Tensor) -> torch.Tensor:
+    """The Cholesky factor of a fitted model's covariance (its learned noise included) at inputs
+    ``X``: the closed form for a plain model, the model's own kernel otherwise (categorical
+    dimensions)."""
+    if is_plain(model):
+        return _plain_cholesky(model, X)
+    K = model.covar_module(X).to_dense()
+    return torch.linalg.cholesky(K + torch.diag(model.likelihood.noise.reshape(-1).expand(X.shape[0])))
+
+
 def _plain_factor(model: SingleTaskGP) -> tuple[torch.Tensor, torch.Tensor]:
     """The Cholesky factor of a plain model's training covariance (noise included) and the
     residuals of its targets from the constant mean (``n x 1``), differentiable in the parameters."""
@@ -121,7 +131,7 @@ def warp_loo(model: SingleTaskGP, X: torch.Tensor, y: np.ndarray,
              warps: Sequence[OutputWarp]) -> np.ndarray:
     """Leave-one-out log predictive density of the told values ``y`` at inputs ``X``, per
     observation and on the objective's own scale, under each of ``warps``, with the kernel and
-    noise of the plain ``model`` (fitted to earlier data: one factorisation serves every warp).
+    learned noise of ``model`` (fitted to earlier data: one factorisation serves every warp).
 
     Each warp's values are standardised as the model's outcome transform does it (the model is
     of ``-y``); the density of ``y`` is that of the warped value times the warp's slope (the
@@ -145,7 +155,7 @@ def warp_loo(model: SingleTaskGP, X: torch.Tensor, y: np.ndarray,
         offsets.append(float(np.mean(np.log(slope))) - math.log(s))
     if ok:
         with torch.no_grad():
-            Kinv = torch.cholesky_inverse(_plain_cholesky(model, X)).cpu()
+            Kinv = torch.cholesky_inverse(_training_cholesky(model, X)).cpu()
             R = torch.as_tensor(np.stack(T, axis=1)) - float(model.mean_module.constant)
             lp = _loo_log_densities(Kinv, R).mean(0).numpy()
         scores[ok] = lp + np.asarray(offsets)

@@ -19,7 +19,7 @@ from botorch.acquisition import PosteriorMean
 from botorch.optim import optimize_acqf
 
 from tuner.errors import TunerError
-from tuner.surrogate.cached import cached_gp, is_plain
+from tuner.surrogate.cached import cached_gp
 from tuner.surrogate.gp import SurrogateConfig, build_gp, fit_gp, gp_settings, posterior, warped_mean
 from tuner.surrogate.mll import warp_loo
 from tuner.surrogate.warp import OutputWarp
@@ -94,8 +94,8 @@ class Surrogate:
         """The warp for the values ``y`` at ``X``: with ``y_warp="loo"`` the member of
         :meth:`OutputWarp.family` with the highest leave-one-out density of ``y`` under the
         kernel of the last fit (:func:`tuner.surrogate.mll.warp_loo`), where that fit is a
-        plain GP of learned noise; otherwise (and before the first fit) :meth:`OutputWarp.fit`."""
-        if self.y_warp == "loo" and var is None and self.model is not None and is_plain(self.model):
+        GP of learned noise; otherwise (and before the first fit) :meth:`OutputWarp.fit`."""
+        if self.y_warp == "loo" and var is None and self.model is not None:
             warps = OutputWarp.family(y)
             return warps[int(np.argmax(warp_loo(self.model, X, y, warps)))]
         return OutputWarp.fit(self.y_warp, y)

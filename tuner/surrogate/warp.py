@@ -23,7 +23,7 @@ improvement over the incumbent mean the same) and evens out their spread:
   is near 0 it picks a log-like Box-Cox that turns the basin into a spike, and the search loses
   precision there (Branin, a weak quadratic). The choice fixes those and loses on steep walls
   and noisy objectives (BENCHMARKS.md section 1), so it is an option, not the default. Where it
-  cannot be made (no plain GP yet, known noise variances, categories) it is HEBO's fit.
+  cannot be made (no GP fitted yet, known noise variances) it is HEBO's fit.
 
 A warp maps the told values before the model sees them (known noise variances through its slope,
 to first order) and maps predictions back (:meth:`OutputWarp.inverse`: the posterior median).

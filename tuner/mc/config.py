@@ -10,7 +10,10 @@ A configuration (YAML) names::
     refdata: [path/ALEPH_1996_S3486095.yoda]      # optional: YODA / HEPData YAML files that override
                                                   # the data shipped for the analyses; a HEPData table
                                                   # maps onto one histogram with
-                                                  # {path: Table3.yaml, as: ANALYSIS/d03-x01-y01, y: 1}
+                                                  # {path: Table3.yaml, as: ANALYSIS/d03-x01-y01, y: 1},
+                                                  # a table of a HEPData submission (.zip, .tar, .tar.gz,
+                                                  # .tgz or its folder) with
+                                                  # {path: sub.zip, table: Table 3, as: ..., y: 1}
     histograms: ["ALEPH_1996_S3486095/*"]          # names or globs; default: all filled
     exclude: []
     weights: {}            # histogram glob -> weight
@@ -43,7 +46,13 @@ from tuner.errors import ConfigError, RefDataError, SettingsError
 from tuner.mc.analyses import ANALYSES
 from tuner.mc.analyses.plugins import load_plugins
 from tuner.mc.generators.pythia import PRESETS, check_settings, setting_range
-from tuner.mc.refdata import RefHisto, read_refdata, shipped_files
+from tuner.mc.refdata import (
+    RefHisto,
+    is_hepdata_submission,
+    read_hepdata_submission,
+    read_refdata,
+    shipped_files,
+)
 
 __all__ = ["Parameter", "TuneConfig", "default_config", "load_config"]
 
@@ -162,8 +171,9 @@ def _resolve(base: Path, path: str) -> str:
 
 
 def _refdata(d: dict[str, Any], base: Path, where: str) -> list[Any]:
-    """Reference file entries: paths, or ``{path, as[, y]}`` mappings of one HEPData table's
-    dependent variable ``y`` (default: its only one) onto histogram ``as``."""
+    """Reference file entries: paths, or ``{path, as[, y][, table]}`` mappings of one HEPData
+    table's dependent variable ``y`` (default: its only one) onto histogram ``as``; ``table``
+    names the table of a HEPData submission (required there, refused for a single table file)."""
     raw = d.get("refdata")
     if raw is None:
         return []
@@ -175,8 +185,10 @@ def _refdata(d: dict[str, Any], base: Path, where: str) -> list[Any]:
         if isinstance(e, str) and e:
             out.append(_resolve(base, e))
             continue
-        if not isinstance(e, dict) or set(e) - {"path", "as", "y"} or not isinstance(e.get("path"), str):
-            raise ConfigError(f"{where}: refdata[{k}] must be a file name or {{path, as[, y]}}, got {e!r}")
+        if (not isinstance(e, dict) or set(e) - {"path", "as", "y", "table"}
+                or not isinstance(e.get("path"), str)):
+            raise ConfigError(f"{where}: refdata[{k}] must be a file name or {{path, as[, y][, table]}}, "
+                              f"got {e!r}")
         target = e.get("as")
         if not isinstance(target, str) or not _AS.match(target):
             raise ConfigError(f"{where}: refdata[{k}].as must name a histogram as "
@@ -184,13 +196,20 @@ def _refdata(d: dict[str, Any], base: Path, where: str) -> list[Any]:
         y = e.get("y")
         if y is not None and (isinstance(y, bool) or not isinstance(y, int) or y < 1):
             raise ConfigError(f"{where}: refdata[{k}].y must be an integer >= 1, got {y!r}")
-        out.append({"path": _resolve(base, e["path"]), "as": target, "y": y})
+        path, table = _resolve(base, e["path"]), e.get("table")
+        archive = is_hepdata_submission(path)
+        if archive != (table is not None) or not (table is None or isinstance(table, str)):
+            rule = ("a HEPData submission needs table: NAME (as its submission.yaml names it)"
+                    if archive else "table: applies to HEPData submissions only")
+            raise ConfigError(f"{where}: refdata[{k}]: {rule}; got path {e['path']!r}, table {table!r}")
+        out.append({"path": path, "as": target, "y": y, "table": table})
     return out
 
 
 def _mapped(entry: dict[str, Any]) -> dict[str, RefHisto]:
-    """The histogram a ``{path, as, y}`` entry maps a table onto."""
-    found = read_refdata(entry["path"])
+    """The histogram a ``{path, as, y[, table]}`` entry maps a table onto."""
+    table = entry.get("table")
+    found = read_refdata(entry["path"]) if table is None else read_hepdata_submission(entry["path"], table)
     keys = sorted(found)
     if entry["y"] is None:
         if len(keys) != 1:

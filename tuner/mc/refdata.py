@@ -1,4 +1,4 @@
-"""Reference data: read YODA text (``.yoda``, ``.yoda.gz``) and HEPData YAML; write YODA.
+"""Reference data: read YODA text (``.yoda``, ``.yoda.gz``), HEPData YAML tables and submissions; write YODA.
 
 Every format is read into one type, :class:`RefHisto`: per bin the low and high edge, the value and
 its (symmetrised) uncertainty. Scatter blocks give bins as ``x - xerr-`` .. ``x + xerr+``; histogram
@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gzip
 import math
+import posixpath
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -21,9 +22,13 @@ from tuner.errors import RefDataError
 from tuner.mc.yoda import parse_yoda
 
 __all__ = [
+    "HEPDATA_ARCHIVES",
     "SHIPPED",
     "PlotInfo",
     "RefHisto",
+    "hepdata_submission_tables",
+    "is_hepdata_submission",
+    "read_hepdata_submission",
     "read_hepdata_yaml",
     "read_plot_info",
     "read_refdata",
@@ -150,52 +155,156 @@ def read_hepdata_yaml(path: str | Path, analysis: str = "", table: int | None = 
     Raises:
         RefDataError: a missing or malformed file.
     """
-    import yaml
-
     path = Path(path)
-    text = "\n".join(_open_text(path))
-    try:
-        doc = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        raise RefDataError(f"{path}: not valid YAML: {exc}") from exc
-    if not isinstance(doc, dict) or "dependent_variables" not in doc:
-        raise RefDataError(f"{path}:1: not a HEPData table (no dependent_variables)")
     if table is None:
         m = re.search(r"(\d+)", path.stem)
         table = int(m.group(1)) if m else 1
+    return _hepdata_table("\n".join(_open_text(path)), str(path), analysis, table)
+
+
+def _hepdata_table(text: str, where: str, analysis: str, table: int) -> dict[str, RefHisto]:
+    """The histograms of one HEPData table given as YAML text (``where`` names it in messages)."""
+    import yaml
+
     try:
-        xs = doc["independent_variables"][0]["values"]
+        doc = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise RefDataError(f"{where}: not valid YAML: {exc}") from exc
+    if not isinstance(doc, dict) or "dependent_variables" not in doc:
+        raise RefDataError(f"{where}:1: not a HEPData table (no dependent_variables)")
+    indep = doc.get("independent_variables")
+    if not isinstance(indep, list) or len(indep) != 1:
+        raise RefDataError(f"{where}: a histogram needs exactly one independent variable, got "
+                           f"{len(indep) if isinstance(indep, list) else indep!r} (a 2-D table such "
+                           f"as a correlation matrix is not a reference histogram)")
+    try:
+        xs = indep[0]["values"]
         lo = np.array([float(v.get("low", v.get("value"))) for v in xs])
         hi = np.array([float(v.get("high", v.get("value"))) for v in xs])
-    except (KeyError, IndexError, TypeError, ValueError) as exc:
-        raise RefDataError(f"{path}: malformed independent_variables: {exc}") from exc
+    except (KeyError, IndexError, TypeError, ValueError, AttributeError) as exc:
+        raise RefDataError(f"{where}: malformed independent_variables: {exc}") from exc
     out = {}
     for j, dep in enumerate(doc["dependent_variables"], start=1):
         vals, errs = [], []
         for k, v in enumerate(dep.get("values", [])):
-            where = f"{path}: dependent variable {j}, bin {k + 1}"
+            at = f"{where}: dependent variable {j}, bin {k + 1}"
             try:
                 y = float(v["value"])
             except (KeyError, TypeError, ValueError):
-                raise RefDataError(f"{where}: value must be a number, got {v!r}") from None
+                raise RefDataError(f"{at}: value must be a number, got {v!r}") from None
             dn2 = up2 = 0.0
             for err in v.get("errors", []):
-                dn, up = _hepdata_error(err, y, where)
+                dn, up = _hepdata_error(err, y, at)
                 dn2, up2 = dn2 + dn**2, up2 + up**2
             e = (math.sqrt(dn2) + math.sqrt(up2)) / 2
             if not (math.isfinite(y) and math.isfinite(e)):
-                raise RefDataError(f"{where}: every bin needs a finite value and error, got value {y}, "
+                raise RefDataError(f"{at}: every bin needs a finite value and error, got value {y}, "
                                    f"error {e}")
             vals.append(y)
             errs.append(e)
         if len(vals) != len(lo):
-            raise RefDataError(f"{path}: dependent variable {j} has {len(vals)} values for "
+            raise RefDataError(f"{where}: dependent variable {j} has {len(vals)} values for "
                                f"{len(lo)} bins")
         ypath = f"/REF/{analysis}/d{table:02d}-x01-y{j:02d}" if analysis else \
             f"/REF/d{table:02d}-x01-y{j:02d}"
-        h = RefHisto(ypath, lo, hi, np.array(vals), np.array(errs), f"{path}:1")
+        h = RefHisto(ypath, lo, hi, np.array(vals), np.array(errs), f"{where}:1")
         out[h.key] = h
     return out
+
+
+#: the archive kinds a HEPData submission comes in (HEPData's upload formats)
+HEPDATA_ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz")
+
+
+def _submission_members(path: Path) -> dict[str, bytes]:
+    """Every file of a HEPData submission (an archive or its folder), by its path inside it,
+    read into memory (nothing is extracted to disk)."""
+    import tarfile
+    import zipfile
+
+    try:
+        if path.is_dir():
+            return {str(f.relative_to(path)): f.read_bytes() for f in path.rglob("*") if f.is_file()}
+        if path.name.lower().endswith(".zip"):
+            with zipfile.ZipFile(path) as z:
+                return {n: z.read(n) for n in z.namelist() if not n.endswith("/")}
+        with tarfile.open(path, "r:*") as t:
+            out = {}
+            for m in t.getmembers():
+                fh = t.extractfile(m) if m.isfile() else None
+                if fh is not None:
+                    out[m.name] = fh.read()
+            return out
+    except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
+        raise RefDataError(f"cannot read HEPData submission {path}: {exc}") from exc
+
+
+def hepdata_submission_tables(path: str | Path) -> dict[str, tuple[str, bytes]]:
+    """The tables a HEPData submission lists in its ``submission.yaml``: ``{name: (data file,
+    its content)}``, in the submission's order.
+
+    Raises:
+        RefDataError: the path does not exist, holds no ``submission.yaml`` (or more than one),
+            or a table's ``data_file`` is missing.
+    """
+    import yaml
+
+    path = Path(path)
+    if not path.exists():
+        raise RefDataError(f"HEPData submission not found: {path}")
+    files = _submission_members(path)
+    subs = [n for n in files if posixpath.basename(n) == "submission.yaml"]
+    if len(subs) != 1:
+        raise RefDataError(f"{path}: a HEPData submission holds exactly one submission.yaml, found "
+                           f"{len(subs)}{' (' + ', '.join(subs) + ')' if subs else ''}")
+    where, folder = f"{path}:{subs[0]}", posixpath.dirname(subs[0])
+    try:
+        docs = [d for d in yaml.safe_load_all(files[subs[0]].decode()) if d is not None]
+    except (yaml.YAMLError, UnicodeDecodeError) as exc:
+        raise RefDataError(f"{where}: not valid YAML: {exc}") from exc
+    tables: dict[str, tuple[str, bytes]] = {}
+    for d in docs:
+        if not isinstance(d, dict) or "data_file" not in d:
+            continue  # the submission's own comment and resources
+        name, data_file = str(d.get("name", "")), str(d["data_file"])
+        member = posixpath.normpath(posixpath.join(folder, data_file))
+        if member not in files:
+            raise RefDataError(f"{where}: table {name!r} names data_file {data_file!r}, which the "
+                               f"submission does not hold")
+        tables[name] = (member, files[member])
+    if not tables:
+        raise RefDataError(f"{where}: lists no table (no entry with a data_file)")
+    return tables
+
+
+def read_hepdata_submission(path: str | Path, table: str, analysis: str = "") -> dict[str, RefHisto]:
+    """Read one table of a HEPData submission (a ``.zip``, ``.tar``, ``.tar.gz`` or ``.tgz``
+    archive as HEPData takes and gives them, or its unpacked folder), named as in its
+    ``submission.yaml`` (e.g. ``"Table 3"``); its histograms as :func:`read_hepdata_yaml` names
+    them, the table number taken from the name.
+
+    Raises:
+        RefDataError: an unreadable submission, an unknown table name (the message lists the
+            tables) or a malformed table.
+    """
+    tables = hepdata_submission_tables(path)
+    if table not in tables:
+        raise RefDataError(f"{path}: no table named {table!r}; the submission has "
+                           f"{list(tables)}")
+    member, content = tables[table]
+    m = re.search(r"(\d+)", table) or re.search(r"(\d+)", posixpath.basename(member))
+    try:
+        text = content.decode()
+    except UnicodeDecodeError as exc:
+        raise RefDataError(f"{path}:{member}: not a text file: {exc}") from exc
+    return _hepdata_table(text, f"{path}:{member}", analysis, int(m.group(1)) if m else 1)
+
+
+def is_hepdata_submission(path: str | Path) -> bool:
+    """Whether ``path`` names a HEPData submission: an archive of :data:`HEPDATA_ARCHIVES` or a
+    folder holding a ``submission.yaml``."""
+    p = Path(path)
+    return p.name.lower().endswith(HEPDATA_ARCHIVES) or (p.is_dir() and any(p.rglob("submission.yaml")))
 
 
 def read_refdata(path: str | Path, analysis: str = "") -> dict[str, RefHisto]:
@@ -210,7 +319,11 @@ def read_refdata(path: str | Path, analysis: str = "") -> dict[str, RefHisto]:
         return read_yoda(p)
     if name.endswith((".yaml", ".yml")):
         return read_hepdata_yaml(p, analysis=analysis)
-    raise RefDataError(f"reference files must be .yoda, .yoda.gz or HEPData .yaml, got {p}")
+    if is_hepdata_submission(p):
+        raise RefDataError(f"{p} is a HEPData submission: map one of its tables onto a histogram "
+                           f"with {{path: {p.name}, table: NAME, as: ANALYSIS/dNN-xNN-yNN}}")
+    raise RefDataError(f"reference files must be .yoda, .yoda.gz, HEPData .yaml tables or HEPData "
+                       f"submissions ({', '.join(HEPDATA_ARCHIVES)}), got {p}")
 
 
 def write_yoda(histos: Iterable[RefHisto], path: str | Path) -> Path:

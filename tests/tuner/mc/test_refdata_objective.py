@@ -92,7 +92,8 @@ def test_malformed_yoda_names_file_and_line(tmp_path, content, match):
 def test_missing_file_and_unknown_format(tmp_path):
     with pytest.raises(RefDataError, match=r"not found: .*nope\.yoda"):
         read_yoda(tmp_path / "nope.yoda")
-    with pytest.raises(RefDataError, match=r"must be \.yoda, \.yoda\.gz or HEPData \.yaml"):
+    with pytest.raises(RefDataError,
+                       match=r"must be \.yoda, \.yoda\.gz, HEPData \.yaml tables or HEPData submissions"):
         read_refdata(tmp_path / "x.root")
 
 

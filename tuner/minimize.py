@@ -64,7 +64,8 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     """Minimise ``func`` over ``dimensions`` with Gaussian-process Bayesian optimisation.
 
     The signature is scikit-optimize's (arguments that only tune its internals, such as
-    ``n_points``, ``n_restarts_optimizer``, ``acq_optimizer``, are accepted and have no effect),
+    ``n_points``, ``n_restarts_optimizer``, ``acq_optimizer``, are accepted and have no effect;
+    ``acq_optimizer`` must still be one of scikit-optimize's values),
     plus the keyword-only arguments below.
 
     Args:
@@ -139,7 +140,8 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     opt = Optimizer(dimensions, "GP" if base_estimator is None else base_estimator,
                     n_initial_points=n_initial_points,
                     initial_point_generator=initial_point_generator, acq_func=acq_func,
-                    random_state=random_state, noise=noise, y_warp=y_warp, storage=storage,
+                    acq_optimizer=acq_optimizer, random_state=random_state, noise=noise, y_warp=y_warp,
+                    storage=storage,
                     device=device, acq_config=AcqConfig(kappa=kappa, xi=0.0 if xi is None else xi),
                     failures=failures, model_queue_size=model_queue_size,
                     space_constraint=space_constraint, model_config=model_config)

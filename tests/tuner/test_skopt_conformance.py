@@ -240,6 +240,18 @@ def test_optimizer_takes_skopt_positional_and_keyword_arguments():
             Optimizer([(-1.0, 1.0)], **bad)
 
 
+def test_gp_minimize_checks_acq_optimizer_before_any_evaluation():
+    """An unknown ``acq_optimizer`` is refused by gp_minimize as by scikit-optimize (it was
+    accepted in silence: gp_minimize did not hand it on), and ``func`` is never called."""
+    from tuner import gp_minimize
+
+    calls = []
+    with pytest.raises(ValueError, match=r"acq_optimizer must be 'auto', 'lbfgs' or 'sampling', got 'bogus'"):
+        gp_minimize(lambda x: calls.append(x) or 0.0, [(0.0, 1.0)], n_calls=3, acq_optimizer="bogus",
+                    progress=False)
+    assert calls == []
+
+
 def test_tell_checks_dimensions_with_skopt_wording():
     from tuner import Optimizer
 

@@ -282,13 +282,17 @@ class _FirstLayerRule(Rule):
         """``R_j = sum_k q_jk / (eps + sum_j' q_j'k) R_k`` for contributions ``q_jk`` that do not depend
         on the input values (weights ``q_w``, bias ``q_b``): the denominators are the same for every
         sample and are computed on one. With ``uniform`` (every output channel weighs its inputs
-        alike, as the flat rule's ones do) the outputs' shares are summed over the channels first and
-        handed back through a single channel, ``C_out`` times less work than through all of them."""
+        alike, as the flat rule's ones do, so that the denominators are the same in every output
+        channel) the outputs' relevance is summed over the channels first, divided once and handed
+        back through a single channel, ``C_out`` times less work than through all of them."""
         with torch.enable_grad(), _native_conv():
             z = p.apply(torch.ones_like(a[:1]), q_w, q_b).detach()
-            g = r_out / stabilize(z, self.eps)
-            if uniform and _channels_reducible(p, a):
-                g, q_w = g.sum(dim=p.channel_dim, keepdim=True), q_w[:1]
+            if uniform and _channels_reducible(p, a):  # z is then the same in every output channel
+                cd = p.channel_dim
+                g = r_out.sum(dim=cd, keepdim=True) / stabilize(z.narrow(cd, 0, 1), self.eps)
+                q_w = q_w[:1]
+            else:
+                g = r_out / stabilize(z, self.eps)
             x = torch.zeros_like(a).requires_grad_(True)  # the map is linear: its transpose at any x
             (r,) = torch.autograd.grad(p.apply(x, q_w, None), x, g)
         return r

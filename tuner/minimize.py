@@ -41,7 +41,10 @@ def _as_callbacks(callback: Callback | Iterable[Callback] | None) -> list[Callba
         return []
     if callable(callback):
         return [callback]
-    cbs = list(callback)
+    try:
+        cbs = list(callback)
+    except TypeError:
+        raise TunerError(f"callback must be a callable or a list of callables, got {callback!r}") from None
     for cb in cbs:
         if not callable(cb):
             raise TunerError(f"callback must be a callable or a list of callables, got {cb!r}")
@@ -80,7 +83,8 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
             ``"halton"``, ``"hammersly"``, ``"lhs"``, ``"grid"``.
         acq_func: ``"gp_hedge"``/``"EI"``/``"LogEI"`` (all LogEI), ``"qLogNEI"``, ``"PI"``, ``"LCB"``.
         x0, y0: Known points, and optionally their values.
-        random_state: Seed fixing every random choice.
+        random_state: Seed fixing every random choice (an int, or a numpy ``RandomState`` /
+            ``Generator`` from which one is drawn, as scikit-optimize takes it).
         verbose: Print one line per evaluation.
         callback: Callable(s) called with the result after each evaluation; one returning
             ``True`` stops the run.
@@ -124,6 +128,8 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         raise TunerError(f"xi must be a number >= 0 (or None for no margin), got {xi!r}")
     if not isinstance(n_calls, int) or n_calls < 1:
         raise TunerError(f"n_calls must be an int >= 1, got {n_calls!r}")
+    if y0 is not None and x0 is None:
+        raise TunerError(f"y0 gives the values of the points x0, and x0 is missing (y0 = {y0!r})")
     if n_random_starts is not None:
         warnings.warn("n_random_starts is deprecated in scikit-optimize; use n_initial_points",
                       DeprecationWarning, stacklevel=2)

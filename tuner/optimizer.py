@@ -47,6 +47,26 @@ def _is_listlike(v: Any) -> bool:
     return isinstance(v, (list, tuple, np.ndarray))
 
 
+def _seed_of(random_state: Any) -> int:
+    """The integer seed of every random choice from scikit-optimize's ``random_state``: ``None``
+    (fresh entropy), an int >= 0, or a numpy ``RandomState`` / ``Generator``, from which one
+    number is drawn (so a generator shared by several runs gives each its own seed).
+
+    Raises:
+        TunerError: anything else.
+    """
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**31 - 1))
+    whole = isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)
+    if random_state is None or (whole and random_state >= 0):
+        return int(np.random.SeedSequence(None if random_state is None else int(random_state))
+                   .generate_state(1)[0] % 2**31)
+    raise TunerError(f"random_state must be None, an int >= 0 or a numpy RandomState / Generator, "
+                     f"got {random_state!r}")
+
+
 def _check_skopt_arguments(base_estimator: Any, acq_optimizer: Any, acq_func_kwargs: Any,
                            acq_optimizer_kwargs: Any) -> None:
     """Refuse, with a ValueError as scikit-optimize raises, what this optimiser cannot honour."""
@@ -98,7 +118,8 @@ class Optimizer:
         acq_func_kwargs: ``{"xi": ..., "kappa": ...}`` as scikit-optimize (unless ``acq_config``).
         acq_func: ``"LogEI"`` (default; ``"EI"`` and ``"gp_hedge"`` map to it), ``"qLogNEI"``,
             ``"PI"`` or ``"LCB"``.
-        random_state: Seed; fixes the design and every random choice of the acquisition search.
+        random_state: Seed (an int, or a numpy ``RandomState``/``Generator`` from which one is drawn);
+            fixes the design and every random choice of the acquisition search.
         noise: ``"gaussian"`` to learn a noise level, or a float: the known noise variance of
             every observation (``tell(..., noise=)`` overrides it per observation).
         y_warp: The output warp (:mod:`tuner.surrogate.warp`): ``"power"`` (default; HEBO's
@@ -186,7 +207,7 @@ class Optimizer:
         self.noise = noise
         self.y_warp = y_warp
         self.random_state = random_state
-        self._seed = int(np.random.SeedSequence(random_state).generate_state(1)[0] % 2**31)
+        self._seed = _seed_of(random_state)
         self.device = torch.device(device) if device is not None else torch.device("cpu")
         self.acq_config = acq_config or AcqConfig()
         self.model_config = model_config or SurrogateConfig()
@@ -206,7 +227,8 @@ class Optimizer:
                                    self.model_config, self.device, model_queue_size)
         self._ask_seconds = 0.0
         settings = {"n_initial_points": n_initial_points, "acq_func": acq_func,
-                    "random_state": random_state, "y_warp": y_warp}
+                    "random_state": random_state if random_state is None or isinstance(random_state, int)
+                    else f"{type(random_state).__name__} (seed {self._seed})", "y_warp": y_warp}
         if isinstance(storage, Storage):
             self.storage = storage
         elif storage is not None:

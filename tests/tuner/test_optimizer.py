@@ -222,6 +222,37 @@ def test_bad_options_raise():
         Optimizer([(0.0, 1.0)], y_warp="log").tell([0.5], -1.0)
 
 
+@pytest.mark.parametrize(("kwargs", "match"), [
+    (dict(callback=5), r"callback must be a callable or a list of callables, got 5"),
+    (dict(callback=[print, 5]), r"callback must be a callable or a list of callables, got 5"),
+    (dict(y0=[1.0]), r"y0 gives the values of the points x0, and x0 is missing \(y0 = \[1.0\]\)"),
+    (dict(kappa=-1.0), r"kappa must be a finite number >= 0, got -1.0"),
+    (dict(kappa=float("nan")), r"kappa must be a finite number >= 0, got nan"),
+    (dict(random_state="abc"), r"random_state must be None, an int >= 0 or a numpy RandomState / "
+                               r"Generator, got 'abc'"),
+    (dict(random_state=-3), r"random_state must be .* got -3"),
+])
+def test_bad_gp_minimize_arguments_are_refused_before_any_evaluation(kwargs, match):
+    """Each with one ValueError that states the rule and the value (a negative kappa was taken
+    as its square, a y0 without x0 ignored, a callback or seed of the wrong type ended in
+    another library's TypeError), and the objective never runs."""
+    calls = []
+    with pytest.raises(ValueError, match=match):
+        gp_minimize(lambda x: calls.append(x) or 0.0, [(0.0, 1.0)], n_calls=3, progress=False, **kwargs)
+    assert calls == []
+
+
+def test_random_state_may_be_a_numpy_generator_as_in_skopt():
+    """scikit-optimize takes a ``RandomState`` as ``random_state``; one draw from it seeds the
+    run, so equal generators give equal runs and a shared one gives each run its own seed."""
+    runs = [Optimizer([(0.0, 1.0)], n_initial_points=3, random_state=rs).ask(3)
+            for rs in (np.random.RandomState(4), np.random.RandomState(4), np.random.default_rng(4))]
+    assert runs[0] == runs[1] and runs[0] != runs[2]
+    shared = np.random.RandomState(4)
+    assert (Optimizer([(0.0, 1.0)], n_initial_points=3, random_state=shared).ask(3)
+            != Optimizer([(0.0, 1.0)], n_initial_points=3, random_state=shared).ask(3))
+
+
 def test_callback_stops_the_run():
     seen = []
 

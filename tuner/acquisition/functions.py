@@ -66,6 +66,12 @@ class AcqConfig:
     xi: float = 0.0
     incumbent_starts: int = 1
 
+    def __post_init__(self) -> None:
+        for name in ("kappa", "xi"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v >= 0):
+                raise TunerError(f"{name} must be a finite number >= 0, got {v!r}")
+
 
 class _LogEIValue(torch.autograd.Function):
     """BoTorch's analytic LogEI of a :class:`CachedGP` posterior as one autograd node with a

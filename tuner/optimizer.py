@@ -10,6 +10,7 @@ SQLite study, and re-creating the optimiser on the same file resumes it.
 from __future__ import annotations
 
 import functools
+import json
 import math
 import time
 import warnings
@@ -530,6 +531,8 @@ class Optimizer:
             if yi is not None:
                 yi = self._check_value(yi, pt)
             checked.append((pt, yi, self._check_noise(ni, pt)))
+        for (pt, _, _), inf, art in zip(checked, infos, arts, strict=True):
+            self._check_extras(inf, art, pt)
         for (pt, yi, ni), inf, art in zip(checked, infos, arts, strict=True):
             self._record(self._find_pending(pt) or self._new_trial(pt), yi, ni, inf, art)
         if fit:
@@ -621,6 +624,22 @@ class Optimizer:
                 or not noise >= 0 or not math.isfinite(noise)):
             raise EvaluationError(f"noise must be a finite variance >= 0, got {noise!r} at {pt!r}")
         return float(noise)
+
+    @staticmethod
+    def _check_extras(info: Any, artifact: Any, pt: list[Any]) -> None:
+        """Refuse, before anything is recorded, what the storage could not keep: an ``info`` that
+        is not a JSON-able dict, an ``artifact`` that is not bytes."""
+        if info is not None:
+            try:
+                ok = isinstance(info, dict) and bool(json.dumps(info, allow_nan=True))
+            except (TypeError, ValueError):
+                ok = False
+            if not ok:
+                raise EvaluationError(f"info must be a dict of JSON values (or None), got {info!r} "
+                                      f"at {pt!r}")
+        if artifact is not None and not isinstance(artifact, bytes):
+            raise EvaluationError(f"artifact must be bytes (or None), got {type(artifact).__name__} "
+                                  f"at {pt!r}")
 
     def _find_pending(self, pt: list[Any]) -> Trial | None:
         u = self.space.to_unit([pt])[0]

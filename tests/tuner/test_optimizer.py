@@ -242,6 +242,22 @@ def test_bad_gp_minimize_arguments_are_refused_before_any_evaluation(kwargs, mat
     assert calls == []
 
 
+@pytest.mark.parametrize(("extra", "match"), [
+    (dict(info=5), r"info must be a dict of JSON values \(or None\), got 5 at \[0.5\]"),
+    (dict(info={"model": object()}), r"info must be a dict of JSON values"),
+    (dict(artifact="text"), r"artifact must be bytes \(or None\), got str at \[0.5\]"),
+])
+def test_a_tell_with_bad_extras_records_nothing(extra, match):
+    """A bad ``info`` or ``artifact`` was found only while the trial was being stored: the tell
+    raised a TypeError and left a trial marked complete."""
+    opt = Optimizer([(0.0, 1.0)], n_initial_points=2, random_state=0)
+    with pytest.raises(ValueError, match=match):
+        opt.tell([0.5], 1.0, **extra)
+    with pytest.raises(ValueError, match=match):
+        opt.tell([[0.2], [0.5]], [1.0, 2.0], **{k: [None, v] for k, v in extra.items()})
+    assert opt.trials == []
+
+
 def test_random_state_may_be_a_numpy_generator_as_in_skopt():
     """scikit-optimize takes a ``RandomState`` as ``random_state``; one draw from it seeds the
     run, so equal generators give equal runs and a shared one gives each run its own seed."""

@@ -49,6 +49,9 @@ class Space:
             dims = list(dimensions.dimensions)
         elif type(dimensions).__module__.startswith("skopt") and hasattr(dimensions, "dimensions"):
             dims = [check_dimension(d) for d in dimensions.dimensions]
+        elif isinstance(dimensions, (str, bytes, dict)) or not hasattr(dimensions, "__iter__"):
+            raise SpaceError(f"a search space is a list of dimensions (Dimension objects, (low, high) "
+                             f"tuples or lists of categories), got {dimensions!r}")
         else:
             dims = [check_dimension(d) for d in dimensions]
         if not dims:

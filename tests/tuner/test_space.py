@@ -48,6 +48,15 @@ def test_bad_dimensions_raise_one_clear_error(dim, match):
         check_dimension(dim, name="p")
 
 
+@pytest.mark.parametrize("dims", [None, 3, "abc", {"x": (0.0, 1.0)}])
+def test_a_space_that_is_not_a_list_of_dimensions_is_refused(dims):
+    """``None`` or a number ended in a TypeError; a string or a dict was read item by item."""
+    from tuner import Optimizer
+
+    with pytest.raises(SpaceError, match=r"a search space is a list of dimensions .* got "):
+        Optimizer(dims)
+
+
 def test_error_names_the_dimension():
     with pytest.raises(SpaceError, match="'lr'"):
         Real(1.0, 0.5, name="lr")

@@ -251,6 +251,10 @@ def _closure(d: dict[str, Any], cfg: TuneConfig, where: str) -> dict[str, Any]:
             raise ConfigError(f"{where}: closure truth {k} = {v!r} must be a number in its range "
                               f"[{p.low}, {p.high}]")
     events = _num(cl, "events", int, 1, f"{where}: closure") if "events" in cl else 4 * cfg.events
+    missing = [p.name for p in cfg.parameters if p.name not in cl["truth"]]
+    if missing:  # the pseudo-data would take Pythia's defaults there, and the pulls have no truth
+        raise ConfigError(f"{where}: closure truth must give every tuned parameter a value; missing "
+                          f"{missing} (got {sorted(cl['truth'])})")
     return {"truth": dict(cl["truth"]), "events": events}
 
 

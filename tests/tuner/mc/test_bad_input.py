@@ -41,6 +41,8 @@ def _base(**change):
     ({"closure": {"truth": {"StringZ:aLund": "high"}}},
      r"closure truth StringZ:aLund = 'high' must be a number"),
     ({"closure": {"truth": {"StringZ:aLund": 0.9}, "evnts": 5}}, r"closure: unknown key\(s\) \['evnts'\]"),
+    ({"closure": {"truth": {"StringZ:aLund": 0.9}}},
+     r"closure truth must give every tuned parameter a value; missing \['TimeShower:alphaSvalue'\]"),
     ({"initial": 100}, r"initial \(the space-filling evaluations\) must be <= budget \(4\), got 100"),
 ])
 def test_configuration_rules(tmp_path, change, match):

@@ -40,6 +40,9 @@ def test_plugin_errors_name_the_plugin(tmp_path):
     with pytest.raises(ConfigError, match=r"plug-in .*bad_plugin\.py failed to import: RuntimeError: "
                                           r"half-written analysis"):
         _config(plugins=[str(bad)])
+    with pytest.raises(ConfigError, match=r"plug-ins are Python files \(\.py\) or importable module names, "
+                                          r"got '.*tune\.yaml'"):
+        _config(plugins=[str(tmp_path / "tune.yaml")])
     with pytest.raises(ConfigError, match=r"unknown analysis 'EXAMPLE_NCH2'"):
         _config(analyses=["EXAMPLE_NCH2"])
 

@@ -26,6 +26,10 @@ def _module_name(path: Path) -> str:
     return "tuner_plugin_" + hashlib.sha1(str(path.resolve()).encode()).hexdigest()[:12]
 
 
+#: endings of files that are not Python modules, which a plug-in entry names by mistake
+_NOT_MODULES = {".yaml", ".yml", ".json", ".txt", ".yoda", ".cmnd", ".cfg", ".ini", ".pyc", ".ipynb"}
+
+
 def load_plugins(plugins: Iterable[str]) -> None:
     """Import every plug-in not yet imported in this process.
 
@@ -54,6 +58,8 @@ def load_plugins(plugins: Iterable[str]) -> None:
                 except BaseException:
                     del sys.modules[name]
                     raise
+            elif "/" in spec or "\\" in spec or Path(spec).suffix.lower() in _NOT_MODULES:
+                raise ConfigError(f"plug-ins are Python files (.py) or importable module names, got {spec!r}")
             else:
                 importlib.import_module(spec)
         except ConfigError:

@@ -12,7 +12,7 @@ import gzip
 import math
 import posixpath
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -216,65 +216,76 @@ def _hepdata_table(text: str, where: str, analysis: str, table: int) -> dict[str
 HEPDATA_ARCHIVES = (".zip", ".tar", ".tar.gz", ".tgz")
 
 
-def _submission_members(path: Path) -> dict[str, bytes]:
-    """Every file of a HEPData submission (an archive or its folder), by its path inside it,
-    read into memory (nothing is extracted to disk)."""
+def _submission_files(path: Path) -> tuple[list[str], Callable[[str], bytes]]:
+    """The file names of a HEPData submission (an archive, or its folder down to one subfolder)
+    and a reader of one of them. Only what is read is loaded: a submission's additional
+    resources (ROOT files, likelihoods) can be large."""
     import tarfile
     import zipfile
 
+    def zip_read(name: str) -> bytes:
+        with zipfile.ZipFile(path) as z:
+            return z.read(name)
+
+    def tar_read(name: str) -> bytes:
+        with tarfile.open(path, "r:*") as t:
+            fh = t.extractfile(name)
+            return fh.read() if fh is not None else b""
+
     try:
         if path.is_dir():
-            return {str(f.relative_to(path)): f.read_bytes() for f in path.rglob("*") if f.is_file()}
+            found = [f for pattern in ("*", "*/*") for f in path.glob(pattern) if f.is_file()]
+            return ([f.relative_to(path).as_posix() for f in found],
+                    lambda name: (path / name).read_bytes())
         if path.name.lower().endswith(".zip"):
             with zipfile.ZipFile(path) as z:
-                return {n: z.read(n) for n in z.namelist() if not n.endswith("/")}
+                return [n for n in z.namelist() if not n.endswith("/")], zip_read
         with tarfile.open(path, "r:*") as t:
-            out = {}
-            for m in t.getmembers():
-                fh = t.extractfile(m) if m.isfile() else None
-                if fh is not None:
-                    out[m.name] = fh.read()
-            return out
+            return [m.name for m in t.getmembers() if m.isfile()], tar_read
     except (OSError, zipfile.BadZipFile, tarfile.TarError, EOFError) as exc:
         raise RefDataError(f"cannot read HEPData submission {path}: {exc}") from exc
 
 
-def hepdata_submission_tables(path: str | Path) -> dict[str, tuple[str, bytes]]:
-    """The tables a HEPData submission lists in its ``submission.yaml``: ``{name: (data file,
-    its content)}``, in the submission's order.
+def hepdata_submission_tables(path: str | Path) -> dict[str, str]:
+    """The tables a HEPData submission lists in its ``submission.yaml``: ``{name: data file}``
+    (the file's path inside the submission), in the submission's order.
 
     Raises:
         RefDataError: the path does not exist, holds no ``submission.yaml`` (or more than one),
             or a table's ``data_file`` is missing.
     """
+    return _submission_tables(Path(path))[0]
+
+
+def _submission_tables(path: Path) -> tuple[dict[str, str], Callable[[str], bytes]]:
     import yaml
 
-    path = Path(path)
     if not path.exists():
         raise RefDataError(f"HEPData submission not found: {path}")
-    files = _submission_members(path)
-    subs = [n for n in files if posixpath.basename(n) == "submission.yaml"]
+    names, read = _submission_files(path)
+    subs = [n for n in names if posixpath.basename(n) == "submission.yaml"]
     if len(subs) != 1:
         raise RefDataError(f"{path}: a HEPData submission holds exactly one submission.yaml, found "
                            f"{len(subs)}{' (' + ', '.join(subs) + ')' if subs else ''}")
     where, folder = f"{path}:{subs[0]}", posixpath.dirname(subs[0])
     try:
-        docs = [d for d in yaml.safe_load_all(files[subs[0]].decode()) if d is not None]
+        docs = [d for d in yaml.safe_load_all(read(subs[0]).decode()) if d is not None]
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
         raise RefDataError(f"{where}: not valid YAML: {exc}") from exc
-    tables: dict[str, tuple[str, bytes]] = {}
+    tables: dict[str, str] = {}
+    present = set(names)
     for d in docs:
         if not isinstance(d, dict) or "data_file" not in d:
             continue  # the submission's own comment and resources
         name, data_file = str(d.get("name", "")), str(d["data_file"])
         member = posixpath.normpath(posixpath.join(folder, data_file))
-        if member not in files:
+        if member not in present:
             raise RefDataError(f"{where}: table {name!r} names data_file {data_file!r}, which the "
                                f"submission does not hold")
-        tables[name] = (member, files[member])
+        tables[name] = member
     if not tables:
         raise RefDataError(f"{where}: lists no table (no entry with a data_file)")
-    return tables
+    return tables, read
 
 
 def read_hepdata_submission(path: str | Path, table: str, analysis: str = "") -> dict[str, RefHisto]:
@@ -287,24 +298,26 @@ def read_hepdata_submission(path: str | Path, table: str, analysis: str = "") ->
         RefDataError: an unreadable submission, an unknown table name (the message lists the
             tables) or a malformed table.
     """
-    tables = hepdata_submission_tables(path)
+    tables, read = _submission_tables(Path(path))
     if table not in tables:
         raise RefDataError(f"{path}: no table named {table!r}; the submission has "
                            f"{list(tables)}")
-    member, content = tables[table]
+    member = tables[table]
     m = re.search(r"(\d+)", table) or re.search(r"(\d+)", posixpath.basename(member))
     try:
-        text = content.decode()
-    except UnicodeDecodeError as exc:
-        raise RefDataError(f"{path}:{member}: not a text file: {exc}") from exc
+        text = read(member).decode()
+    except (OSError, UnicodeDecodeError) as exc:
+        raise RefDataError(f"{path}:{member}: cannot read it as text: {exc}") from exc
     return _hepdata_table(text, f"{path}:{member}", analysis, int(m.group(1)) if m else 1)
 
 
 def is_hepdata_submission(path: str | Path) -> bool:
     """Whether ``path`` names a HEPData submission: an archive of :data:`HEPDATA_ARCHIVES` or a
-    folder holding a ``submission.yaml``."""
+    folder holding a ``submission.yaml`` (in it or in one of its subfolders)."""
     p = Path(path)
-    return p.name.lower().endswith(HEPDATA_ARCHIVES) or (p.is_dir() and any(p.rglob("submission.yaml")))
+    if p.name.lower().endswith(HEPDATA_ARCHIVES):
+        return True
+    return p.is_dir() and (any(p.glob("submission.yaml")) or any(p.glob("*/submission.yaml")))
 
 
 def read_refdata(path: str | Path, analysis: str = "") -> dict[str, RefHisto]:

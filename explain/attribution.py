@@ -59,6 +59,15 @@ def _frozen(model: nn.Module) -> Iterator[nn.Module]:
 def _batched(x: Tensor, batch_size: int | None, fn: Callable[[Tensor], Tensor]) -> Tensor:
     if x.dim() < 1 or x.shape[0] == 0:
         raise ExplainError(f"inputs must be a non-empty batch; got shape {tuple(x.shape)}")
+    if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
+                                   or batch_size < 1):
+        raise ExplainError(f"batch_size must be an int >= 1 (or None: the whole batch at once), "
+                           f"got {batch_size!r}")
+    bad = ~torch.isfinite(x) if x.is_floating_point() else None
+    if bad is not None and bool(bad.any()):
+        first = tuple(int(i) for i in bad.nonzero()[0])
+        raise ExplainError(f"inputs must be finite; got {int(bad.sum())} NaN or infinite values, the "
+                           f"first at index {first}")
     size = batch_size or x.shape[0]
     return torch.cat([fn(x[i : i + size]) for i in range(0, x.shape[0], size)])
 
@@ -123,9 +132,13 @@ def lrp(
         Relevance shaped like ``x``, on the model's device.
 
     Raises:
-        ExplainError: bad target or empty input; a first-layer rule whose layer does not see the input
-            element for element.
+        ExplainError: bad target, composite or batch size; an empty input or one with NaN or
+            infinite values; a first-layer rule whose layer does not see the input element for
+            element.
     """
+    if composite is not None and not isinstance(composite, Composite):
+        raise ExplainError(f"composite must be an explain Composite (e.g. EpsilonPlusFlat()), got "
+                           f"{composite!r}")
     composite = composite or EpsilonPlusFlat()
     dev = _device(model)
 

@@ -25,6 +25,7 @@ from explain import (
     WSquare,
     ZBox,
     ZPlus,
+    attribution,
     input_x_gradient,
     lrp,
 )
@@ -358,6 +359,22 @@ def test_bad_inputs_and_batchnorm_without_statistics_are_clear_errors():
                        nn.Linear(3, 1)).eval()
     with pytest.raises(ExplainError, match="track_running_stats=False"):
         lrp(bn, torch.rand((4, 4)), EpsilonPlusFlat(), batch_size=None)
+
+
+@pytest.mark.parametrize(("call", "match"), [
+    (lambda m, x: lrp(m, x, batch_size=0), r"batch_size must be an int >= 1 \(or None: .*\), got 0"),
+    (lambda m, x: lrp(m, x, batch_size=-1), r"batch_size must be an int >= 1 .* got -1"),
+    (lambda m, x: attribution.gradient(m, x, batch_size=2.5), r"batch_size must be an int >= 1 .* got 2\.5"),
+    (lambda m, x: lrp(m, x, composite="epsilon"), r"composite must be an explain Composite .* got 'epsilon'"),
+    (lambda m, x: lrp(m, torch.where(torch.arange(4) == 2, float("nan"), x)),
+     r"inputs must be finite; got 3 NaN or infinite values, the first at index \(0, 2\)"),
+])
+def test_bad_arguments_of_an_attribution_are_one_clear_error(call, match):
+    """A zero batch size ran the whole batch, a negative one ended in torch.cat's error, a
+    string composite in an AttributeError, a NaN input gave NaN relevance in silence."""
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1))
+    with pytest.raises(ExplainError, match=match):
+        call(model, torch.rand((3, 4)))
 
 
 @pytest.mark.parametrize("norm", ["weight_norm", "parametrized"])

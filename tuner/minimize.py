@@ -187,9 +187,10 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         if exc is not None:
             out = EvalOutcome(value=None, noise=None, info={},
                               error=f"worker failed: {type(exc).__name__}: {exc}")
-        info = dict(out.get("info") or {})
+        info = out.get("info")  # tell_trial checks it: a bad one fails the trial, with the reason
         if out["value"] is None:
-            info["error"] = out.get("error") or "objective returned None"
+            info = {**(info if isinstance(info, dict) else {}),
+                    "error": out.get("error") or "objective returned None"}
         opt.tell_trial(trial, out["value"], out.get("noise"), info=info, artifact=out.get("artifact"))
         bar.update(1)
         if verbose:

@@ -525,14 +525,13 @@ class Optimizer:
         if not (len(xs) == len(ys) == len(ns)):
             raise EvaluationError(f"tell needs as many values as points, got {len(xs)} points and "
                                   f"{len(ys)} values")
-        checked = []
-        for xi, yi, ni in zip(xs, ys, ns, strict=True):
+        checked = []  # everything is checked before anything is recorded
+        for xi, yi, ni, inf, art in zip(xs, ys, ns, infos, arts, strict=True):
             pt = self.space.check_point(xi)
             if yi is not None:
                 yi = self._check_value(yi, pt)
-            checked.append((pt, yi, self._check_noise(ni, pt)))
-        for (pt, _, _), inf, art in zip(checked, infos, arts, strict=True):
             self._check_extras(inf, art, pt)
+            checked.append((pt, yi, self._check_noise(ni, pt)))
         for (pt, yi, ni), inf, art in zip(checked, infos, arts, strict=True):
             self._record(self._find_pending(pt) or self._new_trial(pt), yi, ni, inf, art)
         if fit:
@@ -547,7 +546,9 @@ class Optimizer:
 
         A value that is no finite real number (a string, a list, a bool, NaN) or a bad noise
         records a *failed* trial with the reason, rather than raising: one bad return must not
-        stop a search or leave its trial pending.
+        stop a search or leave its trial pending. An ``info`` that is not a JSON-able dict or an
+        ``artifact`` that is not bytes cannot be stored: the value is kept, they are replaced by
+        ``{"dropped": reason}`` and no artifact, with a warning.
 
         Raises:
             TunerError: ``trial`` is not a pending trial of this optimiser.
@@ -556,6 +557,12 @@ class Optimizer:
         if not (0 <= tid < len(self.trials)) or self.trials[tid].state != "pending":
             raise TunerError(f"tell_trial needs a pending trial of this optimiser, got trial {tid!r}")
         rec = self.trials[tid]
+        try:
+            self._check_extras(info, artifact, rec.x)
+        except EvaluationError as exc:  # nothing computed is lost: the value stays
+            warnings.warn(f"trial {tid}: {exc}; the value is kept, the info and artifact are not",
+                          RuntimeWarning, stacklevel=2)
+            info, artifact = {"dropped": str(exc)}, None
         info = dict(info or {})
         if y is not None:
             try:

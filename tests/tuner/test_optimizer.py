@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 
 import matplotlib
 import numpy as np
@@ -256,6 +257,26 @@ def test_a_tell_with_bad_extras_records_nothing(extra, match):
     with pytest.raises(ValueError, match=match):
         opt.tell([[0.2], [0.5]], [1.0, 2.0], **{k: [None, v] for k, v in extra.items()})
     assert opt.trials == []
+
+
+@pytest.mark.parametrize(("extra", "match"), [
+    ({"info": 5}, r"info must be a dict of JSON values \(or None\), got 5"),
+    ({"artifact": "text"}, r"artifact must be bytes \(or None\), got str"),
+])
+def test_an_objective_returning_bad_extras_keeps_its_value_and_says_what_was_dropped(extra, match):
+    """The same rule where an evaluation loop tells (``tell_trial``): the run ended in a
+    TypeError for ``info=5`` with the trial left pending, and kept a ``str`` artifact. Now the
+    value is kept (nothing computed is lost), what could not be stored is named in the trial's
+    info and a warning says so."""
+    def f(x):
+        return {"value": (x[0] - 0.3) ** 2, **extra} if x[0] > 0.5 else (x[0] - 0.3) ** 2
+
+    with pytest.warns(RuntimeWarning, match=r"the value is kept, the info and artifact are not"):
+        res = gp_minimize(f, [(0.0, 1.0)], n_calls=6, n_initial_points=4, random_state=0, progress=False)
+    assert len(res.trials) == 6 and all(t.state == "complete" for t in res.trials)
+    bad = [t for t in res.trials if t.x[0] > 0.5]
+    assert bad and all(re.search(match, t.info["dropped"]) for t in bad)
+    assert all("dropped" not in t.info for t in res.trials if t.x[0] <= 0.5)
 
 
 def test_random_state_may_be_a_numpy_generator_as_in_skopt():

@@ -36,10 +36,12 @@ def _noisy(p: Problem, seed: int):
 
 
 def _space(p: Problem, module: Any) -> list[Any]:
-    """The problem's dimensions as ``module``'s (tuner or skopt.space) Real / Integer / Categorical."""
-    make = {"real": lambda s: module.Real(s[1], s[2]), "int": lambda s: module.Integer(s[1], s[2]),
-            "cat": lambda s: module.Categorical(s[1])}
-    return [make[s[0]](s) for s in p.specs]
+    """The problem's dimensions as ``module``'s (tuner or skopt.space) Real / Integer / Categorical,
+    named ``x0``, ``x1``, ... (the names Optuna's parameters get from them)."""
+    make = {"real": lambda s, n: module.Real(s[1], s[2], name=n),
+            "int": lambda s, n: module.Integer(s[1], s[2], name=n),
+            "cat": lambda s, n: module.Categorical(s[1], name=n)}
+    return [make[s[0]](s, f"x{i}") for i, s in enumerate(p.specs)]
 
 
 def run_tuner(p: Problem, seed: int, **options: Any) -> tuple[float, float]:
@@ -73,13 +75,14 @@ def run_optuna(p: Problem, seed: int) -> tuple[float, float]:
     f = _noisy(p, seed)
     study = optuna.create_study(sampler=optuna.samplers.GPSampler(seed=seed))
 
-    def suggest(t, i, s):
-        if s[0] == "cat":
-            return t.suggest_categorical(f"x{i}", s[1])
-        return (t.suggest_int if s[0] == "int" else t.suggest_float)(f"x{i}", s[1], s[2])
+    from optuna_bridge import suggest
+
+    import tuner
+
+    space = _space(p, tuner)
 
     def obj(t):
-        return f([suggest(t, i, s) for i, s in enumerate(p.specs)])
+        return f(list(suggest(t, space).values()))
 
     t0 = time.perf_counter()
     study.optimize(obj, n_trials=p.n_calls)

@@ -11,6 +11,7 @@ lies within 5% of every range of the truth.
         [--events 100000 --pseudo-events 1000000 --budget 40] [--parallel 2] [--out DIR]
         [--only 4,2,3]   # some of the drawn truths, run in this order; rows already in
                          # DIR/closure.json are kept, and each finished tune is added to it at once
+        [--example closure_10params.yaml --workers 2]   # the 10-parameter moonshot (60 evaluations)
     python benchmarks/tune_closure.py --replay DIR/truth0-emulator --after 33 --out OUT
                          # a copy of a stored tune cut after 33 evaluations, resumed to its budget
                          # with the code on the path: proposers that differ after evaluation 33
@@ -31,9 +32,9 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def truths(k: int, seed: int) -> list[dict[str, float]]:
-    """``k`` truths, uniform in the central 60% of each range of the closure example."""
-    d = yaml.safe_load((ROOT / "examples" / "closure_6params.yaml").read_text())
+def truths(k: int, seed: int, example: str = "closure_6params.yaml") -> list[dict[str, float]]:
+    """``k`` truths, uniform in the central 60% of each range of a closure example."""
+    d = yaml.safe_load((ROOT / "examples" / example).read_text())
     rng = np.random.default_rng(seed)
     return [{name: float(lo + (0.2 + 0.6 * rng.random()) * (hi - lo))
              for name, (lo, hi) in d["parameters"].items()} for _ in range(k)]
@@ -42,7 +43,7 @@ def truths(k: int, seed: int) -> list[dict[str, float]]:
 def _config(truth: dict[str, float], a: argparse.Namespace, strategy: str):
     from tuner.mc.config import config_from_dict
 
-    d = yaml.safe_load((ROOT / "examples" / "closure_6params.yaml").read_text())
+    d = yaml.safe_load((ROOT / "examples" / a.example).read_text())
     d.update(events=a.events, budget=a.budget, initial=a.initial, strategy=strategy,
              closure={"truth": truth, "events": a.pseudo_events})
     d.pop("emulator", None)
@@ -77,7 +78,7 @@ def one(job: tuple[int, dict[str, float], str, argparse.Namespace]) -> dict:
     cfg = _config(truth, a, strategy)
     out = Path(a.out) / f"truth{i}-{strategy}"
     shutil.rmtree(out, ignore_errors=True)
-    res = run_tune(cfg, out, workers=1, progress=False)
+    res = run_tune(cfg, out, workers=a.workers, progress=False)
     rng = {p.name: p.high - p.low for p in cfg.parameters}
     err = {n: abs(res.best[n] - truth[n]) / rng[n] for n in truth}
     pull = {n: (res.best[n] - truth[n]) / res.uncertainties[n] for n in truth}
@@ -133,8 +134,14 @@ def main() -> None:
     ap.add_argument("--strategies", default="emulator,chi2-gp,professor,sobol")
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--pseudo-events", type=int, default=1_000_000)
-    ap.add_argument("--budget", type=int, default=40)
-    ap.add_argument("--initial", type=int, default=14)
+    ap.add_argument("--budget", type=int, default=None,
+                    help="evaluations per tune (default: the example's)")
+    ap.add_argument("--initial", type=int, default=None,
+                    help="design size (default: the example's)")
+    ap.add_argument("--example", default="closure_6params.yaml",
+                    help="the closure example under examples/ whose parameters are tuned, e.g. "
+                         "closure_10params.yaml (the moonshot)")
+    ap.add_argument("--workers", type=int, default=1, help="evaluation processes per tune")
     ap.add_argument("--every", type=int, default=5)
     ap.add_argument("--parallel", type=int, default=2)
     ap.add_argument("--out", default="bench-out/closure")
@@ -147,7 +154,10 @@ def main() -> None:
     if a.replay:
         replay(Path(a.replay), a.after, Path(a.out))
         return
-    ts = truths(a.truths, a.seed)
+    ex = yaml.safe_load((ROOT / "examples" / a.example).read_text())
+    a.budget = a.budget or ex["budget"]
+    a.initial = a.initial or ex["initial"]
+    ts = truths(a.truths, a.seed, a.example)
     strategies = a.strategies.split(",")
     order = range(len(ts)) if a.only is None else [int(i) for i in a.only.split(",")]
     jobs = [(i, ts[i], s, a) for i in order for s in strategies]

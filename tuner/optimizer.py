@@ -10,7 +10,6 @@ SQLite study, and re-creating the optimiser on the same file resumes it.
 from __future__ import annotations
 
 import functools
-import json
 import math
 import time
 import warnings
@@ -24,6 +23,14 @@ from scipy.optimize import OptimizeResult
 
 from tuner.acquisition.functions import ACQ_FUNCS, AcqConfig, make_acquisition
 from tuner.acquisition.optimize import maximize_acquisition
+from tuner.checks import (
+    check_extras,
+    check_noise,
+    check_skopt_arguments,
+    check_value,
+    is_listlike,
+    seed_of,
+)
 from tuner.errors import EvaluationError, SpaceError, TunerError
 from tuner.result import build_result
 from tuner.space import INITIAL_POINT_GENERATORS, Categorical, Integer, Space
@@ -42,49 +49,6 @@ ASK_STRATEGIES = (None, "cl_min", "cl_mean", "cl_max")
 
 FAILURE_MODES = ("worst", "ignore")
 _DUP_TOL = 1e-7
-
-
-def _is_listlike(v: Any) -> bool:
-    return isinstance(v, (list, tuple, np.ndarray))
-
-
-def _seed_of(random_state: Any) -> int:
-    """The integer seed of every random choice from scikit-optimize's ``random_state``: ``None``
-    (fresh entropy), an int >= 0, or a numpy ``RandomState`` / ``Generator``, from which one
-    number is drawn (so a generator shared by several runs gives each its own seed).
-
-    Raises:
-        TunerError: anything else.
-    """
-    if isinstance(random_state, np.random.RandomState):
-        return int(random_state.randint(0, 2**31 - 1))
-    if isinstance(random_state, np.random.Generator):
-        return int(random_state.integers(0, 2**31 - 1))
-    whole = isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)
-    if random_state is None or (whole and random_state >= 0):
-        return int(np.random.SeedSequence(None if random_state is None else int(random_state))
-                   .generate_state(1)[0] % 2**31)
-    raise TunerError(f"random_state must be None, an int >= 0 or a numpy RandomState / Generator, "
-                     f"got {random_state!r}")
-
-
-def _check_skopt_arguments(base_estimator: Any, acq_optimizer: Any, acq_func_kwargs: Any,
-                           acq_optimizer_kwargs: Any) -> None:
-    """Refuse, with a ValueError as scikit-optimize raises, what this optimiser cannot honour."""
-    name = type(base_estimator).__name__
-    if not (base_estimator is None or base_estimator in ("GP", "gp") or name == "GaussianProcessRegressor"):
-        raise TunerError(f"base_estimator must be 'GP' or a GaussianProcessRegressor (the surrogate "
-                         f"is a Gaussian process: of scikit-optimize's 'RF', 'ET', 'GP', 'GBRT' or "
-                         f"'DUMMY', only 'GP' is offered), got {base_estimator!r}")
-    if acq_optimizer not in ("auto", "lbfgs", "sampling"):
-        raise TunerError(f"acq_optimizer must be 'auto', 'lbfgs' or 'sampling', got {acq_optimizer!r}")
-    for label, kw in (("acq_func_kwargs", acq_func_kwargs), ("acq_optimizer_kwargs", acq_optimizer_kwargs)):
-        if kw is not None and not isinstance(kw, dict):
-            raise TunerError(f"{label} must be a dict or None, got {kw!r}")
-    if acq_func_kwargs:
-        unknown = set(acq_func_kwargs) - {"xi", "kappa"}
-        if unknown:
-            raise TunerError(f"acq_func_kwargs takes 'xi' and 'kappa', got {sorted(unknown)}")
 
 
 def _few_threads(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -164,7 +128,7 @@ class Optimizer:
                  y_warp: str = "power", storage: str | Storage | None = None,
                  device: str | torch.device | None = None, acq_config: AcqConfig | None = None,
                  model_config: SurrogateConfig | None = None, failures: str = "worst") -> None:
-        _check_skopt_arguments(base_estimator, acq_optimizer, acq_func_kwargs, acq_optimizer_kwargs)
+        check_skopt_arguments(base_estimator, acq_optimizer, acq_func_kwargs, acq_optimizer_kwargs)
         if not isinstance(base_estimator, str) and getattr(base_estimator, "noise", None) is not None:
             noise = base_estimator.noise  # scikit-optimize: the estimator's own noise wins
         if n_random_starts is not None:  # scikit-optimize's older name
@@ -208,7 +172,7 @@ class Optimizer:
         self.noise = noise
         self.y_warp = y_warp
         self.random_state = random_state
-        self._seed = _seed_of(random_state)
+        self._seed = seed_of(random_state)
         self.device = torch.device(device) if device is not None else torch.device("cpu")
         self.acq_config = acq_config or AcqConfig()
         self.model_config = model_config or SurrogateConfig()
@@ -509,17 +473,17 @@ class Optimizer:
                 with ``y_warp="log"``, or mismatched lengths.
             SpaceError: a point outside the space.
         """
-        many = len(x) > 0 and _is_listlike(x[0])
+        many = len(x) > 0 and is_listlike(x[0])
         xs = list(x) if many else [x]
-        if many and any(not _is_listlike(xi) or len(xi) != self.space.n_dims for xi in xs):
+        if many and any(not is_listlike(xi) or len(xi) != self.space.n_dims for xi in xs):
             raise SpaceError(f"Not all points have the same dimensions as the space: each of the "
                              f"{len(xs)} points told needs {self.space.n_dims} values, got lengths "
-                             f"{[len(xi) if _is_listlike(xi) else 1 for xi in xs]}")
-        if many and not _is_listlike(y):
+                             f"{[len(xi) if is_listlike(xi) else 1 for xi in xs]}")
+        if many and not is_listlike(y):
             raise EvaluationError(f"telling {len(xs)} points needs a list of {len(xs)} values, "
                                   f"got {y!r}")
         ys = list(y) if many else [y]
-        ns = list(noise) if many and _is_listlike(noise) else [noise] * len(xs)
+        ns = list(noise) if many and is_listlike(noise) else [noise] * len(xs)
         infos = list(info) if many and isinstance(info, list) else [info] * len(xs)
         arts = list(artifact) if many and isinstance(artifact, list) else [artifact] * len(xs)
         if not (len(xs) == len(ys) == len(ns)):
@@ -529,10 +493,9 @@ class Optimizer:
         for xi, yi, ni, inf, art in zip(xs, ys, ns, infos, arts, strict=True):
             pt = self.space.check_point(xi)
             if yi is not None:
-                yi = self._check_value(yi, pt)
-            self._check_extras(inf, art, pt)
-            checked.append((pt, yi, self._check_noise(ni, pt)))
-        for (pt, yi, ni), inf, art in zip(checked, infos, arts, strict=True):
+                yi = check_value(yi, pt, self.y_warp)
+            checked.append((pt, yi, check_noise(ni, pt), check_extras(inf, art, pt)))
+        for (pt, yi, ni, inf), art in zip(checked, arts, strict=True):
             self._record(self._find_pending(pt) or self._new_trial(pt), yi, ni, inf, art)
         if fit:
             self.fit()
@@ -558,7 +521,7 @@ class Optimizer:
             raise TunerError(f"tell_trial needs a pending trial of this optimiser, got trial {tid!r}")
         rec = self.trials[tid]
         try:
-            self._check_extras(info, artifact, rec.x)
+            info = check_extras(info, artifact, rec.x)
         except EvaluationError as exc:  # nothing computed is lost: the value stays
             warnings.warn(f"trial {tid}: {exc}; the value is kept, the info and artifact are not",
                           RuntimeWarning, stacklevel=2)
@@ -566,8 +529,8 @@ class Optimizer:
         info = dict(info or {})
         if y is not None:
             try:
-                y = self._check_value(y, rec.x)
-                noise = self._check_noise(noise, rec.x)
+                y = check_value(y, rec.x, self.y_warp)
+                noise = check_noise(noise, rec.x)
             except EvaluationError as exc:
                 y, info["error"] = None, str(exc)
         self._record(rec, y, noise, info, artifact)
@@ -608,45 +571,6 @@ class Optimizer:
         """scikit-optimize recomputes its cached next point here; :meth:`ask` always uses the latest
         fit, so this only makes sure the surrogate is up to date."""
         self.fit()
-
-    def _check_value(self, y: Any, pt: list[Any]) -> float:
-        if isinstance(y, np.ndarray) and y.size == 1:
-            y = y.item()
-        if not isinstance(y, (int, float, np.floating, np.integer)) or isinstance(y, bool):
-            raise EvaluationError(f"objective values must be real numbers, got {y!r} at {pt!r}")
-        y = float(y)
-        if not math.isfinite(y):
-            raise EvaluationError(
-                f"objective value must be finite, got {y!r} at {pt!r}; tell(x, None) records a "
-                "failed evaluation")
-        if self.y_warp == "log" and y <= 0:
-            raise EvaluationError(f"y_warp='log' needs objective values > 0, got {y!r} at {pt!r}")
-        return y
-
-    @staticmethod
-    def _check_noise(noise: Any, pt: list[Any]) -> float | None:
-        if noise is None:
-            return None
-        if (not isinstance(noise, (int, float, np.floating, np.integer)) or isinstance(noise, bool)
-                or not noise >= 0 or not math.isfinite(noise)):
-            raise EvaluationError(f"noise must be a finite variance >= 0, got {noise!r} at {pt!r}")
-        return float(noise)
-
-    @staticmethod
-    def _check_extras(info: Any, artifact: Any, pt: list[Any]) -> None:
-        """Refuse, before anything is recorded, what the storage could not keep: an ``info`` that
-        is not a JSON-able dict, an ``artifact`` that is not bytes."""
-        if info is not None:
-            try:
-                ok = isinstance(info, dict) and bool(json.dumps(info, allow_nan=True))
-            except (TypeError, ValueError):
-                ok = False
-            if not ok:
-                raise EvaluationError(f"info must be a dict of JSON values (or None), got {info!r} "
-                                      f"at {pt!r}")
-        if artifact is not None and not isinstance(artifact, bytes):
-            raise EvaluationError(f"artifact must be bytes (or None), got {type(artifact).__name__} "
-                                  f"at {pt!r}")
 
     def _find_pending(self, pt: list[Any]) -> Trial | None:
         u = self.space.to_unit([pt])[0]

@@ -279,6 +279,27 @@ def test_an_objective_returning_bad_extras_keeps_its_value_and_says_what_was_dro
     assert all("dropped" not in t.info for t in res.trials if t.x[0] <= 0.5)
 
 
+def test_numpy_and_torch_numbers_in_info_are_stored_as_plain_json(tmp_path):
+    """An objective that computes its metrics with numpy or torch reports them as such
+    (``np.float32``, ``np.int64``, arrays, 0-d tensors): they were refused as not JSON; they are
+    stored as the numbers and lists they mean, and read back from the SQLite study."""
+    import torch
+
+    from tuner.storage import Study
+
+    info = {"acc": np.float32(0.75), "epochs": np.int64(3), "ok": np.bool_(True),
+            "curve": np.array([0.5, 0.25]), "loss": torch.tensor(0.125),
+            "nested": {"t": (np.float64(1.5), "a")}}
+    opt = Optimizer([(0.0, 1.0)], n_initial_points=2, random_state=0,
+                    storage=str(tmp_path / "s.db"))
+    opt.tell([0.5], 1.0, info=info)
+    want = {"acc": 0.75, "epochs": 3, "ok": True, "curve": [0.5, 0.25], "loss": 0.125,
+            "nested": {"t": [1.5, "a"]}}
+    assert opt.trials[0].info == want
+    stored = Study(tmp_path / "s.db", opt.space).trials()[0].info
+    assert stored == want and type(stored["epochs"]) is int and type(stored["ok"]) is bool
+
+
 def test_random_state_may_be_a_numpy_generator_as_in_skopt():
     """scikit-optimize takes a ``RandomState`` as ``random_state``; one draw from it seeds the
     run, so equal generators give equal runs and a shared one gives each run its own seed."""

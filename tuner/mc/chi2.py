@@ -53,7 +53,7 @@ def select_histograms(available: Iterable[str], patterns: Iterable[str] | None =
     (``d01-x01-y01``) or use globs (``ALEPH_1996_S3486095/d0*``).
 
     Raises:
-        ConfigError: a pattern that matches no available histogram.
+        ConfigError: a pattern or an exclusion that matches no available histogram.
     """
     avail = sorted(available)
     chosen: list[str] = []
@@ -65,6 +65,10 @@ def select_histograms(available: Iterable[str], patterns: Iterable[str] | None =
                               f"analyses fill ({len(avail)} available, e.g. {avail[:3]})")
         chosen += [k for k in hits if k not in chosen]
     for pat in exclude or []:
+        if not any(fnmatch.fnmatchcase(k, pat) or fnmatch.fnmatchcase(k.split("/", 1)[-1], pat)
+                   for k in avail):  # a mistyped exclusion would keep what it meant to drop
+            raise ConfigError(f"histogram exclusion {pat!r} matches none of the histograms the "
+                              f"analyses fill ({len(avail)} available, e.g. {avail[:3]})")
         chosen = [k for k in chosen if not (fnmatch.fnmatchcase(k, pat) or fnmatch.fnmatchcase(
             k.split("/", 1)[-1], pat))]
     return chosen

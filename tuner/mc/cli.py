@@ -12,6 +12,7 @@ already stored is never touched by a failed command.
 from __future__ import annotations
 
 import json
+import math
 import os
 import sys
 from pathlib import Path
@@ -113,10 +114,10 @@ def rescore(folder: str, weights: tuple[str, ...], histograms: tuple[str, ...],
             w[k] = float(v)
         except ValueError:
             raise TunerError(f"--weight must be GLOB=W with a number W >= 0, got {item!r}") from None
-        if not w[k] >= 0:
+        if not (w[k] >= 0 and math.isfinite(w[k])):
             raise TunerError(f"--weight must be GLOB=W with a number W >= 0, got {item!r}")
-    if model_error is not None and not model_error >= 0:
-        raise TunerError(f"--model-error must be >= 0, got {model_error}")
+    if model_error is not None and not (model_error >= 0 and math.isfinite(model_error)):
+        raise TunerError(f"--model-error must be a finite number >= 0, got {model_error}")
     keys = select_histograms(setup.refs, list(histograms)) if histograms else setup.keys
     me = setup.config.model_error if model_error is None else model_error
     rows: list[dict[str, Any]] = []

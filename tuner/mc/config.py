@@ -134,6 +134,8 @@ def _num(d: dict[str, Any], key: str, kind: type, lo: float, where: str) -> Any:
         raise ConfigError(f"{where}: {key} must be an integer, got {v!r}")
     if (kind is float and not isinstance(v, (int, float))) or isinstance(v, bool):
         raise ConfigError(f"{where}: {key} must be a number, got {v!r}")
+    if not math.isfinite(v):
+        raise ConfigError(f"{where}: {key} must be a finite number, got {v!r}")
     if v < lo:
         raise ConfigError(f"{where}: {key} must be >= {lo}, got {v!r}")
     return kind(v)
@@ -262,7 +264,12 @@ def _parameters(raw: Any, where: str) -> list[Parameter]:
     if not isinstance(raw, dict) or not raw:
         raise ConfigError(f"{where}: parameters must map Pythia settings to [low, high], got {raw!r}")
     out = []
+    seen: dict[str, str] = {}
     for name, spec in raw.items():
+        if str(name).lower() in seen:  # Pythia's setting names ignore case: one would override the other
+            raise ConfigError(f"{where}: parameter {name} is the Pythia setting {seen[str(name).lower()]} "
+                              "again (setting names are case-insensitive); give each setting once")
+        seen[str(name).lower()] = str(name)
         log = False
         if isinstance(spec, dict):
             unknown = set(spec) - {"range", "log"}
@@ -323,7 +330,7 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
     if cfg.preset is not None and cfg.preset not in PRESETS:
         raise ConfigError(f"{where}: preset must be one of {sorted(PRESETS)}, got {cfg.preset!r}")
     cfg.fixed = dict(_mapping(d, "fixed", where))
-    clash = {p.name for p in cfg.parameters} & set(cfg.fixed)
+    clash = {p.name for p in cfg.parameters if p.name.lower() in {str(k).lower() for k in cfg.fixed}}
     if clash:
         raise ConfigError(f"{where}: {sorted(clash)} are both tuned and fixed")
     try:

@@ -7,7 +7,7 @@ a trial itself.
 
 from __future__ import annotations
 
-from tuner.storage.base import InMemoryStorage, Storage, Trial
+from tuner.storage.base import InMemoryStorage, Storage, Trial, plain_json
 from tuner.storage.sqlite import Study
 
-__all__ = ["InMemoryStorage", "Storage", "Study", "Trial"]
+__all__ = ["InMemoryStorage", "Storage", "Study", "Trial", "plain_json"]

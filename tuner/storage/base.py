@@ -12,7 +12,24 @@ from abc import ABC, abstractmethod
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["InMemoryStorage", "Storage", "Trial"]
+__all__ = ["InMemoryStorage", "Storage", "Trial", "plain_json"]
+
+
+def plain_json(value: Any) -> Any:
+    """``value`` with numpy (or torch) scalars and arrays turned into Python numbers and lists and
+    tuples into lists, recursively through dicts and lists: what an objective computed with numpy
+    reports (``{"acc": np.float32(0.9)}``) is stored as the plain JSON it means. Anything else is
+    returned as it is (the caller's JSON check then names it)."""
+    if isinstance(value, dict):
+        return {k: plain_json(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [plain_json(v) for v in value]
+    if isinstance(value, (str, int, float, bool)) or value is None:
+        return value
+    tolist = getattr(value, "tolist", None)  # numpy scalars and arrays, torch tensors
+    if callable(tolist) and type(value).__module__.split(".")[0] in ("numpy", "torch"):
+        return plain_json(tolist())
+    return value
 
 
 @dataclass

@@ -44,6 +44,13 @@ def _base(**change):
     ({"closure": {"truth": {"StringZ:aLund": 0.9}}},
      r"closure truth must give every tuned parameter a value; missing \['TimeShower:alphaSvalue'\]"),
     ({"initial": 100}, r"initial \(the space-filling evaluations\) must be <= budget \(4\), got 100"),
+    ({"model_error": float("nan")}, r"model_error must be a finite number, got nan"),
+    ({"model_error": float("inf")}, r"model_error must be a finite number, got inf"),
+    ({"exclude": ["d99-*"]}, r"histogram exclusion 'd99-\*' matches none of the histograms"),
+    ({"parameters": {"StringZ:aLund": [0.3, 1.5], "stringz:alund": [0.4, 1.0]}},
+     r"parameter stringz:alund is the Pythia setting StringZ:aLund again \(setting names are "
+     r"case-insensitive\)"),
+    ({"fixed": {"stringz:ALUND": 0.5}}, r"\['StringZ:aLund'\] are both tuned and fixed"),
 ])
 def test_configuration_rules(tmp_path, change, match):
     with pytest.raises(ConfigError, match=match):

@@ -1,0 +1,118 @@
+"""The checks of what an :class:`~tuner.optimizer.Optimizer` is given: scikit-optimize's
+arguments it cannot honour, seeds, and told values, noise variances and extras, each refused with
+one error that states the rule and the value received, before anything is recorded.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from typing import Any
+
+import numpy as np
+
+from tuner.errors import EvaluationError, TunerError
+from tuner.storage import plain_json
+
+__all__ = ["check_extras", "check_noise", "check_skopt_arguments", "check_value", "is_listlike",
+           "seed_of"]
+
+
+def is_listlike(v: Any) -> bool:
+    """A list, tuple or numpy array (a point, or several)."""
+    return isinstance(v, (list, tuple, np.ndarray))
+
+
+def seed_of(random_state: Any) -> int:
+    """The integer seed of every random choice from scikit-optimize's ``random_state``: ``None``
+    (fresh entropy), an int >= 0, or a numpy ``RandomState`` / ``Generator``, from which one
+    number is drawn (so a generator shared by several runs gives each its own seed).
+
+    Raises:
+        TunerError: anything else.
+    """
+    if isinstance(random_state, np.random.RandomState):
+        return int(random_state.randint(0, 2**31 - 1))
+    if isinstance(random_state, np.random.Generator):
+        return int(random_state.integers(0, 2**31 - 1))
+    whole = isinstance(random_state, (int, np.integer)) and not isinstance(random_state, bool)
+    if random_state is None or (whole and random_state >= 0):
+        return int(np.random.SeedSequence(None if random_state is None else int(random_state))
+                   .generate_state(1)[0] % 2**31)
+    raise TunerError(f"random_state must be None, an int >= 0 or a numpy RandomState / Generator, "
+                     f"got {random_state!r}")
+
+
+def check_skopt_arguments(base_estimator: Any, acq_optimizer: Any, acq_func_kwargs: Any,
+                           acq_optimizer_kwargs: Any) -> None:
+    """Refuse, with a ValueError as scikit-optimize raises, what this optimiser cannot honour."""
+    name = type(base_estimator).__name__
+    if not (base_estimator is None or base_estimator in ("GP", "gp") or name == "GaussianProcessRegressor"):
+        raise TunerError(f"base_estimator must be 'GP' or a GaussianProcessRegressor (the surrogate "
+                         f"is a Gaussian process: of scikit-optimize's 'RF', 'ET', 'GP', 'GBRT' or "
+                         f"'DUMMY', only 'GP' is offered), got {base_estimator!r}")
+    if acq_optimizer not in ("auto", "lbfgs", "sampling"):
+        raise TunerError(f"acq_optimizer must be 'auto', 'lbfgs' or 'sampling', got {acq_optimizer!r}")
+    for label, kw in (("acq_func_kwargs", acq_func_kwargs), ("acq_optimizer_kwargs", acq_optimizer_kwargs)):
+        if kw is not None and not isinstance(kw, dict):
+            raise TunerError(f"{label} must be a dict or None, got {kw!r}")
+    if acq_func_kwargs:
+        unknown = set(acq_func_kwargs) - {"xi", "kappa"}
+        if unknown:
+            raise TunerError(f"acq_func_kwargs takes 'xi' and 'kappa', got {sorted(unknown)}")
+
+
+def check_value(y: Any, pt: list[Any], y_warp: str = "none") -> float:
+    """A told objective value as a float.
+
+    Raises:
+        EvaluationError: no real number (a str, list, bool), not finite (``tell(x, None)``
+            records a failed evaluation), or not positive under ``y_warp="log"``.
+    """
+    if isinstance(y, np.ndarray) and y.size == 1:
+        y = y.item()
+    if not isinstance(y, (int, float, np.floating, np.integer)) or isinstance(y, bool):
+        raise EvaluationError(f"objective values must be real numbers, got {y!r} at {pt!r}")
+    y = float(y)
+    if not math.isfinite(y):
+        raise EvaluationError(
+            f"objective value must be finite, got {y!r} at {pt!r}; tell(x, None) records a "
+            "failed evaluation")
+    if y_warp == "log" and y <= 0:
+        raise EvaluationError(f"y_warp='log' needs objective values > 0, got {y!r} at {pt!r}")
+    return y
+
+def check_noise(noise: Any, pt: list[Any]) -> float | None:
+    """A told noise variance as a float (``None`` stays ``None``).
+
+    Raises:
+        EvaluationError: no finite number >= 0.
+    """
+    if noise is None:
+        return None
+    if (not isinstance(noise, (int, float, np.floating, np.integer)) or isinstance(noise, bool)
+            or not noise >= 0 or not math.isfinite(noise)):
+        raise EvaluationError(f"noise must be a finite variance >= 0, got {noise!r} at {pt!r}")
+    return float(noise)
+
+def check_extras(info: Any, artifact: Any, pt: list[Any]) -> dict[str, Any] | None:
+    """Refuse, before anything is recorded, what the storage could not keep: an ``info`` that
+    is not a JSON-able dict (numpy and torch numbers and arrays in it count as the plain ones
+    they mean, :func:`~tuner.storage.plain_json`), an ``artifact`` that is not bytes.
+
+    Returns:
+        The info as it is stored.
+    """
+    if info is not None:
+        info = plain_json(info)
+        try:
+            ok = isinstance(info, dict) and bool(json.dumps(info, allow_nan=True))
+        except (TypeError, ValueError):
+            ok = False
+        if not ok:
+            raise EvaluationError(f"info must be a dict of JSON values (or None), got {info!r} "
+                                  f"at {pt!r}")
+    if artifact is not None and not isinstance(artifact, bytes):
+        raise EvaluationError(f"artifact must be bytes (or None), got {type(artifact).__name__} "
+                              f"at {pt!r}")
+    return info

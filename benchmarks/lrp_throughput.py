@@ -23,6 +23,7 @@ import sys
 import time
 import types
 
+import numpy as np
 import torch
 from torch import nn
 
@@ -63,18 +64,33 @@ def _model(device: str) -> nn.Module:
     return model.eval().to(device)
 
 
-def _rate(fn, x: torch.Tensor, batch: int, device: str, repeat: int = 2) -> tuple[float, torch.Tensor]:
-    fn(x[:batch])  # warm-up
-    best, out = float("inf"), None
+def _once(fn, x: torch.Tensor, batch: int, device: str) -> tuple[float, torch.Tensor]:
+    """Seconds for one pass of ``fn`` over ``x`` in batches, and its output."""
+    if device == "cuda":
+        torch.cuda.synchronize()
+    t = time.perf_counter()
+    out = torch.cat([fn(x[i : i + batch]) for i in range(0, len(x), batch)])
+    if device == "cuda":
+        torch.cuda.synchronize()
+    return time.perf_counter() - t, out
+
+
+def _interleaved(methods: dict, x: torch.Tensor, batches: list[int], device: str, repeat: int
+                 ) -> tuple[dict[tuple[str, int], list[float]], dict[tuple[str, int], torch.Tensor]]:
+    """Seconds per pass of every method and batch size, ``repeat`` rounds, each round timing
+    every method once in turn: a machine whose speed drifts (a shared or throttled CPU) slows
+    the methods of one round alike, so their ratio within a round is what compares them."""
+    for fn in methods.values():
+        for b in batches:
+            fn(x[:b])  # warm-up
+    secs: dict[tuple[str, int], list[float]] = {(n, b): [] for n in methods for b in batches}
+    outs: dict[tuple[str, int], torch.Tensor] = {}
     for _ in range(repeat):
-        if device == "cuda":
-            torch.cuda.synchronize()
-        t = time.perf_counter()
-        out = torch.cat([fn(x[i : i + batch]) for i in range(0, len(x), batch)])
-        if device == "cuda":
-            torch.cuda.synchronize()
-        best = min(best, time.perf_counter() - t)
-    return len(x) / best, out
+        for b in batches:
+            for name, fn in methods.items():
+                t, outs[(name, b)] = _once(fn, x, b, device)
+                secs[(name, b)].append(t)
+    return secs, outs
 
 
 def _methods(model: nn.Module, x: torch.Tensor) -> tuple[dict, str]:
@@ -126,6 +142,8 @@ def main() -> None:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--batches", default="256,1024")
     ap.add_argument("--device", default="cpu")
+    ap.add_argument("--repeat", type=int, default=5,
+                    help="interleaved rounds (each times every method once); rates are the best round")
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     dev = args.device
@@ -139,10 +157,8 @@ def main() -> None:
     }
     methods, zennit_note = _methods(model, x)
     batches = [int(b) for b in args.batches.split(",")]
-    results: dict[tuple[str, int], tuple[float, torch.Tensor]] = {}
-    for name, fn in methods.items():
-        for b in batches:
-            results[(name, b)] = _rate(fn, x, b, dev)
+    secs, _ = _interleaved(methods, x, batches, dev, args.repeat)
+    results = {k: (len(x) / min(v), None) for k, v in secs.items()}
     device_name = torch.cuda.get_device_name() if dev == "cuda" else f"CPU, {args.threads} threads"
     print(
         f"\n{args.images} images 25x25, example CNN "
@@ -160,7 +176,15 @@ def main() -> None:
             diff = f"{float((a - r).abs().max() / r.abs().max()):.1e} (vs {refs[name]})"
         rates = " | ".join(f"{results[(name, b)][0]:,.0f}" for b in batches)
         print(f"| {name} | {rates} | {diff} |")
-    best = max(results[("ours: LRP EpsilonPlusFlat", b)][0] for b in batches)
+    ours, zen = "ours: LRP EpsilonPlusFlat", "zennit EpsilonPlusFlat"
+    if zen in methods:
+        print(f"\nours / zennit EpsilonPlusFlat, round by round ({args.repeat} interleaved rounds):\n")
+        print("| batch | per round | median | min |")
+        print("|---:|---|---:|---:|")
+        for b in batches:
+            r = np.array(secs[(zen, b)]) / np.array(secs[(ours, b)])
+            print(f"| {b} | {', '.join(f'{v:.2f}' for v in r)} | {np.median(r):.2f} | {r.min():.2f} |")
+    best = max(results[(ours, b)][0] for b in batches)
     print(
         f"\nLRP EpsilonPlusFlat: {best:,.0f} images/s; target >= 5,000 on 2 CPU cores: "
         f"{'met' if best >= 5000 else 'missed'}"

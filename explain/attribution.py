@@ -63,7 +63,10 @@ def _batched(x: Tensor, batch_size: int | None, fn: Callable[[Tensor], Tensor]) 
                                    or batch_size < 1):
         raise ExplainError(f"batch_size must be an int >= 1 (or None: the whole batch at once), "
                            f"got {batch_size!r}")
-    bad = ~torch.isfinite(x) if x.is_floating_point() else None
+    # one reduction first (a NaN or inf makes the sum so); the element-wise test, several times
+    # dearer, only where the sum is not finite (a NaN or inf, or finite values overflowing it)
+    suspect = x.is_floating_point() and not bool(torch.isfinite(x.sum()))
+    bad = ~torch.isfinite(x) if suspect else None
     if bad is not None and bool(bad.any()):
         first = tuple(int(i) for i in bad.nonzero()[0])
         raise ExplainError(f"inputs must be finite; got {int(bad.sum())} NaN or infinite values, the "

@@ -278,6 +278,39 @@ def test_merge_batchnorm_keeps_the_function_and_restores_weights():
     torch.testing.assert_close(model(x), before, rtol=0, atol=0)
 
 
+def test_the_canonizer_finds_the_pairs_again_when_the_model_changes():
+    """The foldable pairs are traced once per model (tracing cost more than LRP on a batch of 256
+    jet images); a model whose submodules were replaced is traced again, so it gets what a fresh
+    copy gets, not the pairs of its former self."""
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 3, 3), nn.BatchNorm2d(3), nn.ReLU(), nn.Flatten(),
+                          nn.Linear(3 * 4 * 4, 1)).double().eval()
+    model[1].running_mean.uniform_(-0.2, 0.2)
+    x = torch.rand(5, 1, 6, 6, dtype=torch.float64)
+    canon = MergeBatchNorm()
+    with canon(model):
+        assert len(canon.merged) == 1
+    with canon(model):  # the second time from the cache: the same pair
+        assert canon.merged == [(model[0], model[1])]
+    model[1] = nn.Identity()  # the batch norm removed: nothing to fold, no stale pair
+    with canon(model):
+        assert canon.merged == []
+    torch.testing.assert_close(lrp(model, x, EpsilonPlusFlat()),
+                               lrp(copy.deepcopy(model), x, EpsilonPlusFlat()), rtol=0, atol=0)
+    model[1] = nn.BatchNorm2d(3).double().eval()  # and back: a new batch norm is folded
+    with canon(model):
+        assert canon.merged == [(model[0], model[1])]
+
+
+def test_huge_finite_inputs_are_not_taken_for_infinite_ones():
+    """The finiteness check sums the inputs first; a sum that overflows on finite values must
+    not be reported as an infinite input."""
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1)).double()
+    x = torch.full((3, 4), 1e308, dtype=torch.float64)
+    assert torch.isinf(x.sum())
+    assert lrp(model, x, EpsilonPlusFlat()).shape == x.shape
+
+
 def test_unfoldable_batchnorm_is_left_alone_by_the_canonizer():
     model, _ = _networks()[2]
     canon = MergeBatchNorm()

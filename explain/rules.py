@@ -72,6 +72,10 @@ class LayerParams:
     bias: Tensor | None
     apply: Callable[[Tensor, Tensor, Tensor | None], Tensor]
     channel_dim: int = 1
+    #: for a convolution whose transpose with a kernel of ones is a box sum (stride 1, no
+    #: dilation, zero padding): one channel of output values -> their sum over each input
+    #: position's receptive field (one channel), without the transpose convolution
+    box_sum: Callable[[Tensor], Tensor] | None = None
 
     def without_bias(self, y: Tensor) -> Tensor:
         """``y`` minus this layer's bias."""
@@ -104,6 +108,40 @@ def _bn_params(m: nn.modules.batchnorm._BatchNorm) -> LayerParams:
     return LayerParams(scale.detach(), shift.detach(), _elementwise)
 
 
+def _box_sum(conv: nn.Conv1d | nn.Conv2d | nn.Conv3d) -> Callable[[Tensor], Tensor] | None:
+    """The transpose of ``conv`` with a kernel of ones, as a box sum, where it is one: stride 1,
+    no dilation, zero padding ``p <= k - 1`` in every dimension (numbers, ``"valid"``, or
+    ``"same"`` with odd kernels). Input position ``i`` is seen by outputs ``i + p - k + 1 .. i +
+    p``, so its sum is the sum over a window of ``k`` of the outputs padded by ``k - 1 - p`` on
+    each side. ``None`` otherwise."""
+    k: tuple[int, ...] = tuple(conv.kernel_size)
+    if conv.padding == "valid":
+        pad: tuple[int, ...] = (0,) * len(k)
+    elif conv.padding == "same":
+        if any(ki % 2 == 0 for ki in k):
+            return None
+        pad = tuple((ki - 1) // 2 for ki in k)
+    else:
+        pad = tuple(int(v) for v in conv.padding)
+    if (conv.padding_mode != "zeros" or any(v != 1 for v in conv.stride)
+            or any(v != 1 for v in conv.dilation)
+            or any(not 0 <= pi <= ki - 1 for pi, ki in zip(pad, k, strict=True))):
+        return None
+    widths = [ki - 1 - pi for ki, pi in zip(k, pad, strict=True)]
+    flat_pad = [w for wi in reversed(widths) for w in (wi, wi)]  # F.pad: last dimension first
+    lead = (1,) if len(k) == 1 else ()  # avg_pool1d has no divisor_override: 1-D as 2-D
+
+    def box(g: Tensor) -> Tensor:
+        gp = nn.functional.pad(g, flat_pad)
+        if len(k) == 1:
+            gp = gp.unsqueeze(-2)
+        pool = nn.functional.avg_pool3d if len(k) == 3 else nn.functional.avg_pool2d
+        out = pool(gp, lead + k, stride=1, divisor_override=1)
+        return out.squeeze(-2) if len(k) == 1 else out
+
+    return box
+
+
 def layer_params(module: nn.Module) -> LayerParams:
     """The :class:`LayerParams` of a ``Linear``, ``Conv1d/2d/3d`` or (eval-mode) ``BatchNorm`` layer, or of
     an element-wise affine module that defines ``affine_params() -> (scale, shift)`` per channel.
@@ -124,6 +162,7 @@ def layer_params(module: nn.Module) -> LayerParams:
             conv.weight.detach(),
             None if conv.bias is None else conv.bias.detach(),
             lambda a, w, b: conv._conv_forward(a, w, b),
+            box_sum=_box_sum(conv),
         )
     if isinstance(module, nn.modules.batchnorm._BatchNorm):
         return _bn_params(module)
@@ -290,6 +329,8 @@ class _FirstLayerRule(Rule):
             if uniform and _channels_reducible(p, a):  # z is then the same in every output channel
                 cd = p.channel_dim
                 g = r_out.sum(dim=cd, keepdim=True) / stabilize(z.narrow(cd, 0, 1), self.eps)
+                if p.box_sum is not None and bool((q_w == 1).all()):  # ones: a box sum, no convolution
+                    return p.box_sum(g).expand_as(a).contiguous()
                 q_w = q_w[:1]
             else:
                 g = r_out / stabilize(z, self.eps)

@@ -302,6 +302,37 @@ def test_the_canonizer_finds_the_pairs_again_when_the_model_changes():
         assert canon.merged == [(model[0], model[1])]
 
 
+@pytest.mark.parametrize(("dims", "conv_kw", "boxed"), [
+    (2, dict(kernel_size=5, padding=2), True),
+    (2, dict(kernel_size=3, padding=0), True),
+    (2, dict(kernel_size=(3, 5), padding=(2, 1)), True),
+    (2, dict(kernel_size=3, padding="same"), True),
+    (2, dict(kernel_size=4, padding="valid"), True),
+    (1, dict(kernel_size=5, padding=1), True),
+    (3, dict(kernel_size=3, padding=1), True),
+    (2, dict(kernel_size=3, padding=1, stride=2), False),
+    (2, dict(kernel_size=3, padding=2, dilation=2), False),
+    (2, dict(kernel_size=3, padding=1, padding_mode="reflect"), False),
+    (2, dict(kernel_size=2, padding="same"), False),
+])
+def test_the_flat_rules_box_sum_equals_the_transpose_convolution(monkeypatch, dims, conv_kw, boxed):
+    """The flat rule hands relevance back through a kernel of ones; where that transpose is a
+    box sum (stride 1, no dilation, zero padding) it is computed as one, without the convolution
+    (4x faster on jet images). Both ways give the same relevance, in every geometry."""
+    from explain import rules
+
+    torch.manual_seed(1)
+    conv = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[dims](2, 3, **conv_kw).double()
+    x = torch.rand((4, 2) + (7,) * dims, dtype=torch.float64)
+    n_out = conv(x).flatten(1).shape[1]
+    model = nn.Sequential(conv, nn.ReLU(), nn.Flatten(), nn.Linear(n_out, 1)).double().eval()
+    assert (rules.layer_params(conv).box_sum is not None) == boxed
+    fast = lrp(model, x, EpsilonPlusFlat())
+    monkeypatch.setattr(rules, "_box_sum", lambda conv: None)
+    assert rules.layer_params(conv).box_sum is None
+    torch.testing.assert_close(fast, lrp(model, x, EpsilonPlusFlat()), rtol=1e-12, atol=1e-15)
+
+
 def test_huge_finite_inputs_are_not_taken_for_infinite_ones():
     """The finiteness check sums the inputs first; a sum that overflows on finite values must
     not be reported as an infinite input."""

@@ -148,7 +148,7 @@ def report(folder: str, as_html: bool) -> None:
 
     run = TuneRun.load(folder)
     setup, opt = run.setup, run.opt
-    res = recommend(opt, setup, run.state().vectors if setup.config.emulator else None)
+    res = recommend(opt, setup, run.state().vectors if setup.config.emulator else None, progress=True)
     sims = {label: read_yoda(Path(folder) / f"{label}.yoda") for label in ("tune", "default")
             if (Path(folder) / f"{label}.yoda").exists()}
     written = plots.tune_plots(Path(folder) / "plots", setup, opt, res, sims)

@@ -8,12 +8,20 @@ from typing import Any
 
 import numpy as np
 from scipy.stats import qmc
+from tqdm.auto import tqdm
 
 from tuner.errors import TunerError
 from tuner.mc.emulator import MIN_EVALUATIONS, HistogramEmulator
 from tuner.mc.professor import INTERPOLATION_ERROR, PolynomialHistograms
 from tuner.mc.setup import TuneSetup
-from tuner.mc.uncertainty import JackknifeResult, cap_to_range, hessian, jackknife_covariance, profile
+from tuner.mc.uncertainty import (
+    JACKKNIFE_GROUPS,
+    JackknifeResult,
+    cap_to_range,
+    hessian,
+    jackknife_covariance,
+    profile,
+)
 from tuner.optimizer import Optimizer
 
 __all__ = ["PROFILE_GRID", "UNCONSTRAINED_RULE", "CovarianceTerms", "TuneResult", "covariance_terms",
@@ -112,7 +120,7 @@ class CovarianceTerms:
 
 def covariance_terms(opt: Optimizer, setup: TuneSetup,
                      vectors: dict[int, tuple[np.ndarray, np.ndarray]], starts: list[list[Any]],
-                     jackknife: bool = True) -> CovarianceTerms:
+                     jackknife: bool = True, progress: bool = False) -> CovarianceTerms:
     """Fit the emulator to every evaluation with histograms in ``vectors``, minimise its chi2 from
     ``starts`` (points in parameter space) and compute each term :func:`recommend` may quote."""
     cfg = setup.config
@@ -129,20 +137,24 @@ def covariance_terms(opt: Optimizer, setup: TuneSetup,
         rep = setup.emulator(X[keep], [v for v, k in zip(vecs, keep, strict=True) if k], seed=cfg.seed)
         return rep.minimum(np.concatenate([u[None], best_x]), bounds, seed=cfg.seed)
 
-    jack = jackknife_covariance(refit_minimum, len(done), len(u)) if jackknife else None
+    jack = None
+    if jackknife:
+        with tqdm(total=min(len(done), JACKKNIFE_GROUPS), desc="uncertainty", unit="refit",
+                  disable=not progress) as bar:
+            jack = jackknife_covariance(refit_minimum, len(done), len(u), step=bar.update)
     poly = polynomial_minimum(X, np.stack([v[0] for v in vecs]), setup.data_vector(), cfg.model_error,
                               u, seed=cfg.seed)
     return CovarianceTerms(emu, u, cov_d, cov_e, jack, None if poly is None else u - poly)
 
 
 def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndarray, np.ndarray]],
-              starts: list[list[Any]], jackknife: bool
+              starts: list[list[Any]], jackknife: bool, progress: bool = False
               ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, str, np.ndarray]:
     """Minimum of the emulated chi2 (unit cube), its chi2, the total covariance and the
     curvature covariance (unit cube), the method in words, and the profile of the emulated chi2
     minus its minimum on :data:`PROFILE_GRID` (one row per parameter)."""
     cfg = setup.config
-    terms = covariance_terms(opt, setup, vectors, starts, jackknife)
+    terms = covariance_terms(opt, setup, vectors, starts, jackknife, progress)
     emu, u, jack = terms.emulator, terms.u, terms.jackknife
     bounds = opt.space.model_bounds
     f0 = float(emu.chi2(u)[0])
@@ -211,8 +223,9 @@ def _professor(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.nda
 
 def recommend(opt: Optimizer, setup: TuneSetup,
               vectors: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
-              jackknife: bool = True) -> TuneResult:
-    """The tune: the minimiser of the predicted chi2, with uncertainties.
+              jackknife: bool = True, progress: bool = False) -> TuneResult:
+    """The tune: the minimiser of the predicted chi2, with uncertainties (``progress``: a bar
+    over the jackknife's refits).
 
     With the emulator on in the configuration and the histograms of at least
     ``MIN_EVALUATIONS`` trials in ``vectors`` (trial id -> :meth:`TuneSetup.vector`), the
@@ -256,7 +269,7 @@ def recommend(opt: Optimizer, setup: TuneSetup,
         else:
             assert vectors is not None
             starts = [rec[0]] + [t.x for t in sorted(done, key=lambda t: float(t.y or 0.0))[:5]]
-            u, f0, cov_u, curv_u, method, prof = _emulated(opt, setup, vectors, starts, jackknife)
+            u, f0, cov_u, curv_u, method, prof = _emulated(opt, setup, vectors, starts, jackknife, progress)
             mb = np.asarray(opt.space.model_bounds)
             X = np.asarray(opt.space.from_unit(mb[0] + np.outer(PROFILE_GRID, mb[1] - mb[0])),
                            dtype=float)

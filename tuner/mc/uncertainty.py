@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -80,7 +81,8 @@ JACKKNIFE_GROUPS = 60
 
 
 def jackknife_covariance(refit_minimum: Callable[[np.ndarray], np.ndarray],
-                         n: int, dims: int, groups: int = JACKKNIFE_GROUPS) -> JackknifeResult:
+                         n: int, dims: int, groups: int = JACKKNIFE_GROUPS,
+                         step: Callable[[], Any] | None = None) -> JackknifeResult:
     """Jackknife of a fit's minimum: leave-one-out up to ``groups`` evaluations, else delete-d
     with ``groups`` interleaved groups (evaluation i in group ``i % groups``, so each group spans
     the whole run, design and refinement alike).
@@ -91,6 +93,7 @@ def jackknife_covariance(refit_minimum: Callable[[np.ndarray], np.ndarray],
         n: Number of evaluations.
         dims: Number of coordinates of a minimum.
         groups: The most refits to make.
+        step: Called after each refit (a progress bar's update).
 
     Fewer than three successful refits give a NaN covariance (too few to measure a spread).
     """
@@ -102,6 +105,8 @@ def jackknife_covariance(refit_minimum: Callable[[np.ndarray], np.ndarray],
             minima.append(np.asarray(refit_minimum(keep), dtype=float))
         except Exception:  # a subset the surrogate cannot be fitted to says nothing
             failed += 1
+        if step is not None:
+            step()
     M = np.array(minima, dtype=float).reshape(len(minima), dims)
     m = len(M)
     if m < 3:

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from tqdm.auto import tqdm
+
 from tuner.mc.analyses import Fills
 from tuner.mc.runs import generate
 from tuner.mc.setup import TuneSetup
@@ -47,15 +49,19 @@ class Validation:
                 "tune_better_than_default": self.tune_better_than_default}
 
 
-def validate(setup: TuneSetup, best: dict[str, float], workers: int = 1) -> Validation:
+def validate(setup: TuneSetup, best: dict[str, float], workers: int = 1,
+             progress: bool = False) -> Validation:
     """Generate ``validation_events`` (default 4x the events of an evaluation) at the tune and at
-    the default with one independent seed, and score both."""
+    the default with one independent seed, and score both (``progress``: a bar over the events)."""
     cfg = setup.config
     n = cfg.validation_events or 4 * cfg.events
     seed = cfg.seed + VALIDATION_SEED_OFFSET
     runs = {}
-    for label, point in (("tune", best), ("default", {})):
-        fills = generate(setup.spec(point), n, seed, n_workers=workers)
+    bar = tqdm(total=2 * n, desc="validation", unit="ev", unit_scale=True, disable=not progress)
+    for i, (label, point) in enumerate((("tune", best), ("default", {}))):
+        fills = generate(setup.spec(point), n, seed, n_workers=workers,
+                         progress=lambda done, i=i: bar.update(i * n + done - bar.n))
         c = setup.score(fills)
         runs[label] = ScoredRun(c.total, c.nbins, {k: v[0] for k, v in c.per_hist.items()}, fills)
+    bar.close()
     return Validation(n, seed, runs["tune"], runs["default"])

@@ -334,8 +334,9 @@ def run_tune(cfg: TuneConfig, out: str | Path, workers: int = 1, scheduler: str 
     run = TuneRun.open(prepare(cfg), out, resume=resume, workers=workers)
     try:
         state = run.evaluate(workers, scheduler, progress, fault_at)
-        result = recommend(run.opt, run.setup, state.vectors if cfg.emulator else None)
-        result.validation = validate(run.setup, result.best, workers)
+        result = recommend(run.opt, run.setup, state.vectors if cfg.emulator else None,
+                           progress=progress)
+        result.validation = validate(run.setup, result.best, workers, progress)
         sims = write_outputs(run.out, run.setup, result)
         plots.tune_plots(run.out / "plots", run.setup, run.opt, result, sims)
         write_html_report(run.out)

@@ -112,8 +112,11 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path, refdata):
     proc.send_signal(signal.SIGKILL)
     proc.wait()
     assert 3 <= len(before) < 8
-    r = _cli(str(cfg), "--out", str(out), "--workers", "2", "--no-progress", "--resume")
+    r = _cli(str(cfg), "--out", str(out), "--workers", "2", "--resume")
     assert r.returncode == 0, r.stderr
+    # the end of a tune shows its progress too: the jackknife's refits, the validation's events
+    assert re.search(r"uncertainty: 100%.*\b8/8 \[", r.stderr), r.stderr[-2000:]
+    assert re.search(r"validation: 100%", r.stderr), r.stderr[-2000:]
     after = Study(db, _space()).trials()
     done = [t for t in after if t.state == "complete"]
     assert len(done) == 8 and all(t.state != "pending" for t in after)

@@ -62,6 +62,8 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
     setup = prepare(cfg)
     if workers is not None and workers < 1:
         raise TunerError(f"--workers must be >= 1, got {workers}")
+    if not out.strip():  # '' would write the tune into the working directory
+        raise TunerError(f"--out must name a folder, got {out!r}")
     n_workers = workers if workers is not None else min(os.cpu_count() or 1, 16)
     click.echo(f"{len(cfg.parameters)} parameters, {len(setup.keys)} histograms "
                f"({sum(setup.data[k].nbins for k in setup.keys)} bins), {cfg.budget} evaluations "

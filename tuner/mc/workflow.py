@@ -65,6 +65,22 @@ class Evaluation:
     stderr: str = ""
 
 
+def connect_scheduler(address: str) -> Any:
+    """A Dask client of the scheduler at ``address``.
+
+    Raises:
+        TunerError: it cannot be reached (one line naming the address, not dask's traceback).
+    """
+    from distributed import Client
+
+    try:
+        return Client(address)
+    except (OSError, TimeoutError, ValueError) as exc:
+        raise TunerError(f"cannot reach the Dask scheduler at {address!r}: {exc}; start one "
+                         "(`dask scheduler`, then `dask worker ADDRESS`) or leave out --scheduler "
+                         "to evaluate on local processes") from None
+
+
 class Evaluator:
     """Runs evaluations on an executor (local processes or a Dask scheduler) and scores them."""
 
@@ -81,9 +97,7 @@ class Evaluator:
         """A fresh executor (after a worker crash broke the pool)."""
         old = self.client
         if self.scheduler is not None:
-            from distributed import Client
-
-            self.client = Client(self.scheduler)
+            self.client = connect_scheduler(self.scheduler)
             self.n_parallel = max(1, sum(self.client.nthreads().values()))
             self.pool = self.client.get_executor(pure=False)
         else:
@@ -331,7 +345,10 @@ def run_tune(cfg: TuneConfig, out: str | Path, workers: int = 1, scheduler: str 
     """
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise TunerError(f"workers must be an int >= 1, got {workers!r}")
-    run = TuneRun.open(prepare(cfg), out, resume=resume, workers=workers)
+    setup = prepare(cfg)
+    if scheduler is not None:  # before the study is created: a wrong address leaves nothing behind
+        connect_scheduler(scheduler).close()
+    run = TuneRun.open(setup, out, resume=resume, workers=workers)
     try:
         state = run.evaluate(workers, scheduler, progress, fault_at)
         result = recommend(run.opt, run.setup, state.vectors if cfg.emulator else None,

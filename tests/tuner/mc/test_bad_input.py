@@ -57,6 +57,26 @@ def test_configuration_rules(tmp_path, change, match):
         prepare(config_from_dict(_base(**change), tmp_path))
 
 
+def test_an_empty_out_and_an_unreachable_scheduler_are_one_error_and_leave_nothing(
+        tmp_path, cli_here, monkeypatch):
+    """``--out ''`` wrote the tune into the working directory (and said "outputs in /"); a
+    scheduler address nobody listens on ended in dask's traceback after creating the study, so
+    the corrected command was refused as a resume."""
+    good = tmp_path / "good.yaml"
+    good.write_text(yaml.safe_dump(_base()))
+    monkeypatch.chdir(tmp_path)
+    r = cli_here(str(good), "--out", "")
+    assert r.returncode == 2 and "--out must name a folder, got ''" in r.stderr
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["good.yaml"]
+    import dask
+
+    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+        r = cli_here(str(good), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9")
+    assert r.returncode == 2 and r.stderr.count("error:") == 1 and "Traceback" not in r.stderr
+    assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in r.stderr
+    assert not (tmp_path / "o").exists()
+
+
 def test_a_nan_in_a_hepdata_bin_is_refused_at_the_bin(tmp_path):
     from tuner.errors import RefDataError
     from tuner.mc.refdata import read_hepdata_yaml

@@ -28,6 +28,13 @@ _PRIORS = ("uniform", "log-uniform")
 SKOPT_TRANSFORMS = ("normalize", "identity", "onehot", "label", "string")
 
 
+def _check_transform(transform: Any, label: str) -> None:
+    """scikit-optimize's ``transform`` argument: one of its names (the encoding stays ours)."""
+    if transform is not None and transform not in SKOPT_TRANSFORMS:
+        raise SpaceError(f"{label}: transform must be None or one of {SKOPT_TRANSFORMS}, got "
+                         f"{transform!r}")
+
+
 def as_generator(random_state: Any) -> np.random.Generator:
     """A numpy ``Generator`` from a seed, a ``Generator`` or a legacy ``RandomState`` (skopt's)."""
     if isinstance(random_state, np.random.RandomState):
@@ -153,6 +160,8 @@ class _Numeric(Dimension):
             raise SpaceError(f"{label}: prior must be one of {_PRIORS}, got {prior!r}")
         if prior == "log-uniform" and low <= 0:
             raise SpaceError(f"{label}: a log-uniform prior needs low > 0, got low={low!r}")
+        if not (_is_number(base) and math.isfinite(base) and base > 0 and base != 1):
+            raise SpaceError(f"{label}: base must be a finite number > 0 other than 1, got {base!r}")
         self.low, self.high, self.prior, self.base, self.name = low, high, prior, base, name
 
     def _warp(self, x: np.ndarray) -> np.ndarray:
@@ -197,6 +206,7 @@ class Real(_Numeric):
 
     def __init__(self, low: float, high: float, prior: str = "uniform", base: float = 10,
                  transform: str | None = None, name: str | None = None) -> None:
+        _check_transform(transform, f"Real dimension{'' if name is None else f' {name!r}'}")
         super().__init__(low, high, prior, base, name, kind="Real")
         self.low, self.high = float(low), float(high)
 
@@ -229,6 +239,7 @@ class Integer(_Numeric):
     def __init__(self, low: int, high: int, prior: str = "uniform", base: float = 10,
                  transform: str | None = None, name: str | None = None) -> None:
         label = f"Integer dimension{'' if name is None else f' {name!r}'}"
+        _check_transform(transform, label)
         for v in (low, high):
             if not (_is_number(v) and float(v) == int(v)):
                 raise SpaceError(f"{label}: bounds must be integers, got low={low!r}, high={high!r}")
@@ -291,6 +302,7 @@ class Categorical(Dimension):
                  name: str | None = None) -> None:
         cats = list(categories)
         label = f"Categorical dimension{'' if name is None else f' {name!r}'}"
+        _check_transform(transform, label)
         if not cats:
             raise SpaceError(f"{label}: needs at least one category, got {cats!r}")
         if len({repr(c) for c in cats}) != len(cats):

@@ -41,11 +41,45 @@ def test_skopt_objects_accepted_as_they_are():
         ((0.0, float("inf")), "must be finite"),
         (42, "expected a Dimension"),
         (["a", "a"], "distinct"),
+        ((1.0, 10.0, "log-uniform", -2), "base must be a finite number > 0 other than 1, got -2"),
+        ((1.0, 10.0, "log-uniform", 1), "base must be a finite number > 0 other than 1, got 1"),
+        (Real(0.0, 1.0), None),
     ],
 )
 def test_bad_dimensions_raise_one_clear_error(dim, match):
+    if match is None:  # the good one
+        check_dimension(dim, name="p")
+        return
     with pytest.raises(SpaceError, match=match):
         check_dimension(dim, name="p")
+
+
+@pytest.mark.parametrize("make", [lambda: Real(0.0, 1.0, transform="log"),
+                                  lambda: Integer(0, 3, transform="foo"),
+                                  lambda: Categorical(["a", "b"], transform="hash")])
+def test_an_unknown_skopt_transform_is_refused(make):
+    """scikit-optimize's ``transform`` names are accepted (the encoding stays this toolkit's);
+    a name it does not know was accepted in silence."""
+    with pytest.raises(SpaceError, match=r"transform must be None or one of \('normalize'"):
+        make()
+
+
+def test_a_categorical_with_one_category_is_a_constant_dimension():
+    """scikit-optimize allows a single category (a constant dimension); the mixed acquisition
+    search drew a neighbour from the empty set of the others and ended in torch's RuntimeError at
+    the first model-based ask."""
+    import warnings
+
+    from tuner import gp_minimize
+
+    res = gp_minimize(lambda x: (x[1] - 0.2) ** 2 + x[2], [Categorical(["a"]), Real(-1.0, 1.0),
+                      Integer(0, 3)], n_calls=12, n_initial_points=5, random_state=0, progress=False)
+    assert all(x[0] == "a" for x in res.x_iters) and res.x[2] == 0 and abs(res.x[1] - 0.2) < 0.2
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # every point of a one-point space is taken
+        one = gp_minimize(lambda x: 1.0, [("only",)], n_calls=4, n_initial_points=2,
+                          random_state=0, progress=False)
+    assert one.x_iters == [["only"]] * 4
 
 
 @pytest.mark.parametrize("dims", [None, 3, "abc", {"x": (0.0, 1.0)}])

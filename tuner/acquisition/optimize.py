@@ -39,6 +39,14 @@ def maximize_acquisition(acq: AcquisitionFunction, bounds: torch.Tensor, q: int,
             chosen from the raw samples (single continuous candidates only: ``q = 1`` and no
             discrete dimension).
     """
+    # a dimension with one allowed value (a categorical with one category, as scikit-optimize
+    # allows) is fixed: the discrete search cannot draw a neighbour from an empty set
+    fixed = {i: float(v[0]) for i, v in {**discrete_dims, **cat_dims}.items() if len(v) == 1}
+    fixed.update({i: float(bounds[0, i]) for i in range(bounds.shape[-1]) if bounds[0, i] == bounds[1, i]})
+    if len(fixed) == bounds.shape[-1]:  # the space is one point
+        return bounds[:1].repeat(q, 1).detach()
+    discrete_dims = {i: v for i, v in discrete_dims.items() if i not in fixed}
+    cat_dims = {i: v for i, v in cat_dims.items() if i not in fixed}
     with gp_settings(), warnings.catch_warnings():
         warnings.simplefilter("ignore", OptimizationWarning)
         warnings.simplefilter("ignore", BadInitialCandidatesWarning)
@@ -47,7 +55,7 @@ def maximize_acquisition(acq: AcquisitionFunction, bounds: torch.Tensor, q: int,
             cand, _ = optimize_acqf_mixed_alternating(
                 acq, bounds=bounds, discrete_dims=discrete_dims or None,
                 cat_dims=cat_dims or None, q=q, num_restarts=config.num_restarts,
-                raw_samples=config.raw_samples)
+                raw_samples=config.raw_samples, fixed_features=fixed or None)
         else:
             options: dict[str, bool | float | int] = {
                 "maxiter": config.maxiter, "batch_limit": config.num_restarts,
@@ -62,5 +70,6 @@ def maximize_acquisition(acq: AcquisitionFunction, bounds: torch.Tensor, q: int,
             cand, _ = optimize_acqf(
                 acq, bounds=bounds, q=q, num_restarts=config.num_restarts if init is None
                 else len(init), raw_samples=None if init is not None else config.raw_samples,
-                sequential=q > 1, options=dict(options), batch_initial_conditions=init)
+                sequential=q > 1, options=dict(options), batch_initial_conditions=init,
+                fixed_features=fixed or None)
     return cand.detach()

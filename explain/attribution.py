@@ -24,8 +24,10 @@ def select_output(out: Tensor, target: int | None) -> Tensor:
     """One value per sample: column ``target`` of ``out``, or ``out`` itself for one output.
 
     Raises:
-        ExplainError: several outputs and no target.
+        ExplainError: several outputs and no target, or a target that is no int in range.
     """
+    if target is not None and (isinstance(target, bool) or not isinstance(target, int)):
+        raise ExplainError(f"target must be an int (the output's index) or None, got {target!r}")
     if out.dim() == 1:
         if target not in (None, 0):
             raise ExplainError(f"target must lie in [0, 1) for a single-output model; got {target}")
@@ -59,6 +61,9 @@ def _frozen(model: nn.Module) -> Iterator[nn.Module]:
 def _batched(x: Tensor, batch_size: int | None, fn: Callable[[Tensor], Tensor]) -> Tensor:
     if x.dim() < 1 or x.shape[0] == 0:
         raise ExplainError(f"inputs must be a non-empty batch; got shape {tuple(x.shape)}")
+    if not x.is_floating_point():
+        raise ExplainError(f"inputs must be floating point (relevance is a gradient); got {x.dtype}: "
+                           "convert them, e.g. x.float()")
     if batch_size is not None and (isinstance(batch_size, bool) or not isinstance(batch_size, int)
                                    or batch_size < 1):
         raise ExplainError(f"batch_size must be an int >= 1 (or None: the whole batch at once), "

@@ -28,12 +28,13 @@ def _centred_distances(v: Tensor) -> Tensor:
 
 
 def distance_correlation(a: Tensor, b: Tensor, squared: bool = True) -> Tensor:
-    """Sample distance correlation of two 1-D samples (``dCor^2`` when ``squared``), differentiable.
+    """Sample distance correlation of two 1-D samples (``dCor^2`` when ``squared``), differentiable
+    (tensors; arrays are converted). A NaN in either sample gives NaN, as a loss should.
 
     Raises:
         ExplainError: samples of different lengths, not 1-D, or shorter than 2.
     """
-    a, b = a.reshape(-1), b.reshape(-1)
+    a, b = torch.as_tensor(a).reshape(-1), torch.as_tensor(b).reshape(-1)
     if a.shape != b.shape or len(a) < 2:
         raise ExplainError(f"distance correlation needs two 1-D samples of one length >= 2, got "
                            f"{tuple(a.shape)} and {tuple(b.shape)}")
@@ -41,7 +42,9 @@ def distance_correlation(a: Tensor, b: Tensor, squared: bool = True) -> Tensor:
     A, B = _centred_distances(a), _centred_distances(b)
     dcov2 = (A * B).mean()
     den = torch.sqrt((A * A).mean() * (B * B).mean())
-    r2 = torch.where(den > 0, dcov2 / den.clamp_min(1e-30), torch.zeros_like(dcov2)).clamp_min(0)
+    # a constant sample has no distance variance: dCor 0; a NaN stays NaN (it was 0, in silence)
+    r2 = torch.where((den > 0) | den.isnan(), dcov2 / den.clamp_min(1e-30), torch.zeros_like(dcov2))
+    r2 = torch.where(r2.isnan(), r2, r2.clamp_min(0))
     return r2 if squared else torch.sqrt(r2)
 
 
@@ -71,9 +74,15 @@ def sculpting(output: np.ndarray, mass: np.ndarray, label: np.ndarray, signal_ef
     """The background mass shape before and after a cut at ``signal_efficiency``.
 
     Raises:
-        ExplainError: mismatched lengths, no signal or background, or an efficiency outside (0, 1).
+        ExplainError: mismatched lengths, no signal or background, an efficiency outside (0, 1),
+            bins not an int >= 1 or a mass range that is not (low, high) with low < high.
     """
     output, mass, label = (np.asarray(v, dtype=float).reshape(-1) for v in (output, mass, label))
+    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
+        raise ExplainError(f"bins must be an int >= 1, got {bins!r}")
+    lo, hi = (float(v) for v in mass_range)
+    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
+        raise ExplainError(f"mass_range must be (low, high) with finite low < high, got {mass_range!r}")
     if not (len(output) == len(mass) == len(label)) or not (0 < signal_efficiency < 1):
         raise ExplainError(f"output, mass and label need one length and 0 < signal_efficiency < 1; got "
                            f"{len(output)}, {len(mass)}, {len(label)} and {signal_efficiency!r}")

@@ -107,6 +107,8 @@ def integrated_gradients(model: nn.Module, x: Tensor, n_steps: int = 32) -> Tens
     """captum's integrated gradients of the model's (single) output from an all-zero baseline."""
     from captum.attr import IntegratedGradients
 
+    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
+        raise ExplainError(f"n_steps must be an int >= 1, got {n_steps!r}")
     was = model.training
     model.eval()
     try:

@@ -186,8 +186,8 @@ class Rule:
     uses_bias = True
 
     def __init__(self, eps: float = 1e-6, zero_bias: bool = False) -> None:
-        if eps < 0:
-            raise ExplainError(f"the stabiliser eps must be >= 0; got {eps}")
+        if not (isinstance(eps, (int, float)) and not isinstance(eps, bool) and 0 <= eps < float("inf")):
+            raise ExplainError(f"the stabiliser eps must be a finite number >= 0; got {eps!r}")
         self.eps = eps
         self.zero_bias = zero_bias
 
@@ -263,8 +263,9 @@ class Gamma(Rule):
 
     def __init__(self, gamma: float = 0.25, eps: float = 1e-6, zero_bias: bool = False) -> None:
         super().__init__(eps, zero_bias)
-        if gamma < 0:
-            raise ExplainError(f"gamma must be >= 0; got {gamma}")
+        if not (isinstance(gamma, (int, float)) and not isinstance(gamma, bool)
+                and 0 <= gamma < float("inf")):
+            raise ExplainError(f"gamma must be a finite number >= 0; got {gamma!r}")
         self.gamma = gamma
 
     def _branch(self, p: LayerParams, a: Tensor, favour_positive: bool) -> Tensor:
@@ -372,6 +373,9 @@ class ZBox(_FirstLayerRule):
         zero_bias: bool = False,
     ) -> None:
         super().__init__(eps, zero_bias)
+        if not bool(torch.all(torch.as_tensor(low) <= torch.as_tensor(high))):
+            raise ExplainError(f"ZBox needs low <= high (the bounds of the input); got low={low!r}, "
+                               f"high={high!r}")
         self.low, self.high = low, high
 
     def input_relevance(self, p: LayerParams, a: Tensor, r_out: Tensor) -> Tensor:

@@ -126,9 +126,11 @@ def roc_auc(score: np.ndarray, label: np.ndarray) -> float:
     """Area under the ROC curve (the Mann-Whitney statistic, ties counted half).
 
     Raises:
-        ExplainError: labels not both present, or scores not finite.
+        ExplainError: lengths differ, labels not both present, or scores not finite.
     """
-    score, label = np.asarray(score, dtype=float), np.asarray(label)
+    score, label = np.asarray(score, dtype=float).reshape(-1), np.asarray(label).reshape(-1)
+    if len(score) != len(label):
+        raise ExplainError(f"score and label must have one length; got {len(score)} and {len(label)}")
     if not np.all(np.isfinite(score)):
         raise ExplainError("scores must be finite to compute a ROC AUC; got NaN or inf")
     n1, n0 = int(np.sum(label == 1)), int(np.sum(label == 0))

@@ -359,7 +359,7 @@ def test_errors_state_the_rule_and_value():
     model, x = _networks()[1]
     with pytest.raises(ExplainError, match="target must lie in"):
         lrp(model, x, target=3)
-    with pytest.raises(ExplainError, match="eps must be >= 0; got -1"):
+    with pytest.raises(ExplainError, match="eps must be a finite number >= 0; got -1"):
         Epsilon(-1)
     two = nn.Sequential(nn.Linear(7, 2))
     with pytest.raises(ExplainError, match="2 outputs; pass target="):
@@ -432,6 +432,12 @@ def test_bad_inputs_and_batchnorm_without_statistics_are_clear_errors():
     (lambda m, x: lrp(m, x, composite="epsilon"), r"composite must be an explain Composite .* got 'epsilon'"),
     (lambda m, x: lrp(m, torch.where(torch.arange(4) == 2, float("nan"), x)),
      r"inputs must be finite; got 3 NaN or infinite values, the first at index \(0, 2\)"),
+    (lambda m, x: lrp(m, torch.ones((3, 4), dtype=torch.int64)),
+     r"inputs must be floating point \(relevance is a gradient\); got torch.int64"),
+    (lambda m, x: lrp(m, x, target="a"), r"target must be an int \(the output's index\) or None, got 'a'"),
+    (lambda m, x: Epsilon(float("nan")), r"eps must be a finite number >= 0; got nan"),
+    (lambda m, x: Gamma(float("inf")), r"gamma must be a finite number >= 0; got inf"),
+    (lambda m, x: ZBox(1.0, 0.0), r"ZBox needs low <= high \(the bounds of the input\); got low=1.0"),
 ])
 def test_bad_arguments_of_an_attribution_are_one_clear_error(call, match):
     """A zero batch size ran the whole batch, a negative one ended in torch.cat's error, a

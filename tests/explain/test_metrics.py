@@ -77,3 +77,24 @@ def test_attribution_quality_in_one_call_with_a_random_row():
         attribution_quality(model, x, {})
     with pytest.raises(ExplainError, match=r"shaped like the inputs \(32, 16\), got \(32, 15\)"):
         deletion_curve(model, x, torch.rand(32, 15))
+
+
+def test_bad_arguments_of_the_metrics_are_one_clear_error():
+    """Each was another library's error (an AssertionError from captum, numpy's IndexError and
+    ValueError) or a silent answer (bins=0 accepted; a NaN distance correlation reported as 0)."""
+    from explain import distance_correlation, roc_auc, sculpting
+
+    rng = np.random.default_rng(0)
+    s, y = rng.random(50), np.arange(50) % 2
+    with pytest.raises(ExplainError, match=r"n_steps must be an int >= 1, got 0"):
+        integrated_gradients(nn.Linear(4, 1), torch.rand(3, 4), n_steps=0)
+    with pytest.raises(ExplainError, match=r"score and label must have one length; got 25 and 50"):
+        roc_auc(s[:25], y)
+    with pytest.raises(ExplainError, match=r"bins must be an int >= 1, got 0"):
+        sculpting(s, 200 * s, y, bins=0)
+    with pytest.raises(ExplainError, match=r"mass_range must be \(low, high\) with finite low < high"):
+        sculpting(s, 200 * s, y, mass_range=(200.0, 0.0))
+    nan = torch.tensor(np.r_[s[:49], np.nan])
+    assert torch.isnan(distance_correlation(nan, torch.tensor(s)))
+    assert float(distance_correlation(s, 2 * s + 1)) == pytest.approx(1.0)  # arrays are taken
+    assert float(distance_correlation(torch.ones(50), torch.tensor(s))) == 0.0  # a constant

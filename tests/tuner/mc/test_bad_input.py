@@ -69,6 +69,7 @@ def test_an_empty_out_and_an_unreachable_scheduler_are_one_error_and_leave_nothi
     assert r.returncode == 2 and "--out must name a folder, got ''" in r.stderr
     assert sorted(p.name for p in tmp_path.iterdir()) == ["good.yaml"]
     import dask
+    import distributed  # noqa: F401  (its defaults first: set() would drop what it did not find)
 
     with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
         r = cli_here(str(good), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9")

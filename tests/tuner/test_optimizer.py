@@ -289,12 +289,12 @@ def test_numpy_and_torch_numbers_in_info_are_stored_as_plain_json(tmp_path):
 
     info = {"acc": np.float32(0.75), "epochs": np.int64(3), "ok": np.bool_(True),
             "curve": np.array([0.5, 0.25]), "loss": torch.tensor(0.125),
-            "nested": {"t": (np.float64(1.5), "a")}}
+            "nested": {"t": (np.float64(1.5), "a")}, "per_class": {np.int64(3): np.float32(0.5)}}
     opt = Optimizer([(0.0, 1.0)], n_initial_points=2, random_state=0,
                     storage=str(tmp_path / "s.db"))
     opt.tell([0.5], 1.0, info=info)
     want = {"acc": 0.75, "epochs": 3, "ok": True, "curve": [0.5, 0.25], "loss": 0.125,
-            "nested": {"t": [1.5, "a"]}}
+            "nested": {"t": [1.5, "a"]}, "per_class": {"3": 0.5}}
     assert opt.trials[0].info == want
     stored = Study(tmp_path / "s.db", opt.space).trials()[0].info
     assert stored == want and type(stored["epochs"]) is int and type(stored["ok"]) is bool

@@ -16,12 +16,13 @@ __all__ = ["InMemoryStorage", "Storage", "Trial", "plain_json"]
 
 
 def plain_json(value: Any) -> Any:
-    """``value`` with numpy (or torch) scalars and arrays turned into Python numbers and lists and
-    tuples into lists, recursively through dicts and lists: what an objective computed with numpy
-    reports (``{"acc": np.float32(0.9)}``) is stored as the plain JSON it means. Anything else is
-    returned as it is (the caller's JSON check then names it)."""
-    if isinstance(value, dict):
-        return {k: plain_json(v) for k, v in value.items()}
+    """``value`` with numpy (or torch) scalars and arrays turned into Python numbers and lists,
+    tuples into lists and dict keys into strings, recursively: what an objective computed with
+    numpy reports (``{"acc": np.float32(0.9)}``) is kept in memory as the plain JSON the study
+    stores and reads back. Anything else is returned as it is (the caller's JSON check then names
+    it)."""
+    if isinstance(value, dict):  # keys as JSON keeps them, strings (``{np.int64(3): x}`` -> ``"3"``)
+        return {k if isinstance(k, str) else str(plain_json(k)): plain_json(v) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
         return [plain_json(v) for v in value]
     if isinstance(value, (str, int, float, bool)) or value is None:

@@ -29,7 +29,7 @@ from tuner.mc.generators import PythiaGenerator
 from tuner.mc.refdata import RefHisto
 
 __all__ = ["CHUNK_SIZE", "GenerationError", "RunSpec", "chunk_seeds", "evaluate_point", "generate",
-           "needed_refs", "run_chunk"]
+           "head_tail", "needed_refs", "run_chunk"]
 
 #: events per chunk: the unit of work and of seeding (fixed, so results do not depend on workers)
 CHUNK_SIZE = 10_000
@@ -103,9 +103,15 @@ def run_chunk(spec: RunSpec, n_events: int, seed: int, stderr_path: str | None =
             os.close(saved)
 
 
-def _tail(path: Path, n: int = 4000) -> str:
+def head_tail(text: str, n: int = 3000) -> str:
+    """First and last ``n`` characters (a crash's own message comes before the fault dump, whose
+    thread stacks and module list can run to several thousand characters)."""
+    return text if len(text) <= 2 * n else f"{text[:n]}\n[...]\n{text[-n:]}"
+
+
+def _head_tail_of(path: Path) -> str:
     try:
-        return path.read_text(errors="replace")[-n:]
+        return head_tail(path.read_text(errors="replace"))
     except OSError:
         return ""
 
@@ -163,7 +169,7 @@ def generate(spec: RunSpec, n_events: int, seed: int, executor: Executor | None 
             except Exception as exc:
                 for f in futures:
                     f.cancel()
-                err = "".join(_tail(p) for p in sorted(tmp.glob("*.err")))
+                err = "".join(_head_tail_of(p) for p in sorted(tmp.glob("*.err")))
                 raise GenerationError(
                     f"event generation failed in chunk {k} (seed {seeds[k]}): "
                     f"{type(exc).__name__}: {exc}\n--- worker stderr ---\n{err}") from exc

@@ -32,7 +32,7 @@ from tuner.mc.outputs import write_outputs
 from tuner.mc.proposers import TuneState, make_proposer
 from tuner.mc.recommend import TuneResult, recommend
 from tuner.mc.refdata import read_yoda, write_yoda
-from tuner.mc.runs import evaluate_point
+from tuner.mc.runs import evaluate_point, head_tail
 from tuner.mc.setup import TuneSetup, make_pseudodata, prepare
 from tuner.mc.validation import validate
 from tuner.optimizer import Optimizer
@@ -41,11 +41,6 @@ from tuner.storage import Study, Trial
 
 __all__ = ["Evaluation", "Evaluator", "TuneResult", "TuneRun", "TuneSetup", "evaluate_point",
            "prepare", "recommend", "run_tune"]
-
-
-def _head_tail(text: str, n: int = 3000) -> str:
-    """First and last ``n`` characters (a crash's own message comes before the fault dump)."""
-    return text if len(text) <= 2 * n else f"{text[:n]}\n[...]\n{text[-n:]}"
 
 
 @dataclass
@@ -122,7 +117,7 @@ class Evaluator:
         n_ev = self.setup.config.events_for(trial.id)
         if exc is not None:
             errfile = self.logs / f"trial-{trial.id}.stderr"
-            stderr = _head_tail(errfile.read_text(errors="replace")) if errfile.exists() else ""
+            stderr = head_tail(errfile.read_text(errors="replace")) if errfile.exists() else ""
             return Evaluation(trial, n_ev, error=f"{type(exc).__name__}: {exc}"[-2000:], stderr=stderr)
         sim = normalise(Fills.from_bytes(res["fills"]), self.setup.refs)
         c = self.setup.score(sim)

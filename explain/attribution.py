@@ -70,12 +70,12 @@ def _batched(x: Tensor, batch_size: int | None, fn: Callable[[Tensor], Tensor]) 
                            f"got {batch_size!r}")
     # one reduction first (a NaN or inf makes the sum so); the element-wise test, several times
     # dearer, only where the sum is not finite (a NaN or inf, or finite values overflowing it)
-    suspect = x.is_floating_point() and not bool(torch.isfinite(x.sum()))
-    bad = ~torch.isfinite(x) if suspect else None
-    if bad is not None and bool(bad.any()):
-        first = tuple(int(i) for i in bad.nonzero()[0])
-        raise ExplainError(f"inputs must be finite; got {int(bad.sum())} NaN or infinite values, the "
-                           f"first at index {first}")
+    if not bool(torch.isfinite(x.sum())):
+        bad = ~torch.isfinite(x)
+        if bool(bad.any()):
+            first = tuple(int(i) for i in bad.nonzero()[0])
+            raise ExplainError(f"inputs must be finite; got {int(bad.sum())} NaN or infinite values, "
+                               f"the first at index {first}")
     size = batch_size or x.shape[0]
     return torch.cat([fn(x[i : i + size]) for i in range(0, x.shape[0], size)])
 

@@ -59,18 +59,14 @@ _TRACED: weakref.WeakKeyDictionary[nn.Module, tuple[tuple[Any, ...], list[tuple[
     weakref.WeakKeyDictionary())
 
 
-def _structure(model: nn.Module) -> tuple[Any, ...]:
-    """What the pairs depend on besides the code: each submodule's name, identity and forward."""
-    return tuple((name, id(m), m.forward) for name, m in model.named_modules())
-
-
 def _pairs(model: nn.Module) -> list[tuple[Any, Any]]:
     """``(layer, batch norm)`` pairs to fold: on the model's ``torch.fx`` graph, a foldable layer
     whose only user is a batch norm; for a model that cannot be traced, adjacent children of
     ``nn.Sequential`` containers. Found once per model, again when a submodule was replaced,
     added or given another forward."""
     mods = dict(model.named_modules())
-    key = _structure(model)
+    # what the pairs depend on besides the code: each submodule's name, identity and forward
+    key = tuple((name, id(m), m.forward) for name, m in mods.items())
     hit = _TRACED.get(model)
     if hit is None or hit[0] != key:
         try:

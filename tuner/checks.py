@@ -62,6 +62,11 @@ def check_skopt_arguments(base_estimator: Any, acq_optimizer: Any, acq_func_kwar
             raise TunerError(f"acq_func_kwargs takes 'xi' and 'kappa', got {sorted(unknown)}")
 
 
+def _is_real(v: Any) -> bool:
+    """A Python or numpy real number (not a bool)."""
+    return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
+
+
 def check_value(y: Any, pt: list[Any], y_warp: str = "none") -> float:
     """A told objective value as a float.
 
@@ -71,7 +76,7 @@ def check_value(y: Any, pt: list[Any], y_warp: str = "none") -> float:
     """
     if isinstance(y, np.ndarray) and y.size == 1:
         y = y.item()
-    if not isinstance(y, (int, float, np.floating, np.integer)) or isinstance(y, bool):
+    if not _is_real(y):
         raise EvaluationError(f"objective values must be real numbers, got {y!r} at {pt!r}")
     y = float(y)
     if not math.isfinite(y):
@@ -82,6 +87,7 @@ def check_value(y: Any, pt: list[Any], y_warp: str = "none") -> float:
         raise EvaluationError(f"y_warp='log' needs objective values > 0, got {y!r} at {pt!r}")
     return y
 
+
 def check_noise(noise: Any, pt: list[Any]) -> float | None:
     """A told noise variance as a float (``None`` stays ``None``).
 
@@ -90,10 +96,10 @@ def check_noise(noise: Any, pt: list[Any]) -> float | None:
     """
     if noise is None:
         return None
-    if (not isinstance(noise, (int, float, np.floating, np.integer)) or isinstance(noise, bool)
-            or not noise >= 0 or not math.isfinite(noise)):
+    if not (_is_real(noise) and noise >= 0 and math.isfinite(noise)):
         raise EvaluationError(f"noise must be a finite variance >= 0, got {noise!r} at {pt!r}")
     return float(noise)
+
 
 def check_extras(info: Any, artifact: Any, pt: list[Any]) -> dict[str, Any] | None:
     """Refuse, before anything is recorded, what the storage could not keep: an ``info`` that

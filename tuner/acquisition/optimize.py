@@ -40,11 +40,11 @@ def maximize_acquisition(acq: AcquisitionFunction, bounds: torch.Tensor, q: int,
             discrete dimension).
     """
     # a dimension with one allowed value (a categorical with one category, as scikit-optimize
-    # allows) is fixed: the discrete search cannot draw a neighbour from an empty set
+    # allows) is fixed: the discrete search cannot draw a neighbour from an empty set (the model
+    # bounds of every dimension are [0, 1], so they do not show it; its allowed values do)
     fixed = {i: float(v[0]) for i, v in {**discrete_dims, **cat_dims}.items() if len(v) == 1}
-    fixed.update({i: float(bounds[0, i]) for i in range(bounds.shape[-1]) if bounds[0, i] == bounds[1, i]})
     if len(fixed) == bounds.shape[-1]:  # the space is one point
-        return bounds[:1].repeat(q, 1).detach()
+        return torch.tensor([[fixed[i] for i in range(len(fixed))]] * q).to(bounds)
     discrete_dims = {i: v for i, v in discrete_dims.items() if i not in fixed}
     cat_dims = {i: v for i, v in cat_dims.items() if i not in fixed}
     with gp_settings(), warnings.catch_warnings():

@@ -330,7 +330,8 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
     if cfg.preset is not None and cfg.preset not in PRESETS:
         raise ConfigError(f"{where}: preset must be one of {sorted(PRESETS)}, got {cfg.preset!r}")
     cfg.fixed = dict(_mapping(d, "fixed", where))
-    clash = {p.name for p in cfg.parameters if p.name.lower() in {str(k).lower() for k in cfg.fixed}}
+    fixed_names = {str(k).lower() for k in cfg.fixed}  # Pythia's setting names ignore case
+    clash = {p.name for p in cfg.parameters if p.name.lower() in fixed_names}
     if clash:
         raise ConfigError(f"{where}: {sorted(clash)} are both tuned and fixed")
     try:

@@ -15,11 +15,11 @@ from tuner.mc.emulator import MIN_EVALUATIONS, HistogramEmulator
 from tuner.mc.professor import INTERPOLATION_ERROR, PolynomialHistograms
 from tuner.mc.setup import TuneSetup
 from tuner.mc.uncertainty import (
-    JACKKNIFE_GROUPS,
     JackknifeResult,
     cap_to_range,
     hessian,
     jackknife_covariance,
+    jackknife_refits,
     profile,
 )
 from tuner.optimizer import Optimizer
@@ -139,7 +139,7 @@ def covariance_terms(opt: Optimizer, setup: TuneSetup,
 
     jack = None
     if jackknife:
-        with tqdm(total=min(len(done), JACKKNIFE_GROUPS), desc="uncertainty", unit="refit",
+        with tqdm(total=jackknife_refits(len(done)), desc="uncertainty", unit="refit",
                   disable=not progress) as bar:
             jack = jackknife_covariance(refit_minimum, len(done), len(u), step=bar.update)
     poly = polynomial_minimum(X, np.stack([v[0] for v in vecs]), setup.data_vector(), cfg.model_error,

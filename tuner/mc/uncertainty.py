@@ -24,7 +24,8 @@ from typing import Any
 import numpy as np
 
 __all__ = ["EIGENTUNE_RULE", "JACKKNIFE_GROUPS", "Eigentune", "JackknifeResult", "cap_to_range",
-           "curvature_inverse", "eigentunes", "hessian", "jackknife_covariance", "profile"]
+           "curvature_inverse", "eigentunes", "hessian", "jackknife_covariance", "jackknife_refits",
+           "profile"]
 
 
 def hessian(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, h: np.ndarray | float) -> np.ndarray:
@@ -80,6 +81,11 @@ class JackknifeResult:
 JACKKNIFE_GROUPS = 60
 
 
+def jackknife_refits(n: int, groups: int = JACKKNIFE_GROUPS) -> int:
+    """How many refits :func:`jackknife_covariance` makes for ``n`` evaluations."""
+    return max(1, min(n, groups))
+
+
 def jackknife_covariance(refit_minimum: Callable[[np.ndarray], np.ndarray],
                          n: int, dims: int, groups: int = JACKKNIFE_GROUPS,
                          step: Callable[[], Any] | None = None) -> JackknifeResult:
@@ -97,7 +103,7 @@ def jackknife_covariance(refit_minimum: Callable[[np.ndarray], np.ndarray],
 
     Fewer than three successful refits give a NaN covariance (too few to measure a spread).
     """
-    g = max(1, min(n, groups))
+    g = jackknife_refits(n, groups)
     minima, failed = [], 0
     for i in range(g):
         keep = np.arange(n) % g != i

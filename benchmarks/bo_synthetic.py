@@ -119,7 +119,18 @@ def run_tuner_cat_prior(p: Problem, seed: int) -> tuple[float, float]:
     return run_tuner(p, seed, model_config=SurrogateConfig(categorical_prior=(0.0, 1.0)))
 
 
-METHODS = {"tuner": run_tuner, "tuner_loo": run_tuner_loo,
+def run_tuner_no_exploit(p: Problem, seed: int) -> tuple[float, float]:
+    """``tuner`` with the acquisition's choice to the end (``exploit_last=0``, as before session 22)."""
+    return run_tuner(p, seed, exploit_last=0)
+
+
+def run_tuner_exploit3(p: Problem, seed: int) -> tuple[float, float]:
+    """``tuner`` with the last three evaluations at the recommendation (``exploit_last=3``)."""
+    return run_tuner(p, seed, exploit_last=3)
+
+
+METHODS = {"tuner": run_tuner, "tuner_no_exploit": run_tuner_no_exploit,
+           "tuner_exploit3": run_tuner_exploit3, "tuner_loo": run_tuner_loo,
            "tuner_cat_prior": run_tuner_cat_prior, "skopt": run_skopt, "optuna": run_optuna,
            "random": run_random}
 

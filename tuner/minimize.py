@@ -63,7 +63,8 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                 executor: Any = None, storage: str | None = None, progress: bool = True,
                 y_warp: str = "power", device: str | None = None,
                 func_kwargs: dict[str, Any] | None = None, failures: str = "worst",
-                model_config: SurrogateConfig | None = None) -> OptimizeResult:
+                model_config: SurrogateConfig | None = None,
+                exploit_last: int = 1) -> OptimizeResult:
     """Minimise ``func`` over ``dimensions`` with Gaussian-process Bayesian optimisation.
 
     The signature is scikit-optimize's (arguments that only tune its internals, such as
@@ -117,6 +118,11 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         failures: ``"worst"``: failed points enter the surrogate with the worst value seen, so the
             search avoids failing regions; ``"ignore"``: they are left out of it.
         model_config: Options of the surrogate's fit (:class:`tuner.surrogate.SurrogateConfig`).
+        exploit_last: The last this many evaluations go to the recommendation (the minimum of
+            the surrogate's mean near the best point so far) instead of the acquisition's choice,
+            when that point is new: a finite budget ends by exploiting what the model learnt
+            (BENCHMARKS.md section 1). ``0`` keeps the acquisition to the end, as
+            scikit-optimize does.
 
     Returns:
         ``OptimizeResult`` with scikit-optimize's fields and ``x_recommended``/``fun_recommended``.
@@ -128,6 +134,8 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         raise TunerError(f"xi must be a number >= 0 (or None for no margin), got {xi!r}")
     if not isinstance(n_calls, int) or n_calls < 1:
         raise TunerError(f"n_calls must be an int >= 1, got {n_calls!r}")
+    if isinstance(exploit_last, bool) or not isinstance(exploit_last, int) or exploit_last < 0:
+        raise TunerError(f"exploit_last must be an int >= 0, got {exploit_last!r}")
     if y0 is not None and x0 is None:
         raise TunerError(f"y0 gives the values of the points x0, and x0 is missing (y0 = {y0!r})")
     if n_random_starts is not None:
@@ -141,7 +149,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                       "x0": x0, "y0": y0, "random_state": random_state, "noise": noise,
                       "n_jobs": n_jobs, "xi": xi, "kappa": kappa, "y_warp": y_warp,
                       "storage": storage, "failures": failures,
-                      "space_constraint": space_constraint}}
+                      "space_constraint": space_constraint, "exploit_last": exploit_last}}
     callbacks = _as_callbacks(callback)
     opt = Optimizer(dimensions, "GP" if base_estimator is None else base_estimator,
                     n_initial_points=n_initial_points,
@@ -179,6 +187,14 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     bar = tqdm(total=n_calls, initial=min(n_evaluated(), n_calls), disable=not progress,
                desc="gp_minimize", unit="eval", dynamic_ncols=True)
 
+    def ask(n: int) -> list[Trial]:
+        """``n`` new trials; one is the recommendation when they are among the last
+        ``exploit_last`` of the budget (and the recommendation is a new point)."""
+        left = n_calls - n_evaluated() - len(opt.pending)
+        rec = opt.ask_recommended() if left - n < exploit_last and not opt.n_queued else None
+        return [rec, *opt.ask_trials(n - 1)] if rec is not None and n > 1 else \
+            [rec] if rec is not None else opt.ask_trials(n)
+
     def restart() -> None:
         nonlocal pool, n_par, owned
         pool, n_par, owned = make_executor(executor, n_jobs)
@@ -211,7 +227,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     try:
         run_trials(opt, lambda t: pool.submit(run_objective, func, t.x, call_kwargs(t)),
                    restart=restart, width=lambda: n_par, remaining=lambda: n_calls - n_evaluated(),
-                   handle=handle, after_round=after_round)
+                   handle=handle, after_round=after_round, ask=ask)
     finally:
         bar.close()
         if owned:

@@ -51,6 +51,12 @@ FAILURE_MODES = ("worst", "ignore")
 _DUP_TOL = 1e-7
 
 
+def _is_new(U: np.ndarray, u: np.ndarray) -> bool:
+    """Whether the unit-cube point ``u`` differs from every row of ``U`` (by more than
+    :data:`_DUP_TOL` in some coordinate)."""
+    return len(U) == 0 or bool(np.min(np.max(np.abs(U - u), axis=1)) > _DUP_TOL)
+
+
 def _few_threads(method: Callable[..., Any]) -> Callable[..., Any]:
     """Run an :class:`Optimizer` method under its thread limit (:meth:`Optimizer._threads`)."""
     @functools.wraps(method)
@@ -397,7 +403,7 @@ class Optimizer:
         U = self._units(taken)
 
         def new(p: list[Any]) -> bool:
-            return bool(np.min(np.max(np.abs(U - self.space.to_unit([p])[0]), axis=1)) > _DUP_TOL)
+            return _is_new(U, self.space.to_unit([p])[0])
 
         if new(x):
             return x
@@ -412,6 +418,24 @@ class Optimizer:
                       f"({distinct} distinct points); the objective is evaluated again at {x!r}",
                       UserWarning, stacklevel=4)
         return x
+
+    @_few_threads
+    def ask_recommended(self) -> Trial | None:
+        """The current recommendation (:meth:`recommend`) as a new trial, to be evaluated: a
+        search's last evaluations spent where the surrogate's mean is lowest rather than where
+        the acquisition still sees a chance of improvement.
+
+        Returns:
+            The trial, or ``None`` when there is no model yet or the recommended point was
+            evaluated or asked already (then nothing new is learnt there).
+        """
+        if not self._model_phase():
+            return None
+        rec = self.recommend(search=True)
+        taken = [t for t in self.trials if t.state != "failed"]
+        if rec is None or not _is_new(self._units(taken), self.space.to_unit([rec[0]])[0]):
+            return None
+        return self._new_trial(rec[0])
 
     def _acquire(self, q: int) -> list[list[Any]]:
         done = self.complete
@@ -646,7 +670,8 @@ class Optimizer:
 
     def recommend(self, search: bool = True) -> tuple[list[Any], float, float] | None:
         """The minimiser of the posterior mean over the evaluated points, and by L-BFGS from the
-        best of them when ``search`` (continuous spaces).
+        best of them when ``search`` (in the real coordinates, the integer and categorical ones
+        kept at the best point's values).
 
         Returns:
             ``(x, mean, std)`` with mean and std on the model's (warped) scale, or ``None``
@@ -657,16 +682,19 @@ class Optimizer:
         done = self.complete
         mean = self.surrogate.predict_mean(self._units(done))
         best = [done[int(np.argmin(mean))].x]
-        if search and not self.space.discrete_dims and not self.space.cat_dims:
+        grid = {**self.space.discrete_dims, **self.space.cat_dims}
+        if search and len(grid) < self.space.n_dims:
             # refine only within a trust region (10% of each range) around the best evaluated
             # point: far from the data the mean reverts to the prior and would pull the
             # "minimum" into unexplored corners
             mb = self.space.model_bounds
             u0 = self.space.to_unit([best[0]])[0]
             tr = 0.1 * (mb[1] - mb[0])
+            tr[list(grid)] = 0.0
             u = self.surrogate.minimise_mean(
                 u0, np.stack([np.maximum(mb[0], u0 - tr), np.minimum(mb[1], u0 + tr)]), self._seed)
             if u is not None:
+                u[list(grid)] = u0[list(grid)]  # exactly on the grid, as the point was
                 best.append(self.space.from_unit(u[None])[0])
         m, s = self.predict(best)
         i = int(np.argmin(m))

@@ -9,7 +9,7 @@ import matplotlib
 import numpy as np
 import pytest
 
-from tuner import EvaluationError, Optimizer, SpaceError, TunerError, gp_minimize
+from tuner import Categorical, EvaluationError, Optimizer, SpaceError, TunerError, gp_minimize
 from tuner.optimizer import ASK_STRATEGIES
 
 matplotlib.use("Agg")
@@ -232,6 +232,8 @@ def test_bad_options_raise():
     (dict(random_state="abc"), r"random_state must be None, an int >= 0 or a numpy RandomState / "
                                r"Generator, got 'abc'"),
     (dict(random_state=-3), r"random_state must be .* got -3"),
+    (dict(exploit_last=-1), r"exploit_last must be an int >= 0, got -1"),
+    (dict(exploit_last=True), r"exploit_last must be an int >= 0, got True"),
 ])
 def test_bad_gp_minimize_arguments_are_refused_before_any_evaluation(kwargs, match):
     """Each with one ValueError that states the rule and the value (a negative kappa was taken
@@ -334,6 +336,53 @@ def test_noisy_objective_recommendation_uses_the_posterior_mean():
                       random_state=0, progress=False)
     assert quad(res.x_recommended) < 0.01
     assert res.fun_recommended_std is not None
+
+
+def test_ask_recommended_asks_the_recommendation_once():
+    """The recommendation becomes a pending trial; asked again before anything is told, the
+    point is taken already and nothing is asked."""
+    opt = Optimizer([(-1.0, 1.0), (-1.0, 1.0)], n_initial_points=6, random_state=0)
+    for _ in range(9):
+        x = opt.ask()
+        opt.tell(x, quad(x))
+    rec = opt.recommend(search=True)
+    assert rec is not None and not any(np.allclose(rec[0], x) for x in opt.Xi)
+    trial = opt.ask_recommended()
+    assert trial is not None and trial.x == rec[0] and trial.state == "pending"
+    assert opt.ask_recommended() is None
+    assert Optimizer([(0.0, 1.0)], random_state=0).ask_recommended() is None  # no model yet
+
+
+def test_the_last_evaluations_go_to_the_recommendation():
+    """``exploit_last=k``: the run is the acquisition's until the last k evaluations, which go
+    to the surrogate's minimum (here the last ends closer to the optimum than the acquisition's
+    choices did)."""
+    kw = dict(n_calls=14, n_initial_points=6, random_state=3, progress=False)
+    base = gp_minimize(quad, [(-1.0, 1.0), (-1.0, 1.0)], exploit_last=0, **kw)
+    last = gp_minimize(quad, [(-1.0, 1.0), (-1.0, 1.0)], exploit_last=2, **kw)
+    assert last.x_iters[:12] == base.x_iters[:12]
+    assert last.x_iters[12:] != base.x_iters[12:]
+    assert last.specs["args"]["exploit_last"] == 2
+    assert quad(last.x_iters[-1]) < 1e-3
+    assert last.fun <= base.fun
+    # the last point is the recommendation of the first 13 (a fresh fit, hence the tolerance)
+    opt = Optimizer([(-1.0, 1.0), (-1.0, 1.0)], n_initial_points=6, random_state=3)
+    opt.tell(last.x_iters[:13], list(last.func_vals[:13]))
+    rec = opt.recommend(search=True)
+    assert rec is not None and np.allclose(last.x_iters[13], rec[0], atol=0.02)
+
+
+def test_recommendation_refines_the_real_coordinates_of_a_mixed_space():
+    """With categories, the search keeps the best point's category and moves its real
+    coordinate (within 10% of the range) towards the surrogate's minimum."""
+    opt = Optimizer([Categorical(["a", "b"]), (0.0, 1.0)], n_initial_points=0, random_state=0)
+    xs = [["a", 0.1], ["a", 0.35], ["a", 0.6], ["a", 0.9], ["b", 0.2], ["b", 0.8]]
+    opt.tell(xs, [(x[1] - 0.4) ** 2 + (0.0 if x[0] == "a" else 1.0) for x in xs])
+    rec = opt.recommend(search=True)
+    assert rec is not None and rec[0][0] == "a"
+    assert rec[0][1] != 0.35 and abs(rec[0][1] - 0.35) <= 0.1 + 1e-9
+    assert abs(rec[0][1] - 0.4) < abs(0.35 - 0.4)
+    assert opt.recommend(search=False)[0] == ["a", 0.35]
 
 
 def test_recommendation_stays_near_the_data():

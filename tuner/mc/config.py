@@ -370,7 +370,10 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
         cfg.emulator = cfg.strategy != "chi2-gp"
     if "sqrt_s" in d:
         cfg.sqrt_s = _num(d, "sqrt_s", float, 1e-3, where)
-    cfg.histograms = _names(d, "histograms", where) or None
+    cfg.histograms = _names(d, "histograms", where)
+    if cfg.histograms == []:  # an empty selection is no selection: not "all of them" in silence
+        raise ConfigError(f"{where}: histograms must name at least one histogram (leave it out "
+                          f"to fit every histogram the analyses fill), got []")
     cfg.exclude = _names(d, "exclude", where) or []
     cfg.weights = _weights(d, where)
     if d.get("scouting") is not None:

@@ -36,6 +36,7 @@ def _base(**change):
     ({"analyses": "ALEPH_1996_S3486095"}, r"analyses must be a list of names, got the string 'ALEPH"),
     ({"analyses": []}, r"analyses must name at least one analysis"),
     ({"histograms": "d01-*"}, r"histograms must be a list of names, got the string 'd01-\*'"),
+    ({"histograms": []}, r"histograms must name at least one histogram \(leave it out .*\), got \[\]"),
     ({"closure": {"truth": [0.9, 0.125]}}, r"closure must be \{truth: \{setting: value\}, events: N\}"),
     ({"closure": {"truth": {"StringZ:aLund": 0.9}, "events": 0}}, r"closure: events must be >= 1, got 0"),
     ({"closure": {"truth": {"StringZ:aLund": "high"}}},

@@ -192,8 +192,9 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         ``exploit_last`` of the budget (and the recommendation is a new point)."""
         left = n_calls - n_evaluated() - len(opt.pending)
         rec = opt.ask_recommended() if left - n < exploit_last and not opt.n_queued else None
-        return [rec, *opt.ask_trials(n - 1)] if rec is not None and n > 1 else \
-            [rec] if rec is not None else opt.ask_trials(n)
+        if rec is None:
+            return opt.ask_trials(n)
+        return [rec, *opt.ask_trials(n - 1)] if n > 1 else [rec]
 
     def restart() -> None:
         nonlocal pool, n_par, owned

@@ -426,14 +426,17 @@ class Optimizer:
         the acquisition still sees a chance of improvement.
 
         Returns:
-            The trial, or ``None`` when there is no model yet or the recommended point was
-            evaluated or asked already (then nothing new is learnt there).
+            The trial, or ``None`` when there is no model yet, the recommended point was
+            evaluated or asked already (then nothing new is learnt there) or ``space_constraint``
+            rules it out.
         """
         if not self._model_phase():
             return None
         rec = self.recommend(search=True)
+        if rec is None or not self._allowed([rec[0]]):
+            return None
         taken = [t for t in self.trials if t.state != "failed"]
-        if rec is None or not _is_new(self._units(taken), self.space.to_unit([rec[0]])[0]):
+        if not _is_new(self._units(taken), self.space.to_unit([rec[0]])[0]):
             return None
         return self._new_trial(rec[0])
 

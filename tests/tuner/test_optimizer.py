@@ -351,6 +351,10 @@ def test_ask_recommended_asks_the_recommendation_once():
     assert trial is not None and trial.x == rec[0] and trial.state == "pending"
     assert opt.ask_recommended() is None
     assert Optimizer([(0.0, 1.0)], random_state=0).ask_recommended() is None  # no model yet
+    fenced = Optimizer([(-1.0, 1.0), (-1.0, 1.0)], n_initial_points=6, random_state=0,
+                       space_constraint=lambda x: x[0] < 0.0)
+    fenced.tell(opt.Xi[:9], opt.yi[:9])  # told points may lie anywhere; asked ones may not
+    assert rec[0][0] > 0.1 and fenced.ask_recommended() is None
 
 
 def test_the_last_evaluations_go_to_the_recommendation():

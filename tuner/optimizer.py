@@ -245,6 +245,10 @@ class Optimizer:
             return np.zeros((0, self.space.n_dims))
         return np.stack([self._unit_cache[t.id] for t in trials])
 
+    def _taken_units(self) -> np.ndarray:
+        """Model coordinates of the points evaluated or asked (failed ones may be asked again)."""
+        return self._units([t for t in self.trials if t.state != "failed"])
+
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=torch.float64, device=self.device)
 
@@ -397,10 +401,9 @@ class Optimizer:
         """``x``, or a random unevaluated point when ``x`` was evaluated (or asked) already. A
         finite space with every point taken re-evaluates ``x`` with a warning, as
         scikit-optimize does."""
-        taken = [t for t in self.trials if t.state != "failed"]
-        if not taken:
+        U = self._taken_units()
+        if not len(U):
             return x
-        U = self._units(taken)
 
         def new(p: list[Any]) -> bool:
             return _is_new(U, self.space.to_unit([p])[0])
@@ -435,8 +438,7 @@ class Optimizer:
         rec = self.recommend(search=True)
         if rec is None or not self._allowed([rec[0]]):
             return None
-        taken = [t for t in self.trials if t.state != "failed"]
-        if not _is_new(self._units(taken), self.space.to_unit([rec[0]])[0]):
+        if not _is_new(self._taken_units(), self.space.to_unit([rec[0]])[0]):
             return None
         return self._new_trial(rec[0])
 

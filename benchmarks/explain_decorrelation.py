@@ -1,7 +1,7 @@
 """A mass-decorrelated W tagger beside the nominal one (issue 14, scope 6: DisCo, arXiv 2001.05310).
 
     python benchmarks/explain_decorrelation.py [--per-class 1500] [--epochs 20] [--lambdas 0,3,10,30]
-        [--seeds 0,1] [--sample plain|paper] [--out bench-out/decorrelation]
+        [--seeds 0,1] [--sample plain|paper] [--device cpu|cuda] [--jobs 2] [--out bench-out/decorrelation]
 
 The example CNN (as ``examples/train_taggers.py``) is trained on the same W and QCD jets with the
 DisCo penalty ``lambda * dCor^2(sigmoid(output), mass)`` over the QCD jets of each batch
@@ -110,6 +110,8 @@ def main() -> None:
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--cache", default="jet-cache")
     ap.add_argument("--sample", choices=["plain", "paper"], default="plain")
+    ap.add_argument("--device", default="cpu", help="torch device of the training (cpu, cuda)")
+    ap.add_argument("--jobs", type=int, default=2, help="processes generating the jets and their observables")
     ap.add_argument("--out", default="bench-out/decorrelation")
     args = ap.parse_args()
 
@@ -125,9 +127,12 @@ def main() -> None:
     out_dir = Path(args.out)
     out_dir.mkdir(parents=True, exist_ok=True)
     options = ex.PAPER_1511_05190 if args.sample == "paper" else {}
-    sample = ex.load_or_generate(args.per_class, cache_dir=args.cache, seed=1, n_jobs=2, **options)
+    t_start = time.perf_counter()
+    sample = ex.load_or_generate(args.per_class, cache_dir=args.cache, seed=1, n_jobs=args.jobs,
+                                **options)
+    print(f"{len(sample.label)} jets ready ({time.perf_counter() - t_start:.0f} s)", flush=True)
     images = ex.jet_images(sample)
-    obs = ex.jet_observables(sample)
+    obs = ex.jet_observables(sample, n_jobs=args.jobs)
     label = sample.label
     n = len(label)
     tr, va = np.arange(n)[: n * 3 // 4], np.arange(n)[n * 3 // 4:]
@@ -138,7 +143,7 @@ def main() -> None:
         for seed in seeds:
             cnn = ex.JetImageCNN(channels=16, depth=3, dense=64)
             res = ex.train_tagger(cnn, images[tr], label[tr], images[va], lv, epochs=args.epochs, lr=3e-3,
-                                  batch_size=64, patience=6, seed=seed, device="cpu",
+                                  batch_size=64, patience=6, seed=seed, device=args.device,
                                   decorrelate=mass[tr] if lam > 0 else None, disco_lambda=lam,
                                   decorrelate_val=mass[va] if lam > 0 else None)
             score = ex.predict(cnn, images[va])

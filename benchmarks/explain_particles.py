@@ -57,7 +57,7 @@ def main() -> None:
     t0 = time.perf_counter()
     sample = ex.load_or_generate(a.per_class, cache_dir=a.cache, seed=1, n_jobs=2, **options)
     images = ex.jet_images(sample)
-    obs = ex.jet_observables(sample)
+    obs = ex.jet_observables(sample, n_jobs=2)
     x_obs = np.nan_to_num(np.stack([obs[k] for k in OBSERVABLES], 1)).astype(np.float32)
     parts = ex.constituent_features(sample, n_max=a.n_max)
     label = sample.label

@@ -82,7 +82,7 @@ def main() -> None:
             obs = {k[4:]: f[k] for k in f.files if k.startswith("obs:")}
             efp = {k[4:]: f[k] for k in f.files if k.startswith("efp:")}
     else:
-        obs = ex.jet_observables(sample)
+        obs = ex.jet_observables(sample, n_jobs=2)
         efp = ex.efp_table(sample, max_degree=args.efp_degree)
         np.savez(
             obs_cache, **{f"obs:{k}": v for k, v in obs.items()}, **{f"efp:{k}": v for k, v in efp.items()}

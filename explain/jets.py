@@ -14,6 +14,7 @@ import hashlib
 import json
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import awkward as ak
 import numpy as np
@@ -227,32 +228,52 @@ def load_or_generate(n_per_class: int, cache_dir: str | Path = "jet-cache", seed
     """A shuffled W + QCD sample of ``2 n_per_class`` jets, from the cache when it exists.
 
     Args:
-        n_jobs: 2 generates the two classes in parallel processes (the same jets as with 1).
+        n_jobs: 1 or 2 generate the same jets (2: the two classes in parallel processes). More
+            split each class into ``n_jobs // 2`` chunks generated in parallel, each with its own
+            Pythia seed: an equally valid sample, but other jets, cached under its own key.
         radius, grooming, grooming_options: As :func:`generate_jets`; each choice is cached
             separately (``load_or_generate(n, **explain.grooming.PAPER_1511_05190)`` gives the
             trimmed R = 1.0 sample of arXiv 1511.05190).
+
+    Raises:
+        ExplainError: ``n_jobs`` not an int >= 1, or as :func:`generate_jets`.
     """
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ExplainError(f"n_jobs must be an int >= 1, got {n_jobs!r}")
+    chunks = max(1, min(n_jobs // 2, n_per_class))
     spec: dict = {"n": n_per_class, "seed": seed, "pt": pt_window, "v": 1}
     if (radius, grooming, grooming_options) != (0.8, None, None):  # today's sample keeps its key
         spec.update(radius=radius, grooming=grooming, options=grooming_options or {})
+    if chunks > 1:
+        spec["chunks"] = chunks
     key = json.dumps(spec)
     path = Path(cache_dir) / f"jets-{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz"
     if path.exists():
         return JetSample.load(path)
+    sizes = [n_per_class // chunks + (i < n_per_class % chunks) for i in range(chunks)]
+    # chunk i of the signal has seed + 2 i, of the background seed + 2 i + 1 (one chunk: seed, seed + 1)
+    jobs = [(size, signal, seed + 2 * i + (not signal)) for signal in (True, False)
+            for i, size in enumerate(sizes)]
+    options: dict[str, Any] = {"grooming": grooming, "grooming_options": grooming_options}
     if n_jobs > 1:
         from tuner.execution.executors import process_pool
 
-        pool = process_pool(2)
-        fs = pool.submit(generate_jets, n_per_class, True, seed, pt_window, radius,
-                         grooming=grooming, grooming_options=grooming_options)
-        fb = pool.submit(generate_jets, n_per_class, False, seed + 1, pt_window, radius,
-                         grooming=grooming, grooming_options=grooming_options)
-        sig, bkg = fs.result(), fb.result()
+        pool = process_pool(min(n_jobs, len(jobs)))
+        futures = [pool.submit(generate_jets, n, signal, s, pt_window, radius, **options,
+                               progress=chunks == 1) for n, signal, s in jobs]
+        if chunks > 1:  # one bar over the chunks' jets, as each chunk returns
+            from concurrent.futures import as_completed
+
+            from tqdm.auto import tqdm
+
+            with tqdm(total=2 * n_per_class, desc=f"W + QCD jets, {len(jobs)} chunks", unit="jet",
+                      dynamic_ncols=True) as bar:
+                for f in as_completed(futures):
+                    bar.update(len(f.result()))
+        parts = [f.result() for f in futures]
     else:
-        sig = generate_jets(n_per_class, True, seed, pt_window, radius, grooming=grooming,
-                            grooming_options=grooming_options)
-        bkg = generate_jets(n_per_class, False, seed + 1, pt_window, radius, grooming=grooming,
-                            grooming_options=grooming_options)
+        parts = [generate_jets(n, signal, s, pt_window, radius, **options) for n, signal, s in jobs]
+    sig, bkg = JetSample.concat(parts[:chunks]), JetSample.concat(parts[chunks:])
     sample = JetSample.concat([sig, bkg]).shuffled(seed)
     sample.save(path)
     return sample

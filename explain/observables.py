@@ -22,6 +22,7 @@ from functools import cache
 
 import numpy as np
 
+from explain.errors import ExplainError
 from explain.grooming import groomed_mass, soft_drop
 from explain.jets import JetSample
 
@@ -164,14 +165,28 @@ def ecf_ratios(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, beta: float = 1
     return float(e3 / e2**2), float(e3 / e2**3)
 
 
-def jet_observables(sample: JetSample) -> dict[str, np.ndarray]:
+def jet_observables(sample: JetSample, n_jobs: int = 1) -> dict[str, np.ndarray]:
     """The standard observables of every jet, as named columns.
 
     ``mass`` is the mass of the sample's jets (groomed when the sample is); ``mass_sd`` is the
     soft-drop mass (``z_cut = 0.1``, ``beta = 0``, :func:`explain.grooming.soft_drop`), and
     ``dm_W``, ``dm_W_sd`` their distances to the W mass.
+
+    Args:
+        n_jobs: Processes sharing the jets (the same columns as with 1).
+
+    Raises:
+        ExplainError: ``n_jobs`` not an int >= 1.
     """
+    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
+        raise ExplainError(f"n_jobs must be an int >= 1, got {n_jobs!r}")
     n = len(sample)
+    if n_jobs > 1 and n > 1:
+        from tuner.execution.executors import process_pool
+
+        parts = [p for p in np.array_split(np.arange(n), 4 * n_jobs) if len(p)]
+        cols_of = list(process_pool(n_jobs).map(jet_observables, [sample.subset(p) for p in parts]))
+        return {k: np.concatenate([c[k] for c in cols_of]) for k in cols_of[0]}
     cols = {k: np.empty(n) for k in ("mass", "pt", "n_constituents", "tau1", "tau2", "tau3",
                                      "tau21", "tau32", "dR_subjets", "C2", "D2", "mass_sd")}
     for i in range(n):

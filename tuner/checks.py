@@ -10,12 +10,13 @@ import math
 from typing import Any
 
 import numpy as np
+import torch
 
 from tuner.errors import EvaluationError, TunerError
 from tuner.storage import plain_json
 
-__all__ = ["check_extras", "check_noise", "check_skopt_arguments", "check_value", "is_listlike",
-           "seed_of"]
+__all__ = ["check_device", "check_extras", "check_noise", "check_skopt_arguments", "check_value",
+           "is_listlike", "seed_of"]
 
 
 def is_listlike(v: Any) -> bool:
@@ -41,6 +42,29 @@ def seed_of(random_state: Any) -> int:
                    .generate_state(1)[0] % 2**31)
     raise TunerError(f"random_state must be None, an int >= 0 or a numpy RandomState / Generator, "
                      f"got {random_state!r}")
+
+
+def check_device(device: Any) -> torch.device:
+    """The torch device of the surrogate: ``None`` (the CPU), a name torch knows (``"cpu"``,
+    ``"cuda"``, ``"cuda:1"``, ...) or a ``torch.device``, present on this machine.
+
+    Raises:
+        TunerError: a name torch does not know, or a device this machine does not have.
+    """
+    if device is None:
+        return torch.device("cpu")
+    try:
+        dev = torch.device(device)
+    except (RuntimeError, TypeError) as err:
+        raise TunerError(f"device must be None, a torch.device or a name such as 'cpu' or 'cuda', "
+                         f"got {device!r}") from err
+    if dev.type == "cuda" and (not torch.cuda.is_available()
+                               or (dev.index or 0) >= torch.cuda.device_count()):
+        raise TunerError(f"device {device!r} is not available: torch sees "
+                         f"{torch.cuda.device_count()} CUDA device(s) on this machine")
+    if dev.type not in ("cpu", "cuda"):
+        raise TunerError(f"device must be the CPU or a CUDA device, got {device!r}")
+    return dev
 
 
 def check_skopt_arguments(base_estimator: Any, acq_optimizer: Any, acq_func_kwargs: Any,

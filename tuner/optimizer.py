@@ -24,6 +24,7 @@ from scipy.optimize import OptimizeResult
 from tuner.acquisition.functions import ACQ_FUNCS, AcqConfig, make_acquisition
 from tuner.acquisition.optimize import maximize_acquisition
 from tuner.checks import (
+    check_device,
     check_extras,
     check_noise,
     check_skopt_arguments,
@@ -179,7 +180,7 @@ class Optimizer:
         self.y_warp = y_warp
         self.random_state = random_state
         self._seed = seed_of(random_state)
-        self.device = torch.device(device) if device is not None else torch.device("cpu")
+        self.device = check_device(device)
         self.acq_config = acq_config or AcqConfig()
         self.model_config = model_config or SurrogateConfig()
         self._design = self._allowed(self.space.rvs(n_initial_points, random_state=self._seed,

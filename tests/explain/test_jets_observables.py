@@ -5,7 +5,16 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from explain import JetSample, efp, efps, generate_jets, jet_images, jet_observables, multigraphs
+from explain import (
+    ExplainError,
+    JetSample,
+    efp,
+    efps,
+    generate_jets,
+    jet_images,
+    jet_observables,
+    multigraphs,
+)
 from explain.observables import ecf_ratios, nsubjettiness
 
 
@@ -81,6 +90,12 @@ def test_generated_w_jets_look_like_w_jets(sample):
     assert 65 < np.median(obs["mass"][sig]) < 95
     assert np.median(obs["tau21"][sig]) < np.median(obs["tau21"][bkg])
     assert np.all(np.isfinite(sample.truth_pt[sig])) and np.all(np.isnan(sample.truth_pt[bkg]))
+    shared = jet_observables(sample, n_jobs=2)  # processes share the jets, the columns do not change
+    assert shared.keys() == obs.keys()
+    for k in obs:
+        np.testing.assert_array_equal(shared[k], obs[k], err_msg=k)
+    with pytest.raises(ExplainError, match="n_jobs must be an int >= 1, got 0"):
+        jet_observables(sample, n_jobs=0)
 
 
 def test_images_and_cache_round_trip(sample, tmp_path):
@@ -108,3 +123,15 @@ def test_parallel_generation_gives_the_same_jets(tmp_path):
     b = load_or_generate(8, cache_dir=tmp_path / "parallel", seed=5, n_jobs=2)
     for field in ("pt", "eta", "counts", "label", "jet_m"):
         np.testing.assert_array_equal(getattr(a, field), getattr(b, field))
+
+    # n_jobs > 2: each class in n_jobs // 2 chunks with seeds of their own, under a key of their own;
+    # chunk 0 of each class has the serial seeds, so its jets are the serial sample's first ones
+    c = load_or_generate(4, cache_dir=tmp_path / "parallel", seed=5, n_jobs=4)
+    assert len(c) == 8 and c.label.sum() == 4
+    assert len(list((tmp_path / "parallel").glob("jets-*.npz"))) == 2
+    for label in (0, 1):
+        serial, chunked = (set(np.round(s.jet_pt[s.label == label], 6)) for s in (a, c))
+        assert len(serial & chunked) == 2, (label, serial, chunked)  # chunk 0: 2 of 4 jets
+    for bad in (0, -2, 2.0, True):
+        with pytest.raises(ExplainError, match=f"n_jobs must be an int >= 1, got {bad!r}"):
+            load_or_generate(5, cache_dir=tmp_path, n_jobs=bad)

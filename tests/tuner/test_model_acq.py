@@ -383,6 +383,26 @@ def test_the_acquisition_search_starts_from_the_points_given():
     assert any(misses)
 
 
+def test_the_search_never_ends_below_its_best_start():
+    """A corner (what L-BFGS-B returned on the device machine's stack), or a point of no value,
+    gives way to the best start; a better point than every start is kept."""
+    from tuner.acquisition.optimize import no_worse_than_starts
+
+    X = torch.rand(30, 3, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
+    Y = -((X - 0.5) ** 2).sum(-1, keepdim=True)
+    model = fit_gp(build_gp(X, Y))
+    acq = make_acquisition("LogEI", model, X, None, 1, False, AcqConfig())
+    starts = torch.tensor([[[0.9, 0.1, 0.9]], [[0.45, 0.55, 0.5]], [[0.1, 0.9, 0.1]]], dtype=torch.float64)
+    corner = torch.tensor([[0.0, 0.0, 1.0]], dtype=torch.float64)
+    assert torch.equal(no_worse_than_starts(acq, corner, starts), starts[1])
+    assert torch.equal(no_worse_than_starts(acq, torch.full((1, 3), torch.nan).to(X), starts), starts[1])
+    better = maximize_acquisition(acq, torch.stack([torch.zeros(3), torch.ones(3)]).to(X), 1, {}, {},
+                                  AcqConfig(), starts[1])
+    with torch.no_grad():
+        assert acq(better[None]).item() > acq(starts[1][None]).item()
+    assert torch.equal(no_worse_than_starts(acq, better, starts), better)
+
+
 def test_a_small_model_runs_torch_on_one_thread_and_gives_the_pool_back():
     """ask/tell/fit limit torch to one thread below ``single_thread_below`` observations (and
     restore the caller's count); the answers do not depend on the limit."""

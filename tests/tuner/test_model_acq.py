@@ -190,6 +190,11 @@ def test_the_mean_alone_equals_the_posteriors_mean(kind):
     got = warped_mean(model, Xt)
     ref, _ = posterior(model, Xt)
     np.testing.assert_allclose(got, ref, rtol=1e-12, atol=1e-12)
+    # at the training inputs (all, or the first ones: the evaluated points before the imputed
+    # failures) the cached mean takes a shortcut, y - noise * alpha: the same numbers
+    for m in (len(X), 25):
+        np.testing.assert_allclose(warped_mean(model, X[:m]), posterior(model, X[:m])[0],
+                                   rtol=1e-9, atol=1e-10)
 
 
 @pytest.mark.parametrize("name", ["LogEI", "PI", "LCB"])
@@ -401,6 +406,33 @@ def test_the_search_never_ends_below_its_best_start():
     with torch.no_grad():
         assert acq(better[None]).item() > acq(starts[1][None]).item()
     assert torch.equal(no_worse_than_starts(acq, better, starts), better)
+
+
+def test_above_fit_subset_the_hyperparameters_come_from_a_subset_and_the_gp_holds_all_data():
+    """SurrogateConfig.fit_subset: many observations fit their hyperparameters on a seeded random
+    subset; the GP then conditions on every observation and predicts as the full fit does."""
+    from tuner import Optimizer
+    from tuner.surrogate import SurrogateConfig
+
+    rng = np.random.default_rng(3)
+    X, Xt = rng.random((90, 2)), rng.random((300, 2))
+    opts = {}
+    for subset in (0, 40):
+        opt = Optimizer([(0.0, 1.0)] * 2, n_initial_points=0, random_state=0, y_warp="none",
+                        model_config=SurrogateConfig(fit_subset=subset))
+        opt.tell(X.tolist(), _f(X).tolist())
+        opts[subset] = opt
+    full, sub = (opts[k].surrogate.model for k in (0, 40))
+    assert sub.train_inputs[0].shape[0] == 90
+    assert not torch.allclose(sub.covar_module.lengthscale, full.covar_module.lengthscale)
+    for opt in opts.values():
+        rmse = np.sqrt(np.mean((opt.predict(Xt.tolist())[0] - _f(Xt)) ** 2))
+        assert rmse < 0.02, rmse
+    # the same subset for the same number of points: a second optimiser fits the same hyperparameters
+    again = Optimizer([(0.0, 1.0)] * 2, n_initial_points=0, random_state=0, y_warp="none",
+                      model_config=SurrogateConfig(fit_subset=40))
+    again.tell(X.tolist(), _f(X).tolist())
+    assert torch.equal(again.surrogate.model.covar_module.lengthscale, sub.covar_module.lengthscale)
 
 
 def test_a_small_model_runs_torch_on_one_thread_and_gives_the_pool_back():

@@ -31,6 +31,17 @@ def test_every_warp_inverts_and_its_slope_is_its_derivative(kind, name):
     assert np.all(np.diff(w(np.sort(y))) > 0)  # monotone increasing: the order is kept
 
 
+@pytest.mark.parametrize("method", ["box-cox", "yeo-johnson"])
+def test_a_shifted_power_warp_inverts_and_its_slope_is_its_derivative(method):
+    y = SAMPLES["exponential"] + 5.0
+    w = OutputWarp("power", method, scale=2.0, lam=0.3, shift=4.0)
+    np.testing.assert_allclose(w.inverse(w(y)), y, rtol=1e-12)
+    h = 1e-6 * np.abs(y)
+    np.testing.assert_allclose(w.slope(y), (w(y + h) - w(y - h)) / (2 * h), rtol=1e-5)
+    unshifted = OutputWarp("power", method, scale=2.0, lam=0.3)
+    np.testing.assert_allclose(w(y), unshifted(y - 4.0), rtol=1e-12)
+
+
 def test_the_power_warp_picks_box_cox_for_positive_values_and_yeo_johnson_otherwise():
     assert OutputWarp.fit("power", SAMPLES["exponential"]).method == "box-cox"
     assert OutputWarp.fit("power", SAMPLES["normal"]).method == "yeo-johnson"

@@ -29,7 +29,7 @@ from botorch.sampling import SobolQMCNormalSampler
 from botorch.utils.transforms import t_batch_mode_transform
 
 from tuner.errors import TunerError
-from tuner.surrogate.cached import CachedGP, cached_gp
+from tuner.surrogate.cached import CachedGP, KernelCachedGP, cached_gp
 from tuner.surrogate.gp import gp_settings
 
 __all__ = ["ACQ_FUNCS", "AcqConfig", "FastLogEI", "make_acquisition"]
@@ -148,7 +148,8 @@ def make_acquisition(name: str, model: Model, X_baseline: torch.Tensor,
     # also did better than the best observed value, see BENCHMARKS.md), unless the caller says
     if Y_best is None:
         with torch.no_grad(), gp_settings():
-            Y_best = fast.posterior(X_baseline).mean.max().item()
+            Y_best = (fast.mean(X_baseline) if isinstance(fast, (CachedGP, KernelCachedGP))
+                      else fast.posterior(X_baseline).mean).max().item()
     best_f = Y_best
     if kind == "LogEI":
         cls = FastLogEI if isinstance(fast, CachedGP) else LogExpectedImprovement

@@ -91,7 +91,8 @@ class MeanVariancePosterior(Posterior):
 def _factorise(model: SingleTaskGP, K: torch.Tensor) -> tuple[torch.Tensor, ...]:
     """What every prediction of a cached posterior reuses: the Cholesky factor ``L`` of the
     training covariance ``K`` plus the noise, the constant mean, the weights
-    ``alpha = (K + noise)^-1 (y - const)`` and the outcome transform's mean and scale.
+    ``alpha = (K + noise)^-1 (y - const)``, the outcome transform's mean and scale, and the
+    (standardised) training targets and noise variances.
 
     Raises:
         torch.linalg.LinAlgError: the covariance is not positive definite.
@@ -104,13 +105,26 @@ def _factorise(model: SingleTaskGP, K: torch.Tensor) -> tuple[torch.Tensor, ...]
     const = model.mean_module.constant.detach()
     tf: Any = model.outcome_transform
     return (L, const, torch.cholesky_solve((y - const)[:, None], L),
-            torch.as_tensor(tf.means).detach().reshape(()), torch.as_tensor(tf.stdvs).detach().reshape(()))
+            torch.as_tensor(tf.means).detach().reshape(()), torch.as_tensor(tf.stdvs).detach().reshape(()),
+            y, noise.expand(len(y)))
 
 
 def _mean_from(gp: CachedGP | KernelCachedGP, Ks: torch.Tensor) -> torch.Tensor:
     """The posterior mean, in the model's outcome units, from the covariances ``Ks``
     (``... x n``) between the points and the training inputs of ``gp``."""
     return (gp.const + (Ks @ gp.alpha).squeeze(-1)) * gp.y_std + gp.y_mean
+
+
+def _training_prefix_mean(gp: CachedGP | KernelCachedGP, X: torch.Tensor) -> torch.Tensor | None:
+    """The posterior mean at ``X`` (``m x d``) when ``X`` is the first ``m`` training inputs, in
+    O(m) instead of O(m n d): ``const + K alpha = y - noise * alpha``, since ``alpha`` solves
+    ``(K + noise) alpha = y - const`` (a recommendation and the incumbent ask for the mean at
+    every evaluated point: 2000 x 2000 Matern terms each, 0.8 s of a 1.7 s ask+tell at 2000
+    observations). ``None`` for any other ``X``."""
+    m = X.shape[0] if X.dim() == 2 else -1
+    if not 0 < m <= len(gp.y) or not torch.equal(X, gp.Xtr[:m]):
+        return None
+    return (gp.y[:m] - gp.noise[:m] * gp.alpha[:m, 0]) * gp.y_std + gp.y_mean
 
 
 class CachedGP(Model):
@@ -126,10 +140,12 @@ class CachedGP(Model):
     def __init__(self, model: SingleTaskGP) -> None:
         super().__init__()
         self.ls = model.covar_module.lengthscale.detach().reshape(-1)
-        scaled = model.train_inputs[0].detach() / self.ls
+        self.Xtr = model.train_inputs[0].detach()
+        scaled = self.Xtr / self.ls
         self.centre = scaled.mean(dim=0)
         self.X = scaled - self.centre
-        self.L, self.const, self.alpha, self.y_mean, self.y_std = _factorise(model, matern52(self.X, self.X))
+        self.L, self.const, self.alpha, self.y_mean, self.y_std, self.y, self.noise = _factorise(
+            model, matern52(self.X, self.X))
 
     def posterior(self, X: torch.Tensor, output_indices: Any = None, observation_noise: Any = False,
                   posterior_transform: Any = None, **kwargs: Any) -> MeanVariancePosterior:
@@ -147,7 +163,8 @@ class CachedGP(Model):
 
     def mean(self, X: torch.Tensor) -> torch.Tensor:
         """The posterior mean alone at ``X`` (``m x d``): no triangular solve."""
-        return _mean_from(self, self._cross(X)[1])
+        at_training = _training_prefix_mean(self, X)
+        return at_training if at_training is not None else _mean_from(self, self._cross(X)[1])
 
     def mean_variance(self, X: torch.Tensor, gradient: bool = True) -> tuple[Any, ...]:
         """Mean and variance at ``X`` (``... x q``, not differentiable), with what their
@@ -209,10 +226,13 @@ class KernelCachedGP(Model):
         self.train_inputs = (self.Xtr,)  # where BoTorch's mixed optimiser finds the observed points
         with torch.no_grad(), gpytorch.settings.lazily_evaluate_kernels(False):
             K = self.kernel(self.Xtr, self.Xtr).to_dense()
-        self.L, self.const, self.alpha, self.y_mean, self.y_std = _factorise(model, K)
+        self.L, self.const, self.alpha, self.y_mean, self.y_std, self.y, self.noise = _factorise(model, K)
 
     def mean(self, X: torch.Tensor) -> torch.Tensor:
         """The posterior mean alone at ``X`` (``m x d``): no triangular solve."""
+        at_training = _training_prefix_mean(self, X)
+        if at_training is not None:
+            return at_training
         with gpytorch.settings.lazily_evaluate_kernels(False):
             return _mean_from(self, self.kernel(X, self.Xtr).to_dense())
 

@@ -98,6 +98,12 @@ class SurrogateConfig:
             objective: 30 of 30 runs at the optimum against 25) and hurt the digits HPO task
             (median best log loss 0.0519 against 0.0474, worse on 8 of 10 paired seeds), so it is
             an option, not the default (BENCHMARKS.md section 1).
+        fit_subset: with more observations, the hyperparameters are fitted on this many of them
+            (a random subset, seeded by their number), and the GP then conditions on all of them
+            with those hyperparameters. Each step of a fit is O(n^3): the first fit of 3000
+            observations took 235 s on 2 cores, three fits (warm, cold, wide noise prior) of
+            about 200 steps each; a thousand random observations pin the lengthscales and the
+            noise about as well. ``0``: never.
     """
 
     maxiter: int = 200
@@ -111,6 +117,7 @@ class SurrogateConfig:
     wide_noise_scale: float = 3.0
     single_thread_below: int = 256
     categorical_prior: tuple[float, float] | None = None
+    fit_subset: int = 1000
 
 
 def gp_settings() -> ExitStack:

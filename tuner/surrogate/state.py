@@ -148,7 +148,13 @@ class Surrogate:
         model = self._build(X, Y, Yvar)
         cfg = self.config
         optimise = obs.n < cfg.always_refit_below or obs.n >= (1 + cfg.refit_growth) * self._fit_n
-        self.model = fit_gp(model, self._warm_state, cfg, optimise=optimise)
+        warm, subset = self._warm_state, optimise and 0 < cfg.fit_subset < len(X)
+        if subset:  # the hyperparameters from a random subset, then the GP of all the data
+            idx = np.sort(np.random.default_rng(len(X)).choice(len(X), cfg.fit_subset, replace=False))
+            t = torch.as_tensor(idx, device=X.device)
+            sub = fit_gp(self._build(X[t], Y[t], None if Yvar is None else Yvar[t]), warm, cfg)
+            warm = {k: v.detach().clone() for k, v in sub.state_dict().items()}
+        self.model = fit_gp(model, warm, cfg, optimise=optimise and not subset)
         self.warp = warp
         self.models.append(self.model)
         self.warps.append(warp)

@@ -69,12 +69,15 @@ class OutputWarp:
         method: ``"box-cox"``, ``"yeo-johnson"`` or ``"identity"`` (``"power"`` only).
         scale: The values are divided by it before the transform (``"power"`` only).
         lam: The exponent (``"power"`` only).
+        shift: Subtracted from the values before they are divided by ``scale`` (``"power"``
+            only; 0 for the warps :meth:`fit` makes).
     """
 
     kind: str = "none"
     method: str = "identity"
     scale: float = 1.0
     lam: float = 1.0
+    shift: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kind not in Y_WARPS:
@@ -130,7 +133,7 @@ class OutputWarp:
             return np.log(y)
         if self.kind == "none" or self.method == "identity":
             return y
-        z = y / self.scale
+        z = (y - self.shift) / self.scale
         if self.method == "box-cox":
             return np.log(z) if self.lam == 0 else (np.power(z, self.lam) - 1.0) / self.lam
         return np.asarray(stats.yeojohnson(z, self.lam))
@@ -142,7 +145,7 @@ class OutputWarp:
             return 1.0 / y
         if self.kind == "none" or self.method == "identity":
             return np.ones_like(y)
-        z = y / self.scale
+        z = (y - self.shift) / self.scale
         if self.method == "box-cox":
             return np.power(z, self.lam - 1.0) / self.scale
         pos = np.power(np.abs(z) + 1.0, self.lam - 1.0)
@@ -168,7 +171,7 @@ class OutputWarp:
                                      1.0 / (2.0 - lam)))
                 z = np.where(w >= 0, zp, zn)
         big = np.finfo(float).max / 4 / max(self.scale, 1.0)  # scale * big stays finite
-        return self.scale * np.nan_to_num(z, nan=0.0, posinf=big, neginf=-big)
+        return self.shift + self.scale * np.nan_to_num(z, nan=0.0, posinf=big, neginf=-big)
 
     def std(self, mean_w: Any, std_w: Any) -> np.ndarray:
         """A standard deviation of the modelled scale mapped to the objective's, to first order

@@ -80,10 +80,10 @@ def maximize_acquisition(acq: AcquisitionFunction, bounds: torch.Tensor, q: int,
 def no_worse_than_starts(acq: AcquisitionFunction, cand: torch.Tensor, starts: torch.Tensor) -> torch.Tensor:
     """``cand`` (``1 x d``), or the start (``k x 1 x d``) of highest acquisition value if that is
     higher: a local search must not end below where it began. On the device machine's stack
-    (torch 2.11, numpy 2.5, its scipy) the L-BFGS-B search from the starts returned corners of the
-    box, acquisition values 300-700 times the incumbent's on the log scale, at 1000 and 3000
-    observations (BENCHMARKS.md section 1, session 23); this machine's stack did not. Not-a-number
-    values count as the lowest.
+    (torch 2.11, numpy 2.5, its scipy) the L-BFGS-B search returned corners of the box at 1000 and
+    3000 observations, log-EI -719 and -1858 where the best start had -2.6 and -3.9
+    (BENCHMARKS.md section 1, session 23); this machine's stack did not. Not-a-number values
+    count as the lowest.
     """
     with torch.no_grad(), gp_settings():
         vals = acq(torch.cat([cand[None].to(starts), starts])).reshape(-1)

@@ -112,11 +112,12 @@ def run_tuner_loo(p: Problem, seed: int) -> tuple[float, float]:
     return run_tuner(p, seed, y_warp="loo")
 
 
-def run_tuner_cat_prior(p: Problem, seed: int) -> tuple[float, float]:
-    """``tuner`` with a log-normal prior (median 1) on the categorical kernels' lengthscales."""
+def run_tuner_cat_prior(p: Problem, seed: int, loc: float = 0.0, scale: float = 1.0) -> tuple[float, float]:
+    """``tuner`` with a log-normal prior (``loc, scale``; median 1 by default) on the categorical
+    kernels' lengthscales (``--methods tuner_cat_prior:LOC:SCALE`` for another)."""
     from tuner.surrogate import SurrogateConfig
 
-    return run_tuner(p, seed, model_config=SurrogateConfig(categorical_prior=(0.0, 1.0)))
+    return run_tuner(p, seed, model_config=SurrogateConfig(categorical_prior=(loc, scale)))
 
 
 def run_tuner_no_exploit(p: Problem, seed: int) -> tuple[float, float]:
@@ -327,7 +328,8 @@ def main() -> None:
             for seed in range(args.first_seed, args.first_seed + args.seeds):
                 r = done.get(pname, {}).get(m, {}).get(seed)
                 if r is None:
-                    r = METHODS[m](p, seed)
+                    r = (run_tuner_cat_prior(p, seed, *map(float, m.split(":")[1:3]))
+                         if m.startswith("tuner_cat_prior:") else METHODS[m](p, seed))
                     line = json.dumps({"problem": pname, "method": m, "seed": seed,
                                        "regret": r[0], "sec_per_eval": r[1]})
                     print(line, flush=True)

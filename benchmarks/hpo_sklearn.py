@@ -119,11 +119,13 @@ def main() -> None:
             if r is None:
                 if method == "tuner":
                     r = list(run_tuner(data, args.trials, seed))
-                elif method == "tuner-cat-prior":  # a prior on the categorical lengthscales
+                elif method.startswith("tuner-cat-prior"):  # a prior on the categorical lengthscales
                     from tuner.surrogate import SurrogateConfig
 
+                    # tuner-cat-prior: log-normal (0, 1); tuner-cat-prior:LOC:SCALE: another one
+                    loc, scale = (map(float, method.split(":")[1:3]) if ":" in method else (0.0, 1.0))
                     r = list(run_tuner(data, args.trials, seed,
-                                       model_config=SurrogateConfig(categorical_prior=(0.0, 1.0))))
+                                       model_config=SurrogateConfig(categorical_prior=(loc, scale))))
                 elif method == "tuner-loo":  # the output warp chosen by leave-one-out density
                     r = list(run_tuner(data, args.trials, seed, y_warp="loo"))
                 else:

@@ -60,20 +60,19 @@ def maximize_acquisition(acq: AcquisitionFunction, bounds: torch.Tensor, q: int,
             options: dict[str, bool | float | int] = {
                 "maxiter": config.maxiter, "batch_limit": config.num_restarts,
                 "init_batch_limit": config.raw_samples}
-            init = None
+            init = raw = None
             if starts is not None and len(starts) and q == 1:
-                init = torch.cat([gen_batch_initial_conditions(
-                    acq, bounds, q=1, num_restarts=config.num_restarts,
-                    raw_samples=config.raw_samples, options=options),
-                    starts.to(bounds)[:, None, :]])
+                raw = gen_batch_initial_conditions(acq, bounds, q=1, num_restarts=config.num_restarts,
+                                                   raw_samples=config.raw_samples, options=options)
+                init = torch.cat([raw, starts.to(bounds)[:, None, :]])
                 options = {**options, "batch_limit": len(init)}
             cand, _ = optimize_acqf(
                 acq, bounds=bounds, q=q, num_restarts=config.num_restarts if init is None
                 else len(init), raw_samples=None if init is not None else config.raw_samples,
                 sequential=q > 1, options=dict(options), batch_initial_conditions=init,
                 fixed_features=fixed or None)
-            if init is not None:
-                cand = no_worse_than_starts(acq, cand, init)
+            if raw is not None:  # not the given starts: evaluated points, an ask there is a repeat
+                cand = no_worse_than_starts(acq, cand, raw)
     return cand.detach()
 
 

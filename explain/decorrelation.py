@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from explain.errors import ExplainError
+from explain.errors import ExplainError, check_count
 
 __all__ = ["Sculpting", "distance_correlation", "sculpting"]
 
@@ -78,8 +78,7 @@ def sculpting(output: np.ndarray, mass: np.ndarray, label: np.ndarray, signal_ef
             bins not an int >= 1 or a mass range that is not (low, high) with low < high.
     """
     output, mass, label = (np.asarray(v, dtype=float).reshape(-1) for v in (output, mass, label))
-    if isinstance(bins, bool) or not isinstance(bins, int) or bins < 1:
-        raise ExplainError(f"bins must be an int >= 1, got {bins!r}")
+    check_count(bins, "bins")
     lo, hi = (float(v) for v in mass_range)
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise ExplainError(f"mass_range must be (low, high) with finite low < high, got {mass_range!r}")

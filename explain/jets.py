@@ -19,7 +19,7 @@ from typing import Any
 import awkward as ak
 import numpy as np
 
-from explain.errors import ExplainError
+from explain.errors import ExplainError, check_count
 from explain.grooming import GROOMERS
 
 __all__ = ["JetSample", "generate_jets", "load_or_generate"]
@@ -238,8 +238,7 @@ def load_or_generate(n_per_class: int, cache_dir: str | Path = "jet-cache", seed
     Raises:
         ExplainError: ``n_jobs`` not an int >= 1, or as :func:`generate_jets`.
     """
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-        raise ExplainError(f"n_jobs must be an int >= 1, got {n_jobs!r}")
+    check_count(n_jobs, "n_jobs")
     chunks = max(1, min(n_jobs // 2, n_per_class))
     spec: dict = {"n": n_per_class, "seed": seed, "pt": pt_window, "v": 1}
     if (radius, grooming, grooming_options) != (0.8, None, None):  # today's sample keeps its key
@@ -273,7 +272,6 @@ def load_or_generate(n_per_class: int, cache_dir: str | Path = "jet-cache", seed
         parts = [f.result() for f in futures]
     else:
         parts = [generate_jets(n, signal, s, pt_window, radius, **options) for n, signal, s in jobs]
-    sig, bkg = JetSample.concat(parts[:chunks]), JetSample.concat(parts[chunks:])
-    sample = JetSample.concat([sig, bkg]).shuffled(seed)
+    sample = JetSample.concat(parts).shuffled(seed)  # the signal's chunks, then the background's
     sample.save(path)
     return sample

@@ -26,7 +26,7 @@ import torch
 from scipy.stats import spearmanr
 from torch import Tensor, nn
 
-from explain.errors import ExplainError
+from explain.errors import ExplainError, check_count
 from explain.taggers import predict
 
 __all__ = ["AttributionQuality", "Curve", "attribution_quality", "deletion_curve", "insertion_curve",
@@ -107,8 +107,7 @@ def integrated_gradients(model: nn.Module, x: Tensor, n_steps: int = 32) -> Tens
     """captum's integrated gradients of the model's (single) output from an all-zero baseline."""
     from captum.attr import IntegratedGradients
 
-    if isinstance(n_steps, bool) or not isinstance(n_steps, int) or n_steps < 1:
-        raise ExplainError(f"n_steps must be an int >= 1, got {n_steps!r}")
+    check_count(n_steps, "n_steps")
     was = model.training
     model.eval()
     try:

@@ -22,7 +22,7 @@ from functools import cache
 
 import numpy as np
 
-from explain.errors import ExplainError
+from explain.errors import check_count
 from explain.grooming import groomed_mass, soft_drop
 from explain.jets import JetSample
 
@@ -178,8 +178,7 @@ def jet_observables(sample: JetSample, n_jobs: int = 1) -> dict[str, np.ndarray]
     Raises:
         ExplainError: ``n_jobs`` not an int >= 1.
     """
-    if isinstance(n_jobs, bool) or not isinstance(n_jobs, int) or n_jobs < 1:
-        raise ExplainError(f"n_jobs must be an int >= 1, got {n_jobs!r}")
+    check_count(n_jobs, "n_jobs")
     n = len(sample)
     if n_jobs > 1 and n > 1:
         from tuner.execution.executors import process_pool

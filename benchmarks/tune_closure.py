@@ -12,6 +12,8 @@ lies within 5% of every range of the truth.
         [--only 4,2,3]   # some of the drawn truths, run in this order; rows already in
                          # DIR/closure.json are kept, and each finished tune is added to it at once
         [--example closure_10params.yaml --workers 2]   # the 10-parameter moonshot (60 evaluations)
+    (``professor`` proposes Sobol's points: its rows are made from the Sobol tunes' evaluations,
+    of the same run or of an earlier one into the same folder, with its own recommendation)
     python benchmarks/tune_closure.py --replay DIR/truth0-emulator --after 33 --out OUT
                          # a copy of a stored tune cut after 33 evaluations, resumed to its budget
                          # with the code on the path: proposers that differ after evaluation 33
@@ -51,7 +53,10 @@ def _config(truth: dict[str, float], a: argparse.Namespace, strategy: str):
 
 
 def _trajectory(out: Path, cfg, every: int) -> list[tuple[int, float]]:
-    """(evaluations, max |emulator minimum - truth| / range) at every checkpoint."""
+    """(evaluations, max |recommendation - truth| / range) at every checkpoint: the minimum of
+    the emulator fitted to the evaluations so far, or of Professor's polynomials for
+    ``professor``."""
+    from tuner.mc.recommend import polynomial_minimum
     from tuner.mc.workflow import TuneRun
 
     run = TuneRun.load(out)
@@ -66,9 +71,30 @@ def _trajectory(out: Path, cfg, every: int) -> list[tuple[int, float]]:
         emu = setup.emulator(U, [state.vectors[t.id] for t in sub], seed=cfg.seed)
         order = np.argsort(emu.chi2_seen)[:5]
         u = emu.minimum(U[order], np.asarray(opt.space.model_bounds), seed=cfg.seed)
+        if cfg.strategy == "professor":
+            values = np.stack([state.vectors[t.id][0] for t in sub])
+            poly = polynomial_minimum(U, values, setup.data_vector(), cfg.model_error, u, cfg.seed)
+            if poly is None:  # too few runs for a quadratic: no recommendation of its own yet
+                continue
+            u = poly
         x = np.array(opt.space.from_unit(u[None])[0], dtype=float)
         rows.append((k, float(np.max(np.abs(x - truth) / (hi - lo)))))
     return rows
+
+
+def _row(i: int, strategy: str, cfg, out: Path, res, every: int) -> dict:
+    """The table's row of one finished closure tune."""
+    truth = cfg.closure["truth"]
+    rng = {p.name: p.high - p.low for p in cfg.parameters}
+    err = {n: abs(res.best[n] - truth[n]) / rng[n] for n in truth}
+    pull = {n: (res.best[n] - truth[n]) / res.uncertainties[n] for n in truth}
+    traj = _trajectory(out, cfg, every)
+    hit = next((k for k, e in traj if e < 0.05), None)
+    return {"truth": i, "strategy": strategy, "max_err": max(err.values()),
+            "max_pull": max(abs(v) for v in pull.values()), "err": err, "pull": pull,
+            "evals_to_5pct": hit, "trajectory": traj, "best": res.best,
+            "unconstrained": res.unconstrained,
+            "validation_chi2": res.validation.tune.chi2, "nbins": res.validation.tune.nbins}
 
 
 def one(job: tuple[int, dict[str, float], str, argparse.Namespace]) -> dict:
@@ -79,16 +105,30 @@ def one(job: tuple[int, dict[str, float], str, argparse.Namespace]) -> dict:
     out = Path(a.out) / f"truth{i}-{strategy}"
     shutil.rmtree(out, ignore_errors=True)
     res = run_tune(cfg, out, workers=a.workers, progress=False)
-    rng = {p.name: p.high - p.low for p in cfg.parameters}
-    err = {n: abs(res.best[n] - truth[n]) / rng[n] for n in truth}
-    pull = {n: (res.best[n] - truth[n]) / res.uncertainties[n] for n in truth}
-    traj = _trajectory(out, cfg, a.every)
-    hit = next((k for k, e in traj if e < 0.05), None)
-    return {"truth": i, "strategy": strategy, "max_err": max(err.values()),
-            "max_pull": max(abs(v) for v in pull.values()), "err": err, "pull": pull,
-            "evals_to_5pct": hit, "trajectory": traj, "best": res.best,
-            "unconstrained": res.unconstrained,
-            "validation_chi2": res.validation.tune.chi2, "nbins": res.validation.tune.nbins}
+    return _row(i, strategy, cfg, out, res, a.every)
+
+
+def professor_from_sobol(job: tuple[int, dict[str, float], str, argparse.Namespace]) -> dict:
+    """Professor's row from the evaluations of the Sobol tune of the same truth: both strategies
+    propose the same scrambled Sobol points with the same seeds (``tuner.mc.proposers.design``),
+    so they differ only in the recommendation, made here from a copy of that study."""
+    from tune_lep import copy_first_trials
+
+    from tuner.mc.config import config_from_dict
+    from tuner.mc.workflow import run_tune
+
+    i, _, _, a = job
+    src, out = Path(a.out) / f"truth{i}-sobol", Path(a.out) / f"truth{i}-professor"
+    shutil.rmtree(out, ignore_errors=True)
+    raw = json.loads((src / "config.json").read_text())
+    copy_first_trials(src / "study.db", raw["budget"], out)
+    shutil.copy(src / "pseudodata.yoda", out / "pseudodata.yoda")
+    raw.pop("embedded_binning", None)
+    raw["strategy"] = "professor"
+    (out / "config.json").write_text(json.dumps(raw, indent=1))
+    cfg = config_from_dict(raw, out)
+    res = run_tune(cfg, out, workers=a.workers, progress=False, resume=True)
+    return _row(i, "professor", cfg, out, res, a.every)
 
 
 def replay(src: Path, after: int, out: Path) -> None:
@@ -162,11 +202,25 @@ def main() -> None:
     order = range(len(ts)) if a.only is None else [int(i) for i in a.only.split(",")]
     jobs = [(i, ts[i], s, a) for i in order for s in strategies]
     earlier = _previous(Path(a.out), {(i, s) for i, _, s, _ in jobs})
+    # Professor evaluates Sobol's points: its rows come from the Sobol tunes of this run, or of an
+    # earlier run into the same folder, whenever there are any
+    sobol_here = "sobol" in strategies
+    derived = {i for i in order if "professor" in strategies
+               and (sobol_here or (Path(a.out) / f"truth{i}-sobol" / "study.db").exists())}
     rows: list[dict] = []
     with ProcessPoolExecutor(a.parallel) as pool:
-        for fut in as_completed([pool.submit(one, j) for j in jobs]):
+        pending = {pool.submit(one, j): j for j in jobs
+                   if not (j[2] == "professor" and j[0] in derived)}
+        pending |= {pool.submit(professor_from_sobol, j): j for j in jobs
+                    if j[2] == "professor" and j[0] in derived and not sobol_here}
+        while pending:
+            fut = next(as_completed(pending))
+            i, truth, strategy, _ = pending.pop(fut)
             rows.append(fut.result())
             _save(Path(a.out), rows + earlier)  # a stopped run keeps every finished tune
+            if strategy == "sobol" and i in derived:
+                job = (i, truth, "professor", a)
+                pending[pool.submit(professor_from_sobol, job)] = job
     rows += earlier
     print(f"\n{a.truths} truths (seed {a.seed}), {a.budget} evaluations of {a.events} events, "
           f"pseudo-data of {a.pseudo_events} events\n")

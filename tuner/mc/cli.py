@@ -53,7 +53,7 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
     """Run a tune from CONFIG (YAML) or the embedded --default."""
     from tuner.mc.config import default_config, load_config
     from tuner.mc.setup import prepare
-    from tuner.mc.workflow import run_tune
+    from tuner.mc.workflow import check_out_folder, run_tune
 
     if (config is None) == (not use_default):
         raise TunerError("give exactly one of CONFIG or --default, got "
@@ -69,6 +69,7 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
                f"({sum(setup.data[k].nbins for k in setup.keys)} bins), {cfg.budget} evaluations "
                f"of {cfg.events} events, {n_workers if scheduler is None else 'dask'} workers")
     if dry_run:
+        check_out_folder(out, resume)
         click.echo("configuration valid (dry run: nothing generated)")
         return
     res = run_tune(cfg, out, workers=n_workers, scheduler=scheduler, resume=resume,

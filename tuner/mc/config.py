@@ -284,6 +284,9 @@ def _parameters(raw: Any, where: str) -> list[Parameter]:
                 and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in spec)):
             raise ConfigError(f"{where}: parameter {name}: range must be [low, high], got {spec!r}")
         lo, hi = float(spec[0]), float(spec[1])
+        if not (math.isfinite(lo) and math.isfinite(hi)):
+            raise ConfigError(f"{where}: parameter {name}: low and high must be finite numbers, "
+                              f"got [{lo}, {hi}]")
         if not lo < hi:
             raise ConfigError(f"{where}: parameter {name}: low must be < high, got [{lo}, {hi}]")
         try:

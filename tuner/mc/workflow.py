@@ -39,8 +39,36 @@ from tuner.optimizer import Optimizer
 from tuner.space import Space
 from tuner.storage import Study, Trial
 
-__all__ = ["Evaluation", "Evaluator", "TuneResult", "TuneRun", "TuneSetup", "evaluate_point",
-           "prepare", "recommend", "run_tune"]
+__all__ = ["Evaluation", "Evaluator", "TuneResult", "TuneRun", "TuneSetup", "check_out_folder",
+           "evaluate_point", "prepare", "recommend", "run_tune"]
+
+
+def check_out_folder(out: str | Path, resume: bool = False) -> None:
+    """Check, writing nothing, that a tune can start (or with ``resume`` continue) in ``out``:
+    a folder, or a path whose nearest existing parent is a writable folder; empty or new for a
+    fresh start, holding a study to resume (``run --dry-run`` checks this too).
+
+    Raises:
+        StorageError: naming the folder and what is wrong with it.
+    """
+    out = Path(out)
+    db = out / "study.db"
+    if out.exists() and not out.is_dir():
+        raise StorageError(f"--out must be a folder, got the file {out}")
+    if resume and not db.exists():
+        raise StorageError(f"nothing to resume: {out} holds no study.db")
+    if not resume and db.exists():
+        raise StorageError(f"a study already exists in {out}; pass --resume to continue it or "
+                           "choose another --out (nothing was changed)")
+    if not resume and out.is_dir() and any(p.name != ".lock" for p in out.iterdir()):
+        raise StorageError(f"{out} is not empty and holds no study: choose an empty or new --out "
+                           "(nothing was changed)")
+    parent = out.absolute()
+    while not parent.exists():
+        parent = parent.parent
+    if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
+        raise StorageError(f"cannot use {out} as the output folder: {parent} is not a writable "
+                           "folder")
 
 
 @dataclass
@@ -183,16 +211,7 @@ class TuneRun:
         """
         out = Path(out)
         db = out / "study.db"
-        if out.exists() and not out.is_dir():
-            raise StorageError(f"--out must be a folder, got the file {out}")
-        if resume and not db.exists():
-            raise StorageError(f"nothing to resume: {out} holds no study.db")
-        if not resume and db.exists():
-            raise StorageError(f"a study already exists in {out}; pass --resume to continue it or "
-                               "choose another --out (nothing was changed)")
-        if not resume and out.is_dir() and any(p.name != ".lock" for p in out.iterdir()):
-            raise StorageError(f"{out} is not empty and holds no study: choose an empty or new --out "
-                               "(nothing was changed)")
+        check_out_folder(out, resume)
         lock = cls._lock_folder(out)
         study = None
         try:

@@ -52,6 +52,8 @@ def _base(**change):
      r"parameter stringz:alund is the Pythia setting StringZ:aLund again \(setting names are "
      r"case-insensitive\)"),
     ({"fixed": {"stringz:ALUND": 0.5}}, r"\['StringZ:aLund'\] are both tuned and fixed"),
+    ({"parameters": {"StringZ:aLund": [0.3, float("nan")]}},
+     r"parameter StringZ:aLund: low and high must be finite numbers, got \[0\.3, nan\]"),
 ])
 def test_configuration_rules(tmp_path, change, match):
     with pytest.raises(ConfigError, match=match):
@@ -110,8 +112,15 @@ def test_cli_refuses_a_duplicate_yaml_key_workers_0_and_an_out_under_a_file(tmp_
     assert not (tmp_path / "o").exists()
     blocker = tmp_path / "afile"
     blocker.write_text("x")
-    r = cli_here(str(good), "--out", str(blocker / "sub"))
-    assert r.returncode == 2 and r.stderr.count("error:") == 1 and "Traceback" not in r.stderr
-    assert "cannot use" in r.stderr and blocker.read_text() == "x"
+    for dry in ([], ["--dry-run"]):  # a dry run checks the folder too, and writes nothing
+        r = cli_here(str(good), "--out", str(blocker / "sub"), *dry)
+        assert r.returncode == 2 and r.stderr.count("error:") == 1 and "Traceback" not in r.stderr
+        assert "cannot use" in r.stderr and blocker.read_text() == "x"
+    (tmp_path / "full").mkdir()
+    (tmp_path / "full" / "notes.txt").write_text("mine")
+    r = cli_here(str(good), "--out", str(tmp_path / "full"), "--dry-run")
+    assert r.returncode == 2 and "is not empty and holds no study" in r.stderr
+    r = cli_here(str(good), "--out", str(tmp_path / "new" / "deeper"), "--dry-run")
+    assert r.returncode == 0 and not (tmp_path / "new").exists()
     r = cli_here("rescore", str(tmp_path), "--weight", "d01=abc")
     assert r.returncode == 2 and "Traceback" not in r.stderr

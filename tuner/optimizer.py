@@ -23,6 +23,7 @@ from scipy.optimize import OptimizeResult
 
 from tuner.acquisition.functions import ACQ_FUNCS, AcqConfig, make_acquisition
 from tuner.acquisition.optimize import maximize_acquisition
+from tuner.acquisition.per_second import PER_SECOND, PerSecond, fit_time_model, split_value_time
 from tuner.checks import (
     check_device,
     check_extras,
@@ -89,7 +90,12 @@ class Optimizer:
             L-BFGS on the GP, and duplicates are always avoided.
         acq_func_kwargs: ``{"xi": ..., "kappa": ...}`` as scikit-optimize (unless ``acq_config``).
         acq_func: ``"LogEI"`` (default; ``"EI"`` and ``"gp_hedge"`` map to it), ``"qLogNEI"``,
-            ``"PI"`` or ``"LCB"``.
+            ``"PI"`` or ``"LCB"``; ``"EIps"`` or ``"PIps"`` (scikit-optimize's improvement per
+            second, :mod:`tuner.acquisition.per_second`): every result is told as
+            ``(value, seconds)``, a second GP models the log of the time, and ``log_time`` is
+            kept with each trial (``info["log_time"]``) and in the result. Their batches and
+            asks beside pending points take the constant liar ``"cl_min"`` unless another
+            ``strategy`` is given (a joint batch's improvement cannot be divided per point).
         random_state: Seed (an int, or a numpy ``RandomState``/``Generator`` from which one is drawn);
             fixes the design and every random choice of the acquisition search.
         noise: ``"gaussian"`` to learn a noise level, or a float: the known noise variance of
@@ -162,12 +168,9 @@ class Optimizer:
         if initial_point_generator not in INITIAL_POINT_GENERATORS:
             raise TunerError(f"initial_point_generator must be one of {INITIAL_POINT_GENERATORS}, "
                              f"got {initial_point_generator!r}")
-        if acq_func in ("EIps", "PIps"):
-            raise TunerError(f"acq_func {acq_func!r} (scikit-optimize's improvement per second) "
-                             f"needs a model of the evaluation time, which tuner does not fit: "
-                             f"use {acq_func[:2]!r}")
-        if acq_func not in ACQ_FUNCS:
-            raise TunerError(f"acq_func must be one of {sorted(ACQ_FUNCS)}, got {acq_func!r}")
+        if acq_func not in ACQ_FUNCS and acq_func not in PER_SECOND:
+            raise TunerError(f"acq_func must be one of {sorted([*ACQ_FUNCS, *PER_SECOND])}, "
+                             f"got {acq_func!r}")
         if y_warp not in (*Y_WARPS, "auto", "loo"):
             raise TunerError(f"y_warp must be one of {(*Y_WARPS, 'auto', 'loo')}, got {y_warp!r}")
         if y_warp == "auto":
@@ -176,6 +179,9 @@ class Optimizer:
             raise TunerError(f"noise must be 'gaussian' or a variance >= 0, got {noise!r}")
         self.n_initial_points = n_initial_points
         self.acq_func = acq_func
+        #: whether results are ``(value, seconds)`` and the acquisition divides by the time
+        self.per_second = acq_func in PER_SECOND
+        self._time_fit: tuple[int, Any] | None = None  # (trials it saw, GP of log time)
         self.noise = noise
         self.y_warp = y_warp
         self.random_state = random_state
@@ -342,7 +348,12 @@ class Optimizer:
             if fresh:
                 pts = fresh[:need]
             elif self.model is not None and len(self.complete) >= 2:
-                pts = self._acquire(need) if strategy is None else self._acquire_liar(strategy)
+                lie = strategy
+                if lie is None and self.per_second and (need > 1 or self.pending):
+                    # a joint batch's improvement does not divide by its points' times: after
+                    # one good point the rest would go to the cheapest corner
+                    lie = "cl_min"
+                pts = self._acquire(need) if lie is None else self._acquire_liar(lie)
             else:
                 rng = np.random.default_rng((self._seed, len(self.trials)))
                 pts = self._rvs(need, rng)
@@ -459,8 +470,22 @@ class Optimizer:
         of the baseline draw random numbers when they are made."""
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(self._ask_seed())
-            return make_acquisition(self.acq_func, model, X, X_pending, q, self._known_noise,
-                                    self.acq_config)
+            acq = make_acquisition(PER_SECOND.get(self.acq_func, self.acq_func), model, X,
+                                   X_pending, q, self._known_noise, self.acq_config)
+            time_model = self._time_model() if self.per_second else None
+            return acq if time_model is None else PerSecond(acq, time_model)
+
+    def _time_model(self) -> Any:
+        """The GP of the log evaluation time of the complete trials (``EIps``/``PIps``), refitted
+        when trials were added; ``None`` with fewer than two times."""
+        timed = [t for t in self.complete if "log_time" in (t.info or {})]
+        if len(timed) < 2:
+            return None
+        if self._time_fit is None or self._time_fit[0] != len(timed):
+            model = fit_time_model(self._units(timed), np.array([t.info["log_time"] for t in timed]),
+                                   self.device, self.model_config)
+            self._time_fit = (len(timed), model)
+        return self._time_fit[1]
 
     def _maximize(self, acq: Any, q: int) -> list[list[Any]]:
         """The ``q`` points maximising ``acq`` (seeded by the trial count), as user points that
@@ -522,9 +547,15 @@ class Optimizer:
         checked = []  # everything is checked before anything is recorded
         for xi, yi, ni, inf, art in zip(xs, ys, ns, infos, arts, strict=True):
             pt = self.space.check_point(xi)
+            log_t = None
+            if self.per_second:
+                yi, log_t = split_value_time(yi, pt, self.acq_func)
             if yi is not None:
                 yi = check_value(yi, pt, self.y_warp)
-            checked.append((pt, yi, check_noise(ni, pt), check_extras(inf, art, pt)))
+            inf = check_extras(inf, art, pt)
+            if log_t is not None:
+                inf = {**(inf or {}), "log_time": log_t}
+            checked.append((pt, yi, check_noise(ni, pt), inf))
         for (pt, yi, ni, inf), art in zip(checked, arts, strict=True):
             self._record(self._find_pending(pt) or self._new_trial(pt), yi, ni, inf, art)
         if fit:
@@ -559,6 +590,9 @@ class Optimizer:
         info = dict(info or {})
         if y is not None:
             try:
+                if self.per_second:
+                    y, log_t = split_value_time(y, rec.x, self.acq_func)
+                    info["log_time"] = log_t
                 y = check_value(y, rec.x, self.y_warp)
                 noise = check_noise(noise, rec.x)
             except EvaluationError as exc:
@@ -587,7 +621,10 @@ class Optimizer:
                         else random_state, **self._settings)
         done = self.complete
         if done:
-            new.tell([t.x for t in done], [t.y for t in done], noise=[t.noise for t in done])
+            ys: list[Any] = [t.y for t in done]
+            if self.per_second:
+                ys = [(t.y, math.exp(t.info["log_time"])) for t in done]
+            new.tell([t.x for t in done], ys, noise=[t.noise for t in done])
         return new
 
     def run(self, func: Any, n_iter: int = 1) -> OptimizeResult:

@@ -18,7 +18,8 @@ def build_result(opt: Any, specs: dict[str, Any] | None = None,
 
     Fields as in scikit-optimize: ``x`` and ``fun`` (best evaluated point and value), ``x_iters``
     and ``func_vals`` (every successful evaluation, in order), ``space``, ``specs``, ``models``,
-    ``random_state``. Added: ``x_recommended`` / ``fun_recommended`` / ``fun_recommended_std``
+    ``random_state``, and ``log_time`` (the log of each evaluation's seconds) for ``EIps`` and
+    ``PIps``. Added: ``x_recommended`` / ``fun_recommended`` / ``fun_recommended_std``
     (minimiser of the surrogate's posterior mean; for a noisy objective this, not the luckiest
     evaluation, is the answer; ``models`` are :class:`~tuner.surrogate.SurrogateView` objects with
     scikit-optimize's ``predict``), ``noise`` (known variances or ``None``), ``failed`` (the failed
@@ -45,6 +46,8 @@ def build_result(opt: Any, specs: dict[str, Any] | None = None,
     res.space = opt.space
     res.specs = specs or {"function": "Optimizer", "args": {}}
     res.models = [SurrogateView(m, w, opt.noise) for m, w in zip(opt.models, opt.model_warps, strict=True)]
+    if getattr(opt, "per_second", False):  # EIps / PIps: scikit-optimize's log_time
+        res.log_time = np.array([t.info.get("log_time", np.nan) for t in done], dtype=float)
     res.random_state = opt.random_state
     res.y_warp = opt.y_warp  # the scale the GPs behind res.models are fitted on
     res.failed = [{"x": t.x, "error": t.error, "trial": t.id} for t in opt.trials

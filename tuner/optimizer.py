@@ -515,6 +515,7 @@ class Optimizer:
         Args:
             x: A point or a list of points.
             y: Objective value(s). ``None`` marks a failed evaluation, kept out of the model.
+                With ``acq_func="EIps"`` or ``"PIps"`` each is ``(value, seconds)``.
             noise: Known noise variance(s) of ``y``, or ``None``.
             info: JSON-able dict (or a list of them) stored with the trial.
             artifact: ``bytes`` (or a list) stored with the trial in the study.
@@ -525,7 +526,8 @@ class Optimizer:
 
         Raises:
             EvaluationError: a NaN or infinite value, a negative noise, a non-positive value
-                with ``y_warp="log"``, or mismatched lengths.
+                with ``y_warp="log"``, or mismatched lengths; for ``EIps``/``PIps`` a value that
+                is not ``(value, seconds > 0)`` (also a ``TypeError``, as scikit-optimize's).
             SpaceError: a point outside the space.
         """
         many = len(x) > 0 and is_listlike(x[0])

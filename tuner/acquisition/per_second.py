@@ -45,7 +45,7 @@ def split_value_time(y: Any, pt: Sequence[Any], acq_func: str) -> tuple[Any, flo
     """
     if y is None:
         return None, None
-    if isinstance(y, (str, bytes)) or not is_listlike(y) or len(y) != 2:
+    if not is_listlike(y) or len(y) != 2:
         raise TimeValueError(f"acq_func={acq_func!r} needs each result as (value, seconds), got "
                              f"{y!r} at {list(pt)!r}")
     value, t = y[0], y[1]

@@ -12,11 +12,11 @@ from typing import Any
 import numpy as np
 import torch
 
-from tuner.errors import EvaluationError, TunerError
+from tuner.errors import EvaluationError, SpaceError, TunerError
 from tuner.storage import plain_json
 
 __all__ = ["check_device", "check_extras", "check_noise", "check_skopt_arguments", "check_value",
-           "is_listlike", "seed_of"]
+           "is_listlike", "seed_of", "split_told"]
 
 
 def is_listlike(v: Any) -> bool:
@@ -146,3 +146,35 @@ def check_extras(info: Any, artifact: Any, pt: list[Any]) -> dict[str, Any] | No
         raise EvaluationError(f"artifact must be bytes (or None), got {type(artifact).__name__} "
                               f"at {pt!r}")
     return info
+
+
+def split_told(n_dims: int, x: Any, y: Any, noise: Any, info: Any,
+               artifact: Any) -> list[tuple[Any, Any, Any, Any, Any]]:
+    """What ``tell`` was given, one ``(point, value, noise, info, artifact)`` row per point:
+    ``tell(x, y)`` for one point, ``tell([x1, x2], [y1, y2])`` for several (then ``noise``,
+    ``info`` and ``artifact`` are lists, one entry per point, or one entry for all). Only the
+    shapes are checked here; the values are checked row by row.
+
+    Raises:
+        SpaceError: several points, not all of ``n_dims`` values.
+        EvaluationError: several points and not as many values (or noise variances).
+    """
+    many = len(x) > 0 and is_listlike(x[0])
+    xs = list(x) if many else [x]
+    if many and any(not is_listlike(xi) or len(xi) != n_dims for xi in xs):
+        raise SpaceError(f"Not all points have the same dimensions as the space: each of the "
+                         f"{len(xs)} points told needs {n_dims} values, got lengths "
+                         f"{[len(xi) if is_listlike(xi) else 1 for xi in xs]}")
+    if many and not is_listlike(y):
+        raise EvaluationError(f"telling {len(xs)} points needs a list of {len(xs)} values, got {y!r}")
+    ys = list(y) if many else [y]
+    ns = list(noise) if many and is_listlike(noise) else [noise] * len(xs)
+    infos = list(info) if many and isinstance(info, list) else [info] * len(xs)
+    arts = list(artifact) if many and isinstance(artifact, list) else [artifact] * len(xs)
+    if not (len(xs) == len(ys) == len(ns)):
+        raise EvaluationError(f"tell needs as many values as points, got {len(xs)} points and "
+                              f"{len(ys)} values")
+    if not (len(infos) == len(arts) == len(xs)):
+        raise EvaluationError(f"tell needs one info and one artifact per point (or one for all), "
+                              f"got {len(xs)} points, {len(infos)} infos and {len(arts)} artifacts")
+    return list(zip(xs, ys, ns, infos, arts, strict=True))

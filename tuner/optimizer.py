@@ -21,21 +21,15 @@ import numpy as np
 import torch
 from scipy.optimize import OptimizeResult
 
-from tuner.acquisition.functions import ACQ_FUNCS, AcqConfig, make_acquisition
+from tuner.acquisition.functions import AcqConfig, make_acquisition
 from tuner.acquisition.optimize import maximize_acquisition
 from tuner.acquisition.per_second import PER_SECOND, PerSecond, fit_time_model, split_value_time
-from tuner.checks import (
-    check_device,
-    check_extras,
-    check_noise,
-    check_skopt_arguments,
-    check_value,
-    is_listlike,
-    seed_of,
-)
-from tuner.errors import EvaluationError, SpaceError, TunerError
+from tuner.candidates import allowed, deduplicate, is_new, sample
+from tuner.checks import check_device, check_extras, check_noise, check_value, seed_of, split_told
+from tuner.errors import EvaluationError, TunerError
+from tuner.options import ASK_STRATEGIES, FAILURE_MODES, check_options, check_strategy, resolve_skopt
 from tuner.result import build_result
-from tuner.space import INITIAL_POINT_GENERATORS, Categorical, Integer, Space
+from tuner.space import Space
 from tuner.storage import InMemoryStorage, Storage, Study, Trial
 from tuner.surrogate.gp import SurrogateConfig
 from tuner.surrogate.mll import torch_threads
@@ -43,20 +37,6 @@ from tuner.surrogate.state import Observations, Surrogate
 from tuner.surrogate.warp import Y_WARPS, OutputWarp
 
 __all__ = ["ASK_STRATEGIES", "FAILURE_MODES", "Y_WARPS", "Optimizer"]
-
-#: how ``ask(n_points > 1)`` chooses a batch: jointly with the pending points integrated out
-#: (``None``, the default), or scikit-optimize's constant liars (each point chosen after
-#: pretending the earlier ones returned the minimum, mean or maximum of the results so far)
-ASK_STRATEGIES = (None, "cl_min", "cl_mean", "cl_max")
-
-FAILURE_MODES = ("worst", "ignore")
-_DUP_TOL = 1e-7
-
-
-def _is_new(U: np.ndarray, u: np.ndarray) -> bool:
-    """Whether the unit-cube point ``u`` differs from every row of ``U`` (by more than
-    :data:`_DUP_TOL` in some coordinate)."""
-    return len(U) == 0 or bool(np.min(np.max(np.abs(U - u), axis=1)) > _DUP_TOL)
 
 
 def _few_threads(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -141,42 +121,23 @@ class Optimizer:
                  y_warp: str = "power", storage: str | Storage | None = None,
                  device: str | torch.device | None = None, acq_config: AcqConfig | None = None,
                  model_config: SurrogateConfig | None = None, failures: str = "worst") -> None:
-        check_skopt_arguments(base_estimator, acq_optimizer, acq_func_kwargs, acq_optimizer_kwargs)
-        if not isinstance(base_estimator, str) and getattr(base_estimator, "noise", None) is not None:
-            noise = base_estimator.noise  # scikit-optimize: the estimator's own noise wins
-        if n_random_starts is not None:  # scikit-optimize's older name
-            n_initial_points = n_random_starts
-        if acq_config is None and acq_func_kwargs:
-            base = AcqConfig()
-            acq_config = AcqConfig(xi=float(acq_func_kwargs.get("xi", base.xi)),
-                                   kappa=float(acq_func_kwargs.get("kappa", base.kappa)))
+        r = resolve_skopt(base_estimator, noise, n_random_starts, n_initial_points, acq_config,
+                          acq_func_kwargs, acq_optimizer, acq_optimizer_kwargs)
+        noise, n_initial_points, acq_config = r.noise, r.n_initial_points, r.acq_config
         self.space = Space(dimensions)
-        if space_constraint is not None and not callable(space_constraint):
-            raise TunerError(f"space_constraint must be a callable point -> bool or None, "
-                             f"got {space_constraint!r}")
+        check_options(n_initial_points=n_initial_points,
+                      initial_point_generator=initial_point_generator, acq_func=acq_func,
+                      y_warp=y_warp, noise=noise, failures=failures,
+                      model_queue_size=model_queue_size, space_constraint=space_constraint)
         self.space_constraint = space_constraint
         self._settings: dict[str, Any] = {
             "n_initial_points": n_initial_points, "initial_point_generator": initial_point_generator,
             "acq_func": acq_func, "noise": noise, "y_warp": y_warp, "device": device,
             "acq_config": acq_config, "model_config": model_config, "failures": failures,
             "model_queue_size": model_queue_size, "space_constraint": space_constraint}
-        if failures not in FAILURE_MODES:
-            raise TunerError(f"failures must be one of {FAILURE_MODES}, got {failures!r}")
         self.failures = failures
-        if not isinstance(n_initial_points, int) or n_initial_points < 0:
-            raise TunerError(f"n_initial_points must be an int >= 0, got {n_initial_points!r}")
-        if initial_point_generator not in INITIAL_POINT_GENERATORS:
-            raise TunerError(f"initial_point_generator must be one of {INITIAL_POINT_GENERATORS}, "
-                             f"got {initial_point_generator!r}")
-        if acq_func not in ACQ_FUNCS and acq_func not in PER_SECOND:
-            raise TunerError(f"acq_func must be one of {sorted([*ACQ_FUNCS, *PER_SECOND])}, "
-                             f"got {acq_func!r}")
-        if y_warp not in (*Y_WARPS, "auto", "loo"):
-            raise TunerError(f"y_warp must be one of {(*Y_WARPS, 'auto', 'loo')}, got {y_warp!r}")
         if y_warp == "auto":
             y_warp = "none" if self.space.cat_dims else "power"
-        if not (noise == "gaussian" or (isinstance(noise, (int, float)) and noise >= 0)):
-            raise TunerError(f"noise must be 'gaussian' or a variance >= 0, got {noise!r}")
         self.n_initial_points = n_initial_points
         self.acq_func = acq_func
         #: whether results are ``(value, seconds)`` and the acquisition divides by the time
@@ -189,16 +150,14 @@ class Optimizer:
         self.device = check_device(device)
         self.acq_config = acq_config or AcqConfig()
         self.model_config = model_config or SurrogateConfig()
-        self._design = self._allowed(self.space.rvs(n_initial_points, random_state=self._seed,
-                                                    method=initial_point_generator))
+        self._design = allowed(self.space.rvs(n_initial_points, random_state=self._seed,
+                                              method=initial_point_generator), space_constraint)
         self._design += self._rvs(n_initial_points - len(self._design), self._seed + 1)
         self.trials: list[Trial] = []
         #: (arguments and told state of the last ask, its answer): scikit-optimize's ask cache
         self._last_ask: tuple[tuple[Any, ...], Any] | None = None
         self._unit_cache: dict[int, np.ndarray] = {}  # trial id -> model coordinates of its point
         self._requeue: list[Trial] = []
-        if model_queue_size is not None and (not isinstance(model_queue_size, int) or model_queue_size < 1):
-            raise TunerError(f"model_queue_size must be None or an int >= 1, got {model_queue_size!r}")
         self.model_queue_size = model_queue_size
         #: the surrogate: the one owner of the GP, its fits and its output warp
         self.surrogate = Surrogate(y_warp, noise, list(self.space.cat_dims), n_initial_points,
@@ -334,10 +293,7 @@ class Optimizer:
             UserWarning: a finite space has no unevaluated point left (a taken point is asked
                 again, as scikit-optimize does).
         """
-        if not isinstance(n, int) or isinstance(n, bool) or n < 1:
-            raise TunerError(f"the number of points to ask must be an int >= 1, got {n!r}")
-        if strategy not in ASK_STRATEGIES:
-            raise TunerError(f"strategy must be one of {ASK_STRATEGIES}, got {strategy!r}")
+        check_strategy(n, strategy)
         out: list[Trial] = []
         while self._requeue and len(out) < n:
             out.append(self._requeue.pop(0))
@@ -358,81 +314,26 @@ class Optimizer:
                 rng = np.random.default_rng((self._seed, len(self.trials)))
                 pts = self._rvs(need, rng)
             for x in pts:
-                out.append(self._new_trial(self._deduplicate(x)))
+                x = deduplicate(self.space, x, self._taken_units(),
+                                (self._seed, len(self.trials), 1), self.space_constraint)
+                out.append(self._new_trial(x))
         self._ask_seconds += time.perf_counter() - t0
         return out
 
-    def _allowed(self, points: list[list[Any]]) -> list[list[Any]]:
-        """The points that satisfy ``space_constraint``."""
-        if self.space_constraint is None:
-            return points
-        return [p for p in points if self.space_constraint(p)]
-
     def _rvs(self, n: int, random_state: Any) -> list[list[Any]]:
-        """``n`` random points that satisfy ``space_constraint`` (by rejection).
-
-        Raises:
-            TunerError: the constraint rejects 100,000 random points in a row.
-        """
-        rng = np.random.default_rng(random_state)
-        out: list[list[Any]] = []
-        tries = 0
-        while len(out) < n:
-            batch = max(4 * (n - len(out)), 64)
-            out += self._allowed(self.space.rvs(batch, random_state=rng))
-            tries += batch
-            if not out and tries >= 100_000:
-                raise TunerError(f"space_constraint rejected all of {tries} random points of "
-                                 f"{self.space!r}; it must allow part of the space")
-        return out[:n]
+        """``n`` random points that satisfy ``space_constraint``."""
+        return sample(self.space, n, random_state, self.space_constraint)
 
     def _constrained(self, cand: list[list[Any]], acq: Any) -> list[list[Any]]:
         """``cand`` if every point satisfies the constraint, else the best of 2048 random points
         that do (by ``acq`` at each point on its own)."""
-        if self.space_constraint is None or len(self._allowed(cand)) == len(cand):
+        if self.space_constraint is None or len(allowed(cand, self.space_constraint)) == len(cand):
             return cand
         pool = self._rvs(2048, (self._seed, len(self.trials), 2))
         with torch.no_grad():
             vals = acq(self._tensor(self.space.to_unit(pool))[:, None, :])
         order = torch.argsort(vals, descending=True).cpu().numpy()
         return [pool[int(i)] for i in order[:len(cand)]]
-
-    def _n_points(self) -> float:
-        """How many distinct points the space has (``inf`` with a real dimension)."""
-        n = 1.0
-        for d in self.space.dimensions:
-            if isinstance(d, Categorical):
-                n *= len(d.categories)
-            elif isinstance(d, Integer):
-                n *= d.high - d.low + 1
-            else:
-                return math.inf
-        return n
-
-    def _deduplicate(self, x: list[Any]) -> list[Any]:
-        """``x``, or a random unevaluated point when ``x`` was evaluated (or asked) already. A
-        finite space with every point taken re-evaluates ``x`` with a warning, as
-        scikit-optimize does."""
-        U = self._taken_units()
-        if not len(U):
-            return x
-
-        def new(p: list[Any]) -> bool:
-            return _is_new(U, self.space.to_unit([p])[0])
-
-        if new(x):
-            return x
-        distinct = len({tuple(np.round(row, 9)) for row in U})
-        if distinct < self._n_points():
-            rng = np.random.default_rng((self._seed, len(self.trials), 1))
-            for _attempt in range(2000):
-                y = self._rvs(1, rng)[0]
-                if new(y):
-                    return y
-        warnings.warn(f"every point of the search space has been evaluated or asked already "
-                      f"({distinct} distinct points); the objective is evaluated again at {x!r}",
-                      UserWarning, stacklevel=4)
-        return x
 
     @_few_threads
     def ask_recommended(self) -> Trial | None:
@@ -448,9 +349,9 @@ class Optimizer:
         if not self._model_phase():
             return None
         rec = self.recommend(search=True)
-        if rec is None or not self._allowed([rec[0]]):
+        if rec is None or not allowed([rec[0]], self.space_constraint):
             return None
-        if not _is_new(self._taken_units(), self.space.to_unit([rec[0]])[0]):
+        if not is_new(self._taken_units(), self.space.to_unit([rec[0]])[0]):
             return None
         return self._new_trial(rec[0])
 
@@ -530,24 +431,9 @@ class Optimizer:
                 is not ``(value, seconds > 0)`` (also a ``TypeError``, as scikit-optimize's).
             SpaceError: a point outside the space.
         """
-        many = len(x) > 0 and is_listlike(x[0])
-        xs = list(x) if many else [x]
-        if many and any(not is_listlike(xi) or len(xi) != self.space.n_dims for xi in xs):
-            raise SpaceError(f"Not all points have the same dimensions as the space: each of the "
-                             f"{len(xs)} points told needs {self.space.n_dims} values, got lengths "
-                             f"{[len(xi) if is_listlike(xi) else 1 for xi in xs]}")
-        if many and not is_listlike(y):
-            raise EvaluationError(f"telling {len(xs)} points needs a list of {len(xs)} values, "
-                                  f"got {y!r}")
-        ys = list(y) if many else [y]
-        ns = list(noise) if many and is_listlike(noise) else [noise] * len(xs)
-        infos = list(info) if many and isinstance(info, list) else [info] * len(xs)
-        arts = list(artifact) if many and isinstance(artifact, list) else [artifact] * len(xs)
-        if not (len(xs) == len(ys) == len(ns)):
-            raise EvaluationError(f"tell needs as many values as points, got {len(xs)} points and "
-                                  f"{len(ys)} values")
+        rows = split_told(self.space.n_dims, x, y, noise, info, artifact)
         checked = []  # everything is checked before anything is recorded
-        for xi, yi, ni, inf, art in zip(xs, ys, ns, infos, arts, strict=True):
+        for xi, yi, ni, inf, art in rows:
             pt = self.space.check_point(xi)
             log_t = None
             if self.per_second:
@@ -557,8 +443,8 @@ class Optimizer:
             inf = check_extras(inf, art, pt)
             if log_t is not None:
                 inf = {**(inf or {}), "log_time": log_t}
-            checked.append((pt, yi, check_noise(ni, pt), inf))
-        for (pt, yi, ni, inf), art in zip(checked, arts, strict=True):
+            checked.append((pt, yi, check_noise(ni, pt), inf, art))
+        for pt, yi, ni, inf, art in checked:
             self._record(self._find_pending(pt) or self._new_trial(pt), yi, ni, inf, art)
         if fit:
             self.fit()

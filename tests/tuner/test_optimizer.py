@@ -212,11 +212,31 @@ def test_nan_and_inf_are_refused_unless_declared_failed():
         opt.tell([0.5], 1.0, noise=-1.0)
 
 
+@pytest.mark.parametrize(("kwargs", "match"), [
+    (dict(acq_func="nope"), r"acq_func must be one of .*, got 'nope'"),
+    (dict(y_warp="sqrt"), r"y_warp must be one of .*, got 'sqrt'"),
+    (dict(noise=float("inf")), r"noise must be 'gaussian' or a finite variance >= 0, got inf"),
+    (dict(noise=-0.1), r"noise must be 'gaussian' or a finite variance >= 0, got -0.1"),
+    (dict(n_initial_points=True), r"n_initial_points must be an int >= 0, got True"),
+    (dict(model_queue_size=0), r"model_queue_size must be None or an int >= 1, got 0"),
+    (dict(failures="retry"), r"failures must be one of \('worst', 'ignore'\), got 'retry'"),
+    (dict(space_constraint=3), r"space_constraint must be a callable point -> bool or None, got 3"),
+    (dict(initial_point_generator="owen"), r"initial_point_generator must be one of .*, got 'owen'"),
+])
+def test_bad_optimizer_options_state_the_rule_and_the_value(kwargs, match):
+    with pytest.raises(TunerError, match=match):
+        Optimizer([(0.0, 1.0)], **kwargs)
+
+
+def test_a_tell_of_several_points_needs_one_info_per_point():
+    opt = Optimizer([(0.0, 1.0)], n_initial_points=2, random_state=0)
+    with pytest.raises(EvaluationError, match="one info and one artifact per point .* got 2 points, "
+                                              "3 infos"):
+        opt.tell([[0.2], [0.5]], [1.0, 2.0], info=[{}, {}, {}])
+    assert opt.trials == []
+
+
 def test_bad_options_raise():
-    with pytest.raises(TunerError, match="acq_func must be one of"):
-        Optimizer([(0.0, 1.0)], acq_func="nope")
-    with pytest.raises(TunerError, match="y_warp must be one of"):
-        Optimizer([(0.0, 1.0)], y_warp="sqrt")
     with pytest.raises(TunerError, match="n_calls must be an int >= 1, got 0"):
         gp_minimize(quad, [(0.0, 1.0), (0.0, 1.0)], n_calls=0)
     with pytest.raises(EvaluationError, match="needs objective values > 0"):

@@ -230,7 +230,7 @@ def test_bad_optimizer_options_state_the_rule_and_the_value(kwargs, match):
 
 def test_a_tell_of_several_points_needs_one_info_per_point():
     opt = Optimizer([(0.0, 1.0)], n_initial_points=2, random_state=0)
-    with pytest.raises(EvaluationError, match="one info and one artifact per point .* got 2 points, "
+    with pytest.raises(EvaluationError, match=r"one info and one artifact per point .* got 2 points, "
                                               "3 infos"):
         opt.tell([[0.2], [0.5]], [1.0, 2.0], info=[{}, {}, {}])
     assert opt.trials == []

@@ -5,6 +5,7 @@ from the points already evaluated or asked (the duplicate rule of
 
 from __future__ import annotations
 
+import itertools
 import math
 import warnings
 from collections.abc import Callable
@@ -16,7 +17,7 @@ from tuner.dimensions import Categorical, Integer
 from tuner.errors import TunerError
 from tuner.space import Space
 
-__all__ = ["DUP_TOL", "allowed", "deduplicate", "is_new", "n_distinct", "sample"]
+__all__ = ["DUP_TOL", "allowed", "deduplicate", "grid_neighbours", "is_new", "n_distinct", "sample"]
 
 #: two unit-cube points closer than this in every coordinate are the same point
 DUP_TOL = 1e-7
@@ -67,6 +68,31 @@ def n_distinct(space: Space) -> float:
         else:
             return math.inf
     return n
+
+
+def grid_neighbours(space: Space, u: np.ndarray, limit: int = 512) -> np.ndarray:
+    """Model-coordinate points that share ``u``'s real coordinates and differ in its integer or
+    categorical ones: every combination of their allowed values when there are at most
+    ``limit``, else each such coordinate changed on its own. Empty without such coordinates.
+    """
+    grid = {**space.discrete_dims, **space.cat_dims}
+    if not grid:
+        return np.zeros((0, len(u)))
+    idx = sorted(grid)
+    if math.prod(len(grid[i]) for i in idx) <= limit:
+        rows = []
+        for combo in itertools.product(*(grid[i] for i in idx)):
+            v = np.array(u, dtype=float)
+            v[idx] = combo
+            rows.append(v)
+        return np.stack(rows)
+    rows = []
+    for i in idx:
+        for val in grid[i]:
+            v = np.array(u, dtype=float)
+            v[i] = val
+            rows.append(v)
+    return np.stack(rows)
 
 
 def deduplicate(space: Space, x: list[Any], taken: np.ndarray, random_state: Any,

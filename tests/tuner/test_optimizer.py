@@ -152,11 +152,12 @@ def test_mixed_space_runs_and_respects_types():
 
 
 @pytest.mark.parametrize("design", ["lhs", "halton"])
-def test_a_prior_on_the_categorical_lengthscales_lets_categories_share(design):
+def test_scikit_optimizes_mixed_case_with_and_without_a_categorical_prior(design):
     """scikit-optimize's `mixed_categoricals` case (its seed and designs): ``int(a) + b * z`` over
-    two categories and a real. With the default fit (no prior) the categorical lengthscales fall to
-    ~1e-4, every combination of categories becomes a GP of its own, and these runs end at ``b = 5``
-    or ``6``; with ``categorical_prior`` they find the optimum."""
+    two categories and a real. Until session 25 the default fit (no prior) ended these runs at
+    ``b = 5`` or ``6``: the acquisition's maximum fell on evaluated points and those asks went
+    to random points; the best untaken point by acquisition finds the optimum. With
+    ``categorical_prior`` the categories share more (lengthscales above 0.05) and it is found too."""
     from botorch.models.kernels.categorical import CategoricalKernel
 
     from tuner.space import Categorical, Real, Space
@@ -164,16 +165,15 @@ def test_a_prior_on_the_categorical_lengthscales_lets_categories_share(design):
 
     space = Space([Categorical(["1", "2", "3"], name="a"), Categorical([4, 5, 6], name="b"),
                    Real(1.0, 5.0, name="z")])
-    runs = {}
     for prior in (None, (0.0, 1.0)):
         res = gp_minimize(lambda p: int(p[0]) + p[1] * p[2], space, n_calls=20, random_state=1,
                           initial_point_generator=design, progress=False,
                           model_config=SurrogateConfig(categorical_prior=prior))
-        scales = [float(k.lengthscale.min()) for k in res.models[-1].model.covar_module.modules()
-                  if isinstance(k, CategoricalKernel)]
-        runs[prior] = (res.x, min(scales))
-    assert runs[None][0][1] != 4 and runs[None][1] < 1e-3  # the default: categories share nothing
-    assert runs[(0.0, 1.0)][0] in (["1", 4, 1.0], ["2", 4, 1.0]) and runs[(0.0, 1.0)][1] > 0.05
+        assert res.x in (["1", 4, 1.0], ["2", 4, 1.0]), prior
+        if prior is not None:
+            scales = [float(k.lengthscale.min()) for k in res.models[-1].model.covar_module.modules()
+                      if isinstance(k, CategoricalKernel)]
+            assert min(scales) > 0.05
 
 
 def test_failures_are_recorded_and_excluded():

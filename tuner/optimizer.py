@@ -24,7 +24,7 @@ from scipy.optimize import OptimizeResult
 from tuner.acquisition.functions import AcqConfig, make_acquisition
 from tuner.acquisition.optimize import maximize_acquisition
 from tuner.acquisition.per_second import PER_SECOND, PerSecond, fit_time_model, split_value_time
-from tuner.candidates import allowed, deduplicate, grid_neighbours, is_new, sample
+from tuner.candidates import allowed, best_untaken, deduplicate, is_new, sample
 from tuner.checks import check_device, check_extras, check_noise, check_value, seed_of, split_told
 from tuner.errors import EvaluationError, TunerError
 from tuner.options import ASK_STRATEGIES, FAILURE_MODES, check_options, check_strategy, resolve_skopt
@@ -325,39 +325,14 @@ class Optimizer:
         return sample(self.space, n, random_state, self.space_constraint)
 
     def _admissible(self, cand: list[list[Any]], acq: Any) -> list[list[Any]]:
-        """``cand``, with each point that breaks ``space_constraint`` or was evaluated or asked
-        already replaced by the point of highest ``acq`` (each point on its own) among those that
-        do neither: the grid neighbours of the candidates (their integer and categorical values
-        changed, :func:`~tuner.candidates.grid_neighbours`) and random points (2048 without
-        such neighbours, 256 beside them).
+        """``cand``, each point that breaks ``space_constraint`` or is taken already replaced by
+        the untaken point of highest ``acq`` (:func:`~tuner.candidates.best_untaken`)."""
+        def score(U: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                return acq(self._tensor(U)[:, None, :]).reshape(-1).cpu().numpy()
 
-        The acquisition's maximum lands on a taken point when the surrogate's noise leaves
-        improvement at the incumbent (a real coordinate at its bound, a categorical choice):
-        the best untaken point then beats a random one (scikit-optimize's mixed-space test
-        ``test_mixed_categoricals`` missed its optimum, a grid neighbour of the incumbent, on two
-        of its five designs when such asks were random).
-        """
-        taken = self._taken_units()
-        units = self.space.to_unit(cand)
-        bad = [i for i, (p, u) in enumerate(zip(cand, units, strict=True))
-               if not allowed([p], self.space_constraint) or not is_new(taken, u)]
-        if not bad:
-            return cand
-        pool_units = [grid_neighbours(self.space, units[i]) for i in bad]
-        pool = self.space.from_unit(np.concatenate(pool_units)) if sum(map(len, pool_units)) else []
-        pool = allowed(pool, self.space_constraint)
-        pool += self._rvs(256 if pool else 2048, (self._seed, len(self.trials), 2))
-        U = self.space.to_unit(pool)
-        fresh = [i for i in range(len(pool)) if is_new(taken, U[i]) and is_new(units, U[i])]
-        if not fresh:
-            return cand
-        with torch.no_grad():
-            vals = acq(self._tensor(U[fresh])[:, None, :]).reshape(-1)
-        order = torch.argsort(torch.nan_to_num(vals, nan=-torch.inf), descending=True).cpu().numpy()
-        out = list(cand)
-        for slot, j in zip(bad, order, strict=False):
-            out[slot] = pool[fresh[int(j)]]
-        return out
+        return best_untaken(self.space, cand, score, self._taken_units(),
+                            (self._seed, len(self.trials), 2), self.space_constraint)
 
     @_few_threads
     def ask_recommended(self) -> Trial | None:

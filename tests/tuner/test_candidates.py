@@ -5,7 +5,7 @@ import numpy as np
 import pytest
 
 from tuner import Categorical, Integer, Optimizer, Real
-from tuner.candidates import deduplicate, grid_neighbours, is_new, n_distinct, sample
+from tuner.candidates import best_untaken, deduplicate, grid_neighbours, is_new, n_distinct, sample
 from tuner.errors import TunerError
 from tuner.space import Space
 
@@ -27,6 +27,22 @@ def test_grid_neighbours_change_one_coordinate_at_a_time_when_many():
     assert len(nb) == 62
     assert all(int(np.sum(row != u)) <= 1 for row in nb)
     assert len(grid_neighbours(Space([Real(0.0, 1.0)]), np.array([0.5]))) == 0
+
+
+def test_a_taken_candidate_goes_to_the_untaken_point_of_highest_score():
+    """The grid neighbour the acquisition prefers, not a random point; untouched candidates stay."""
+    space = Space([Categorical(["a", "b", "c"]), Real(0.0, 1.0)])
+    taken = space.to_unit([["a", 0.3], ["c", 0.3]])
+
+    def score(U):  # prefers the real coordinate 0.3 exactly, then the later categories
+        return U[:, 0] + 10.0 * np.isclose(U[:, 1], 0.3, atol=1e-12, rtol=0)
+
+    out = best_untaken(space, [["a", 0.3], ["b", 0.9]], score, taken, 0, None)
+    assert out == [["b", 0.3], ["b", 0.9]]  # "c" at 0.3 is taken: the best untaken is "b" at 0.3
+    assert best_untaken(space, [["b", 0.5]], score, taken, 0, None) == [["b", 0.5]]
+    # a constraint that rules out category "b": no neighbour is left, the best random point
+    only_a_or_c = best_untaken(space, [["a", 0.3]], score, taken, 0, lambda p: p[0] != "b")
+    assert only_a_or_c[0][0] == "c" and only_a_or_c[0][1] != 0.3
 
 
 def test_sample_honours_the_constraint_and_refuses_an_impossible_one():

@@ -216,9 +216,10 @@ def fit_gp(model: SingleTaskGP, warm_state: dict[str, Any] | None = None,
             best = _best_of_starts(model, warm_state, config)
             if best is not None:
                 return best
-        if (optimise and warm_state is not None and not is_plain(model)
-                and config.cold_refit_every > 0 and n % config.cold_refit_every == 0):
-            return _warm_or_cold(model, warm_state, config)
+        # a mixed kernel is also fitted from its defaults, at every cold_refit_every-th point
+        fresh = copy.deepcopy(model) if (
+            optimise and warm_state is not None and not is_plain(model)
+            and config.cold_refit_every > 0 and n % config.cold_refit_every == 0) else None
         if warm_state is not None:
             try:
                 model.load_state_dict(_hyperparameters(warm_state), strict=False)
@@ -234,9 +235,11 @@ def fit_gp(model: SingleTaskGP, warm_state: dict[str, Any] | None = None,
                     ok = True
                 if ok:
                     model.eval()
-                    return model
+                    return model if fresh is None else _warm_or_fresh(model, fresh, config)
             except Exception:
                 pass
+        if fresh is not None:  # the warm fit failed
+            return _fit_from_defaults(fresh, config)
         fit_gpytorch_mll(mll, optimizer_kwargs={"options": {"maxiter": config.maxiter}})
     model.eval()
     return model
@@ -308,10 +311,19 @@ def _map_value(model: SingleTaskGP) -> float:
         return float(mll(model(*model.train_inputs), model.train_targets))
 
 
-def _warm_or_cold(model: SingleTaskGP, warm_state: dict[str, Any],
-                  config: SurrogateConfig) -> SingleTaskGP:
-    """A model with categorical dimensions (GPyTorch's fit) fitted from the previous fit's
-    hyperparameters and from the defaults; the higher posterior density wins. Run at every
+def _fit_from_defaults(model: SingleTaskGP, config: SurrogateConfig) -> SingleTaskGP:
+    """Fit an unfitted model (its default hyperparameters) by GPyTorch's fit, in eval mode."""
+    fit_gpytorch_mll(ExactMarginalLogLikelihood(model.likelihood, model),
+                     optimizer_kwargs={"options": {"maxiter": config.maxiter,
+                                                   "ftol": config.warm_ftol}})
+    model.eval()
+    return model
+
+
+def _warm_or_fresh(warm: SingleTaskGP, fresh: SingleTaskGP, config: SurrogateConfig) -> SingleTaskGP:
+    """Of a model with categorical dimensions fitted from the previous fit's hyperparameters
+    (``warm``) and a copy of it fitted from the defaults (``fresh``, unfitted when given), the
+    one of higher posterior density, in eval mode. :func:`fit_gp` asks for it at every
     ``config.cold_refit_every``-th observation (not at every refit below
     ``cold_refits_below`` as for plain models: GPyTorch's fit of the mixed kernel costs about a
     second per start at 20 observations, ten times the plain fit's).
@@ -320,19 +332,7 @@ def _warm_or_cold(model: SingleTaskGP, warm_state: dict[str, Any],
     (``int(a) + b z``, seed 1, random design) it stayed at a learned noise 25 times what a fresh
     fit to the same 14 points finds, ranked the optimum's category below the best evaluated
     point, and the run ended in the wrong category (BENCHMARKS.md section 1, session 25)."""
-    cold = copy.deepcopy(model)
-    fit_gpytorch_mll(ExactMarginalLogLikelihood(cold.likelihood, cold),
-                     optimizer_kwargs={"options": {"maxiter": config.maxiter,
-                                                   "ftol": config.warm_ftol}})
-    warm = model
-    warm.load_state_dict(_hyperparameters(warm_state), strict=False)
-    try:
-        opts = {"maxiter": config.warm_maxiter, "ftol": config.warm_ftol}
-        fit_gpytorch_mll(ExactMarginalLogLikelihood(warm.likelihood, warm),
-                         optimizer_kwargs={"options": opts}, max_attempts=1)
-        best = max((warm, cold), key=_map_value)
-    except Exception:
-        best = cold
+    best = max((warm, _fit_from_defaults(fresh, config)), key=_map_value)
     best.eval()
     return best
 

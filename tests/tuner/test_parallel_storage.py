@@ -73,8 +73,11 @@ def test_storage_commits_every_tell_and_refuses_another_space(tmp_path):
     trials = Study(db, Space([(0.0, 1.0)])).trials()
     assert [t.state for t in trials] == ["complete", "pending"]
     assert trials[0].info == {"note": "hi"} and trials[1].x == pend
-    with pytest.raises(StorageError, match="different search space"):
+    with pytest.raises(StorageError, match=r"different search space \(dimension 0: stored Real\(low=0\.0, "
+                                           r"high=1\.0.*given Real\(low=0\.0, high=2\.0.*\); use a new"):
         Optimizer([(0.0, 2.0)], storage=str(db))
+    with pytest.raises(StorageError, match=r"stored 1 dimensions \['X_0'\], given 2 \['X_0', 'X_1'\]"):
+        Optimizer([(0.0, 1.0), (0.0, 1.0)], storage=str(db))
 
 
 SCRIPT = textwrap.dedent("""

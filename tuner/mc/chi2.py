@@ -19,7 +19,7 @@ import numpy as np
 from tuner.errors import ConfigError
 from tuner.mc.refdata import RefHisto
 
-__all__ = ["Chi2", "chi2", "histogram_weight", "select_histograms"]
+__all__ = ["Chi2", "check_weights", "chi2", "histogram_weight", "select_histograms"]
 
 
 @dataclass
@@ -81,6 +81,29 @@ def histogram_weight(key: str, weights: Mapping[str, float] | None) -> float:
         if key == pat or fnmatch.fnmatchcase(key, pat) or fnmatch.fnmatchcase(key.split("/", 1)[-1], pat):
             w = float(val)
     return w
+
+
+def check_weights(keys: list[str], weights: Mapping[str, float],
+                  patterns: Iterable[str] | None = None) -> None:
+    """Refuse weights that name no selected histogram or leave every selected one at 0.
+
+    Args:
+        keys: The selected histograms.
+        weights: Pattern -> weight, as :func:`histogram_weight` reads them.
+        patterns: The patterns that must match a selected histogram (default: every one of
+            ``weights``; a rescore checks only the weights given on its command line).
+
+    Raises:
+        ConfigError: a pattern that matches none of ``keys`` (a mistyped weight would be ignored
+            in silence), or every histogram of ``keys`` weighted 0 (the chi2 would be 0).
+    """
+    for pat in weights if patterns is None else patterns:
+        if not any(histogram_weight(k, {pat: 0.0}) == 0.0 for k in keys):
+            raise ConfigError(f"weights: {pat!r} matches none of the {len(keys)} selected histograms "
+                              f"(e.g. {keys[:3]})")
+    if all(histogram_weight(k, weights) == 0 for k in keys):
+        raise ConfigError(f"weights: every selected histogram has weight 0 ({dict(weights)}); a tune "
+                          "needs at least one weight > 0")
 
 
 def chi2(sim: Mapping[str, RefHisto], data: Mapping[str, RefHisto], keys: Iterable[str],

@@ -103,7 +103,7 @@ def rescore(folder: str, weights: tuple[str, ...], histograms: tuple[str, ...],
             model_error: float | None) -> None:
     """Recompute every stored evaluation's chi2 with other weights or selection (no events)."""
     from tuner.mc.analyses import Fills, normalise
-    from tuner.mc.chi2 import chi2, select_histograms
+    from tuner.mc.chi2 import check_weights, chi2, select_histograms
     from tuner.mc.workflow import TuneRun
 
     run = TuneRun.load(folder)
@@ -113,15 +113,19 @@ def rescore(folder: str, weights: tuple[str, ...], histograms: tuple[str, ...],
         if "=" not in item:
             raise TunerError(f"--weight must be GLOB=W, got {item!r}")
         k, v = item.split("=", 1)
+        if not k:
+            raise TunerError(f"--weight must be GLOB=W with a histogram name or glob, got {item!r}")
         try:
             w[k] = float(v)
         except ValueError:
             raise TunerError(f"--weight must be GLOB=W with a number W >= 0, got {item!r}") from None
         if not (w[k] >= 0 and math.isfinite(w[k])):
             raise TunerError(f"--weight must be GLOB=W with a number W >= 0, got {item!r}")
-    if model_error is not None and not (model_error >= 0 and math.isfinite(model_error)):
-        raise TunerError(f"--model-error must be a finite number >= 0, got {model_error}")
+    if model_error is not None and not (0 <= model_error < 1):
+        raise TunerError(f"--model-error is a fraction of each bin's value (0.05 for 5%) and must "
+                         f"be in [0, 1), got {model_error}")
     keys = select_histograms(setup.refs, list(histograms)) if histograms else setup.keys
+    check_weights(keys, w, [item.split("=", 1)[0] for item in weights])
     me = setup.config.model_error if model_error is None else model_error
     rows: list[dict[str, Any]] = []
     for t in opt.trials:

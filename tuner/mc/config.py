@@ -27,7 +27,8 @@ A configuration (YAML) names::
     emulator: true         # propose points and the tune from GP-emulated histograms (every bin)
     strategy: emulator     # or chi2-gp (= emulator: false), professor, sobol (tuner.mc.proposers)
     validation_events: null   # default 4 x events
-    scouting: null         # {start_events: N}: cheap early evaluations, ramping up to `events`
+    scouting: null         # {start_events: N, ramp: M}: cheap early evaluations, ramping up to
+                           # `events` over M evaluations (default 60% of the budget)
     closure: null          # {truth: {setting: value}, events: N}: pseudo-data at a known point
 """
 
@@ -161,6 +162,9 @@ def _names(d: dict[str, Any], key: str, where: str) -> list[str] | None:
                           f"(write [{v}])")
     if not isinstance(v, list) or not all(isinstance(x, str) and x for x in v):
         raise ConfigError(f"{where}: {key} must be a list of names, got {v!r}")
+    twice = sorted({x for x in v if v.count(x) > 1})
+    if twice:
+        raise ConfigError(f"{where}: {key} must name each entry once, got {twice} more than once")
     return list(v)
 
 
@@ -238,6 +242,20 @@ def _weights(d: dict[str, Any], where: str) -> dict[str, float]:
     return out
 
 
+def _scouting(sc: Any, cfg: TuneConfig, where: str) -> dict[str, Any]:
+    if not isinstance(sc, dict) or not isinstance(sc.get("start_events"), int) \
+            or isinstance(sc["start_events"], bool) or not 0 < sc["start_events"] <= cfg.events:
+        raise ConfigError(f"{where}: scouting must be {{start_events: N}} with "
+                          f"0 < N <= events ({cfg.events}), got {sc!r}")
+    unknown = set(sc) - {"start_events", "ramp"}
+    if unknown:
+        raise ConfigError(f"{where}: scouting: unknown key(s) {sorted(unknown)}; allowed: "
+                          "ramp, start_events")
+    if "ramp" in sc:
+        _num(sc, "ramp", int, 1, f"{where}: scouting")
+    return dict(sc)
+
+
 def _closure(d: dict[str, Any], cfg: TuneConfig, where: str) -> dict[str, Any]:
     cl = d["closure"]
     if not isinstance(cl, dict) or not isinstance(cl.get("truth"), dict):
@@ -290,7 +308,7 @@ def _parameters(raw: Any, where: str) -> list[Parameter]:
         if not lo < hi:
             raise ConfigError(f"{where}: parameter {name}: low must be < high, got [{lo}, {hi}]")
         try:
-            pmin, pmax, _ = setting_range(name)
+            pmin, pmax, _ = setting_range(name, real=True)
         except SettingsError as exc:
             raise ConfigError(f"{where}: parameter {name}: {exc}") from None
         if (pmin is not None and lo < pmin) or (pmax is not None and hi > pmax):
@@ -348,11 +366,17 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
     for k in ("initial", "batch", "validation_events"):
         if d.get(k) is not None:
             setattr(cfg, k, _num(d, k, int, 1, where))
+    if cfg.batch is not None and cfg.batch > cfg.budget:
+        raise ConfigError(f"{where}: batch (evaluations run at once) must be <= budget "
+                          f"({cfg.budget}), got {cfg.batch}")
     if cfg.initial is not None and cfg.initial > cfg.budget:
         raise ConfigError(f"{where}: initial (the space-filling evaluations) must be <= budget "
                           f"({cfg.budget}), got {cfg.initial}: the tune would never leave its design")
     if "model_error" in d:
         cfg.model_error = _num(d, "model_error", float, 0.0, where)
+        if cfg.model_error >= 1:
+            raise ConfigError(f"{where}: model_error is a fraction of each bin's value (0.05 for "
+                              f"5%) and must be < 1, got {cfg.model_error!r}")
     if "start_at_default" in d:
         if not isinstance(d["start_at_default"], bool):
             raise ConfigError(f"{where}: start_at_default must be true or false, got "
@@ -380,12 +404,7 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
     cfg.exclude = _names(d, "exclude", where) or []
     cfg.weights = _weights(d, where)
     if d.get("scouting") is not None:
-        sc = d["scouting"]
-        if not isinstance(sc, dict) or not isinstance(sc.get("start_events"), int) \
-                or not 0 < sc["start_events"] <= cfg.events:
-            raise ConfigError(f"{where}: scouting must be {{start_events: N}} with "
-                              f"0 < N <= events ({cfg.events}), got {sc!r}")
-        cfg.scouting = dict(sc)
+        cfg.scouting = _scouting(d["scouting"], cfg, where)
     if d.get("closure") is not None:
         cfg.closure = _closure(d, cfg, where)
     else:

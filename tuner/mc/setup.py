@@ -16,7 +16,7 @@ import numpy as np
 from tuner.errors import ConfigError, TunerError
 from tuner.mc.analyses import ANALYSES, Fills, normalise
 from tuner.mc.analyses.plugins import plugin_digest
-from tuner.mc.chi2 import Chi2, chi2, histogram_weight, select_histograms
+from tuner.mc.chi2 import Chi2, check_weights, chi2, histogram_weight, select_histograms
 from tuner.mc.config import TuneConfig, load_refs
 from tuner.mc.emulator import HistogramEmulator
 from tuner.mc.refdata import RefHisto
@@ -113,11 +113,6 @@ class TuneSetup:
                 for k, v in items.items()}
 
 
-def _matches(key: str, pattern: str) -> bool:
-    """Whether a weight's pattern names ``key`` (as :func:`~tuner.mc.chi2.histogram_weight` does)."""
-    return histogram_weight(key, {pattern: 0.0}) == 0.0
-
-
 def prepare(cfg: TuneConfig) -> TuneSetup:
     """Validate everything that can be checked without events.
 
@@ -139,13 +134,7 @@ def prepare(cfg: TuneConfig) -> TuneSetup:
     keys = select_histograms(refs, cfg.histograms, cfg.exclude)
     if not keys:
         raise ConfigError(f"the histogram selection {cfg.histograms} minus {cfg.exclude} is empty")
-    for pat in cfg.weights:
-        if not any(_matches(k, pat) for k in keys):
-            raise ConfigError(f"weights: {pat!r} matches none of the {len(keys)} selected histograms "
-                              f"(e.g. {keys[:3]})")
-    if all(histogram_weight(k, cfg.weights) == 0 for k in keys):
-        raise ConfigError(f"weights: every selected histogram has weight 0 ({cfg.weights}); a tune "
-                          "needs at least one weight > 0")
+    check_weights(keys, cfg.weights)
     space = [Real(p.low, p.high, prior="log-uniform" if p.log else "uniform", name=p.name)
              for p in cfg.parameters]
     return TuneSetup(cfg, dict(refs), keys, refs, space)

@@ -106,9 +106,9 @@ class Study(Storage):
             for k, v in (meta or {}).items():
                 self.set_meta(k, v)
         elif Space.from_spec(stored) != space:
-            raise StorageError(
-                f"study {self.path} was created for a different search space: stored "
-                f"{Space.from_spec(stored)!r}, given {space!r}; use a new storage path")
+            diff = _space_diff(Space.from_spec(stored), space)
+            raise StorageError(f"study {self.path} was created for a different search space ({diff}); "
+                               "use a new storage path")
 
     def _sql(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         """Run one statement; a damaged or read-only file is a :class:`StorageError`."""
@@ -172,3 +172,13 @@ class Study(Storage):
 
     def close(self) -> None:
         self._db.close()
+
+
+def _space_diff(stored: Space, given: Space) -> str:
+    """The first differences between two spaces, on one line."""
+    if stored.n_dims != given.n_dims:
+        return (f"stored {stored.n_dims} dimensions {stored.dimension_names}, given "
+                f"{given.n_dims} {given.dimension_names}")
+    diffs = [f"dimension {i}: stored {a!r}, given {b!r}"
+             for i, (a, b) in enumerate(zip(stored.dimensions, given.dimensions, strict=True)) if a != b]
+    return "; ".join(diffs[:3]) + (f"; and {len(diffs) - 3} more" if len(diffs) > 3 else "")

@@ -54,6 +54,16 @@ def _base(**change):
     ({"fixed": {"stringz:ALUND": 0.5}}, r"\['StringZ:aLund'\] are both tuned and fixed"),
     ({"parameters": {"StringZ:aLund": [0.3, float("nan")]}},
      r"parameter StringZ:aLund: low and high must be finite numbers, got \[0\.3, nan\]"),
+    ({"parameters": {"Tune:ee": [1, 7]}},
+     r"parameter Tune:ee: Tune:ee is an integer \(mode\) Pythia setting, which Pythia truncates"),
+    ({"analyses": ["ALEPH_1996_S3486095", "ALEPH_1996_S3486095"]},
+     r"analyses must name each entry once, got \['ALEPH_1996_S3486095'\] more than once"),
+    ({"batch": 5}, r"batch \(evaluations run at once\) must be <= budget \(4\), got 5"),
+    ({"model_error": 5}, r"model_error is a fraction of each bin's value \(0\.05 for 5%\) and must be "
+                         r"< 1, got 5"),
+    ({"scouting": {"start_events": 100, "rmap": 3}}, r"scouting: unknown key\(s\) \['rmap'\]"),
+    ({"scouting": {"start_events": 100, "ramp": -1}}, r"scouting: ramp must be >= 1, got -1"),
+    ({"scouting": {"start_events": True}}, r"scouting must be \{start_events: N\}"),
 ])
 def test_configuration_rules(tmp_path, change, match):
     with pytest.raises(ConfigError, match=match):
@@ -124,3 +134,17 @@ def test_cli_refuses_a_duplicate_yaml_key_workers_0_and_an_out_under_a_file(tmp_
     assert r.returncode == 0 and not (tmp_path / "new").exists()
     r = cli_here("rescore", str(tmp_path), "--weight", "d01=abc")
     assert r.returncode == 2 and "Traceback" not in r.stderr
+
+
+def test_rescore_refuses_a_weight_that_names_no_histogram(embedded_tune, cli_here):
+    """A mistyped --weight was ignored in silence; an empty pattern too."""
+    out = embedded_tune[0]
+    for bad, msg in (("d98-*=2", "weights: 'd98-*' matches none of the 6 selected histograms"),
+                     ("=2", "--weight must be GLOB=W with a histogram name or glob, got '=2'"),
+                     ("*=0", "every selected histogram has weight 0"),
+                     ("d01-*=1", None)):
+        r = cli_here("rescore", str(out), "--weight", bad)
+        if msg is None:
+            assert r.returncode == 0 and "rescored 10 evaluations" in r.stdout
+        else:
+            assert r.returncode == 2 and r.stderr.count("error:") == 1 and msg in r.stderr

@@ -72,8 +72,15 @@ def _new_pythia() -> Any:
     return pythia8mc.Pythia("", False)
 
 
-def setting_range(name: str, pythia: Any = None) -> tuple[float | None, float | None, float]:
+def setting_range(name: str, pythia: Any = None,
+                  real: bool = False) -> tuple[float | None, float | None, float]:
     """Pythia's allowed ``(min, max, default)`` of a numeric setting (``None`` when unbounded).
+
+    Args:
+        name: The setting.
+        pythia: An instance to ask (a new one by default).
+        real: Refuse an integer (mode) setting too: a tuned parameter must take every value of
+            its range, and Pythia truncates a mode's ``3.4`` to ``3`` in silence.
 
     Raises:
         SettingsError: an unknown setting, or one that is not a number (flag, word...).
@@ -82,6 +89,10 @@ def setting_range(name: str, pythia: Any = None) -> tuple[float | None, float | 
     s = p.settings
     if s.isParm(name):
         v = next(iter(s.getParmMap(name).values()))
+    elif s.isMode(name) and real:
+        raise SettingsError(f"{name} is an integer (mode) Pythia setting, which Pythia truncates "
+                            "to an integer: only real-valued (parm) settings can be tuned over a "
+                            "range (give a mode under fixed:)")
     elif s.isMode(name):
         v = next(iter(s.getModeMap(name).values()))
     elif s.isFlag(name) or s.isWord(name) or s.isPVec(name) or s.isMVec(name):

@@ -21,8 +21,8 @@ import tempfile
 import xml.etree.ElementTree as ET
 from pathlib import Path
 
-FILES = ["test_gp_opt", "test_optimizer", "test_parallel_cl", "test_callbacks", "test_plots",
-         "test_utils"]
+FILES = ["test_gp_opt", "test_common", "test_optimizer", "test_parallel_cl", "test_callbacks",
+         "test_plots", "test_utils", "test_deprecation"]
 
 SWAPS = [(r"^from skopt import gp_minimize$", "from tuner import gp_minimize"),
          (r"^from skopt\.optimizer import Optimizer$", "from tuner import Optimizer"),

@@ -22,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from tuner.errors import (
     ConfigError,
     EvaluationError,
+    PointSizeError,
     RefDataError,
     SettingsError,
     SpaceError,
@@ -63,6 +64,7 @@ __all__ = [
     "MedianPruner",
     "Objective",
     "Optimizer",
+    "PointSizeError",
     "Real",
     "RefDataError",
     "SettingsError",

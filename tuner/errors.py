@@ -9,6 +9,7 @@ from __future__ import annotations
 __all__ = [
     "ConfigError",
     "EvaluationError",
+    "PointSizeError",
     "RefDataError",
     "SettingsError",
     "SpaceError",
@@ -26,6 +27,11 @@ class TunerError(ValueError):
 
 class SpaceError(TunerError, ValueError):
     """A search dimension, a space or a point does not follow the rules of the space."""
+
+
+class PointSizeError(SpaceError, RuntimeError):
+    """A starting point (``x0``) has not one value per dimension. A ``RuntimeError`` too, as
+    scikit-optimize's ``gp_minimize`` raises for it."""
 
 
 class StorageError(TunerError):

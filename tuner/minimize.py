@@ -11,7 +11,7 @@ from scipy.optimize import OptimizeResult
 from tqdm.auto import tqdm
 
 from tuner.acquisition.functions import AcqConfig
-from tuner.errors import TunerError
+from tuner.errors import EvaluationError, PointSizeError, TunerError
 from tuner.execution import EvalOutcome, make_executor, run_objective
 from tuner.execution.loop import run_trials
 from tuner.optimizer import Optimizer
@@ -34,6 +34,22 @@ class TrialContext(Protocol):
     """
 
     def trial_context(self, trial: Trial, trials: Sequence[Trial]) -> dict[str, Any]: ...
+
+
+def _check_budget(n_calls: int, n_initial_points: Any, x0: Any, y0: Any) -> None:
+    """scikit-optimize's rules: a run starts from an initial design or from ``x0``, and its
+    calls cover the initial design and the points of ``x0`` still to be evaluated (a shorter
+    run never consults the model)."""
+    n_x0 = 0 if x0 is None or y0 is not None else (
+        1 if x0 and not isinstance(x0[0], (list, tuple)) else len(x0))
+    if isinstance(n_initial_points, int) and n_initial_points <= 0 and not x0:
+        raise TunerError(f"n_initial_points must be >= 1 when x0 gives no starting points (the "
+                         f"model needs data to start from), got {n_initial_points}")
+    need = (n_initial_points if isinstance(n_initial_points, int) else 0) + n_x0
+    if n_calls < need:
+        raise TunerError(f"n_calls must be >= n_initial_points ({n_initial_points}) plus the x0 "
+                         f"points to evaluate ({n_x0}) = {need}, got {n_calls}: a shorter run "
+                         "never leaves its initial design")
 
 
 def _as_callbacks(callback: Callback | Iterable[Callback] | None) -> list[Callback]:
@@ -162,8 +178,14 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     kwargs = dict(func_kwargs or {})
 
     fresh = not opt.trials
+    if fresh:
+        _check_budget(n_calls, n_initial_points, x0, y0)
     if fresh and x0 is not None:
         pts = [x0] if x0 and not isinstance(x0[0], (list, tuple)) else list(x0)
+        sizes = sorted({len(p) for p in pts if isinstance(p, (list, tuple))})
+        if any(n != opt.space.n_dims for n in sizes):
+            raise PointSizeError(f"x0 must give one value per dimension ({opt.space.n_dims}), got "
+                                 f"points of {sizes} values")
         if y0 is not None:
             ys = [y0] if not isinstance(y0, (list, tuple)) else list(y0)
             if len(ys) != len(pts):
@@ -209,6 +231,12 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
             info = {**(info if isinstance(info, dict) else {}),
                     "error": out.get("error") or "objective returned None"}
         opt.tell_trial(trial, out["value"], out.get("noise"), info=info, artifact=out.get("artifact"))
+        refused = out["value"] is not None and opt.trials[trial.id].state == "failed"
+        if refused and not opt.complete:
+            # no return has been a number yet: a broken objective, not one failed evaluation
+            raise EvaluationError(f"the objective must return a real number (or None for a failed "
+                                  f"evaluation): {opt.trials[trial.id].error}; stopped at the first "
+                                  "such return, which is recorded as a failed trial")
         bar.update(1)
         if verbose:
             print(f"Iteration No: {n_evaluated()} value {out['value']} at {trial.x}")

@@ -158,6 +158,7 @@ class Optimizer:
         self._last_ask: tuple[tuple[Any, ...], Any] | None = None
         self._unit_cache: dict[int, np.ndarray] = {}  # trial id -> model coordinates of its point
         self._requeue: list[Trial] = []
+        self._n_enqueued = 0  # points enqueued: they join the initial design (models counts them)
         self.model_queue_size = model_queue_size
         #: the surrogate: the one owner of the GP, its fits and its output warp
         self.surrogate = Surrogate(y_warp, noise, list(self.space.cat_dims), n_initial_points,
@@ -237,6 +238,7 @@ class Optimizer:
         """
         trial = self._new_trial(self.space.check_point(x))
         self._requeue.append(trial)
+        self._n_enqueued += 1
         return trial
 
     # --- ask -------------------------------------------------------------------------------------
@@ -583,8 +585,15 @@ class Optimizer:
 
     @_few_threads
     def fit(self) -> None:
-        """Refit the surrogate to the results told so far (a no-op when nothing new was told)."""
-        self.surrogate.fit(self._observations())
+        """Refit the surrogate to the results told so far (a no-op when nothing new was told).
+
+        ``models`` records one fit per refit once ``n_initial_points`` results, plus one per
+        enqueued or given (``x0``/``y0``) point, have been told, as scikit-optimize counts them;
+        the fits before (the surrogate's warm start, the recommendation) are not recorded."""
+        told = sum(t.state != "pending" for t in self.trials)
+        given = sum(bool(t.info.get("given")) for t in self.trials)
+        initial = self.n_initial_points + self._n_enqueued + given
+        self.surrogate.fit(self._observations(), keep=not self._requeue and told >= initial)
 
     def predict(self, points: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation of the objective (in the warped scale).

@@ -7,6 +7,7 @@ from typing import Any
 import numpy as np
 from scipy.optimize import OptimizeResult
 
+from tuner.skopt_types import skopt_typed
 from tuner.surrogate.gp import SurrogateView
 
 __all__ = ["as_skopt_result", "build_result"]
@@ -43,7 +44,7 @@ def build_result(opt: Any, specs: dict[str, Any] | None = None,
         res.x, res.fun = res.x_iters[i], float(res.func_vals[i])
     else:
         res.x, res.fun = None, float("nan")
-    res.space = opt.space
+    res.space = skopt_typed(opt.space)  # also a skopt Space when scikit-optimize is in use
     res.specs = specs or {"function": "Optimizer", "args": {}}
     res.models = [SurrogateView(m, w, opt.noise) for m, w in zip(opt.models, opt.model_warps, strict=True)]
     if getattr(opt, "per_second", False):  # EIps / PIps: scikit-optimize's log_time

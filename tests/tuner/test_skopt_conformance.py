@@ -140,6 +140,65 @@ def test_expected_minimum_on_a_space_with_categories():
     assert x[1] in ("a", "b", "c") and 1 <= x[2] <= 5 and -1 <= x[0] <= 1 and np.isfinite(fun)
 
 
+def test_with_skopt_in_use_the_result_space_is_also_skopt_s_and_draws_categories(tmp_path):
+    """Once ``skopt.space`` is imported, ``res.space`` and its dimensions pass scikit-optimize's
+    class tests (its own tests assert ``isinstance(res.space, Space)``; its plots treat a category
+    they do not recognise as a number), with this toolkit's values and transforms; ``skopt.dump``
+    and ``load`` keep that."""
+    sk_space = pytest.importorskip("skopt.space")
+    plots = pytest.importorskip("skopt.plots")
+    skopt = pytest.importorskip("skopt")
+    import matplotlib
+
+    matplotlib.use("Agg")
+    from tuner.space import Space
+
+    res = gp_minimize(_mixed, [(1e-2, 1.0, "log-uniform"), ["a", "b", "c"], (1, 5)], n_calls=8,
+                      n_initial_points=5, random_state=0, progress=False)
+    assert isinstance(res.space, sk_space.Space) and isinstance(res.space, Space)
+    assert [type(d).__name__ for d in res.space.dimensions] == ["Real", "Categorical", "Integer"]
+    assert all(isinstance(d, getattr(sk_space, type(d).__name__)) for d in res.space.dimensions)
+    plain = Space([(1e-2, 1.0, "log-uniform"), ["a", "b", "c"], (1, 5)])
+    assert res.space == plain and res.space.dimension_names == plain.dimension_names
+    np.testing.assert_array_equal(res.space.transform(res.x_iters), plain.transform(res.x_iters))
+    assert plots.plot_objective(res, n_points=5, n_samples=20) is not None
+    assert plots.plot_evaluations(res) is not None
+    skopt.dump(res, str(tmp_path / "r.pkl"), store_objective=False)
+    back = skopt.load(str(tmp_path / "r.pkl"))
+    assert isinstance(back.space, sk_space.Space) and back.space == res.space
+
+
+def _mixed(x):
+    return (x[0] - 0.3) ** 2 + (0.0 if x[1] == "c" else 0.1) + 0.01 * x[2]
+
+
+@pytest.mark.parametrize("n_initial", [0, 2])
+@pytest.mark.parametrize("given", [True, False])
+def test_models_are_counted_as_scikit_optimize_counts_them(n_initial, given):
+    """One model per fit once the initial design and the x0 points are told (skopt's
+    test_init_vals_and_models / test_init_points_and_models)."""
+    x0 = [[1.0, 2.0], [3.0, 4.0], [5.0, 6.0]]
+    y0 = [_branin(p) for p in x0] if given else None
+    res = gp_minimize(_branin, [(-5.0, 10.0), (0.0, 15.0)], x0=x0, y0=y0, n_calls=7,
+                      n_initial_points=n_initial, random_state=0, progress=False)
+    assert len(res.models) == 7 - n_initial + 1 - (0 if given else len(x0))
+
+
+@pytest.mark.parametrize("kwargs, match", [
+    ({"n_calls": 1, "n_initial_points": 10}, r"n_calls must be >= n_initial_points \(10\).* = 10, got 1"),
+    ({"n_calls": 4, "n_initial_points": 2, "x0": [[0.1], [0.2], [0.3]]}, r"= 5, got 4"),
+    ({"n_initial_points": 0}, r"n_initial_points must be >= 1 when x0 gives no starting points.*got 0"),
+])
+def test_budgets_that_never_leave_the_design_are_refused(kwargs, match):
+    with pytest.raises(ValueError, match=match):
+        gp_minimize(_f, [(0.0, 1.0)], random_state=0, progress=False, **kwargs)
+
+
+def test_x0_of_the_wrong_size_is_a_runtime_error_as_in_scikit_optimize():
+    with pytest.raises(RuntimeError, match=r"one value per dimension \(1\), got points of \[2\]"):
+        gp_minimize(_f, [(0.0, 1.0)], x0=[[0.0, 1.0]], n_calls=3, n_initial_points=0, progress=False)
+
+
 def test_skopt_plots_on_a_space_with_categories_through_as_skopt_result():
     """skopt's ``plot_objective`` / ``plot_evaluations`` test a dimension's class; the copy of the
     result with skopt's own dimensions draws them, its space transforming exactly as ours."""

@@ -70,11 +70,22 @@ def test_gp_minimize_survives_objective_returns_that_are_no_numbers():
 
     def f(x):
         i = next(calls)
-        return ["a string", [1, 2], True][i] if i < 3 else (x[0] - 0.4) ** 2
+        return ["a string", [1, 2], True][i - 1] if 1 <= i <= 3 else (x[0] - 0.4) ** 2
 
-    res = gp_minimize(f, [(0.0, 1.0)], n_calls=6, n_initial_points=4, random_state=0, progress=False)
+    res = gp_minimize(f, [(0.0, 1.0)], n_calls=7, n_initial_points=4, random_state=0, progress=False)
     assert len(res.failed) == 3 and all("real numbers" in r["error"] for r in res.failed)
-    assert len(res.func_vals) == 3 and not any(t.state == "pending" for t in res.trials)
+    assert len(res.func_vals) == 4 and not any(t.state == "pending" for t in res.trials)
+
+
+def test_an_objective_whose_first_return_is_no_number_stops_the_run_with_the_rule(tmp_path):
+    # scikit-optimize raises a ValueError here; the refused trial is stored as failed, not pending
+    db = tmp_path / "s.db"
+    with pytest.raises(ValueError, match=r"must return a real number.*got \[0\.\d+\]"):
+        gp_minimize(lambda x: x, [(0.0, 1.0)], n_calls=5, n_initial_points=2, random_state=0,
+                    progress=False, storage=str(db))
+    study = Study(str(db), Space([(0.0, 1.0)]))
+    assert [t.state for t in study.trials()] == ["failed"]
+    study.close()
 
 
 def test_a_foreign_sqlite_file_is_refused_untouched(tmp_path):

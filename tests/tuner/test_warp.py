@@ -150,25 +150,27 @@ def test_the_loo_warp_is_chosen_by_leave_one_out_where_it_can_be():
     from tuner import Optimizer
 
     def run(space, **kw):
-        opt = Optimizer(space, n_initial_points=6, random_state=0, y_warp="loo", **kw)
+        opt = Optimizer(space, n_initial_points=n_init, random_state=0, y_warp="loo", **kw)
         for _ in range(9):
             x = opt.ask()
             opt.tell(x, 0.2 + (x[0] - 0.3) ** 2 + (0.5 if x[-1] == "b" else 0.0),
                      noise=0.01 if "noise" in kw else None)
         return opt
 
+    n_init = 2  # the first fit, at two points, has no kernel to judge by: HEBO's fit
     opt = run([(0.0, 1.0), (0.0, 1.0)])
-    assert opt.y_warp == "loo" and len(opt.model_warps) >= 3
+    assert opt.model_warps[0] == OutputWarp.fit("power", np.asarray(opt.yi)[:2])
+    n_init = 3  # models (and model_warps) record the fits from the third tell on
+    opt = run([(0.0, 1.0), (0.0, 1.0)])
+    assert opt.y_warp == "loo"
     y = np.asarray(opt.yi)
-    # one fit per tell from the second on; the first has no kernel to judge by: HEBO's fit
-    assert len(opt.model_warps) == len(y) - 1
-    assert opt.model_warps[0] == OutputWarp.fit("power", y[:2])
-    fams = [OutputWarp.family(y[:i + 2]) for i in range(len(y) - 1)]
+    assert len(opt.model_warps) == len(y) - n_init + 1
+    fams = [OutputWarp.family(y[:i]) for i in range(n_init, len(y) + 1)]
     assert all(w in fam for w, fam in zip(opt.model_warps, fams, strict=True))
     assert any(w != fam[1] for w, fam in zip(opt.model_warps, fams, strict=True))  # not HEBO's
     cat = run([(0.0, 1.0), ["a", "b"]])
     y = np.asarray(cat.yi)
-    fams = [OutputWarp.family(y[:i + 2]) for i in range(len(y) - 1)]
+    fams = [OutputWarp.family(y[:i]) for i in range(n_init, len(y) + 1)]
     assert all(w in fam for w, fam in zip(cat.model_warps, fams, strict=True))
     assert any(w != fam[1] for w, fam in zip(cat.model_warps, fams, strict=True))  # not HEBO's
     known = run([(0.0, 1.0), (0.0, 1.0)], noise=0.01)

@@ -135,11 +135,13 @@ class Surrogate:
         return build_gp(X, Y, Yvar, cat_dims=self.cat_dims, min_noise=self.config.min_noise,
                         cat_prior=self.config.categorical_prior)
 
-    def fit(self, obs: Observations) -> None:
+    def fit(self, obs: Observations, keep: bool = True) -> None:
         """Refit to ``obs`` (a no-op when the model already has as many points). The
         hyperparameters are optimised below ``config.always_refit_below`` points and whenever the
         points grew by ``config.refit_growth`` since the last optimisation; otherwise the last
-        ones are kept and only the data change."""
+        ones are kept and only the data change. ``keep=False``: the fit becomes ``model`` but
+        is not added to ``models`` (a fit of the initial design, which scikit-optimize does
+        not make)."""
         n_ok = len(obs.y)
         if n_ok < 2 or n_ok < min(self.min_points, 2) or obs.n == self._model_n:
             return
@@ -156,8 +158,9 @@ class Surrogate:
             warm = {k: v.detach().clone() for k, v in sub.state_dict().items()}
         self.model = fit_gp(model, warm, cfg, optimise=optimise and not subset)
         self.warp = warp
-        self.models.append(self.model)
-        self.warps.append(warp)
+        if keep:
+            self.models.append(self.model)
+            self.warps.append(warp)
         if self.queue_size is not None:
             del self.models[:-self.queue_size]
             del self.warps[:-self.queue_size]

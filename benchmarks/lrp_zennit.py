@@ -6,7 +6,9 @@
 Models (float64, random weights, batch-norm statistics randomised so that folding matters):
 the example CNN (Conv2d, BatchNorm2d, in-place ReLU, MaxPool2d, Dropout, Linear), a residual Conv1d
 network (BatchNorm1d, a functional residual addition: convolutions whose outputs go negative), a
-dense network with BatchNorm1d, and the particle flow network (Linear on particles, masked sum).
+dense network with BatchNorm1d, the particle flow network (Linear on particles, masked sum), and a
+dense network of other element-wise activations (LeakyReLU, ELU, GELU, Tanh, Sigmoid: Pass in both,
+as zennit's presets give its ``Activation`` types).
 Composites (every epsilon and stabiliser ``--eps``): zennit's ``EpsilonPlusFlat`` and
 ``EpsilonGammaBox``, and one composite per rule (the rule on every Linear/Conv layer, or as the
 first-layer rule with epsilon elsewhere). Printed: the
@@ -113,12 +115,17 @@ def models() -> dict[str, tuple[nn.Module, nn.Module, torch.Tensor, list[tuple[l
     parts[:, :8, 1:3] = 0.3 * torch.randn((16, 8, 2), generator=g, dtype=torch.float64)
     parts[:, :8, 3] = 1.0
     pairs = [(["conv0"], "bn0"), (["conv1"], "bn1"), (["conv2"], "bn2")]
+    act = _randomise(nn.Sequential(nn.Linear(7, 16), nn.LeakyReLU(0.1), nn.Linear(16, 16), nn.ELU(),
+                                   nn.Linear(16, 12), nn.GELU(), nn.Linear(12, 8), nn.Tanh(),
+                                   nn.Linear(8, 1), nn.Sigmoid(), nn.Flatten(0)), 5)
     return {
         "CNN (Conv2d, BN2d, MaxPool, Dropout)": (cnn, cnn, img, None),
         "dense (Linear, BN1d)": (mlp, mlp, torch.randn((16, 7), generator=g, dtype=torch.float64), None),
         "residual Conv1d (BN1d, residual add)": (res, res_z, torch.rand((16, 2, 16), generator=g,
                                                                         dtype=torch.float64), pairs),
         "particle flow network (masked sum)": (pfn, ZennitPFN(pfn, Sum()).double().eval(), parts, None),
+        "dense (LeakyReLU, ELU, GELU, Tanh, Sigmoid)": (act, act, torch.randn((16, 7), generator=g,
+                                                                              dtype=torch.float64), None),
     }
 
 
@@ -126,28 +133,32 @@ def composites(low: float, high: float, eps: float) -> dict[str, tuple[Callable,
     """name -> (ours, zennit's), each a function of the zennit canonizers."""
     from zennit import composites as zc
     from zennit import rules as zr
-    from zennit.types import Linear
+    from zennit.types import Activation, Linear
 
     import explain as ex
+    from explain.rules import ACTIVATIONS
 
     lin = (nn.Linear, nn.Conv1d, nn.Conv2d)
 
     from zennit.layer import Sum
 
     def z_all(rule: Callable[[], object]) -> Callable:
-        return lambda c: zc.LayerMapComposite([(Sum, zr.Norm(eps)), (Linear, rule())], canonizers=c)
+        return lambda c: zc.LayerMapComposite([(Sum, zr.Norm(eps)), (Activation, zr.Pass()),
+                                                (Linear, rule())], canonizers=c)
 
     def z_first(rule: Callable[[], object]) -> Callable:
         return lambda c: zc.SpecialFirstLayerMapComposite(
-            [(Sum, zr.Norm(eps)), (Linear, zr.Epsilon(eps))], [(Linear, rule())], canonizers=c)
+            [(Sum, zr.Norm(eps)), (Activation, zr.Pass()), (Linear, zr.Epsilon(eps))],
+            [(Linear, rule())], canonizers=c)
 
     bn = (nn.BatchNorm1d, nn.BatchNorm2d)  # folded by the canonizer; Pass where it cannot be
 
     def ours_all(rule: object) -> Callable:
-        return lambda: ex.Composite([(lin, rule), (bn, ex.Pass(eps))])
+        return lambda: ex.Composite([(lin, rule), (bn, ex.Pass(eps)), (ACTIVATIONS, ex.Pass(0.0))])
 
     def ours_first(rule: object) -> Callable:
-        return lambda: ex.Composite([(lin, ex.Epsilon(eps)), (bn, ex.Pass(eps))], first=rule)
+        return lambda: ex.Composite([(lin, ex.Epsilon(eps)), (bn, ex.Pass(eps)),
+                                     (ACTIVATIONS, ex.Pass(0.0))], first=rule)
 
     return {
         "EpsilonPlusFlat": (lambda: ex.EpsilonPlusFlat(eps=eps),

@@ -12,8 +12,10 @@ and removes everything on exit, leaving the model exactly as it was::
 
 Layers with no rule keep their ordinary gradient, which is correct for ReLU (in-place or not), max /
 average / adaptive pooling, flattening, dropout in eval mode and residual additions (see
-:mod:`explain.rules`). Batch norms that cannot be folded and element-wise affine modules (those with
-``affine_params()``) get :class:`explain.rules.Pass` in the presets.
+:mod:`explain.rules`). Batch norms that cannot be folded, element-wise affine modules (those with
+``affine_params()``) and the other element-wise activations (:data:`explain.rules.ACTIVATIONS`:
+LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softplus, ...) get :class:`explain.rules.Pass` in the
+presets, as zennit's presets give its activations.
 """
 
 from __future__ import annotations
@@ -28,7 +30,7 @@ from torch.utils.hooks import RemovableHandle
 
 from explain.canonizers import Canonizer, MergeBatchNorm
 from explain.errors import ExplainError
-from explain.rules import Epsilon, Flat, Gamma, Pass, Rule, ZBox, ZPlus, layer_params
+from explain.rules import ACTIVATIONS, Epsilon, Flat, Gamma, Pass, Rule, ZBox, ZPlus, layer_params
 
 __all__ = ["GRADIENT_OK", "AllEpsilon", "Composite", "ElementwiseAffine", "EpsilonGammaBox",
            "EpsilonPlusFlat", "LayerMap"]
@@ -81,7 +83,7 @@ class Composite:
         first_types: The layer types ``first`` may go on (default: ``Linear`` and convolutions).
         canonizers: Applied on entry, removed on exit (default: :class:`MergeBatchNorm`).
         unsupported: ``"error"`` (default): a layer with parameters or a non-linearity that no rule
-            covers (Tanh, GELU, LayerNorm, an LSTM, a custom leaf module) raises
+            covers (LayerNorm, Softmax, an LSTM, a custom leaf module) raises
             :class:`~explain.errors.ExplainError` naming it, since its plain gradient does not
             conserve relevance; ``"gradient"``: warn and let its gradient through.
 
@@ -190,6 +192,7 @@ def EpsilonPlusFlat(eps: float = 1e-6, zero_bias: bool = False,  # noqa: N802
             (CONV, ZPlus(eps, zero_bias)),
             (nn.Linear, Epsilon(eps, zero_bias)),
             ((*AFFINE, ElementwiseAffine), Pass(eps)),
+            (ACTIVATIONS, Pass(0.0)),  # exact: a unit's relevance moves, only a zero input loses it
         ],
         first=Flat(eps, zero_bias),
         unsupported=unsupported,
@@ -212,6 +215,7 @@ def EpsilonGammaBox(  # noqa: N802
             (CONV, Gamma(gamma, eps, zero_bias)),
             (nn.Linear, Epsilon(eps, zero_bias)),
             ((*AFFINE, ElementwiseAffine), Pass(eps)),
+            (ACTIVATIONS, Pass(0.0)),  # exact: a unit's relevance moves, only a zero input loses it
         ],
         first=ZBox(low, high, eps, zero_bias),
         unsupported=unsupported,
@@ -221,7 +225,8 @@ def EpsilonGammaBox(  # noqa: N802
 
 def AllEpsilon(eps: float = 1e-6, zero_bias: bool = False,  # noqa: N802
                unsupported: str = "error") -> Composite:
-    """Epsilon everywhere, element-wise affine layers included; ``eps -> 0`` gives input x gradient."""
+    """Epsilon everywhere, element-wise affine layers included (Pass on the element-wise activations
+    other than ReLU); ``eps -> 0`` gives input x gradient on ReLU networks."""
     rule = Epsilon(eps, zero_bias)
-    return Composite([((*_LINEAR_LIKE, *AFFINE, ElementwiseAffine), rule)], first=None,
-                     unsupported=unsupported)
+    return Composite([((*_LINEAR_LIKE, *AFFINE, ElementwiseAffine), rule), (ACTIVATIONS, Pass(0.0))],
+                     first=None, unsupported=unsupported)

@@ -42,6 +42,7 @@ from torch import Tensor, nn
 from explain.errors import ExplainError
 
 __all__ = [
+    "ACTIVATIONS",
     "Epsilon",
     "Flat",
     "Gamma",
@@ -62,6 +63,16 @@ def stabilize(z: Tensor, eps: float) -> Tensor:
     if eps == 0:
         out = torch.where(out == 0, torch.ones_like(out), out)
     return out
+
+
+#: element-wise activations other than ReLU (whose gradient is already a relevance rule): their
+#: relevance passes from each output to the input at the same position (:class:`Pass`, as zennit
+#: does for its ``Activation`` types); a ``Softmax`` mixes positions and is not one of them
+ACTIVATIONS: tuple[type, ...] = (
+    nn.LeakyReLU, nn.PReLU, nn.RReLU, nn.ReLU6, nn.ELU, nn.SELU, nn.CELU, nn.GELU, nn.SiLU, nn.Mish,
+    nn.Sigmoid, nn.Tanh, nn.Softplus, nn.Softsign, nn.Hardtanh, nn.Hardswish, nn.Hardsigmoid,
+    nn.LogSigmoid, nn.Tanhshrink, nn.Softshrink, nn.Hardshrink, nn.Threshold,
+)
 
 
 @dataclass
@@ -141,8 +152,9 @@ def _box_sum(conv: nn.Conv1d | nn.Conv2d | nn.Conv3d) -> Callable[[Tensor], Tens
 
 
 def layer_params(module: nn.Module) -> LayerParams:
-    """The :class:`LayerParams` of a ``Linear``, ``Conv1d/2d/3d`` or (eval-mode) ``BatchNorm`` layer, or of
-    an element-wise affine module that defines ``affine_params() -> (scale, shift)`` per channel.
+    """The :class:`LayerParams` of a ``Linear``, ``Conv1d/2d/3d`` or (eval-mode) ``BatchNorm`` layer, of
+    an element-wise affine module that defines ``affine_params() -> (scale, shift)`` per channel, or
+    of an element-wise activation (:data:`ACTIVATIONS`: no parameters, for :class:`Pass`).
 
     Raises:
         ExplainError: the module is not one of these.
@@ -167,6 +179,8 @@ def layer_params(module: nn.Module) -> LayerParams:
     if hasattr(module, "affine_params"):
         scale, shift = getattr(module, "affine_params")()  # noqa: B009 (dynamic protocol)
         return LayerParams(scale.detach(), shift.detach(), _elementwise)
+    if isinstance(module, ACTIVATIONS):  # no parameters: only Pass applies to them
+        return LayerParams(torch.ones(()), None, lambda a, w, b: module(a))
     raise ExplainError(
         f"LRP rules apply to Linear, Conv1d/2d/3d, BatchNorm and element-wise affine layers "
         f"(with an affine_params() method); got {type(module).__name__}"

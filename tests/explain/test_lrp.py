@@ -399,8 +399,28 @@ class _Swish(nn.Module):
         return x * torch.sigmoid(x)
 
 
-@pytest.mark.parametrize("make", [nn.Tanh, nn.GELU, lambda: nn.LayerNorm(6), nn.Softplus, _Swish],
-                         ids=["Tanh", "GELU", "LayerNorm", "Softplus", "Swish"])
+@pytest.mark.parametrize("make", [nn.Tanh, nn.GELU, nn.Softplus, nn.Sigmoid, lambda: nn.LeakyReLU(0.1),
+                                  nn.ELU, nn.SiLU],
+                         ids=["Tanh", "GELU", "Softplus", "Sigmoid", "LeakyReLU", "ELU", "SiLU"])
+def test_element_wise_activations_pass_relevance_unchanged(make):
+    """As zennit's presets do (Pass on its activations): against a hand-written LRP-0 of
+    Linear -> activation -> Linear without biases, where relevance is conserved exactly."""
+    torch.manual_seed(3)
+    model = nn.Sequential(nn.Linear(4, 6, bias=False), make(), nn.Linear(6, 1, bias=False)).double()
+    x = torch.rand((5, 4), dtype=torch.float64)
+    w1, w2 = model[0].weight.detach(), model[2].weight.detach()[0]
+    h = x @ w1.T
+    a = model[1](h)
+    r_h = a * w2  # LRP-0 of the last layer (f = sum_j a_j w2_j), then Pass: unchanged
+    ref = (x[:, None, :] * w1[None] / h[:, :, None] * r_h[:, :, None]).sum(1)
+    rel = lrp(model, x, AllEpsilon(eps=0.0), batch_size=None)
+    np.testing.assert_allclose(rel.numpy(), ref.numpy(), rtol=1e-10, atol=1e-13)
+    np.testing.assert_allclose(rel.sum(1).numpy(), model(x)[:, 0].detach().numpy(), rtol=1e-10)
+    assert torch.isfinite(lrp(model, x, EpsilonPlusFlat(), batch_size=None)).all()
+
+
+@pytest.mark.parametrize("make", [lambda: nn.LayerNorm(6), _Swish, lambda: nn.Softmax(dim=1)],
+                         ids=["LayerNorm", "Swish", "Softmax"])
 def test_a_layer_no_rule_covers_is_refused_by_name(make):
     layer = make()
     model = nn.Sequential(nn.Linear(4, 6), layer, nn.Linear(6, 1))

@@ -38,9 +38,35 @@ __all__ = [
 ]
 
 
+def _column(name: str, v: Any) -> np.ndarray:
+    """``v`` as a 1-D float array (one value per event).
+
+    Raises:
+        ExplainError: values that are not numbers, or not one per event.
+    """
+    try:
+        out = np.asarray(v, dtype=float)
+    except (TypeError, ValueError):
+        raise ExplainError(f"{name} must hold numbers, one per event; got {str(v)[:80]}") from None
+    if out.ndim != 1:
+        raise ExplainError(f"{name} must be 1-D (one value per event); got shape {out.shape}")
+    return out
+
+
+def _same_length(**arrays: np.ndarray) -> None:
+    if len({len(a) for a in arrays.values()}) > 1:
+        got = ", ".join(f"{k} {len(a)}" for k, a in arrays.items())
+        raise ExplainError(f"{', '.join(arrays)} must have equal lengths; got {got}")
+
+
 def pearson(a: np.ndarray, b: np.ndarray) -> float:
-    """Pearson correlation of two samples (0 when either is constant); NaN entries are dropped."""
-    a, b = np.asarray(a, float), np.asarray(b, float)
+    """Pearson correlation of two samples (0 when either is constant); NaN entries are dropped.
+
+    Raises:
+        ExplainError: not two 1-D samples of numbers of the same length.
+    """
+    a, b = _column("a", a), _column("b", b)
+    _same_length(a=a, b=b)
     ok = np.isfinite(a) & np.isfinite(b)
     a, b = a[ok] - a[ok].mean(), b[ok] - b[ok].mean()
     den = np.sqrt(np.sum(a * a) * np.sum(b * b))
@@ -48,11 +74,18 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
 
 
 def pixel_correlation(images: np.ndarray, output: np.ndarray) -> np.ndarray:
-    """Pearson correlation of each pixel's intensity with ``output``; shape of one image (0 if constant)."""
+    """Pearson correlation of each pixel's intensity with ``output``; shape of one image (0 if constant).
+
+    Raises:
+        ExplainError: lengths differ, or a NaN or infinite value.
+    """
     x = np.asarray(images, float).reshape(len(images), -1)
-    y = np.asarray(output, float)
+    y = _column("output", output)
     if len(x) != len(y):
         raise ExplainError(f"images and outputs must have the same length; got {len(x)} and {len(y)}")
+    bad = int((~np.isfinite(x)).sum() + (~np.isfinite(y)).sum())
+    if bad:
+        raise ExplainError(f"images and outputs must be finite; got {bad} NaN or infinite values")
     xc, yc = x - x.mean(0), y - y.mean()
     den = np.sqrt(np.sum(xc * xc, 0) * np.sum(yc * yc))
     corr = np.divide(xc.T @ yc, den, out=np.zeros(x.shape[1]), where=den > 0)
@@ -97,11 +130,10 @@ def ado(
         seed: For that subsample.
 
     Raises:
-        ExplainError: lengths differ or a class is missing.
+        ExplainError: not 1-D arrays of numbers, lengths differ or a class is missing.
     """
-    f, g, label = np.asarray(f, float), np.asarray(g, float), np.asarray(label)
-    if not len(f) == len(g) == len(label):
-        raise ExplainError(f"f, g and label must have equal lengths; got {len(f)}, {len(g)}, {len(label)}")
+    f, g, label = _column("f", f), _column("g", g), _column("label", label)
+    _same_length(f=f, g=g, label=label)
     ok = np.isfinite(f) & np.isfinite(g)
     sig, bkg = np.flatnonzero(ok & (label == 1)), np.flatnonzero(ok & (label == 0))
     if len(sig) == 0 or len(bkg) == 0:
@@ -180,7 +212,18 @@ def prong_maxima(mean_map: np.ndarray, half_width: float = 1.25, prominence: flo
 
 
 def windows(output: np.ndarray, observable: np.ndarray, label: np.ndarray, edges: np.ndarray) -> list[Window]:
-    """The mean of ``output`` for signal and for background in each bin ``edges[i]..edges[i+1]``."""
+    """The mean of ``output`` for signal and for background in each bin ``edges[i]..edges[i+1]``.
+
+    Raises:
+        ExplainError: arrays of other lengths or shapes, or edges that are not at least two
+            increasing numbers.
+    """
+    output, observable, label = _column("output", output), _column("observable", observable), \
+        _column("label", label)
+    _same_length(output=output, observable=observable, label=label)
+    edges = _column("edges", edges)
+    if len(edges) < 2 or not np.all(np.diff(edges) > 0):
+        raise ExplainError(f"edges must be at least two increasing numbers; got {edges.tolist()}")
     out = []
     for lo, hi in itertools.pairwise(edges):
         sel = (observable >= lo) & (observable < hi)

@@ -144,15 +144,24 @@ def roc_auc(score: np.ndarray, label: np.ndarray) -> float:
 
 @torch.no_grad()
 def predict(model: nn.Module, x: np.ndarray | Tensor, batch_size: int = 4096) -> np.ndarray:
-    """Logits of ``model`` (eval mode) for every input, as a numpy array."""
-    dev = next(model.parameters()).device
+    """Logits of ``model`` (eval mode) for every input, as a numpy array.
+
+    Raises:
+        ExplainError: inputs of a shape the model cannot take.
+    """
+    par = next(model.parameters())
+    dev = par.device
     was = model.training
     model.eval()
-    xt = torch.as_tensor(x, dtype=torch.float32)
-    out = torch.cat(
-        [model(xt[i : i + batch_size].to(dev)).float().cpu() for i in range(0, len(xt), batch_size)]
-    )
-    model.train(was)
+    xt = torch.as_tensor(x, dtype=par.dtype)  # the model's precision (float64 models too)
+    try:
+        out = torch.cat(
+            [model(xt[i : i + batch_size].to(dev)).float().cpu() for i in range(0, len(xt), batch_size)]
+        )
+    except RuntimeError as exc:  # shapes the model cannot take
+        raise ExplainError(f"the model cannot take inputs of shape {tuple(xt.shape)}: {exc}") from None
+    finally:
+        model.train(was)
     return out.numpy()
 
 

@@ -93,3 +93,36 @@ def test_prong_maxima_finds_two_prongs_and_ignores_specks():
     m[12, 12] = -1.0
     m[2, 12] = 0.001  # a speck of positive relevance beside a negative core
     assert prong_maxima(m) == []
+
+
+def test_mapping_inputs_of_the_wrong_shape_or_kind_are_one_clear_error():
+    rng = np.random.default_rng(0)
+    f, g, lab = rng.random(40), rng.random(40), (rng.random(40) > 0.5).astype(int)
+    with pytest.raises(ExplainError, match=r"f must be 1-D \(one value per event\); got shape \(4, 10\)"):
+        ado(f.reshape(4, 10), g.reshape(4, 10), lab.reshape(4, 10))
+    with pytest.raises(ExplainError, match="f must hold numbers, one per event"):
+        ado(["a"] * 40, g, lab)
+    with pytest.raises(ExplainError, match="a, b must have equal lengths; got a 40, b 39"):
+        from explain.mapping import pearson
+
+        pearson(f, g[:-1])
+    images = rng.random((40, 5, 5))
+    images[3, 2, 2] = np.nan
+    with pytest.raises(ExplainError, match="must be finite; got 1 NaN or infinite"):
+        pixel_correlation(images, f)
+    with pytest.raises(ExplainError, match=r"at least two increasing numbers; got \[0\.5, 0\.2\]"):
+        windows(f, g, lab, [0.5, 0.2])
+    with pytest.raises(ExplainError, match="output, observable, label must have equal lengths"):
+        windows(f, g[:-1], lab, [0.0, 0.5, 1.0])
+
+
+def test_predict_keeps_the_model_precision_and_names_a_shape_it_cannot_take():
+    import torch
+    from torch import nn
+
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1)).double()
+    x = np.random.default_rng(1).random((6, 4))
+    np.testing.assert_allclose(predict(model, x)[:, 0], model(torch.as_tensor(x))[:, 0].detach().numpy(),
+                               rtol=1e-6)
+    with pytest.raises(ExplainError, match=r"cannot take inputs of shape \(6, 3\)"):
+        predict(model, x[:, :3])

@@ -444,7 +444,11 @@ def load_config(path: str | Path) -> TuneConfig:
     if not p.exists():
         raise ConfigError(f"configuration file not found: {p}")
     try:
-        d = yaml.load(p.read_text(), Loader=_UniqueKeyLoader)
+        text = p.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{p}: cannot be read as a YAML (UTF-8 text) file: {exc}") from None
+    try:
+        d = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
         raise ConfigError(f"{p}: not valid YAML: {exc}") from None
     except _DuplicateKeyError as exc:

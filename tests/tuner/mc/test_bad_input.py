@@ -115,6 +115,11 @@ def test_cli_refuses_a_duplicate_yaml_key_workers_0_and_an_out_under_a_file(tmp_
     r = _cli(str(cfg), "--dry-run")
     assert r.returncode == 2 and r.stderr.count("error:") == 1
     assert "dup.yaml:5: the key 'events' is given twice" in r.stderr
+    binary = tmp_path / "bin.yaml"
+    binary.write_bytes(b"\x00\x01\xff\xfe parameters")
+    r = cli_here(str(binary), "--dry-run")
+    assert r.returncode == 2 and "Traceback" not in r.stderr
+    assert "bin.yaml: cannot be read as a YAML (UTF-8 text) file" in r.stderr
     good = tmp_path / "good.yaml"
     good.write_text(yaml.safe_dump(_base()))
     r = cli_here(str(good), "--workers", "0", "--out", str(tmp_path / "o"))

@@ -21,10 +21,10 @@ import numpy as np
 import torch
 from scipy.optimize import OptimizeResult
 
-from tuner.acquisition.functions import AcqConfig, make_acquisition
-from tuner.acquisition.optimize import maximize_acquisition
-from tuner.acquisition.per_second import PER_SECOND, PerSecond, fit_time_model, split_value_time
-from tuner.candidates import allowed, best_untaken, deduplicate, is_new, sample
+from tuner.acquisition.functions import AcqConfig
+from tuner.acquisition.per_second import PER_SECOND, split_value_time
+from tuner.acquisition.step import AcquisitionStep, AskState
+from tuner.candidates import allowed, deduplicate, is_new, sample
 from tuner.checks import check_device, check_extras, check_noise, check_value, seed_of, split_told
 from tuner.errors import EvaluationError, TunerError
 from tuner.options import ASK_STRATEGIES, FAILURE_MODES, check_options, check_strategy, resolve_skopt
@@ -142,7 +142,6 @@ class Optimizer:
         self.acq_func = acq_func
         #: whether results are ``(value, seconds)`` and the acquisition divides by the time
         self.per_second = acq_func in PER_SECOND
-        self._time_fit: tuple[int, Any] | None = None  # (trials it saw, GP of log time)
         self.noise = noise
         self.y_warp = y_warp
         self.random_state = random_state
@@ -163,6 +162,8 @@ class Optimizer:
         #: the surrogate: the one owner of the GP, its fits and its output warp
         self.surrogate = Surrogate(y_warp, noise, list(self.space.cat_dims), n_initial_points,
                                    self.model_config, self.device, model_queue_size)
+        #: the model's step of an ask (owns the GP of evaluation times of EIps/PIps)
+        self._step = AcquisitionStep(self.space, self.device, self.model_config)
         self._ask_seconds = 0.0
         settings = {"n_initial_points": n_initial_points, "acq_func": acq_func,
                     "random_state": random_state if random_state is None or isinstance(random_state, int)
@@ -326,16 +327,6 @@ class Optimizer:
         """``n`` random points that satisfy ``space_constraint``."""
         return sample(self.space, n, random_state, self.space_constraint)
 
-    def _admissible(self, cand: list[list[Any]], acq: Any) -> list[list[Any]]:
-        """``cand``, each point that breaks ``space_constraint`` or is taken already replaced by
-        the untaken point of highest ``acq`` (:func:`~tuner.candidates.best_untaken`)."""
-        def score(U: np.ndarray) -> np.ndarray:
-            with torch.no_grad():
-                return acq(self._tensor(U)[:, None, :]).reshape(-1).cpu().numpy()
-
-        return best_untaken(self.space, cand, score, self._taken_units(),
-                            (self._seed, len(self.trials), 2), self.space_constraint)
-
     @_few_threads
     def ask_recommended(self) -> Trial | None:
         """The current recommendation (:meth:`recommend`) as a new trial, to be evaluated: a
@@ -357,56 +348,32 @@ class Optimizer:
         return self._new_trial(rec[0])
 
     def _acquire(self, q: int) -> list[list[Any]]:
-        done = self.complete
-        X = self._tensor(self._units(done))
         pend = self.pending
-        X_pending = self._tensor(self._units(pend)) if pend else None
-        return self._maximize(self._acquisition(self.model, X, X_pending, q), q)
-
-    def _ask_seed(self) -> int:
-        """The seed of the random choices of the next ask (from the study seed and the trial count)."""
-        return (self._seed + 104729 * len(self.trials)) % 2**31
-
-    def _acquisition(self, model: Any, X: torch.Tensor, X_pending: torch.Tensor | None, q: int) -> Any:
-        """The acquisition function, built under the ask's seed: its QMC sampler and the pruning
-        of the baseline draw random numbers when they are made."""
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self._ask_seed())
-            acq = make_acquisition(PER_SECOND.get(self.acq_func, self.acq_func), model, X,
-                                   X_pending, q, self._known_noise, self.acq_config)
-            time_model = self._time_model() if self.per_second else None
-            return acq if time_model is None else PerSecond(acq, time_model)
-
-    def _time_model(self) -> Any:
-        """The GP of the log evaluation time of the complete trials (``EIps``/``PIps``), refitted
-        when trials were added; ``None`` with fewer than two times."""
-        timed = [t for t in self.complete if "log_time" in (t.info or {})]
-        if len(timed) < 2:
-            return None
-        if self._time_fit is None or self._time_fit[0] != len(timed):
-            model = fit_time_model(self._units(timed), np.array([t.info["log_time"] for t in timed]),
-                                   self.device, self.model_config)
-            self._time_fit = (len(timed), model)
-        return self._time_fit[1]
-
-    def _maximize(self, acq: Any, q: int) -> list[list[Any]]:
-        """The ``q`` points maximising ``acq`` (seeded by the trial count), as user points that
-        satisfy ``space_constraint``."""
-        k = self.acq_config.incumbent_starts
-        best = sorted(self.complete, key=lambda t: float(t.y or 0.0))[:k] if k > 0 else []
-        with torch.random.fork_rng(devices=[]):
-            torch.manual_seed(self._ask_seed())
-            cand = maximize_acquisition(acq, self._tensor(self.space.model_bounds), q,
-                                        self.space.discrete_dims, self.space.cat_dims,
-                                        self.acq_config,
-                                        self._tensor(self._units(best)) if best else None)
-        return self._admissible(self.space.from_unit(cand.cpu().numpy()), acq)
+        state = self._ask_state(self._tensor(self._units(self.complete)),
+                                self._tensor(self._units(pend)) if pend else None)
+        return self._step.choose(self.model, state, q)
 
     def _acquire_liar(self, strategy: str) -> list[list[Any]]:
         """One point chosen after refitting the surrogate (hyperparameters kept) with every
         pending point given the constant lie of ``strategy``."""
         model, X = self.surrogate.with_lies(self._observations(), self._units(self.pending), strategy)
-        return self._maximize(self._acquisition(model, X, None, 1), 1)
+        return self._step.choose(model, self._ask_state(X, None), 1)
+
+    def _ask_state(self, X: torch.Tensor, X_pending: torch.Tensor | None) -> AskState:
+        """What the acquisition step of this ask needs: its seeds (from the study seed and the
+        trial count), the incumbents, the taken points, the timed trials."""
+        k = self.acq_config.incumbent_starts
+        best = sorted(self.complete, key=lambda t: float(t.y or 0.0))[:k] if k > 0 else []
+        timed = None
+        if self.per_second:
+            tt = [t for t in self.complete if "log_time" in (t.info or {})]
+            timed = (self._units(tt), np.array([t.info["log_time"] for t in tt], dtype=float))
+        return AskState(X=X, X_pending=X_pending,
+                        best=self._tensor(self._units(best)) if best else None,
+                        taken=self._taken_units(), seed=(self._seed + 104729 * len(self.trials)) % 2**31,
+                        key=(self._seed, len(self.trials), 2), acq_func=self.acq_func,
+                        config=self.acq_config, known_noise=self._known_noise,
+                        constraint=self.space_constraint, timed=timed)
 
     # --- tell ------------------------------------------------------------------------------------
     @_few_threads

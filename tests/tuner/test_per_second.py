@@ -59,11 +59,12 @@ def test_the_acquisition_is_the_log_improvement_minus_the_expected_log_inverse_t
         x = opt.ask()
         opt.tell(x, ((x[0] - 0.3) ** 2 + x[1], float(np.exp(x[0] + 0.5 * x[1]))))
     X = torch.as_tensor(np.asarray(opt._units(opt.complete)), dtype=torch.float64)
-    acq = opt._acquisition(opt.model, X, None, 1)
+    state = opt._ask_state(X, None)
+    acq = opt._step.acquisition(opt.model, state, 1)
     assert isinstance(acq, PerSecond)
     pts = torch.rand(5, 1, 2, dtype=torch.float64, generator=torch.Generator().manual_seed(0))
     with torch.no_grad():
-        post = opt._time_model().posterior(pts.squeeze(1))
+        post = opt._step.time_model(state.timed).posterior(pts.squeeze(1))
         expected = acq.base(pts) - post.mean.squeeze(-1) + 0.5 * post.variance.squeeze(-1)
         torch.testing.assert_close(acq(pts), expected)
 

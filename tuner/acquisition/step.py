@@ -1,0 +1,117 @@
+"""The model's step of an ask: the acquisition function built under the ask's seed, maximised,
+and its points made admissible (inside ``space_constraint`` and not taken already).
+
+:class:`tuner.Optimizer` owns the trials and the surrogate; it hands this step an
+:class:`AskState`, the few facts of the trials one ask needs, and gets user points back. The step
+owns one piece of state of its own: the GP of the evaluation times of ``EIps``/``PIps``, refitted
+when the number of timed trials changed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import torch
+
+from tuner.acquisition.functions import AcqConfig, make_acquisition
+from tuner.acquisition.optimize import maximize_acquisition
+from tuner.acquisition.per_second import PER_SECOND, PerSecond, fit_time_model
+from tuner.candidates import best_untaken
+from tuner.space import Space
+from tuner.surrogate.gp import SurrogateConfig
+
+__all__ = ["AcquisitionStep", "AskState"]
+
+
+@dataclass
+class AskState:
+    """What one ask needs to know of the optimiser's trials and settings.
+
+    Attributes:
+        X: Model coordinates of the points the model was fitted to (the baseline).
+        X_pending: Those of the points asked and not told (``None``: none, or already lied about).
+        best: Those of the best evaluated points, extra starts of the acquisition search.
+        taken: Those of every trial (a chosen point must not be one of them).
+        seed: Torch seed of the ask (the QMC sampler, the baseline pruning, the search starts).
+        key: Numpy seed of the draws that replace a point that is taken or not allowed.
+        acq_func: scikit-optimize's name of the acquisition function.
+        config: Options of the acquisition function and its search.
+        known_noise: Whether the model takes the noise as known.
+        constraint: ``space_constraint`` of the optimiser.
+        timed: Model coordinates and log seconds of the timed trials (``EIps``/``PIps``).
+    """
+
+    X: torch.Tensor
+    X_pending: torch.Tensor | None
+    best: torch.Tensor | None
+    taken: np.ndarray
+    seed: int
+    key: tuple[int, ...]
+    acq_func: str
+    config: AcqConfig
+    known_noise: bool
+    constraint: Callable[[list[Any]], bool] | None
+    timed: tuple[np.ndarray, np.ndarray] | None = None
+
+
+class AcquisitionStep:
+    """Chooses the model's points of an ask.
+
+    Args:
+        space: The search space (its model bounds and its integer and categorical dimensions).
+        device: Torch device of the models.
+        model_config: Options of the fit of the time model (``EIps``/``PIps``).
+    """
+
+    def __init__(self, space: Space, device: torch.device, model_config: SurrogateConfig) -> None:
+        self.space, self.device, self.model_config = space, device, model_config
+        self._time_fit: tuple[int, Any] | None = None  # (timed trials it saw, GP of log time)
+
+    def _tensor(self, a: np.ndarray) -> torch.Tensor:
+        return torch.as_tensor(a, dtype=torch.float64, device=self.device)
+
+    def choose(self, model: Any, state: AskState, q: int) -> list[list[Any]]:
+        """The ``q`` points of highest acquisition under ``model``, as user points."""
+        return self.maximize(self.acquisition(model, state, q), state, q)
+
+    def acquisition(self, model: Any, state: AskState, q: int) -> Any:
+        """The acquisition function, built under the ask's seed: its QMC sampler and the pruning
+        of the baseline draw random numbers when they are made."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(state.seed)
+            acq = make_acquisition(PER_SECOND.get(state.acq_func, state.acq_func), model, state.X,
+                                   state.X_pending, q, state.known_noise, state.config)
+            time_model = self.time_model(state.timed) if state.acq_func in PER_SECOND else None
+            return acq if time_model is None else PerSecond(acq, time_model)
+
+    def time_model(self, timed: tuple[np.ndarray, np.ndarray] | None) -> Any:
+        """The GP of the log evaluation time of the timed trials, refitted when their number
+        changed; ``None`` with fewer than two times."""
+        if timed is None or len(timed[1]) < 2:
+            return None
+        if self._time_fit is None or self._time_fit[0] != len(timed[1]):
+            self._time_fit = (len(timed[1]),
+                              fit_time_model(timed[0], timed[1], self.device, self.model_config))
+        return self._time_fit[1]
+
+    def maximize(self, acq: Any, state: AskState, q: int) -> list[list[Any]]:
+        """The ``q`` points maximising ``acq`` (under the ask's seed), as user points that
+        satisfy the constraint and are not taken."""
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(state.seed)
+            cand = maximize_acquisition(acq, self._tensor(self.space.model_bounds), q,
+                                        self.space.discrete_dims, self.space.cat_dims,
+                                        state.config, state.best)
+        return self.admissible(self.space.from_unit(cand.cpu().numpy()), acq, state)
+
+    def admissible(self, cand: list[list[Any]], acq: Any, state: AskState) -> list[list[Any]]:
+        """``cand``, each point that breaks the constraint or is taken already replaced by the
+        untaken point of highest ``acq`` (:func:`~tuner.candidates.best_untaken`)."""
+        def score(U: np.ndarray) -> np.ndarray:
+            with torch.no_grad():
+                return acq(self._tensor(U)[:, None, :]).reshape(-1).cpu().numpy()
+
+        return best_untaken(self.space, cand, score, state.taken, state.key, state.constraint)

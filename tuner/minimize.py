@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import os
 import time
 import warnings
 from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from scipy.optimize import OptimizeResult
@@ -50,6 +52,16 @@ def _check_budget(n_calls: int, n_initial_points: Any, x0: Any, y0: Any) -> None
         raise TunerError(f"n_calls must be >= n_initial_points ({n_initial_points}) plus the x0 "
                          f"points to evaluate ({n_x0}) = {need}, got {n_calls}: a shorter run "
                          "never leaves its initial design")
+
+
+def _check_x0_size(x0: Any, n_dims: int) -> None:
+    if x0 is None:
+        return
+    pts = [x0] if x0 and not isinstance(x0[0], (list, tuple)) else list(x0)
+    sizes = sorted({len(p) for p in pts if isinstance(p, (list, tuple))})
+    if any(n != n_dims for n in sizes):
+        raise PointSizeError(f"x0 must give one value per dimension ({n_dims}), got points of "
+                             f"{sizes} values")
 
 
 def _as_callbacks(callback: Callback | Iterable[Callback] | None) -> list[Callback]:
@@ -167,6 +179,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                       "storage": storage, "failures": failures,
                       "space_constraint": space_constraint, "exploit_last": exploit_last}}
     callbacks = _as_callbacks(callback)
+    new_file = isinstance(storage, (str, os.PathLike)) and not Path(storage).exists()
     opt = Optimizer(dimensions, "GP" if base_estimator is None else base_estimator,
                     n_initial_points=n_initial_points,
                     initial_point_generator=initial_point_generator, acq_func=acq_func,
@@ -179,13 +192,18 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
 
     fresh = not opt.trials
     if fresh:
-        _check_budget(n_calls, n_initial_points, x0, y0)
+        try:
+            _check_budget(n_calls, n_initial_points, x0, y0)
+            _check_x0_size(x0, opt.space.n_dims)
+        except TunerError:
+            if isinstance(storage, (str, os.PathLike)):  # opened here: closed here
+                opt.storage.close()
+            if new_file:  # the study file this call made holds nothing: leave no trace
+                for suffix in ("", "-wal", "-shm", "-journal"):
+                    Path(f"{storage}{suffix}").unlink(missing_ok=True)
+            raise
     if fresh and x0 is not None:
         pts = [x0] if x0 and not isinstance(x0[0], (list, tuple)) else list(x0)
-        sizes = sorted({len(p) for p in pts if isinstance(p, (list, tuple))})
-        if any(n != opt.space.n_dims for n in sizes):
-            raise PointSizeError(f"x0 must give one value per dimension ({opt.space.n_dims}), got "
-                                 f"points of {sizes} values")
         if y0 is not None:
             ys = [y0] if not isinstance(y0, (list, tuple)) else list(y0)
             if len(ys) != len(pts):

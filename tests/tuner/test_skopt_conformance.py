@@ -189,9 +189,11 @@ def test_models_are_counted_as_scikit_optimize_counts_them(n_initial, given):
     ({"n_calls": 4, "n_initial_points": 2, "x0": [[0.1], [0.2], [0.3]]}, r"= 5, got 4"),
     ({"n_initial_points": 0}, r"n_initial_points must be >= 1 when x0 gives no starting points.*got 0"),
 ])
-def test_budgets_that_never_leave_the_design_are_refused(kwargs, match):
+def test_budgets_that_never_leave_the_design_are_refused(kwargs, match, tmp_path):
     with pytest.raises(ValueError, match=match):
-        gp_minimize(_f, [(0.0, 1.0)], random_state=0, progress=False, **kwargs)
+        gp_minimize(_f, [(0.0, 1.0)], random_state=0, progress=False, storage=str(tmp_path / "s.db"),
+                    **kwargs)
+    assert not (tmp_path / "s.db").exists()  # refused before a study file is made
 
 
 def test_x0_of_the_wrong_size_is_a_runtime_error_as_in_scikit_optimize():
@@ -306,8 +308,8 @@ def test_gp_minimize_checks_acq_optimizer_before_any_evaluation():
 
     calls = []
     with pytest.raises(ValueError, match=r"acq_optimizer must be 'auto', 'lbfgs' or 'sampling', got 'bogus'"):
-        gp_minimize(lambda x: calls.append(x) or 0.0, [(0.0, 1.0)], n_calls=3, acq_optimizer="bogus",
-                    progress=False)
+        gp_minimize(lambda x: calls.append(x) or 0.0, [(0.0, 1.0)], n_calls=3, n_initial_points=2,
+                    acq_optimizer="bogus", progress=False)
     assert calls == []
 
 
@@ -334,7 +336,7 @@ def test_a_given_estimator_brings_its_noise():
                       n_initial_points=2, noise=1e-10, model_queue_size=1, random_state=0)
     assert len(res.models) == 1 and res.models[-1].noise == 1e5  # skopt: the estimator's noise wins
     with pytest.raises(ValueError, match="base_estimator must be 'GP'"):
-        gp_minimize(lambda x: x[0], [(0.0, 1.0)], base_estimator="RF", n_calls=2)
+        gp_minimize(lambda x: x[0], [(0.0, 1.0)], base_estimator="RF", n_calls=2, n_initial_points=1)
 
 
 def test_asking_again_before_a_tell_gives_the_same_answer_as_in_skopt():

@@ -94,6 +94,20 @@ def test_objective_rejects_unnamed_dimensions_and_reserved_fixed_args():
         Objective(train, [Real(0, 1)])
     with pytest.raises(TunerError, match="may not be named 'seed'"):
         Objective(train, SPACE, fixed={"seed": 1})
+    name = SPACE[0].name
+    for kwargs, match in (({"fixed": {name: 1.0}}, rf"may not share a name with a hyperparameter.*'{name}'"),
+                          ({"fixed": [1, 2]}, r"fixed must be a dict of keyword arguments, got \[1, 2\]"),
+                          ({"maximize": "yes"}, "maximize must be True or False, got 'yes'"),
+                          ({"pruner": "median"}, "pruner must be a MedianPruner or None, got 'median'")):
+        with pytest.raises(TunerError, match=match):
+            Objective(train, SPACE, **kwargs)
+    with pytest.raises(TunerError, match="fn must be the training function"):
+        Objective(3, SPACE)
+    for bad in ({"warmup_steps": "2"}, {"min_trials": 2.5}, {"min_trials": True}, {"min_trials": 0}):
+        with pytest.raises(TunerError, match=r"warmup_steps must be an int >= 0 and min_trials an int >= 1"):
+            MedianPruner(**bad)
+    with pytest.raises(TunerError, match=r"needs the result of tuner\.gp_minimize; got NoneType"):
+        write_report(None, "unused")
 
 
 def test_median_pruner_compares_best_so_far_at_the_same_step():

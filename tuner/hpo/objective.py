@@ -60,9 +60,14 @@ class MedianPruner:
     min_trials: int = 4
 
     def __post_init__(self) -> None:
-        if self.warmup_steps < 0 or self.min_trials < 1:
+        def whole(v: Any) -> bool:
+            return isinstance(v, int) and not isinstance(v, bool)
+
+        if not (whole(self.warmup_steps) and whole(self.min_trials)) or self.warmup_steps < 0 \
+                or self.min_trials < 1:
             raise TunerError(
-                f"warmup_steps must be >= 0 and min_trials >= 1; got {self.warmup_steps}, {self.min_trials}"
+                f"warmup_steps must be an int >= 0 and min_trials an int >= 1; got "
+                f"{self.warmup_steps!r}, {self.min_trials!r}"
             )
 
     def should_stop(
@@ -131,10 +136,21 @@ class Objective:
         fixed: dict[str, Any] | None = None,
         pruner: MedianPruner | None = None,
     ) -> None:
+        if not callable(fn):
+            raise TunerError(f"fn must be the training function (a callable), got {fn!r}")
+        if not isinstance(maximize, bool):
+            raise TunerError(f"maximize must be True or False, got {maximize!r}")
+        if pruner is not None and not isinstance(pruner, MedianPruner):
+            raise TunerError(f"pruner must be a MedianPruner or None, got {pruner!r}")
+        if fixed is not None and not isinstance(fixed, dict):
+            raise TunerError(f"fixed must be a dict of keyword arguments, got {fixed!r}")
         space = dimensions if isinstance(dimensions, Space) else Space(dimensions)
         self.names = [d.name for d in space.dimensions]
         if any(n is None for n in self.names) or len(set(self.names)) != len(self.names):
             raise TunerError(f"every dimension needs a distinct name for Objective; got {self.names}")
+        if fixed and set(fixed) & set(self.names):
+            raise TunerError(f"fixed arguments may not share a name with a hyperparameter (it is "
+                             f"searched, not fixed); got {sorted(set(fixed) & set(self.names))}")
         self.fn, self.maximize, self.fixed, self.pruner = fn, maximize, dict(fixed or {}), pruner
         params = inspect.signature(fn).parameters
         var_kw = any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params.values())

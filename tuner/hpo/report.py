@@ -234,8 +234,13 @@ def write_report(res: Any, out_dir: str | Path, maximize: bool = False, plots: b
     """Write ``best.json``, ``trials.csv``, ``trials.md`` and (``plots``) the two figures to ``out_dir``.
 
     Raises:
-        TunerError: no trial completed.
+        TunerError: ``res`` is not a result of :func:`tuner.gp_minimize`, or no trial completed.
     """
+    missing = [k for k in ("x", "fun", "space", "trials", "failed", "x_recommended")
+               if not hasattr(res, k)]
+    if missing:
+        raise TunerError(f"write_report needs the result of tuner.gp_minimize; got "
+                         f"{type(res).__name__}, which lacks {missing}")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if res.x is None:

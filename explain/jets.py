@@ -175,6 +175,17 @@ def _cluster(events: ak.Array, pt_window: tuple[float, float], radius: float,
     return out
 
 
+def _check_window(pt_window: Any, radius: Any) -> None:
+    """Refuse a pT window that is not ``(low, high)`` with ``0 <= low < high``, or a radius <= 0."""
+    ok = (isinstance(pt_window, (tuple, list)) and len(pt_window) == 2
+          and all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in pt_window)
+          and 0 <= pt_window[0] < pt_window[1])
+    if not ok:
+        raise ExplainError(f"pt_window must be (low, high) in GeV with 0 <= low < high, got {pt_window!r}")
+    if isinstance(radius, bool) or not isinstance(radius, (int, float)) or not radius > 0:
+        raise ExplainError(f"radius must be a number > 0, got {radius!r}")
+
+
 def generate_jets(n_jets: int, signal: bool, seed: int = 1, pt_window: tuple[float, float] = (250, 300),
                   radius: float = 0.8, batch: int = 200, max_events: int | None = None,
                   progress: bool = True, grooming: str | None = None,
@@ -188,10 +199,14 @@ def generate_jets(n_jets: int, signal: bool, seed: int = 1, pt_window: tuple[flo
         grooming_options: Keyword arguments of the groomer.
 
     Raises:
-        ExplainError: fewer jets than asked within ``max_events`` events, or an unknown groomer.
+        ExplainError: ``n_jets`` not an int >= 1, a pT window that is not ``(low, high)`` with
+            ``0 <= low < high``, ``radius <= 0``, an unknown groomer, or fewer jets than asked
+            within ``max_events`` events.
     """
     if grooming is not None and grooming not in GROOMERS:
         raise ExplainError(f"grooming must be None or one of {sorted(GROOMERS)}, got {grooming!r}")
+    check_count(n_jets, "n_jets")
+    _check_window(pt_window, radius)
     from tuner.mc.generators import PythiaGenerator
 
     gen = PythiaGenerator(preset="pp_W_jets_13TeV" if signal else "pp_QCD_jets_13TeV")
@@ -236,9 +251,11 @@ def load_or_generate(n_per_class: int, cache_dir: str | Path = "jet-cache", seed
             trimmed R = 1.0 sample of arXiv 1511.05190).
 
     Raises:
-        ExplainError: ``n_jobs`` not an int >= 1, or as :func:`generate_jets`.
+        ExplainError: ``n_jobs`` or ``n_per_class`` not an int >= 1, or as :func:`generate_jets`.
     """
     check_count(n_jobs, "n_jobs")
+    check_count(n_per_class, "n_per_class")
+    _check_window(pt_window, radius)
     chunks = max(1, min(n_jobs // 2, n_per_class))
     spec: dict = {"n": n_per_class, "seed": seed, "pt": pt_window, "v": 1}
     if (radius, grooming, grooming_options) != (0.8, None, None):  # today's sample keeps its key

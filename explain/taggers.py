@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from explain.decorrelation import distance_correlation
-from explain.errors import ExplainError
+from explain.errors import ExplainError, check_count
 
 __all__ = ["JetImageCNN", "ObservableDNN", "Standardize", "TrainResult", "predict", "roc_auc", "train_tagger"]
 
@@ -251,7 +251,8 @@ def train_tagger(
         The :class:`TrainResult`; ``diverged`` is set when the loss became NaN (training stops there).
 
     Raises:
-        ExplainError: unknown optimiser or bad sizes.
+        ExplainError: unknown optimiser, bad sizes, labels other than 0 and 1, or ``epochs`` not
+            an int >= 1.
     """
     opts = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
     if optimizer not in opts:
@@ -266,6 +267,11 @@ def train_tagger(
                            f"epoch kept is the one of lowest validation loss with the penalty); got "
                            f"{None if decorrelate_val is None else len(decorrelate_val)} values for "
                            f"{len(x_val)} inputs")
+    check_count(epochs, "epochs")
+    for name, y in (("y_train", y_train), ("y_val", y_val)):
+        bad = np.setdiff1d(np.unique(np.asarray(y)), [0, 1])
+        if bad.size:
+            raise ExplainError(f"{name} must hold 0/1 labels; got also {bad[:5].tolist()}")
     if len(x_train) != len(y_train) or len(x_val) != len(y_val) or batch_size < 1:
         raise ExplainError(
             f"inputs and labels must have equal lengths and batch_size >= 1; got "

@@ -149,3 +149,24 @@ def test_training_script_saves_weights_and_reports_auc(jets, tmp_path, examples)
     model = torch.load(tmp_path / "cnn.pt", weights_only=False)
     assert model(torch.as_tensor(jets.images[:4])).shape == (4,)
     assert (tmp_path / "roc.png").stat().st_size > 0 and "validation ROC AUC" in r.stdout
+
+
+def test_training_and_sample_arguments_are_refused_with_the_rule():
+    """Refused before any event or epoch: they ended in a KeyError, a torch shape error or an
+    empty result in silence."""
+    from explain import ExplainError, generate_jets, load_or_generate, train_tagger
+
+    model = torch.nn.Sequential(torch.nn.Linear(4, 1), torch.nn.Flatten(0))
+    x, y = np.random.default_rng(0).random((10, 4)).astype("float32"), np.r_[np.zeros(5), np.ones(5)]
+    with pytest.raises(ExplainError, match=r"y_train must hold 0/1 labels; got also \[3\.0\]"):
+        train_tagger(model, x, np.full(10, 3.0), x, y)
+    with pytest.raises(ExplainError, match="epochs must be an int >= 1, got 0"):
+        train_tagger(model, x, y, x, y, epochs=0)
+    with pytest.raises(ExplainError, match="n_jets must be an int >= 1, got 0"):
+        generate_jets(0, True, progress=False)
+    with pytest.raises(ExplainError, match=r"with 0 <= low < high, got \(300, 250\)"):
+        generate_jets(5, True, pt_window=(300, 250), progress=False)
+    with pytest.raises(ExplainError, match="radius must be a number > 0, got 0"):
+        generate_jets(5, True, radius=0, progress=False)
+    with pytest.raises(ExplainError, match="n_per_class must be an int >= 1, got -1"):
+        load_or_generate(-1, cache_dir="unused")

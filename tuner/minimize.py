@@ -38,12 +38,18 @@ class TrialContext(Protocol):
     def trial_context(self, trial: Trial, trials: Sequence[Trial]) -> dict[str, Any]: ...
 
 
+def _x0_points(x0: Any) -> list[Any]:
+    """``x0`` as a list of points (scikit-optimize accepts one point or a list of them)."""
+    if x0 is None:
+        return []
+    return [x0] if x0 and not isinstance(x0[0], (list, tuple)) else list(x0)
+
+
 def _check_budget(n_calls: int, n_initial_points: Any, x0: Any, y0: Any) -> None:
     """scikit-optimize's rules: a run starts from an initial design or from ``x0``, and its
     calls cover the initial design and the points of ``x0`` still to be evaluated (a shorter
     run never consults the model)."""
-    n_x0 = 0 if x0 is None or y0 is not None else (
-        1 if x0 and not isinstance(x0[0], (list, tuple)) else len(x0))
+    n_x0 = 0 if y0 is not None else len(_x0_points(x0))
     if isinstance(n_initial_points, int) and n_initial_points <= 0 and not x0:
         raise TunerError(f"n_initial_points must be >= 1 when x0 gives no starting points (the "
                          f"model needs data to start from), got {n_initial_points}")
@@ -55,10 +61,7 @@ def _check_budget(n_calls: int, n_initial_points: Any, x0: Any, y0: Any) -> None
 
 
 def _check_x0_size(x0: Any, n_dims: int) -> None:
-    if x0 is None:
-        return
-    pts = [x0] if x0 and not isinstance(x0[0], (list, tuple)) else list(x0)
-    sizes = sorted({len(p) for p in pts if isinstance(p, (list, tuple))})
+    sizes = sorted({len(p) for p in _x0_points(x0) if isinstance(p, (list, tuple))})
     if any(n != n_dims for n in sizes):
         raise PointSizeError(f"x0 must give one value per dimension ({n_dims}), got points of "
                              f"{sizes} values")
@@ -203,7 +206,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                     Path(f"{storage}{suffix}").unlink(missing_ok=True)
             raise
     if fresh and x0 is not None:
-        pts = [x0] if x0 and not isinstance(x0[0], (list, tuple)) else list(x0)
+        pts = _x0_points(x0)
         if y0 is not None:
             ys = [y0] if not isinstance(y0, (list, tuple)) else list(y0)
             if len(ys) != len(pts):

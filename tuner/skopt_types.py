@@ -49,10 +49,17 @@ def _typed_class(ours: type, theirs: type) -> type:
     return _CACHE[ours]
 
 
+_OURS = (Space, Real, Integer, Categorical)
+
+
+def _ours(obj: Any) -> type:
+    """This toolkit's class of ``obj`` (itself, or the one a typed copy derives from)."""
+    return next(c for c in type(obj).__mro__ if c in _OURS)
+
+
 def _plain(obj: Any) -> Any:
     """A copy of ``obj`` with this toolkit's class alone (what is pickled)."""
-    base = next(c for c in type(obj).__mro__ if c in (Space, Real, Integer, Categorical))
-    out = object.__new__(base)  # not copy.copy: that would call _reduce again
+    out: Any = object.__new__(_ours(obj))  # not copy.copy: that would call _reduce again
     out.__dict__.update(obj.__dict__)
     if isinstance(out, Space):
         out.dimensions = [_plain(d) for d in out.dimensions]
@@ -71,9 +78,9 @@ def skopt_typed(obj: Any) -> Any:
         obj: A space or dimension of this toolkit (anything else is returned as it is).
     """
     sk = sys.modules.get("skopt.space")
-    if sk is None or not isinstance(obj, (Space, Real, Integer, Categorical)):
+    if sk is None or not isinstance(obj, _OURS):
         return obj
-    ours = next(c for c in type(obj).__mro__ if c in (Space, Real, Integer, Categorical))
+    ours = _ours(obj)
     theirs = getattr(sk, ours.__name__, None)
     if theirs is None or isinstance(obj, theirs):
         return obj

@@ -168,3 +168,30 @@ def test_a_refining_check_tests_the_least_measured_rise_of_the_chi2():
     step = 0.5 / 40
     assert bowl.chi2(c[None])[0] - 600.0 >= rise
     assert bowl.chi2((c - np.sign(c - u0) * step)[None])[0] - 600.0 < rise
+
+
+class _Valley(_Bowl):
+    """A chi2 whose flat direction is the diagonal of two parameters that trade off."""
+
+    def chi2(self, X):
+        X = np.atleast_2d(X) - 0.5
+        across, along = (X[:, 0] - X[:, 1]) / np.sqrt(2), (X[:, 0] + X[:, 1]) / np.sqrt(2)
+        return 600.0 + self.curvature[0] * across**2 + self.curvature[1] * along**2
+
+
+def test_a_refining_check_follows_a_valley_no_axis_follows():
+    """Where two parameters trade off, the checks also walk the eigenvectors of the emulated
+    chi2's Hessian: the flat diagonal reaches a corner of the range, far from the evaluation at
+    the minimum, while every axis rises within a few hundredths."""
+    from tuner.mc.proposers.histograms import check_directions, check_point
+
+    valley = _Valley([40_000.0, 10.0], n_bins=200)
+    u0 = np.full(2, 0.5)
+    D = check_directions(valley, u0)  # type: ignore[arg-type]
+    assert D.shape == (4, 2)  # the two axes and the two diagonals
+    np.testing.assert_allclose(np.abs(D[2:]), np.sqrt(0.5), atol=1e-6)
+    c = check_point(valley, u0, np.array([[0.0, 0.0], [1.0, 1.0]]), u0[None])  # type: ignore[arg-type]
+    np.testing.assert_allclose(np.abs(c - 0.5), 0.5, atol=1e-9)  # (0, 0) or (1, 1)
+    assert c[0] == pytest.approx(c[1])
+    # a bowl's eigenvectors are its axes: no direction is added twice
+    assert check_directions(_Bowl([40_000.0, 1_000.0, 10.0], 200), np.full(3, 0.5)).shape == (3, 3)  # type: ignore[arg-type]

@@ -16,7 +16,7 @@ from tuner.errors import EvaluationError, SpaceError, TunerError
 from tuner.storage import plain_json
 
 __all__ = ["check_device", "check_extras", "check_noise", "check_skopt_arguments", "check_value",
-           "is_listlike", "seed_of", "split_told"]
+           "is_listlike", "is_real", "is_whole", "seed_of", "split_told"]
 
 
 def is_listlike(v: Any) -> bool:
@@ -86,9 +86,14 @@ def check_skopt_arguments(base_estimator: Any, acq_optimizer: Any, acq_func_kwar
             raise TunerError(f"acq_func_kwargs takes 'xi' and 'kappa', got {sorted(unknown)}")
 
 
-def _is_real(v: Any) -> bool:
+def is_real(v: Any) -> bool:
     """A Python or numpy real number (not a bool)."""
     return isinstance(v, (int, float, np.floating, np.integer)) and not isinstance(v, bool)
+
+
+def is_whole(v: Any) -> bool:
+    """A Python int (not a bool, which is one to Python): the rule of every count argument."""
+    return isinstance(v, int) and not isinstance(v, bool)
 
 
 def check_value(y: Any, pt: list[Any], y_warp: str = "none") -> float:
@@ -100,7 +105,7 @@ def check_value(y: Any, pt: list[Any], y_warp: str = "none") -> float:
     """
     if isinstance(y, np.ndarray) and y.size == 1:
         y = y.item()
-    if not _is_real(y):
+    if not is_real(y):
         raise EvaluationError(f"objective values must be real numbers, got {y!r} at {pt!r}")
     y = float(y)
     if not math.isfinite(y):
@@ -120,7 +125,7 @@ def check_noise(noise: Any, pt: list[Any]) -> float | None:
     """
     if noise is None:
         return None
-    if not (_is_real(noise) and noise >= 0 and math.isfinite(noise)):
+    if not (is_real(noise) and noise >= 0 and math.isfinite(noise)):
         raise EvaluationError(f"noise must be a finite variance >= 0, got {noise!r} at {pt!r}")
     return float(noise)
 

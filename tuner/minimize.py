@@ -13,6 +13,7 @@ from scipy.optimize import OptimizeResult
 from tqdm.auto import tqdm
 
 from tuner.acquisition.functions import AcqConfig
+from tuner.checks import is_whole
 from tuner.errors import EvaluationError, PointSizeError, TunerError
 from tuner.execution import EvalOutcome, make_executor, run_objective
 from tuner.execution.loop import run_trials
@@ -163,9 +164,9 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     """
     if xi is not None and (isinstance(xi, bool) or not isinstance(xi, (int, float)) or not xi >= 0):
         raise TunerError(f"xi must be a number >= 0 (or None for no margin), got {xi!r}")
-    if not isinstance(n_calls, int) or n_calls < 1:
+    if not is_whole(n_calls) or n_calls < 1:
         raise TunerError(f"n_calls must be an int >= 1, got {n_calls!r}")
-    if isinstance(exploit_last, bool) or not isinstance(exploit_last, int) or exploit_last < 0:
+    if not is_whole(exploit_last) or exploit_last < 0:
         raise TunerError(f"exploit_last must be an int >= 0, got {exploit_last!r}")
     if y0 is not None and x0 is None:
         raise TunerError(f"y0 gives the values of the points x0, and x0 is missing (y0 = {y0!r})")

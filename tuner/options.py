@@ -11,7 +11,7 @@ from typing import Any
 
 from tuner.acquisition.functions import ACQ_FUNCS, AcqConfig
 from tuner.acquisition.per_second import PER_SECOND
-from tuner.checks import check_skopt_arguments
+from tuner.checks import check_skopt_arguments, is_whole
 from tuner.errors import TunerError
 from tuner.space import INITIAL_POINT_GENERATORS
 from tuner.surrogate.warp import Y_WARPS
@@ -73,8 +73,7 @@ def check_options(*, n_initial_points: Any, initial_point_generator: Any, acq_fu
                          f"got {space_constraint!r}")
     if failures not in FAILURE_MODES:
         raise TunerError(f"failures must be one of {FAILURE_MODES}, got {failures!r}")
-    if not isinstance(n_initial_points, int) or isinstance(n_initial_points, bool) \
-            or n_initial_points < 0:
+    if not is_whole(n_initial_points) or n_initial_points < 0:
         raise TunerError(f"n_initial_points must be an int >= 0, got {n_initial_points!r}")
     if initial_point_generator not in INITIAL_POINT_GENERATORS:
         raise TunerError(f"initial_point_generator must be one of {INITIAL_POINT_GENERATORS}, "
@@ -87,9 +86,7 @@ def check_options(*, n_initial_points: Any, initial_point_generator: Any, acq_fu
     real = isinstance(noise, (int, float)) and not isinstance(noise, bool)
     if not (noise == "gaussian" or (real and math.isfinite(noise) and noise >= 0)):
         raise TunerError(f"noise must be 'gaussian' or a finite variance >= 0, got {noise!r}")
-    if model_queue_size is not None and (not isinstance(model_queue_size, int)
-                                         or isinstance(model_queue_size, bool)
-                                         or model_queue_size < 1):
+    if model_queue_size is not None and (not is_whole(model_queue_size) or model_queue_size < 1):
         raise TunerError(f"model_queue_size must be None or an int >= 1, got {model_queue_size!r}")
 
 
@@ -99,7 +96,7 @@ def check_strategy(n: Any, strategy: Any) -> None:
     Raises:
         TunerError: ``n`` is not an int >= 1, or ``strategy`` is unknown.
     """
-    if not isinstance(n, int) or isinstance(n, bool) or n < 1:
+    if not is_whole(n) or n < 1:
         raise TunerError(f"the number of points to ask must be an int >= 1, got {n!r}")
     if strategy not in ASK_STRATEGIES:
         raise TunerError(f"strategy must be one of {ASK_STRATEGIES}, got {strategy!r}")

@@ -239,6 +239,8 @@ def test_a_tell_of_several_points_needs_one_info_per_point():
 def test_bad_options_raise():
     with pytest.raises(TunerError, match="n_calls must be an int >= 1, got 0"):
         gp_minimize(quad, [(0.0, 1.0), (0.0, 1.0)], n_calls=0)
+    with pytest.raises(TunerError, match="n_calls must be an int >= 1, got True"):  # a bool is no count
+        gp_minimize(quad, [(0.0, 1.0), (0.0, 1.0)], n_calls=True)
     with pytest.raises(EvaluationError, match="needs objective values > 0"):
         Optimizer([(0.0, 1.0)], y_warp="log").tell([0.5], -1.0)
 

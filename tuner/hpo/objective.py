@@ -40,6 +40,7 @@ from typing import Any
 
 import numpy as np
 
+from tuner.checks import is_whole
 from tuner.errors import TunerError
 from tuner.space import Space
 from tuner.storage import Trial
@@ -60,10 +61,7 @@ class MedianPruner:
     min_trials: int = 4
 
     def __post_init__(self) -> None:
-        def whole(v: Any) -> bool:
-            return isinstance(v, int) and not isinstance(v, bool)
-
-        if not (whole(self.warmup_steps) and whole(self.min_trials)) or self.warmup_steps < 0 \
+        if not (is_whole(self.warmup_steps) and is_whole(self.min_trials)) or self.warmup_steps < 0 \
                 or self.min_trials < 1:
             raise TunerError(
                 f"warmup_steps must be an int >= 0 and min_trials an int >= 1; got "

@@ -35,25 +35,18 @@ A configuration (YAML) names::
 from __future__ import annotations
 
 import math
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 import yaml
 
 from tuner.errors import ConfigError, RefDataError, SettingsError
 from tuner.mc.analyses import ANALYSES
 from tuner.mc.analyses.plugins import load_plugins
+from tuner.mc.config_refdata import embedded_binning, mapped_table, refdata_entries, resolve
 from tuner.mc.generators.pythia import PRESETS, check_settings, setting_range
-from tuner.mc.refdata import (
-    RefHisto,
-    is_hepdata_submission,
-    read_hepdata_submission,
-    read_refdata,
-    shipped_files,
-)
+from tuner.mc.refdata import RefHisto, read_refdata, shipped_files
 
 __all__ = ["Parameter", "TuneConfig", "default_config", "load_config"]
 
@@ -168,70 +161,6 @@ def _names(d: dict[str, Any], key: str, where: str) -> list[str] | None:
     return list(v)
 
 
-_AS = re.compile(r"^[A-Za-z0-9_]+/d\d+-x\d+-y\d+$")
-
-
-def _resolve(base: Path, path: str) -> str:
-    """A file named in a configuration: relative to the configuration's folder."""
-    return path if Path(path).is_absolute() else str((base / path).resolve())
-
-
-def _refdata(d: dict[str, Any], base: Path, where: str) -> list[Any]:
-    """Reference file entries: paths, or ``{path, as[, y][, table]}`` mappings of one HEPData
-    table's dependent variable ``y`` (default: its only one) onto histogram ``as``; ``table``
-    names the table of a HEPData submission (required there, refused for a single table file)."""
-    raw = d.get("refdata")
-    if raw is None:
-        return []
-    if not isinstance(raw, list):
-        raise ConfigError(f"{where}: refdata must be a list of files or {{path, as}} mappings, got {raw!r}")
-
-    out: list[Any] = []
-    for k, e in enumerate(raw):
-        if isinstance(e, str) and e:
-            out.append(_resolve(base, e))
-            continue
-        if (not isinstance(e, dict) or set(e) - {"path", "as", "y", "table"}
-                or not isinstance(e.get("path"), str)):
-            raise ConfigError(f"{where}: refdata[{k}] must be a file name or {{path, as[, y][, table]}}, "
-                              f"got {e!r}")
-        target = e.get("as")
-        if not isinstance(target, str) or not _AS.match(target):
-            raise ConfigError(f"{where}: refdata[{k}].as must name a histogram as "
-                              f"ANALYSIS/dNN-xNN-yNN, got {target!r}")
-        y = e.get("y")
-        if y is not None and (isinstance(y, bool) or not isinstance(y, int) or y < 1):
-            raise ConfigError(f"{where}: refdata[{k}].y must be an integer >= 1, got {y!r}")
-        path, table = _resolve(base, e["path"]), e.get("table")
-        archive = is_hepdata_submission(path)
-        if archive != (table is not None) or not (table is None or isinstance(table, str)):
-            rule = ("a HEPData submission needs table: NAME (as its submission.yaml names it)"
-                    if archive else "table: applies to HEPData submissions only")
-            raise ConfigError(f"{where}: refdata[{k}]: {rule}; got path {e['path']!r}, table {table!r}")
-        out.append({"path": path, "as": target, "y": y, "table": table})
-    return out
-
-
-def _mapped(entry: dict[str, Any]) -> dict[str, RefHisto]:
-    """The histogram a ``{path, as, y[, table]}`` entry maps a table onto."""
-    table = entry.get("table")
-    found = read_refdata(entry["path"]) if table is None else read_hepdata_submission(entry["path"], table)
-    keys = sorted(found)
-    if entry["y"] is None:
-        if len(keys) != 1:
-            raise ConfigError(f"refdata {entry['path']}: {len(keys)} dependent variables ({keys}); "
-                              f"say which one maps onto {entry['as']} with y: N")
-        h = found[keys[0]]
-    else:
-        pick = [k for k in keys if k.endswith(f"-y{entry['y']:02d}")]
-        if not pick:
-            raise ConfigError(f"refdata {entry['path']}: no dependent variable y = {entry['y']} "
-                              f"(it has {keys})")
-        h = found[pick[0]]
-    h = RefHisto(f"/REF/{entry['as']}", h.xlow, h.xhigh, h.values, h.errors, h.source, h.annotations)
-    return {h.key: h}
-
-
 def _weights(d: dict[str, Any], where: str) -> dict[str, float]:
     out = {}
     for k, v in _mapping(d, "weights", where).items():
@@ -338,7 +267,7 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
     analyses = _names(d, "analyses", where)
     if not analyses:
         raise ConfigError(f"{where}: analyses must name at least one analysis, got {d['analyses']!r}")
-    plugins = [_resolve(base, p) if p.endswith(".py") else p for p in (_names(d, "plugins", where) or [])]
+    plugins = [resolve(base, p) if p.endswith(".py") else p for p in (_names(d, "plugins", where) or [])]
     try:
         load_plugins(plugins)  # before the analyses are looked up: they may register some
     except ConfigError as exc:
@@ -359,7 +288,7 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
         check_settings(cfg.fixed)
     except SettingsError as exc:
         raise ConfigError(f"{where}: fixed settings: {exc}") from None
-    cfg.refdata = _refdata(d, base, where)
+    cfg.refdata = refdata_entries(d, base, where)
     for k in ("events", "budget", "seed"):
         if k in d:
             setattr(cfg, k, _num(d, k, int, 1 if k != "seed" else 0, where))
@@ -467,30 +396,10 @@ def load_refs(cfg: TuneConfig) -> dict[str, RefHisto]:
             refs.update(read_refdata(shipped_files(a)["yoda"]))
     for f in cfg.refdata:
         try:
-            refs.update(_mapped(f) if isinstance(f, dict) else read_refdata(f))
+            refs.update(mapped_table(f) if isinstance(f, dict) else read_refdata(f))
         except RefDataError as exc:
             raise ConfigError(str(exc)) from None
     return refs
-
-
-def _bins(edges: list[float] | np.ndarray, key: str) -> RefHisto:
-    e = np.asarray(edges, dtype=float)
-    return RefHisto(f"/REF/{key}", e[:-1], e[1:], np.zeros(len(e) - 1), np.zeros(len(e) - 1),
-                    "embedded binning")
-
-
-def embedded_binning() -> dict[str, RefHisto]:
-    """Binning of the embedded closure default (ALEPH observables, the toolkit's own bins)."""
-    a = "ALEPH_1996_S3486095"
-    hs = [
-        _bins(np.linspace(0, 0.6, 13), f"{a}/d01-x01-y01"),          # sphericity
-        _bins(np.linspace(0, 0.3, 13), f"{a}/d03-x01-y01"),          # 1 - T
-        _bins(np.linspace(0, 0.8, 9), f"{a}/d07-x01-y01"),           # C-parameter
-        _bins([0, .02, .04, .06, .08, .1, .15, .2, .3, .4, .6, .8, 1.0], f"{a}/d09-x01-y01"),
-        _bins(np.arange(2, 52, 4), f"{a}/d18-x01-y01"),               # N_ch
-        _bins([90.7, 91.7], f"{a}/d19-x01-y01"),                      # <N_ch>
-    ]
-    return {h.key: h for h in hs}
 
 
 def default_config() -> TuneConfig:

@@ -4,8 +4,8 @@ Each truth is drawn uniformly from the central 60% of every range of ``examples/
 (seeded by ``--seed``); pseudo-data are generated there, and every strategy tunes the same
 pseudo-data with the same budget, seed and events per evaluation. Per truth and strategy:
 the largest ``|fit - truth| / range``, the largest ``|pull|``, and the first checkpoint (every
-``--every`` evaluations after the design) where the emulator's minimum from the evaluations so far
-lies within 5% of every range of the truth.
+``--every`` evaluations after the design, and the last) where the emulator's minimum from the
+evaluations so far lies within 5% of every range of the truth.
 
     python benchmarks/tune_closure.py --truths 5 --strategies emulator,sobol \\
         [--events 100000 --pseudo-events 1000000 --budget 40] [--parallel 2] [--out DIR]
@@ -65,7 +65,8 @@ def _trajectory(out: Path, cfg, every: int) -> list[tuple[int, float]]:
     lo, hi = (np.array([getattr(p, k) for p in cfg.parameters]) for k in ("low", "high"))
     truth = np.array([cfg.closure["truth"][p.name] for p in cfg.parameters])
     rows = []
-    for k in range(cfg.n_initial + every, len(done) + 1, every):
+    ks = list(range(cfg.n_initial + every, len(done) + 1, every))
+    for k in ks + ([len(done)] if len(done) not in ks else []):  # and the end of the budget
         sub = done[:k]
         U = np.asarray(opt.space.to_unit([t.x for t in sub]))
         if cfg.strategy == "professor":  # from every run, 16 Sobol points and the best run

@@ -159,18 +159,24 @@ def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndar
     bounds = opt.space.model_bounds
     f0 = float(emu.chi2(u)[0])
 
-    def minimum_with(i: int, g: float) -> float:
-        b = np.array(bounds, dtype=float)
-        b[:, i] = b[0, i] + g * (b[1, i] - b[0, i])
-        start = np.clip(u, b[0], b[1])
-        return float(emu.chi2(emu.minimum(start[None], b, seed=cfg.seed))[0]) - f0
+    with tqdm(total=len(u) * len(PROFILE_GRID), desc="profiles", unit="point",
+              disable=not progress) as bar:
 
-    prof = profile(minimum_with, len(u), PROFILE_GRID)
+        def minimum_with(i: int, g: float) -> float:
+            b = np.array(bounds, dtype=float)
+            b[:, i] = b[0, i] + g * (b[1, i] - b[0, i])
+            start = np.clip(u, b[0], b[1])
+            bar.update()
+            return float(emu.chi2(emu.minimum(start[None], b, seed=cfg.seed))[0]) - f0
+
+        prof = profile(minimum_with, len(u), PROFILE_GRID)
     if jack is not None and np.all(np.isfinite(jack.covariance)):
         cov = terms.data + jack.covariance
-        method = (f"{_DATA_TERM} plus the jackknife covariance of that minimum over the evaluations "
-                  f"({len(jack.minima)} refits, each without one evaluation: the Monte Carlo noise "
-                  "and the interpolation)")
+        method = (f"{_DATA_TERM} plus the robust jackknife covariance of that minimum over the "
+                  f"evaluations ({len(jack.minima)} refits, each without one evaluation: the Monte Carlo "
+                  "noise and the interpolation; each parameter's spread of the refitted minima from the "
+                  "median absolute deviation, so that the few evaluations whose removal moves the "
+                  "minimum far do not set it)")
     else:
         cov = terms.data + terms.posterior
         method = f"{_DATA_TERM} plus the spread of that minimum over the emulator's posterior"
@@ -224,18 +230,20 @@ def _professor(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.nda
 def recommend(opt: Optimizer, setup: TuneSetup,
               vectors: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
               jackknife: bool = True, progress: bool = False) -> TuneResult:
-    """The tune: the minimiser of the predicted chi2, with uncertainties (``progress``: a bar
-    over the jackknife's refits).
+    """The tune: the minimiser of the predicted chi2, with uncertainties (``progress``: bars
+    over the jackknife's refits and the profiles' minimisations).
 
     With the emulator on in the configuration and the histograms of at least
     ``MIN_EVALUATIONS`` trials in ``vectors`` (trial id -> :meth:`TuneSetup.vector`), the
     predicted chi2 is the one of the emulated histograms and the covariance is the sum of its
-    curvature term (``2 H^-1``, delta-chi2 = 1), the jackknife of :mod:`tuner.mc.uncertainty`
-    (``jackknife=False``: the spread of the minimum over the emulator's posterior instead) and an
-    interpolation systematic: ``s s^T`` for the shift ``s`` between the emulator's minimum and
-    :func:`polynomial_minimum` of the same evaluations (two interpolations of the same runs that
-    disagree by ``s`` do not place the minimum better than that; left out when the runs are too
-    few for a quadratic). Coverage over 60 seeds of the embedded closure in BENCHMARKS.md.
+    curvature term (``2 H^-1``, delta-chi2 = 1), the robust jackknife of
+    :mod:`tuner.mc.uncertainty` (``jackknife=False``: the spread of the minimum over the
+    emulator's posterior instead, which needs no refit but was too sure of itself where a tune
+    had missed) and an interpolation systematic: ``s s^T`` for the shift ``s`` between the
+    emulator's minimum and :func:`polynomial_minimum` of the same evaluations (two
+    interpolations of the same runs that disagree by ``s`` do not place the minimum better than
+    that; left out when the runs are too few for a quadratic). Coverage over 40 seeds of the
+    embedded closure in BENCHMARKS.md.
     Otherwise the chi2 surrogate's posterior mean is minimised within a trust region around the
     best evaluation and the covariance is ``2 H^-1`` there. A parameter whose variance is not
     positive, or larger than that of a flat distribution over its range, is reported as

@@ -6,14 +6,15 @@ import numpy as np
 import pytest
 
 from tuner.mc.uncertainty import hessian, jackknife_covariance
+from tuner.mc.workflow import TuneRun
 
 
 def test_jackknife_of_a_mean_is_the_variance_of_the_mean():
     rng = np.random.default_rng(3)
     data = rng.normal(size=(40, 2)) * [1.0, 3.0]
     res = jackknife_covariance(lambda keep: data[keep].mean(axis=0), len(data), 2)
-    # for the sample mean the jackknife variance equals s^2 / n exactly
-    np.testing.assert_allclose(res.covariance, np.cov(data, rowvar=False) / len(data), rtol=1e-12)
+    # for the sample mean the plain jackknife variance equals s^2 / n exactly
+    np.testing.assert_allclose(res.classic, np.cov(data, rowvar=False) / len(data), rtol=1e-12)
     assert res.n_failed == 0 and res.minima.shape == (40, 2)
 
 
@@ -33,8 +34,33 @@ def test_jackknife_in_groups_beyond_the_limit():
     assert [list(idx) for idx in left_out[:2]] == [[0, 30, 60, 90], [1, 31, 61, 91]]
     group_means = data.reshape(4, 30, 2).mean(axis=0)  # the mean of each interleaved group
     expected = np.cov(group_means, rowvar=False) / 30  # the jackknife of the 30 group means
-    np.testing.assert_allclose(res.covariance, expected, rtol=1e-12)
-    assert np.all(np.diag(res.covariance) / (np.diag(np.cov(data, rowvar=False)) / 120) < 2.5)
+    np.testing.assert_allclose(res.classic, expected, rtol=1e-12)
+    assert np.all(np.diag(res.classic) / (np.diag(np.cov(data, rowvar=False)) / 120) < 2.5)
+
+
+def test_the_robust_jackknife_is_blind_to_one_influential_evaluation():
+    """For normally spread refits the robust jackknife agrees with the plain one, correlations
+    included; one evaluation whose removal moves the fit far sets the plain variance, not the
+    robust one (what over-covered the embedded closure)."""
+    from tuner.mc.uncertainty import robust_jackknife
+
+    rng = np.random.default_rng(5)
+    L = np.array([[1.0, 0.0], [0.6, 0.8]])
+    data = rng.normal(size=(400, 2)) @ L.T
+    clean = jackknife_covariance(lambda keep: data[keep].mean(axis=0), 400, 2, groups=400)
+    assert np.allclose(np.diag(clean.covariance) / np.diag(clean.classic), 1, atol=0.2)
+    corr = clean.covariance[0, 1] / np.sqrt(clean.covariance[0, 0] * clean.covariance[1, 1])
+    assert corr == pytest.approx(0.6, abs=0.08)
+    data[0] = [400.0, -400.0]  # the evaluation the fit hinges on
+    bad = jackknife_covariance(lambda keep: data[keep].mean(axis=0), 400, 2, groups=400)
+    assert np.all(np.diag(bad.classic) > 50 * np.diag(clean.classic))
+    np.testing.assert_allclose(np.diag(bad.covariance), np.diag(clean.covariance), rtol=0.1)
+    # a parameter pinned at a range end in most refits (MAD 0) keeps the plain variance
+    pinned = np.zeros((10, 2))
+    pinned[:3, 0] = [0.1, 0.2, 0.3]
+    pinned[:, 1] = np.linspace(0, 1, 10)
+    robust, plain = robust_jackknife(pinned)
+    assert robust[0, 0] == pytest.approx(plain[0, 0]) and robust[0, 0] > 0
 
 
 def test_jackknife_leaves_out_refits_that_fail():
@@ -126,3 +152,34 @@ def test_polynomial_minimum_finds_the_point_the_histograms_were_made_at():
     np.testing.assert_allclose(u, truth, atol=2e-3)
     # five runs do not determine a quadratic in two parameters (six coefficients)
     assert polynomial_minimum(U[:5], hist(U[:5]), vec, 0.0, np.array([0.5, 0.5])) is None
+
+
+def test_the_quoted_covariance_is_the_sum_of_its_terms(embedded_tune):
+    """An emulator tune quotes the data term, the robust jackknife and the shift to Professor's
+    polynomials (``s s^T``), and exactly their sum, mapped from the unit cube to the parameters;
+    ``jackknife=False`` quotes the emulator's posterior spread in the jackknife's place."""
+    from tuner.mc.recommend import covariance_terms, recommend
+    from tuner.mc.uncertainty import cap_to_range
+
+    out, _, cfg = embedded_tune
+    run = TuneRun.load(out)
+    try:
+        state = run.state()
+        res = {j: recommend(run.opt, run.setup, state.vectors, jackknife=j) for j in (True, False)}
+        done = [t for t in run.opt.complete if t.id in state.vectors]
+        best = sorted(done, key=lambda t: float(t.y))[:5]
+        starts = [run.opt.recommend(search=True)[0]] + [t.x for t in best]
+        terms = covariance_terms(run.opt, run.setup, state.vectors, starts)
+    finally:
+        run.close()
+    assert terms.jackknife is not None and len(terms.jackknife.minima) == cfg.budget
+    u = np.asarray(run.opt.space.to_unit([[res[True].best[p.name] for p in cfg.parameters]]))[0]
+    np.testing.assert_allclose(terms.u, u, atol=1e-9)  # the same minimum
+    shift = np.zeros_like(terms.u) if terms.shift is None else terms.shift
+    lo, hi = (np.array([getattr(p, k) for p in cfg.parameters]) for k in ("low", "high"))
+    for j, spread in ((True, terms.jackknife.covariance), (False, terms.posterior)):
+        unit = terms.data + spread + np.outer(shift, shift)
+        expected, _ = cap_to_range(unit * np.outer(hi - lo, hi - lo), lo, hi)  # linear ranges
+        np.testing.assert_allclose(np.asarray(res[j].covariance), expected, rtol=1e-9)
+    assert "robust jackknife" in res[True].uncertainty_method
+    assert "over the emulator's posterior" in res[False].uncertainty_method

@@ -146,10 +146,11 @@ def professor_from_sobol(job: tuple[int, dict[str, float], str, argparse.Namespa
     return _row(i, "professor", cfg, out, res, a.every)
 
 
-def replay(src: Path, after: int, out: Path) -> None:
-    """Resume a copy of the closure tune in ``src`` from its first ``after`` evaluations; print
-    its errors and pulls (one JSON line)."""
-    cfg, res = _resume_copy(src, after, out)
+def replay(src: Path, after: int, out: Path, workers: int = 1) -> None:
+    """Resume a copy of the closure tune in ``src`` from its first ``after`` evaluations with
+    ``workers`` evaluation processes (the batch size: give the original run's to pair a replay
+    with it); print its errors and pulls (one JSON line)."""
+    cfg, res = _resume_copy(src, after, out, workers=workers)
     err, pull = _errors_and_pulls(cfg, res)
     print(json.dumps({"max_err": max(err.values()), "max_pull": max(map(abs, pull.values())),
                       "err": err, "pull": pull, "validation_chi2": res.validation.tune.chi2,
@@ -194,7 +195,7 @@ def main() -> None:
     ap.add_argument("--after", type=int, default=33, help="with --replay: the evaluations kept")
     a = ap.parse_args()
     if a.replay:
-        replay(Path(a.replay), a.after, Path(a.out))
+        replay(Path(a.replay), a.after, Path(a.out), a.workers)
         return
     ex = yaml.safe_load((ROOT / "examples" / a.example).read_text())
     a.budget = a.budget or ex["budget"]

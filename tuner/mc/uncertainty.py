@@ -85,7 +85,7 @@ class JackknifeResult:
     minima: np.ndarray
     covariance: np.ndarray
     n_failed: int
-    classic: np.ndarray | None = None
+    classic: np.ndarray
 
 
 #: the most refits the jackknife makes: up to this many evaluations each is left out on its own
@@ -158,11 +158,9 @@ def robust_jackknife(minima: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     plain = (m - 1) / m * (D.T @ D)
     mad = MAD_TO_SIGMA * np.median(np.abs(M - np.median(M, axis=0)), axis=0)
     sd = np.sqrt(np.clip(np.diag(plain), 0.0, None))
-    sig = np.where(mad > 0, np.sqrt(m - 1) * mad, sd)
-    corr = plain / np.outer(np.where(sd > 0, sd, 1.0), np.where(sd > 0, sd, 1.0))
-    robust = corr * np.outer(sig, sig)
-    robust[np.diag_indices_from(robust)] = sig**2
-    return robust, plain
+    sig = np.where(mad > 0, np.sqrt(m - 1) * mad, sd)  # MAD > 0 implies sd > 0
+    scale = sig / np.where(sd > 0, sd, 1.0)  # plain correlations, robust spreads
+    return plain * np.outer(scale, scale), plain
 
 
 def cap_to_range(cov: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

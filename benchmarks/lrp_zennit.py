@@ -4,7 +4,10 @@
     python benchmarks/lrp_zennit.py [--eps 1e-6]
 
 Models (float64, random weights, batch-norm statistics randomised so that folding matters):
-the example CNN (Conv2d, BatchNorm2d, in-place ReLU, MaxPool2d, Dropout, Linear), a residual Conv1d
+the example CNN (Conv2d, BatchNorm2d, in-place ReLU, MaxPool2d, Dropout, Linear), a CNN of strided,
+dilated and grouped convolutions with average pooling (zennit's presets give its ``AvgPool`` the
+``Norm`` rule, the z-rule of a layer of positive weights: ``explain`` passes the gradient through
+pooling, the same rule in its formulation), a residual Conv1d
 network (BatchNorm1d, a functional residual addition: convolutions whose outputs go negative), a
 dense network with BatchNorm1d, the particle flow network (Linear on particles, masked sum), and a
 dense network of other element-wise activations (LeakyReLU, ELU, GELU, Tanh, Sigmoid: Pass in both,
@@ -35,6 +38,12 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
 from lrp_throughput import _zennit  # noqa: E402  (imports zennit with torchvision stubbed)
+
+#: the stabiliser of zennit's ``Norm`` rule on average pooling in the one-rule composites: ``explain``
+#: passes the gradient through pooling, with no stabiliser; with zennit's ``eps`` there (as in its
+#: presets, ``EpsilonPlusFlat`` and ``EpsilonGammaBox`` below) a window whose summed input is ~1e-4
+#: loses ~1% of its relevance at ``--eps 1e-6``. Not 0: zennit divides by the window's sum.
+POOL_EPS = 1e-30
 
 
 class Residual1d(nn.Module):
@@ -118,8 +127,14 @@ def models() -> dict[str, tuple[nn.Module, nn.Module, torch.Tensor, list[tuple[l
     act = _randomise(nn.Sequential(nn.Linear(7, 16), nn.LeakyReLU(0.1), nn.Linear(16, 16), nn.ELU(),
                                    nn.Linear(16, 12), nn.GELU(), nn.Linear(12, 8), nn.Tanh(),
                                    nn.Linear(8, 1), nn.Sigmoid(), nn.Flatten(0)), 5)
+    pool = _randomise(nn.Sequential(
+        nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+        nn.Conv2d(4, 8, 3, padding=2, dilation=2, groups=2), nn.ReLU(), nn.AvgPool2d(2),
+        nn.Conv2d(8, 8, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Identity(),
+        nn.Dropout(0.3), nn.Linear(32, 1, bias=False), nn.Flatten(0)), 6)
     return {
         "CNN (Conv2d, BN2d, MaxPool, Dropout)": (cnn, cnn, img, None),
+        "CNN (strided, dilated, grouped Conv2d, AvgPool, AdaptiveAvgPool)": (pool, pool, img, None),
         "dense (Linear, BN1d)": (mlp, mlp, torch.randn((16, 7), generator=g, dtype=torch.float64), None),
         "residual Conv1d (BN1d, residual add)": (res, res_z, torch.rand((16, 2, 16), generator=g,
                                                                         dtype=torch.float64), pairs),
@@ -133,7 +148,7 @@ def composites(low: float, high: float, eps: float) -> dict[str, tuple[Callable,
     """name -> (ours, zennit's), each a function of the zennit canonizers."""
     from zennit import composites as zc
     from zennit import rules as zr
-    from zennit.types import Activation, Linear
+    from zennit.types import Activation, AvgPool, Linear
 
     import explain as ex
     from explain.rules import ACTIVATIONS
@@ -144,11 +159,13 @@ def composites(low: float, high: float, eps: float) -> dict[str, tuple[Callable,
 
     def z_all(rule: Callable[[], object]) -> Callable:
         return lambda c: zc.LayerMapComposite([(Sum, zr.Norm(eps)), (Activation, zr.Pass()),
-                                                (Linear, rule())], canonizers=c)
+                                                (AvgPool, zr.Norm(POOL_EPS)), (Linear, rule())],
+                                               canonizers=c)
 
     def z_first(rule: Callable[[], object]) -> Callable:
         return lambda c: zc.SpecialFirstLayerMapComposite(
-            [(Sum, zr.Norm(eps)), (Activation, zr.Pass()), (Linear, zr.Epsilon(eps))],
+            [(Sum, zr.Norm(eps)), (Activation, zr.Pass()), (AvgPool, zr.Norm(POOL_EPS)),
+             (Linear, zr.Epsilon(eps))],
             [(Linear, rule())], canonizers=c)
 
     bn = (nn.BatchNorm1d, nn.BatchNorm2d)  # folded by the canonizer; Pass where it cannot be

@@ -12,6 +12,8 @@ evaluations so far lies within 5% of every range of the truth.
         [--only 4,2,3]   # some of the drawn truths, run in this order; rows already in
                          # DIR/closure.json are kept, and each finished tune is added to it at once
         [--example closure_10params.yaml --workers 2]   # the 10-parameter moonshot (60 evaluations)
+        [--tune-seed 3]  # the same truths, another seed of the tunes and of the pseudo-data:
+                         # how much a truth's result moves from seed to seed (one folder per seed)
     (``professor`` proposes Sobol's points: its rows are made from the Sobol tunes' evaluations,
     of the same run or of an earlier one into the same folder, with its own recommendation)
     python benchmarks/tune_closure.py --replay DIR/truth0-emulator --after 33 --out OUT
@@ -48,6 +50,8 @@ def _config(truth: dict[str, float], a: argparse.Namespace, strategy: str):
     d = yaml.safe_load((ROOT / "examples" / a.example).read_text())
     d.update(events=a.events, budget=a.budget, initial=a.initial, strategy=strategy,
              closure={"truth": truth, "events": a.pseudo_events})
+    if a.tune_seed is not None:  # else the example's
+        d["seed"] = a.tune_seed
     d.pop("emulator", None)
     return config_from_dict(d, ROOT / "examples")
 
@@ -98,7 +102,7 @@ def _row(i: int, strategy: str, cfg, out: Path, res, every: int) -> dict:
     err, pull = _errors_and_pulls(cfg, res)
     traj = _trajectory(out, cfg, every)
     hit = next((k for k, e in traj if e < 0.05), None)
-    return {"truth": i, "strategy": strategy, "max_err": max(err.values()),
+    return {"truth": i, "strategy": strategy, "tune_seed": cfg.seed, "max_err": max(err.values()),
             "max_pull": max(abs(v) for v in pull.values()), "err": err, "pull": pull,
             "evals_to_5pct": hit, "trajectory": traj, "best": res.best,
             "unconstrained": res.unconstrained,
@@ -174,6 +178,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--truths", type=int, default=5)
     ap.add_argument("--seed", type=int, default=1, help="seed of the truth draw")
+    ap.add_argument("--tune-seed", type=int, default=None,
+                    help="the tunes' seed (default: the example's); it also seeds the pseudo-data")
     ap.add_argument("--strategies", default="emulator,chi2-gp,professor,sobol")
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--pseudo-events", type=int, default=1_000_000)

@@ -153,7 +153,17 @@ def professor_from_sobol(job: tuple[int, dict[str, float], str, argparse.Namespa
 def replay(src: Path, after: int, out: Path, workers: int = 1) -> None:
     """Resume a copy of the closure tune in ``src`` from its first ``after`` evaluations with
     ``workers`` evaluation processes (the batch size: give the original run's to pair a replay
-    with it); print its errors and pulls (one JSON line)."""
+    with it); print its errors and pulls (one JSON line).
+
+    A tune with ``workers`` processes proposes in batches of that many, each once the previous
+    batch has ended: cut after a number of evaluations that is not a multiple of ``workers``,
+    the replay proposes knowing evaluations the original had not yet seen when it proposed
+    there, and from its first proposal on it is another realisation, not a continuation
+    (session 29's note in BENCHMARKS.md section 3)."""
+    if after % workers:
+        print(f"warning: --after {after} is not a multiple of --workers {workers}: the original "
+              "proposed its next batch before these evaluations had all ended, so this replay "
+              "is another realisation of the tune, not its continuation")
     cfg, res = _resume_copy(src, after, out, workers=workers)
     err, pull = _errors_and_pulls(cfg, res)
     print(json.dumps({"max_err": max(err.values()), "max_pull": max(map(abs, pull.values())),

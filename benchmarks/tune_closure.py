@@ -155,14 +155,15 @@ def replay(src: Path, after: int, out: Path, workers: int = 1) -> None:
     ``workers`` evaluation processes (the batch size: give the original run's to pair a replay
     with it); print its errors and pulls (one JSON line).
 
-    A tune with ``workers`` processes proposes in batches of that many, each once the previous
-    batch has ended: cut after a number of evaluations that is not a multiple of ``workers``,
-    the replay proposes knowing evaluations the original had not yet seen when it proposed
-    there, and from its first proposal on it is another realisation, not a continuation
-    (session 29's note in BENCHMARKS.md section 3)."""
-    if after % workers:
-        print(f"warning: --after {after} is not a multiple of --workers {workers}: the original "
-              "proposed its next batch before these evaluations had all ended, so this replay "
+    A tune with ``workers`` processes keeps that many evaluations running and proposes the next
+    one when the oldest ends (:func:`tuner.execution.loop.run_trials`, ordered): each proposal is
+    made with the ``workers - 1`` before it still running. A replay starts with all ``after``
+    evaluations done, so with more than one worker its first proposal already knows what the
+    original's did not, and the replay is another realisation of the tune, not its continuation
+    (session 29's note in BENCHMARKS.md section 3); with one worker it is the continuation."""
+    if workers > 1:
+        print(f"warning: with --workers {workers} the original proposed evaluation {after} while "
+              f"the {workers - 1} before it were still running; this replay knows them all, so it "
               "is another realisation of the tune, not its continuation")
     cfg, res = _resume_copy(src, after, out, workers=workers)
     err, pull = _errors_and_pulls(cfg, res)

@@ -152,8 +152,7 @@ def professor_from_sobol(job: tuple[int, dict[str, float], str, argparse.Namespa
 
 def replay(src: Path, after: int, out: Path, workers: int = 1) -> None:
     """Resume a copy of the closure tune in ``src`` from its first ``after`` evaluations with
-    ``workers`` evaluation processes (the batch size: give the original run's to pair a replay
-    with it); print its errors and pulls (one JSON line).
+    ``workers`` evaluation processes; print its errors and pulls (one JSON line).
 
     A tune with ``workers`` processes keeps that many evaluations running and proposes the next
     one when the oldest ends (:func:`tuner.execution.loop.run_trials`, ordered): each proposal is

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tuner.mc.uncertainty import hessian, jackknife_covariance
+from tuner.mc.uncertainty import hessian, jackknife_covariance, robust_jackknife
 from tuner.mc.workflow import TuneRun
 
 
@@ -42,7 +42,6 @@ def test_the_robust_jackknife_is_blind_to_one_influential_evaluation():
     """For normally spread refits the robust jackknife agrees with the plain one, correlations
     included; one evaluation whose removal moves the fit far sets the plain variance, not the
     robust one (what over-covered the embedded closure)."""
-    from tuner.mc.uncertainty import robust_jackknife
 
     rng = np.random.default_rng(5)
     L = np.array([[1.0, 0.0], [0.6, 0.8]])

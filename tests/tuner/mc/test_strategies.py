@@ -89,12 +89,12 @@ def test_the_proposing_emulator_sees_the_better_half_of_the_evaluations():
     assert [t.id for t in local_evaluations(done[:8], 2)] == [1, 2, 3, 5, 6, 7]
 
 
-def test_the_final_phase_is_the_last_quarter_after_the_design():
+def test_the_final_phase_is_the_second_half_after_the_design():
     from tuner.mc.proposers.histograms import final_phase_start
 
-    assert final_phase_start(40, 15) == 33  # 25 after the design, the last ceil(6.25) = 7 refine
-    assert final_phase_start(14, 7) == 12
-    assert final_phase_start(8, 5) == 7
+    assert final_phase_start(40, 15) == 27  # 25 after the design, the last ceil(12.5) = 13 refine
+    assert final_phase_start(14, 7) == 10
+    assert final_phase_start(8, 5) == 6
     assert final_phase_start(10, 10) == 10 and final_phase_start(5, 8) == 5  # all design: none
 
 
@@ -112,18 +112,19 @@ def test_the_last_evaluations_evaluate_the_recommendation_and_check_it(embedded_
         trials = run.opt.trials
         labels = [t.info["proposer"] for t in trials]
         start = final_phase_start(cfg.budget, state.n_design)
-        assert (state.n_design, start, len(trials)) == (5, 8, 10)
-        assert labels[:5] == ["design"] * 5 and labels[8:] == ["emulated minimum", "refining check"]
-        assert set(labels[5:8]) <= {"emulator EI", "emulator Thompson"}
+        assert (state.n_design, start, len(trials)) == (5, 7, 10)
+        assert labels[:5] == ["design"] * 5
+        assert labels[7:] == ["emulated minimum", "refining check", "emulated minimum"]
+        assert set(labels[5:7]) <= {"emulator EI", "emulator Thompson"}
         space = run.opt.space
         bounds = np.asarray(space.model_bounds)
         width = np.array([p.high - p.low for p in cfg.parameters])
-        for k in (8, 9):
+        for k in (7, 8):
             before = sorted(trials[:k], key=lambda t: float(t.y))
             U = np.asarray(space.to_unit([t.x for t in before]))
             emu = run.setup.emulator(U, [state.vectors[t.id] for t in before], seed=cfg.seed)
             u = emu.minimum(U[:5], bounds, seed=cfg.seed)
-            if k == 9:
+            if k == 8:
                 u = check_point(emu, u, bounds, U)
                 assert np.min(np.linalg.norm(U - u, axis=1)) > 0.0
             proposed = np.asarray(space.from_unit(u[None])[0], dtype=float)

@@ -128,12 +128,13 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path, refdata):
     assert len({tuple(t.x) for t in done}) == 8
     # after the design (default + 3 Sobol points) the histogram emulator proposes every point,
     # by expected improvement and by Thompson sampling, also after the resume (it reads the
-    # stored histograms back); the last (the final quarter after the design) is the minimum of
-    # the emulator it recommends the tune from
+    # stored histograms back); the last two (the second half after the design) are the minimum
+    # of the emulator it recommends the tune from and a check of it
     proposers = [t.info["proposer"] for t in after]
     emulated = {"emulator EI", "emulator Thompson"}
-    assert set(proposers[4:7]) <= emulated | {"asked before the resume"}
-    assert proposers[7] in {"emulated minimum", "asked before the resume"}
+    assert set(proposers[4:6]) <= emulated | {"asked before the resume"}
+    assert proposers[6] in {"emulated minimum", "asked before the resume"}
+    assert proposers[7] in {"refining check", "asked before the resume"}
     assert proposers[0] == "design" and set(proposers[1:4]) <= {"design", "asked before the resume"}
     assert sum(p in emulated | {"emulated minimum"} for p in proposers) >= 2
     summary = json.loads((out / "summary.json").read_text())

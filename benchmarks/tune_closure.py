@@ -16,10 +16,12 @@ evaluations so far lies within 5% of every range of the truth.
                          # how much a truth's result moves from seed to seed (one folder per seed)
     (``professor`` proposes Sobol's points: its rows are made from the Sobol tunes' evaluations,
     of the same run or of an earlier one into the same folder, with its own recommendation)
-    python benchmarks/tune_closure.py --replay DIR/truth0-emulator --after 33 --out OUT
-                         # a copy of a stored tune cut after 33 evaluations, resumed to its budget
-                         # with the code on the path: proposers that differ after evaluation 33
-                         # compared on the same first 33
+    python benchmarks/tune_closure.py --replay DIR/truth0-emulator --after 27 --out OUT
+                         # a copy of a stored tune cut after 27 evaluations, resumed to its budget
+                         # with the code on the path: proposers that differ after evaluation 27
+                         # (where the 40-evaluation closure's refining phase now starts; --after
+                         # defaults to 33, where it started before session 30) compared on the
+                         # same first 27
 """
 
 from __future__ import annotations

@@ -18,10 +18,10 @@ quarter of the events and ramping up); events generated until the recommendation
 of each range of the truth, per seed.
 shapes: BayesOptPythia's objective (ALEPH 1996 d01-d07, 250k events per evaluation; arXiv
 2505.11675), the tune after `budget` evaluations and a reference tune of `reference` x the budget
-(the same study continued: its evaluations up to the budget are the tune's, whose last quarter
-refines the tune where a fresh run of the larger budget would still explore), both validated on
-the same 1M events (4 x events) with an independent seed against Monash; which parameters each
-leaves unconstrained. ``--replay STUDY_DB --after K``: start the tune from the first K
+(the same study continued: its evaluations up to the budget are the tune's, whose second half
+after the design refines the tune where a fresh run of the larger budget would still explore),
+both validated on the same 1M events (4 x events) with an independent seed against Monash; which
+parameters each leaves unconstrained. ``--replay STUDY_DB --after K``: start the tune from the first K
 evaluations of a stored study of the same configuration (a copy; the original is not touched),
 to compare proposers that differ only after evaluation K.
 """

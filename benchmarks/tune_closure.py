@@ -19,9 +19,8 @@ evaluations so far lies within 5% of every range of the truth.
     python benchmarks/tune_closure.py --replay DIR/truth0-emulator --after 27 --out OUT
                          # a copy of a stored tune cut after 27 evaluations, resumed to its budget
                          # with the code on the path: proposers that differ after evaluation 27
-                         # (where the 40-evaluation closure's refining phase now starts; --after
-                         # defaults to 33, where it started before session 30) compared on the
-                         # same first 27
+                         # compared on the same first 27 (--after defaults to where the stored
+                         # tune's refining phase starts: 27 for the 40-evaluation closure)
 """
 
 from __future__ import annotations
@@ -173,6 +172,15 @@ def replay(src: Path, after: int, out: Path, workers: int = 1) -> None:
                       "best_evaluation": res.chi2_best_evaluated}))
 
 
+def _refining_start(src: Path) -> int:
+    """The evaluations after which the stored tune in ``src`` stops exploring (its budget and
+    design size under today's :func:`~tuner.mc.proposers.histograms.final_phase_start`)."""
+    from tuner.mc.proposers.histograms import final_phase_start
+
+    raw = json.loads((src / "config.json").read_text())
+    return final_phase_start(int(raw["budget"]), int(raw["initial"]))
+
+
 def _previous(out: Path, done: set[tuple[int, str]]) -> list[dict]:
     """Rows of an earlier run into the same folder (``--only`` splits a study over runs)."""
     f = out / "closure.json"
@@ -210,10 +218,13 @@ def main() -> None:
                     help="comma-separated truth indices to run (of the --truths drawn), in "
                          "this order, e.g. 4,2,3")
     ap.add_argument("--replay", default=None, help="a stored closure tune's folder (see above)")
-    ap.add_argument("--after", type=int, default=33, help="with --replay: the evaluations kept")
+    ap.add_argument("--after", type=int, default=None,
+                    help="with --replay: the evaluations kept (default: where the stored tune's "
+                         "refining phase starts, tuner.mc.proposers.histograms.final_phase_start)")
     a = ap.parse_args()
     if a.replay:
-        replay(Path(a.replay), a.after, Path(a.out), a.workers)
+        after = a.after if a.after is not None else _refining_start(Path(a.replay))
+        replay(Path(a.replay), after, Path(a.out), a.workers)
         return
     ex = yaml.safe_load((ROOT / "examples" / a.example).read_text())
     a.budget = a.budget or ex["budget"]

@@ -13,6 +13,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import tempfile
 from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -44,9 +45,12 @@ __all__ = ["Evaluation", "Evaluator", "TuneResult", "TuneRun", "TuneSetup", "che
 
 
 def check_out_folder(out: str | Path, resume: bool = False) -> None:
-    """Check, writing nothing, that a tune can start (or with ``resume`` continue) in ``out``:
-    a folder, or a path whose nearest existing parent is a writable folder; empty or new for a
-    fresh start, holding a study to resume (``run --dry-run`` checks this too).
+    """Check, leaving nothing behind, that a tune can start (or with ``resume`` continue) in
+    ``out``: a folder, or a path whose nearest existing parent is a writable folder; empty or new
+    for a fresh start, holding a study to resume (``run --dry-run`` checks this too).
+
+    Writability is probed by making and removing an empty folder in that parent: permission
+    bits alone pass a root user on a read-only or virtual file system (``/proc``).
 
     Raises:
         StorageError: naming the folder and what is wrong with it.
@@ -69,6 +73,11 @@ def check_out_folder(out: str | Path, resume: bool = False) -> None:
     if not parent.is_dir() or not os.access(parent, os.W_OK | os.X_OK):
         raise StorageError(f"cannot use {out} as the output folder: {parent} is not a writable "
                            "folder")
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".tuner-probe-", dir=parent))
+    except OSError as e:
+        raise StorageError(f"cannot use {out} as the output folder: nothing can be created in "
+                           f"{parent} ({e.strerror or e})") from None
 
 
 @dataclass

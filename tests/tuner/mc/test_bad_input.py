@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 import yaml
 
-from tuner.errors import ConfigError
+from tuner.errors import ConfigError, StorageError
 from tuner.mc.config import config_from_dict
 from tuner.mc.setup import prepare
+from tuner.mc.workflow import check_out_folder
 
 CLI = [sys.executable, "-m", "tuner.mc.cli"]
 
@@ -102,6 +103,17 @@ def test_a_nan_in_a_hepdata_bin_is_refused_at_the_bin(tmp_path):
             {"value": float("nan"), "errors": [{"symerror": 0.1}]}]}]}))
     with pytest.raises(RefDataError, match=r"dependent variable 1, bin 1: every bin needs a finite value"):
         read_hepdata_yaml(f)
+
+
+@pytest.mark.skipif(not Path("/proc/self").is_dir(), reason="needs Linux's /proc")
+def test_an_out_folder_is_probed_not_judged_by_its_permission_bits(tmp_path):
+    # root passes os.access on /proc, where nothing can be made: a dry run said "valid" and
+    # the real run then failed; the probe leaves nothing behind where it succeeds
+    with pytest.raises(StorageError, match=r"cannot use /proc/tuner-out as the output folder: "
+                                           r"nothing can be created in /proc"):
+        check_out_folder("/proc/tuner-out")
+    check_out_folder(tmp_path / "new" / "deeper")
+    assert list(tmp_path.iterdir()) == []
 
 
 def _cli(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:

@@ -86,7 +86,7 @@ def _as_callbacks(callback: Callback | Iterable[Callback] | None) -> list[Callba
 def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any = None,
                 n_calls: int = 100, n_random_starts: int | None = None,
                 n_initial_points: int = 10, initial_point_generator: str = "random",
-                acq_func: str = "gp_hedge", acq_optimizer: str = "auto",
+                acq_func: str = "LogEI", acq_optimizer: str = "auto",
                 x0: list[Any] | None = None, y0: Any = None, random_state: int | None = None,
                 verbose: bool = False, callback: Callback | Iterable[Callback] | None = None,
                 n_points: int = 10000, n_restarts_optimizer: int = 5, xi: float | None = None,
@@ -114,7 +114,10 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         n_initial_points: Space-filling points before the model takes over.
         initial_point_generator: ``"random"`` (default, as scikit-optimize's), ``"sobol"``,
             ``"halton"``, ``"hammersly"``, ``"lhs"``, ``"grid"``.
-        acq_func: ``"gp_hedge"``/``"EI"``/``"LogEI"`` (all LogEI), ``"qLogNEI"``, ``"PI"``, ``"LCB"``.
+        acq_func: ``"LogEI"`` (default; ``"EI"`` is LogEI too), ``"gp_hedge"`` (GP-Hedge over
+            LogEI, PI and LCB, scikit-optimize's default, :mod:`tuner.acquisition.hedge`; about
+            three times the cost of an ask and no better on the problems measured, BENCHMARKS.md
+            section 1), ``"qLogNEI"``, ``"PI"``, ``"LCB"``.
         x0, y0: Known points, and optionally their values.
         random_state: Seed fixing every random choice (an int, or a numpy ``RandomState`` /
             ``Generator`` from which one is drawn, as scikit-optimize takes it).

@@ -69,9 +69,12 @@ class Optimizer:
             (``acq_optimizer`` checked) with no effect: the acquisition is maximised by multi-start
             L-BFGS on the GP, and duplicates are always avoided.
         acq_func_kwargs: ``{"xi": ..., "kappa": ...}`` as scikit-optimize (unless ``acq_config``).
-        acq_func: ``"LogEI"`` (default; ``"EI"`` and ``"gp_hedge"`` map to it), ``"qLogNEI"``,
-            ``"PI"`` or ``"LCB"``; ``"EIps"`` or ``"PIps"`` (scikit-optimize's improvement per
-            second, :mod:`tuner.acquisition.per_second`): every result is told as
+        acq_func: ``"LogEI"`` (default; ``"EI"`` maps to it), ``"gp_hedge"`` (GP-Hedge: each
+            single ask evaluates the nominee of one of LogEI, PI and LCB, drawn by how the model
+            rates their earlier nominees, :mod:`tuner.acquisition.hedge`; batches and asks beside
+            pending points take LogEI's family), ``"qLogNEI"``, ``"PI"`` or ``"LCB"``; ``"EIps"``
+            or ``"PIps"`` (scikit-optimize's improvement per second,
+            :mod:`tuner.acquisition.per_second`): every result is told as
             ``(value, seconds)``, a second GP models the log of the time, and ``log_time`` is
             kept with each trial (``info["log_time"]``) and in the result. Their batches and
             asks beside pending points take the constant liar ``"cl_min"`` unless another

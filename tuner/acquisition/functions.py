@@ -35,6 +35,8 @@ from tuner.surrogate.gp import gp_settings
 __all__ = ["ACQ_FUNCS", "AcqConfig", "FastLogEI", "make_acquisition"]
 
 #: accepted ``acq_func`` names; scikit-optimize's names map onto the closest LogEI-family member
+#: (``gp_hedge``: for the single points of :class:`tuner.acquisition.hedge.Hedge`'s members, and
+#: LogEI's family for batches and pending points)
 ACQ_FUNCS = {
     "LogEI": "LogEI", "EI": "LogEI", "gp_hedge": "LogEI",
     "qLogNEI": "qLogNEI", "LogNEI": "qLogNEI",

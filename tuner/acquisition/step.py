@@ -3,20 +3,22 @@ and its points made admissible (inside ``space_constraint`` and not taken alread
 
 :class:`tuner.Optimizer` owns the trials and the surrogate; it hands this step an
 :class:`AskState`, the few facts of the trials one ask needs, and gets user points back. The step
-owns one piece of state of its own: the GP of the evaluation times of ``EIps``/``PIps``, refitted
-when the number of timed trials changed.
+owns two pieces of state of its own: the GP of the evaluation times of ``EIps``/``PIps``, refitted
+when the number of timed trials changed, and the nominees of ``gp_hedge``'s portfolio
+(:class:`~tuner.acquisition.hedge.Hedge`).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
 import torch
 
 from tuner.acquisition.functions import AcqConfig, make_acquisition
+from tuner.acquisition.hedge import HEDGE_MEMBERS, Hedge
 from tuner.acquisition.optimize import maximize_acquisition
 from tuner.acquisition.per_second import PER_SECOND, PerSecond, fit_time_model
 from tuner.candidates import best_untaken
@@ -69,13 +71,27 @@ class AcquisitionStep:
     def __init__(self, space: Space, device: torch.device, model_config: SurrogateConfig) -> None:
         self.space, self.device, self.model_config = space, device, model_config
         self._time_fit: tuple[int, Any] | None = None  # (timed trials it saw, GP of log time)
+        self.hedge = Hedge()
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=torch.float64, device=self.device)
 
     def choose(self, model: Any, state: AskState, q: int) -> list[list[Any]]:
-        """The ``q`` points of highest acquisition under ``model``, as user points."""
+        """The ``q`` points of highest acquisition under ``model``, as user points (``gp_hedge``
+        for one point with nothing pending: the nominee of the member the hedge draws; for a batch,
+        pending points or known noise it is the log-EI family, as ``"EI"``)."""
+        if state.acq_func == "gp_hedge" and q == 1 and state.X_pending is None and not state.known_noise:
+            return self.choose_hedged(model, state)
         return self.maximize(self.acquisition(model, state, q), state, q)
+
+    def choose_hedged(self, model: Any, state: AskState) -> list[list[Any]]:
+        """GP-Hedge's point: every member of :data:`HEDGE_MEMBERS` nominates its maximiser, the
+        :class:`~tuner.acquisition.hedge.Hedge` draws one by the gains of the members' earlier
+        nominees."""
+        picks = [self.maximize(self.acquisition(model, replace(state, acq_func=m), 1),
+                               replace(state, acq_func=m), 1) for m in HEDGE_MEMBERS]
+        units = self.space.to_unit([p[0] for p in picks])
+        return picks[self.hedge.choose(model, state.X, units, (*state.key, 3))]
 
     def acquisition(self, model: Any, state: AskState, q: int) -> Any:
         """The acquisition function, built under the ask's seed: its QMC sampler and the pruning

@@ -216,7 +216,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
             if len(ys) != len(pts):
                 raise TunerError(f"y0 must have one value per x0 point: {len(pts)} points, "
                                  f"{len(ys)} values")
-            opt.tell(pts, ys, info=[{"given": True}] * len(pts))
+            opt.tell(pts, ys, info=[{"given": True}] * len(pts), counts_as_initial=False)
         else:
             for p in pts:
                 opt.enqueue(p)

@@ -38,6 +38,9 @@ from tuner.surrogate.warp import Y_WARPS, OutputWarp
 
 __all__ = ["ASK_STRATEGIES", "FAILURE_MODES", "Y_WARPS", "Optimizer"]
 
+#: the storage's meta key counting the points told without being asked (:meth:`Optimizer.tell`)
+TOLD_UNASKED = "points_told_without_ask"
+
 
 def _few_threads(method: Callable[..., Any]) -> Callable[..., Any]:
     """Run an :class:`Optimizer` method under its thread limit (:meth:`Optimizer._threads`)."""
@@ -284,9 +287,20 @@ class Optimizer:
                 and not self._fresh_design())
 
     def _fresh_design(self) -> list[list[Any]]:
-        """Design points not yet taken (enqueued points and resumed studies do not shift it)."""
+        """Design points not yet taken (enqueued points and resumed studies do not shift it).
+
+        Points told without being asked stand in for design points, as scikit-optimize counts
+        every told point towards ``n_initial_points``: an optimiser told 10 old results and
+        built with ``n_initial_points=10`` asks the model at once."""
         taken = {repr(t.x) for t in self.trials}
-        return [p for p in self._design if repr(p) not in taken]
+        fresh = [p for p in self._design if repr(p) not in taken]
+        return fresh[:max(0, len(fresh) - self._told_unasked)]
+
+    @property
+    def _told_unasked(self) -> int:
+        """How many points were told without being asked (kept by the storage, so that a resumed
+        study counts them too)."""
+        return int(self.storage.get_meta(TOLD_UNASKED, 0) or 0)
 
     @_few_threads
     def ask_trials(self, n: int = 1, strategy: str | None = None) -> list[Trial]:
@@ -381,7 +395,7 @@ class Optimizer:
     # --- tell ------------------------------------------------------------------------------------
     @_few_threads
     def tell(self, x: Sequence[Any], y: Any, noise: Any = None, *, info: Any = None,
-             artifact: Any = None, fit: bool = True) -> OptimizeResult:
+             artifact: Any = None, fit: bool = True, counts_as_initial: bool = True) -> OptimizeResult:
         """Record results: ``tell(x, y)`` for one point, ``tell([x1, x2], [y1, y2])`` for several.
 
         Args:
@@ -392,6 +406,9 @@ class Optimizer:
             info: JSON-able dict (or a list of them) stored with the trial.
             artifact: ``bytes`` (or a list) stored with the trial in the study.
             fit: Refit the surrogate now (set ``False`` to batch several tells).
+            counts_as_initial: Whether points told without being asked take the place of
+                initial design points, as in scikit-optimize (``False``: the design is evaluated
+                in full, as ``gp_minimize`` does with ``x0``/``y0``).
 
         Returns:
             The result so far, as :func:`tuner.gp_minimize` returns it.
@@ -415,8 +432,14 @@ class Optimizer:
             if log_t is not None:
                 inf = {**(inf or {}), "log_time": log_t}
             checked.append((pt, yi, check_noise(ni, pt), inf, art))
+        unasked = 0
         for pt, yi, ni, inf, art in checked:
-            self._record(self._find_pending(pt) or self._new_trial(pt), yi, ni, inf, art)
+            trial = self._find_pending(pt)
+            if trial is None:
+                trial, unasked = self._new_trial(pt), unasked + 1
+            self._record(trial, yi, ni, inf, art)
+        if unasked and counts_as_initial:
+            self.storage.set_meta(TOLD_UNASKED, self._told_unasked + unasked)
         if fit:
             self.fit()
         return build_result(self, search=False)

@@ -80,6 +80,28 @@ def test_bad_arguments_are_value_errors_as_in_skopt():
         Optimizer([(1.0, 0.0)])
 
 
+def test_points_told_without_an_ask_count_towards_the_initial_design(tmp_path):
+    opt = Optimizer([(0.0, 1.0)], n_initial_points=3, random_state=0)
+    design = list(opt._design)
+    opt.tell([[0.1], [0.5]], [1.0, 2.0])  # a warm start: two old results
+    x = opt.ask()
+    assert x == design[0]  # one random point is left of the three, as in skopt
+    opt.tell(x, _f(x))
+    assert opt._model_phase() and opt.ask() not in design  # three told: the model takes over
+    # a study resumed from SQLite counts them too
+    db = str(tmp_path / "s.db")
+    first = Optimizer([(0.0, 1.0)], n_initial_points=3, random_state=0, storage=db)
+    first.tell([[0.1], [0.5], [0.9]], [1.0, 2.0, 3.0])
+    first.storage.close()
+    again = Optimizer([(0.0, 1.0)], n_initial_points=3, random_state=0, storage=db)
+    assert again._model_phase() and again.ask() not in design
+    again.storage.close()
+    # gp_minimize's y0 does not shorten the design (skopt adds the x0 points to n_initial_points)
+    res = gp_minimize(_f, [(0.0, 1.0)], x0=[[0.2], [0.4]], y0=[_f([0.2]), _f([0.4])], n_calls=5,
+                      n_initial_points=3, random_state=0, progress=False)
+    assert res.x_iters[2:5] == design
+
+
 def test_result_keeps_one_model_per_fit_and_true_specs():
     with pytest.warns(DeprecationWarning):
         res = gp_minimize(_f, [(0.0, 1.0)], n_calls=6, n_random_starts=2, random_state=0,

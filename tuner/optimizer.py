@@ -432,11 +432,11 @@ class Optimizer:
             if log_t is not None:
                 inf = {**(inf or {}), "log_time": log_t}
             checked.append((pt, yi, check_noise(ni, pt), inf, art))
-        unasked = 0
+        unasked, design = 0, {repr(p) for p in self._design}
         for pt, yi, ni, inf, art in checked:
             trial = self._find_pending(pt)
-            if trial is None:
-                trial, unasked = self._new_trial(pt), unasked + 1
+            if trial is None:  # a design point told takes its own place (as in copy())
+                trial, unasked = self._new_trial(pt), unasked + (repr(pt) not in design)
             self._record(trial, yi, ni, inf, art)
         if unasked and counts_as_initial:
             self.storage.set_meta(TOLD_UNASKED, self._told_unasked + unasked)

@@ -88,6 +88,10 @@ def test_points_told_without_an_ask_count_towards_the_initial_design(tmp_path):
     assert x == design[0]  # one random point is left of the three, as in skopt
     opt.tell(x, _f(x))
     assert opt._model_phase() and opt.ask() not in design  # three told: the model takes over
+    # a copy made halfway through the design has the same design points left (each told once)
+    half = Optimizer([(0.0, 1.0)], n_initial_points=3, random_state=0)
+    half.tell(half.ask(), 1.0)
+    assert half.copy()._fresh_design() == half._fresh_design() == design[1:]
     # a study resumed from SQLite counts them too
     db = str(tmp_path / "s.db")
     first = Optimizer([(0.0, 1.0)], n_initial_points=3, random_state=0, storage=db)

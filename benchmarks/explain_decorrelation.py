@@ -1,7 +1,7 @@
 """A mass-decorrelated W tagger beside the nominal one (issue 14, scope 6: DisCo, arXiv 2001.05310).
 
     python benchmarks/explain_decorrelation.py [--per-class 1500] [--epochs 20] [--lambdas 0,3,10,30]
-        [--seeds 0,1] [--lr 3e-3] [--sample plain|paper] [--device cpu|cuda] [--jobs 2]
+        [--seeds 0,1] [--lr 3e-3] [--disco-warmup 0] [--sample plain|paper] [--device cpu|cuda] [--jobs 2]
         [--out bench-out/decorrelation]
 
 The example CNN (as ``examples/train_taggers.py``) is trained on the same W and QCD jets with the
@@ -110,6 +110,8 @@ def main() -> None:
     ap.add_argument("--lambdas", default="0,3,10,30")
     ap.add_argument("--seeds", default="0,1")
     ap.add_argument("--lr", type=float, default=3e-3, help="Adam's learning rate (every lambda)")
+    ap.add_argument("--disco-warmup", type=int, default=0,
+                    help="epochs over which the penalty rises to lambda (train_tagger's disco_warmup)")
     ap.add_argument("--cache", default="jet-cache")
     ap.add_argument("--sample", choices=["plain", "paper"], default="plain")
     ap.add_argument("--device", default="cpu", help="torch device of the training (cpu, cuda)")
@@ -147,7 +149,8 @@ def main() -> None:
             res = ex.train_tagger(cnn, images[tr], label[tr], images[va], lv, epochs=args.epochs, lr=args.lr,
                                   batch_size=64, patience=6, seed=seed, device=args.device,
                                   decorrelate=mass[tr] if lam > 0 else None, disco_lambda=lam,
-                                  decorrelate_val=mass[va] if lam > 0 else None)
+                                  decorrelate_val=mass[va] if lam > 0 else None,
+                                  disco_warmup=args.disco_warmup if lam > 0 else 0)
             score = ex.predict(cnn, images[va])
             s = ex.sculpting(score, mass[va], lv)
             bkg = lv == 0

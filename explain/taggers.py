@@ -219,6 +219,7 @@ def train_tagger(
     decorrelate: np.ndarray | None = None,
     disco_lambda: float = 0.0,
     decorrelate_val: np.ndarray | None = None,
+    disco_warmup: int = 0,
 ) -> TrainResult:
     """Train with binary cross-entropy; keep the weights of the epoch with the best validation AUC
     (with a DisCo penalty: of the lowest validation loss, penalty included).
@@ -246,6 +247,11 @@ def train_tagger(
             2048 label-0 validation inputs), not the AUC; ``val_auc`` is that epoch's AUC. Kept
             by AUC, the decorrelated tagger of the example CNN was its least decorrelated epoch
             (dCor^2 0.42 at lambda 10, as without the penalty; BENCHMARKS.md section 4).
+        disco_warmup: Epochs over which the penalty's weight rises linearly to ``disco_lambda``
+            (epoch ``e`` trains with ``disco_lambda * min(1, (e + 1) / (disco_warmup + 1))``), so
+            that the classifier forms before the penalty dominates; the epoch kept, and the
+            patience, count only from the first epoch at the full weight. 0: the full weight
+            from the start.
 
     Returns:
         The :class:`TrainResult`; ``diverged`` is set when the loss became NaN (training stops there).
@@ -268,6 +274,9 @@ def train_tagger(
                            f"{None if decorrelate_val is None else len(decorrelate_val)} values for "
                            f"{len(x_val)} inputs")
     check_count(epochs, "epochs")
+    if isinstance(disco_warmup, bool) or not isinstance(disco_warmup, int) or not 0 <= disco_warmup < epochs:
+        raise ExplainError(f"disco_warmup must be an int >= 0 below epochs ({epochs}), so that some "
+                           f"epoch trains at the full penalty; got {disco_warmup!r}")
     for name, y in (("y_train", y_train), ("y_val", y_val)):
         bad = np.setdiff1d(np.unique(np.asarray(y)), [0, 1])
         if bad.size:
@@ -303,6 +312,7 @@ def train_tagger(
     for epoch in range(epochs):
         bar.update(1)
         model.train()
+        weight = disco_lambda * min(1.0, (epoch + 1) / (disco_warmup + 1))
         order = torch.randperm(len(xt), generator=gen)
         total = 0.0
         for i in range(0, len(xt), batch_size):
@@ -316,7 +326,7 @@ def train_tagger(
                 bkg = yt[idx] == 0
                 if int(bkg.sum()) >= 2:
                     out = torch.sigmoid(logits.reshape(-1)[bkg.to(dev)])
-                    loss = loss + disco_lambda * distance_correlation(out, dt[idx][bkg].to(dev))
+                    loss = loss + weight * distance_correlation(out, dt[idx][bkg].to(dev))
             if not torch.isfinite(loss):
                 result.diverged = True
                 break
@@ -334,12 +344,12 @@ def train_tagger(
         bar.set_postfix(val_auc=f"{auc:.4f}")
         # the figure of merit: the AUC, or minus the validation loss with the DisCo penalty
         merit = auc if val_penalty is None else -entry["val_loss"]
-        if np.isfinite(merit) and not merit <= best_merit:
+        if epoch >= disco_warmup and np.isfinite(merit) and not merit <= best_merit:
             best_merit, result.val_auc, result.best_epoch = merit, auc, epoch
             best_state = {k: v.detach().clone() for k, v in model.state_dict().items()}
         if report is not None and report(epoch, auc):
             break
-        if epoch - result.best_epoch >= patience:
+        if epoch - max(result.best_epoch, disco_warmup - 1) >= patience:
             break
     bar.close()
     if best_state is not None:

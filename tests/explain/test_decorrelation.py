@@ -79,6 +79,26 @@ def test_disco_tagger_decorrelates_from_the_mass_and_sculpts_less():
     assert auc1 > 0.6 and auc1 < auc0  # it still tags (on the shape variable), at a cost in AUC
 
 
+def test_a_penalty_warm_up_trains_lighter_first_and_keeps_an_epoch_at_the_full_penalty():
+    xt, yt, mt = _toy(2000, 0)
+    xv, yv, mv = _toy(1000, 1)
+    runs = {}
+    for warmup in (0, 3):
+        model = nn.Sequential(nn.Linear(2, 16), nn.ReLU(), nn.Linear(16, 1), nn.Flatten(0))
+        runs[warmup] = train_tagger(model, xt, yt, xv, yv, epochs=8, lr=3e-3, patience=8, seed=0,
+                                    device="cpu", decorrelate=mt, disco_lambda=20.0, decorrelate_val=mv,
+                                    disco_warmup=warmup)
+    warm = runs[3]
+    # the first epoch trains with a quarter of the penalty: its training loss is far below the full one's
+    assert warm.history[0]["loss"] < runs[0].history[0]["loss"]
+    # the epoch kept is the best at the full penalty, never one of the warm-up
+    losses = [h["val_loss"] for h in warm.history]
+    assert warm.best_epoch >= 3 and warm.best_epoch == 3 + int(np.argmin(losses[3:]))
+    with pytest.raises(ExplainError, match=r"disco_warmup must be an int >= 0 below epochs \(8\).*got 8"):
+        train_tagger(nn.Linear(2, 1), xt, yt, xv, yv, epochs=8, decorrelate=mt, disco_lambda=1.0,
+                     decorrelate_val=mv, disco_warmup=8)
+
+
 def test_sculpting_of_a_mass_cut_and_of_a_random_output():
     rng = np.random.default_rng(2)
     n = 4000

@@ -71,10 +71,12 @@ def check_skopt_arguments(base_estimator: Any, acq_optimizer: Any, acq_func_kwar
                            acq_optimizer_kwargs: Any) -> None:
     """Refuse, with a ValueError as scikit-optimize raises, what this optimiser cannot honour."""
     name = type(base_estimator).__name__
-    if not (base_estimator is None or base_estimator in ("GP", "gp") or name == "GaussianProcessRegressor"):
-        raise TunerError(f"base_estimator must be 'GP' or a GaussianProcessRegressor (the surrogate "
-                         f"is a Gaussian process: of scikit-optimize's 'RF', 'ET', 'GP', 'GBRT' or "
-                         f"'DUMMY', only 'GP' is offered), got {base_estimator!r}")
+    if not (base_estimator is None or base_estimator in ("GP", "gp", "DUMMY", "dummy")
+            or name == "GaussianProcessRegressor"):
+        raise TunerError(f"base_estimator must be 'GP', a GaussianProcessRegressor or 'DUMMY' (random "
+                         f"search; the surrogate is a Gaussian process: of scikit-optimize's 'RF', "
+                         f"'ET', 'GP', 'GBRT' or 'DUMMY', the trees are not offered), got "
+                         f"{base_estimator!r}")
     if acq_optimizer not in ("auto", "lbfgs", "sampling"):
         raise TunerError(f"acq_optimizer must be 'auto', 'lbfgs' or 'sampling', got {acq_optimizer!r}")
     for label, kw in (("acq_func_kwargs", acq_func_kwargs), ("acq_optimizer_kwargs", acq_optimizer_kwargs)):

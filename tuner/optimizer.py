@@ -61,7 +61,9 @@ class Optimizer:
         dimensions: The search space, in any form :class:`tuner.space.Space` accepts.
         base_estimator: ``"GP"`` (or a scikit-learn ``GaussianProcessRegressor``, which stands for
             this toolkit's GP; its ``noise``, as scikit-optimize's regressor has one, is honoured:
-            ``"gaussian"`` or a known variance, overriding ``noise``); other surrogates are refused.
+            ``"gaussian"`` or a known variance, overriding ``noise``), or ``"dummy"`` (random
+            search, scikit-optimize's ``DUMMY``: every point drawn at random, no model fitted);
+            other surrogates are refused.
         n_random_starts: scikit-optimize's older name of ``n_initial_points`` (wins when given).
         n_initial_points: Points from the space-filling design before the model takes over.
         initial_point_generator: ``"random"`` (default, as scikit-optimize's), ``"sobol"``,
@@ -142,6 +144,9 @@ class Optimizer:
             "acq_config": acq_config, "model_config": model_config, "failures": failures,
             "model_queue_size": model_queue_size, "space_constraint": space_constraint}
         self.failures = failures
+        #: random search (``base_estimator="dummy"``): no model, every ask a random point
+        self.random_only = isinstance(base_estimator, str) and base_estimator.lower() == "dummy"
+        self._settings["base_estimator"] = "dummy" if self.random_only else "GP"
         if y_warp == "auto":
             y_warp = "none" if self.space.cat_dims else "power"
         self.n_initial_points = n_initial_points
@@ -283,7 +288,8 @@ class Optimizer:
 
     def _model_phase(self) -> bool:
         """Whether the next single ask is the model's choice (no queued or design point left)."""
-        return (not self._requeue and self.model is not None and len(self.complete) >= 2
+        return (not self.random_only and not self._requeue and self.model is not None
+                and len(self.complete) >= 2
                 and not self._fresh_design())
 
     def _fresh_design(self) -> list[list[Any]]:
@@ -323,7 +329,7 @@ class Optimizer:
             fresh = self._fresh_design()
             if fresh:
                 pts = fresh[:need]
-            elif self.model is not None and len(self.complete) >= 2:
+            elif not self.random_only and self.model is not None and len(self.complete) >= 2:
                 lie = strategy
                 if lie is None and self.per_second and (need > 1 or self.pending):
                     # a joint batch's improvement does not divide by its points' times: after
@@ -582,7 +588,10 @@ class Optimizer:
 
         ``models`` records one fit per refit once ``n_initial_points`` results, plus one per
         enqueued or given (``x0``/``y0``) point, have been told, as scikit-optimize counts them;
-        the fits before (the surrogate's warm start, the recommendation) are not recorded."""
+        the fits before (the surrogate's warm start, the recommendation) are not recorded.
+        Random search (``base_estimator="dummy"``) fits nothing."""
+        if self.random_only:
+            return
         told = sum(t.state != "pending" for t in self.trials)
         given = sum(bool(t.info.get("given")) for t in self.trials)
         initial = self.n_initial_points + self._n_enqueued + given

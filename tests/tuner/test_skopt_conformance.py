@@ -347,7 +347,7 @@ def test_tell_checks_dimensions_with_skopt_wording():
         opt.tell([-1], 2.0)
     with pytest.raises(ValueError, match=r"same dimensions as the space: .* got lengths \[1, 2, 2\]"):
         opt.tell([[-1], [-1, 0], [-1, 1]], [2.0, 3.0, 4.0])
-    with pytest.raises(ValueError, match="'RF', 'ET', 'GP', 'GBRT' or 'DUMMY', only 'GP'"):
+    with pytest.raises(ValueError, match="'RF', 'ET', 'GP', 'GBRT' or 'DUMMY', the trees are not"):
         Optimizer([(-2.0, 2.0)], base_estimator="rtr")
     assert opt.trials == []  # nothing was recorded by the refused tells
 
@@ -363,6 +363,22 @@ def test_a_given_estimator_brings_its_noise():
     assert len(res.models) == 1 and res.models[-1].noise == 1e5  # skopt: the estimator's noise wins
     with pytest.raises(ValueError, match="base_estimator must be 'GP'"):
         gp_minimize(lambda x: x[0], [(0.0, 1.0)], base_estimator="RF", n_calls=2, n_initial_points=1)
+
+
+@pytest.mark.parametrize("name", ["dummy", "DUMMY"])
+def test_the_dummy_estimator_is_random_search_as_in_skopt(name):
+    opt = Optimizer([(-2.0, 2.0)], name, n_initial_points=2, random_state=1)
+    x0, x1 = opt.ask(), opt.ask()
+    r = opt.tell([x0, x1], [3.0, 4.0])
+    x2, x3 = opt.ask(), opt.ask()  # past the design: fresh random points, never a model's
+    r = opt.tell([x2, x3], [1.0, 2.0])
+    assert len({x0[0], x1[0], x2[0], x3[0]}) == 4 and r.models == [] and opt.model is None
+    assert opt.copy().random_only
+    res = gp_minimize(_f, [(0.0, 1.0)], base_estimator=name, n_calls=12, n_initial_points=3,
+                      random_state=0, progress=False)
+    rng_res = gp_minimize(_f, [(0.0, 1.0)], base_estimator=name, n_calls=12, n_initial_points=3,
+                          random_state=0, progress=False)
+    assert res.x_iters == rng_res.x_iters and res.models == [] and len(res.func_vals) == 12
 
 
 def test_asking_again_before_a_tell_gives_the_same_answer_as_in_skopt():

@@ -288,8 +288,7 @@ class Optimizer:
 
     def _model_phase(self) -> bool:
         """Whether the next single ask is the model's choice (no queued or design point left)."""
-        return (not self.random_only and not self._requeue and self.model is not None
-                and len(self.complete) >= 2
+        return (not self._requeue and self.model is not None and len(self.complete) >= 2
                 and not self._fresh_design())
 
     def _fresh_design(self) -> list[list[Any]]:
@@ -329,7 +328,7 @@ class Optimizer:
             fresh = self._fresh_design()
             if fresh:
                 pts = fresh[:need]
-            elif not self.random_only and self.model is not None and len(self.complete) >= 2:
+            elif self.model is not None and len(self.complete) >= 2:
                 lie = strategy
                 if lie is None and self.per_second and (need > 1 or self.pending):
                     # a joint batch's improvement does not divide by its points' times: after
@@ -589,7 +588,8 @@ class Optimizer:
         ``models`` records one fit per refit once ``n_initial_points`` results, plus one per
         enqueued or given (``x0``/``y0``) point, have been told, as scikit-optimize counts them;
         the fits before (the surrogate's warm start, the recommendation) are not recorded.
-        Random search (``base_estimator="dummy"``) fits nothing."""
+        Random search (``base_estimator="dummy"``) fits nothing, so it never has a model and
+        every ask past the design is a random point."""
         if self.random_only:
             return
         told = sum(t.state != "pending" for t in self.trials)

@@ -88,8 +88,8 @@ class AcquisitionStep:
         """GP-Hedge's point: every member of :data:`HEDGE_MEMBERS` nominates its maximiser, the
         :class:`~tuner.acquisition.hedge.Hedge` draws one by the gains of the members' earlier
         nominees."""
-        picks = [self.maximize(self.acquisition(model, replace(state, acq_func=m), 1),
-                               replace(state, acq_func=m), 1) for m in HEDGE_MEMBERS]
+        members = [replace(state, acq_func=m) for m in HEDGE_MEMBERS]
+        picks = [self.maximize(self.acquisition(model, s, 1), s, 1) for s in members]
         units = self.space.to_unit([p[0] for p in picks])
         return picks[self.hedge.choose(model, state.X, units, (*state.key, 3))]
 

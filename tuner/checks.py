@@ -71,8 +71,8 @@ def check_skopt_arguments(base_estimator: Any, acq_optimizer: Any, acq_func_kwar
                            acq_optimizer_kwargs: Any) -> None:
     """Refuse, with a ValueError as scikit-optimize raises, what this optimiser cannot honour."""
     name = type(base_estimator).__name__
-    if not (base_estimator is None or base_estimator in ("GP", "gp", "DUMMY", "dummy")
-            or name == "GaussianProcessRegressor"):
+    spelled = base_estimator.upper() if isinstance(base_estimator, str) else None  # as skopt reads it
+    if not (base_estimator is None or spelled in ("GP", "DUMMY") or name == "GaussianProcessRegressor"):
         raise TunerError(f"base_estimator must be 'GP', a GaussianProcessRegressor or 'DUMMY' (random "
                          f"search; the surrogate is a Gaussian process: of scikit-optimize's 'RF', "
                          f"'ET', 'GP', 'GBRT' or 'DUMMY', the trees are not offered), got "

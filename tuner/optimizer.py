@@ -145,7 +145,7 @@ class Optimizer:
             "model_queue_size": model_queue_size, "space_constraint": space_constraint}
         self.failures = failures
         #: random search (``base_estimator="dummy"``): no model, every ask a random point
-        self.random_only = isinstance(base_estimator, str) and base_estimator.lower() == "dummy"
+        self.random_only = isinstance(base_estimator, str) and base_estimator.upper() == "DUMMY"
         self._settings["base_estimator"] = "dummy" if self.random_only else "GP"
         if y_warp == "auto":
             y_warp = "none" if self.space.cat_dims else "power"
@@ -195,6 +195,13 @@ class Optimizer:
     def study(self) -> Study | None:
         """The SQLite study, when the optimiser has one."""
         return self.storage if isinstance(self.storage, Study) else None
+
+    @property
+    def specs(self) -> dict[str, Any]:
+        """scikit-optimize's ``specs`` of an ``Optimizer``'s results: its name and the arguments it
+        was built with (the seed as given)."""
+        return {"function": "Optimizer",
+                "args": {"dimensions": self.space, "random_state": self.random_state, **self._settings}}
 
     @property
     def complete(self) -> list[Trial]:

@@ -6,6 +6,7 @@ one error that states the rule and the value received.
 from __future__ import annotations
 
 import math
+import warnings
 from dataclasses import dataclass
 from typing import Any
 
@@ -52,6 +53,8 @@ def resolve_skopt(base_estimator: Any, noise: str | float, n_random_starts: int 
     if not isinstance(base_estimator, str) and getattr(base_estimator, "noise", None) is not None:
         noise = base_estimator.noise
     if n_random_starts is not None:
+        warnings.warn("n_random_starts is scikit-optimize's deprecated name; use n_initial_points",
+                      DeprecationWarning, stacklevel=3)
         n_initial_points = n_random_starts
     if acq_config is None and acq_func_kwargs:
         base = AcqConfig()

@@ -45,7 +45,7 @@ def build_result(opt: Any, specs: dict[str, Any] | None = None,
     else:
         res.x, res.fun = None, float("nan")
     res.space = skopt_typed(opt.space)  # also a skopt Space when scikit-optimize is in use
-    res.specs = specs or {"function": "Optimizer", "args": {}}
+    res.specs = specs or opt.specs
     res.models = [SurrogateView(m, w, opt.noise) for m, w in zip(opt.models, opt.model_warps, strict=True)]
     if getattr(opt, "per_second", False):  # EIps / PIps: scikit-optimize's log_time
         res.log_time = np.array([t.info.get("log_time", np.nan) for t in done], dtype=float)

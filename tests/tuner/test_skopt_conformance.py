@@ -319,7 +319,10 @@ def test_optimizer_takes_skopt_positional_and_keyword_arguments():
                     n_jobs=1, avoid_duplicates=True)
     assert opt.n_initial_points == 3 and opt.acq_config.xi == 0.05 and opt.acq_config.kappa == 2.5
     gp = sklearn_gp.GaussianProcessRegressor()
-    assert Optimizer([(-1.0, 1.0)], gp, n_random_starts=4).n_initial_points == 4
+    with pytest.deprecated_call(match="use n_initial_points"):  # as skopt's Optimizer warns
+        assert Optimizer([(-1.0, 1.0)], gp, n_random_starts=4).n_initial_points == 4
+    assert Optimizer([(-1.0, 1.0)], "Gp").random_only is False  # skopt reads the name in any case
+    assert Optimizer([(-1.0, 1.0)], "Dummy").random_only is True
     for bad, match in ((dict(base_estimator="RF"), "base_estimator must be 'GP'"),
                        (dict(acq_optimizer="newton"), "acq_optimizer must be"),
                        (dict(acq_func_kwargs={"zeta": 1}), "takes 'xi' and 'kappa', got \\['zeta'\\]")):
@@ -363,6 +366,19 @@ def test_a_given_estimator_brings_its_noise():
     assert len(res.models) == 1 and res.models[-1].noise == 1e5  # skopt: the estimator's noise wins
     with pytest.raises(ValueError, match="base_estimator must be 'GP'"):
         gp_minimize(lambda x: x[0], [(0.0, 1.0)], base_estimator="RF", n_calls=2, n_initial_points=1)
+
+
+def test_an_optimizer_result_prints_and_names_its_arguments():
+    """scipy's ``OptimizeResult`` repr fails on an empty nested dict: the ``specs`` of an
+    ``Optimizer``'s result were ``{"args": {}}``, so printing a told result raised ValueError."""
+    from tuner import Optimizer
+
+    opt = Optimizer([(-1.0, 1.0)], n_initial_points=2, random_state=3, acq_func="PI")
+    for _ in range(3):
+        res = opt.tell(opt.ask(), 0.25)
+    assert res.specs["function"] == "Optimizer"
+    assert res.specs["args"]["random_state"] == 3 and res.specs["args"]["acq_func"] == "PI"
+    assert "fun_recommended" in repr(res) and "specs" in repr(res)
 
 
 @pytest.mark.parametrize("name", ["dummy", "DUMMY"])

@@ -135,6 +135,11 @@ def run_tuner_hedge(p: Problem, seed: int) -> tuple[float, float]:
     return run_tuner(p, seed, acq_func="gp_hedge")
 
 
+def run_tuner_mes(p: Problem, seed: int) -> tuple[float, float]:
+    """``tuner`` with max-value entropy search (``acq_func="MES"``)."""
+    return run_tuner(p, seed, acq_func="MES")
+
+
 def run_tuner_exploit3(p: Problem, seed: int) -> tuple[float, float]:
     """``tuner`` with the last three evaluations at the recommendation (``exploit_last=3``)."""
     return run_tuner(p, seed, exploit_last=3)
@@ -170,8 +175,8 @@ def run_tuner_shift(p: Problem, seed: int) -> tuple[float, float]:
 METHODS = {"tuner": run_tuner, "tuner_shift": run_tuner_shift, "tuner_no_exploit": run_tuner_no_exploit,
            "tuner_exploit3": run_tuner_exploit3, "tuner_loo": run_tuner_loo,
            "tuner_cat_prior": run_tuner_cat_prior, "tuner_logei": run_tuner_logei,
-           "tuner_hedge": run_tuner_hedge, "skopt": run_skopt, "optuna": run_optuna,
-           "random": run_random}
+           "tuner_hedge": run_tuner_hedge, "tuner_mes": run_tuner_mes, "skopt": run_skopt,
+           "optuna": run_optuna, "random": run_random}
 
 
 def _data(n: int) -> tuple[list[list[float]], list[float]]:

@@ -117,7 +117,8 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         acq_func: ``"LogEI"`` (default; ``"EI"`` is LogEI too), ``"gp_hedge"`` (GP-Hedge over
             LogEI, PI and LCB, scikit-optimize's default, :mod:`tuner.acquisition.hedge`; about
             three times the cost of an ask and no better on the problems measured, BENCHMARKS.md
-            section 1), ``"qLogNEI"``, ``"PI"``, ``"LCB"``.
+            section 1), ``"qLogNEI"``, ``"PI"``, ``"LCB"``, ``"MES"`` (max-value entropy
+            search, :func:`tuner.acquisition.functions.max_value_entropy`).
         x0, y0: Known points, and optionally their values.
         random_state: Seed fixing every random choice (an int, or a numpy ``RandomState`` /
             ``Generator`` from which one is drawn, as scikit-optimize takes it).

@@ -77,7 +77,9 @@ class Optimizer:
         acq_func: ``"LogEI"`` (default; ``"EI"`` maps to it), ``"gp_hedge"`` (GP-Hedge: each
             single ask evaluates the nominee of one of LogEI, PI and LCB, drawn by how the model
             rates their earlier nominees, :mod:`tuner.acquisition.hedge`; batches and asks beside
-            pending points take LogEI's family), ``"qLogNEI"``, ``"PI"`` or ``"LCB"``; ``"EIps"``
+            pending points take LogEI's family), ``"qLogNEI"``, ``"PI"``, ``"LCB"`` or ``"MES"``
+            (max-value entropy search; a batch one point at a time, the earlier ones
+            fantasised); ``"EIps"``
             or ``"PIps"`` (scikit-optimize's improvement per second,
             :mod:`tuner.acquisition.per_second`): every result is told as
             ``(value, seconds)``, a second GP models the log of the time, and ``log_time`` is

@@ -120,6 +120,32 @@ def test_mixed_space_candidates_lie_on_the_grid():
     assert set(cand[:, 2].tolist()) <= {0.0, 1.0, 2.0}
 
 
+def test_max_value_entropy_draws_its_minimum_on_the_grid_and_values_the_unknown():
+    """``MES``: the candidate points of the maximum's distribution lie on the integer and
+    categorical values; an evaluated point of a noise-free fit tells nothing new (about 0), a
+    point between the evaluated ones near the predicted optimum tells more; the same torch seed
+    gives the same function."""
+    from tuner.acquisition.functions import max_value_entropy
+
+    X = torch.tensor([[0.0, 0.0], [0.25, 0.5], [0.5, 1.0], [0.75, 0.5], [1.0, 0.0], [0.6, 0.0]],
+                     dtype=torch.float64)
+    Y = -((X[:, :1] - 0.4) ** 2) - 0.1 * X[:, 1:]
+    model = fit_gp(build_gp(X, Y))
+    grid = {1: [0.0, 0.5, 1.0]}
+    cfg = AcqConfig(mes_candidates=64)
+    torch.manual_seed(0)
+    acq = max_value_entropy(model, X, None, cfg, grid)
+    assert set(acq.candidate_set[:, 1].tolist()) <= {0.0, 0.5, 1.0}
+    assert len(acq.candidate_set) == 64 + len(X)
+    with torch.no_grad():
+        at_data = acq(X[1:2][None]).item()
+        between = acq(torch.tensor([[[0.4, 0.0]]], dtype=torch.float64)).item()
+    assert at_data < 1e-2 < between
+    torch.manual_seed(0)
+    again = max_value_entropy(model, X, None, cfg, grid)
+    assert torch.equal(again.candidate_set, acq.candidate_set)
+
+
 def test_unknown_acquisition_name():
     from tuner import TunerError
 

@@ -40,7 +40,7 @@ def test_every_callback_runs_even_after_one_says_stop():
     assert seen == [1]
 
 
-@pytest.mark.parametrize("acq", ["PI", "LCB", "EI", "gp_hedge", "LogEI", "qLogNEI"])
+@pytest.mark.parametrize("acq", ["PI", "LCB", "EI", "gp_hedge", "LogEI", "qLogNEI", "MES"])
 def test_every_acquisition_function_asks_batches_and_with_pending_points(acq):
     opt = Optimizer([(0.0, 1.0)], n_initial_points=6, random_state=1, acq_func=acq)
     xs = [[v] for v in np.linspace(0.02, 0.98, 8)]

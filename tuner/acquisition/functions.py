@@ -6,6 +6,10 @@
 * ``qLogNEI``: Monte Carlo noisy log expected improvement, for batches, for points still being
   evaluated (pending points enter as fantasies) and for objectives with known noise.
 * ``LCB`` / ``PI`` for scikit-optimize users who ask for them by name.
+* ``MES``: max-value entropy search (Wang and Jegelka, arXiv 1703.01968; BoTorch's
+  ``qMaxValueEntropy``): the information a point gives about the value of the minimum, the
+  minimum's distribution drawn (Gumbel approximation) over a Sobol set of candidate points and the
+  evaluated ones; batches and pending points enter as fantasies, one point at a time.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from botorch.acquisition import (
     qUpperConfidenceBound,
 )
 from botorch.acquisition.analytic import LogProbabilityOfImprovement, _log_ei_helper
+from botorch.acquisition.max_value_entropy_search import qMaxValueEntropy
 from botorch.models.model import Model
 from botorch.sampling import SobolQMCNormalSampler
 from botorch.utils.transforms import t_batch_mode_transform
@@ -32,7 +37,7 @@ from tuner.errors import TunerError
 from tuner.surrogate.cached import CachedGP, KernelCachedGP, cached_gp
 from tuner.surrogate.gp import gp_settings
 
-__all__ = ["ACQ_FUNCS", "AcqConfig", "FastLogEI", "make_acquisition"]
+__all__ = ["ACQ_FUNCS", "AcqConfig", "FastLogEI", "make_acquisition", "max_value_entropy"]
 
 #: accepted ``acq_func`` names; scikit-optimize's names map onto the closest LogEI-family member
 #: (``gp_hedge``: for the single points of :class:`tuner.acquisition.hedge.Hedge`'s members, and
@@ -40,7 +45,7 @@ __all__ = ["ACQ_FUNCS", "AcqConfig", "FastLogEI", "make_acquisition"]
 ACQ_FUNCS = {
     "LogEI": "LogEI", "EI": "LogEI", "gp_hedge": "LogEI",
     "qLogNEI": "qLogNEI", "LogNEI": "qLogNEI",
-    "PI": "PI", "LCB": "LCB",
+    "PI": "PI", "LCB": "LCB", "MES": "MES",
 }
 
 
@@ -58,6 +63,8 @@ class AcqConfig:
             or its log with ``y_warp="log"``); the noisy/batch EI (qLogNEI) has none.
         incumbent_starts: best observed points from which L-BFGS starts too (a local search
             from the incumbent, as Optuna's GPSampler runs one); 0 for none.
+        mes_candidates: Sobol points (besides the evaluated ones) over which ``MES`` draws the
+            distribution of the maximum.
     """
 
     num_restarts: int = 8
@@ -67,6 +74,7 @@ class AcqConfig:
     kappa: float = 1.96
     xi: float = 0.0
     incumbent_starts: int = 1
+    mes_candidates: int = 1000
 
     def __post_init__(self) -> None:
         for name in ("kappa", "xi"):
@@ -113,7 +121,8 @@ class FastLogEI(LogExpectedImprovement):
 
 def make_acquisition(name: str, model: Model, X_baseline: torch.Tensor,
                      X_pending: torch.Tensor | None, q: int, known_noise: bool,
-                     config: AcqConfig, Y_best: float | None = None) -> AcquisitionFunction:
+                     config: AcqConfig, Y_best: float | None = None,
+                     grid: dict[int, list[float]] | None = None) -> AcquisitionFunction:
     """Build the acquisition function (maximisation convention).
 
     Args:
@@ -125,6 +134,8 @@ def make_acquisition(name: str, model: Model, X_baseline: torch.Tensor,
         known_noise: Whether observations carry a known noise variance.
         config: Options.
         Y_best: Best observed outcome (maximisation convention, untransformed).
+        grid: The allowed model values of the integer and categorical dimensions (``MES`` draws
+            its candidate points on them).
 
     Returns:
         The acquisition function.
@@ -136,6 +147,8 @@ def make_acquisition(name: str, model: Model, X_baseline: torch.Tensor,
         raise TunerError(f"acq_func must be one of {sorted(ACQ_FUNCS)}, got {name!r}")
     kind = ACQ_FUNCS[name]
     batch = q > 1 or X_pending is not None
+    if kind == "MES":
+        return max_value_entropy(model, X_baseline, X_pending, config, grid)
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([config.mc_samples]))
     if batch and kind == "LCB":  # joint batch, pending points as fantasies
         return qUpperConfidenceBound(model, beta=config.kappa**2, sampler=sampler, X_pending=X_pending)
@@ -162,3 +175,19 @@ def make_acquisition(name: str, model: Model, X_baseline: torch.Tensor,
     if kind == "PI":
         return LogProbabilityOfImprovement(fast, best_f=best_f + config.xi)
     return UpperConfidenceBound(fast, beta=config.kappa**2)
+
+
+def max_value_entropy(model: Model, X_baseline: torch.Tensor, X_pending: torch.Tensor | None,
+                      config: AcqConfig, grid: dict[int, list[float]] | None = None) -> AcquisitionFunction:
+    """``MES`` (module doc) on the unit cube of the model's inputs: the maximum's distribution is
+    drawn over ``config.mes_candidates`` scrambled Sobol points (each integer and categorical
+    coordinate moved to its nearest allowed value of ``grid``) and the evaluated ones, under the
+    caller's torch seed, as every random choice of an ask. ``X_baseline`` gives the dimension."""
+    d = X_baseline.shape[-1]
+    sobol = torch.quasirandom.SobolEngine(d, scramble=True, seed=int(torch.randint(0, 2**31 - 1, ())))
+    cand = sobol.draw(config.mes_candidates).to(X_baseline)
+    for i, values in (grid or {}).items():
+        allowed = torch.as_tensor(values).to(cand)
+        cand[:, i] = allowed[(cand[:, i, None] - allowed).abs().argmin(-1)]
+    # (BoTorch adds the model's training inputs to the candidate set)
+    return qMaxValueEntropy(model, cand, X_pending=X_pending)

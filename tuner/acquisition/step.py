@@ -82,7 +82,22 @@ class AcquisitionStep:
         pending points or known noise it is the log-EI family, as ``"EI"``)."""
         if state.acq_func == "gp_hedge" and q == 1 and state.X_pending is None and not state.known_noise:
             return self.choose_hedged(model, state)
+        if state.acq_func == "MES" and q > 1:
+            return self.choose_one_by_one(model, state, q)
         return self.maximize(self.acquisition(model, state, q), state, q)
+
+    def choose_one_by_one(self, model: Any, state: AskState, q: int) -> list[list[Any]]:
+        """A batch of a one-point acquisition function (``MES``): each point chosen with the
+        earlier ones pending (their outcomes fantasised), as BoTorch's sequential greedy batch."""
+        out: list[list[Any]] = []
+        for k in range(q):
+            chosen = self._tensor(self.space.to_unit(out)) if out else None
+            pend = [p for p in (state.X_pending, chosen) if p is not None]
+            s = replace(state, X_pending=torch.cat(pend) if pend else None, seed=state.seed + k,
+                        key=(*state.key, k),
+                        taken=np.concatenate([state.taken, self.space.to_unit(out)]) if out else state.taken)
+            out += self.maximize(self.acquisition(model, s, 1), s, 1)
+        return out
 
     def choose_hedged(self, model: Any, state: AskState) -> list[list[Any]]:
         """GP-Hedge's point: every member of :data:`HEDGE_MEMBERS` nominates its maximiser, the
@@ -99,7 +114,8 @@ class AcquisitionStep:
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(state.seed)
             acq = make_acquisition(PER_SECOND.get(state.acq_func, state.acq_func), model, state.X,
-                                   state.X_pending, q, state.known_noise, state.config)
+                                   state.X_pending, q, state.known_noise, state.config,
+                                   grid={**self.space.discrete_dims, **self.space.cat_dims})
             time_model = self.time_model(state.timed) if state.acq_func in PER_SECOND else None
             return acq if time_model is None else PerSecond(acq, time_model)
 

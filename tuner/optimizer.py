@@ -40,6 +40,9 @@ __all__ = ["ASK_STRATEGIES", "FAILURE_MODES", "Y_WARPS", "Optimizer"]
 
 #: the storage's meta key counting the points told without being asked (:meth:`Optimizer.tell`)
 TOLD_UNASKED = "points_told_without_ask"
+#: the storage's meta key of ``gp_hedge``'s nominees and choices, so that a resumed study keeps
+#: its portfolio's gains
+HEDGE_STATE = "gp_hedge_nominees"
 
 
 def _few_threads(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -190,6 +193,7 @@ class Optimizer:
             self.storage.set_meta("optimizer", settings)
         self.trials = self.storage.trials()
         self._requeue = [t for t in self.trials if t.state == "pending"]
+        self._step.hedge.restore(self.storage.get_meta(HEDGE_STATE))
         self.fit()
 
     # --- bookkeeping ---------------------------------------------------------------------------
@@ -351,6 +355,8 @@ class Optimizer:
                 x = deduplicate(self.space, x, self._taken_units(),
                                 (self._seed, len(self.trials), 1), self.space_constraint)
                 out.append(self._new_trial(x))
+        if self._step.hedge.chosen and self.storage.get_meta(HEDGE_STATE) != self._step.hedge.state():
+            self.storage.set_meta(HEDGE_STATE, self._step.hedge.state())
         self._ask_seconds += time.perf_counter() - t0
         return out
 

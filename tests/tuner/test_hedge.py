@@ -69,3 +69,26 @@ def test_the_default_acquisition_is_log_ei_and_gp_hedge_is_asked_for_by_name():
     opt = _told("LogEI")
     opt.ask()
     assert opt._step.hedge.nominees == []  # log-EI alone never consults the portfolio
+
+
+def test_a_hedged_study_resumed_from_sqlite_keeps_its_portfolio(tmp_path):
+    """The nominees are kept in the study: a resumed hedged search continues as the one never
+    stopped would (same gains, same draw, same point)."""
+    def run(opt, n):
+        for _ in range(n):
+            x = opt.ask()
+            opt.tell(x, _f(x))
+
+    kw = dict(n_initial_points=3, random_state=5, acq_func="gp_hedge")
+    whole = Optimizer([(0.0, 1.0), (0.0, 1.0)], **kw)
+    run(whole, 7)
+    db = str(tmp_path / "hedge.db")
+    first = Optimizer([(0.0, 1.0), (0.0, 1.0)], storage=db, **kw)
+    run(first, 7)
+    first.storage.close()
+    resumed = Optimizer([(0.0, 1.0), (0.0, 1.0)], storage=db, **kw)
+    assert len(resumed._step.hedge.nominees) == 4 and resumed._step.hedge.chosen == whole._step.hedge.chosen
+    np.testing.assert_allclose(np.concatenate(resumed._step.hedge.nominees),
+                               np.concatenate(whole._step.hedge.nominees))
+    assert resumed.ask() == whole.ask()
+    resumed.storage.close()

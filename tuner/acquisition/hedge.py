@@ -14,9 +14,9 @@ differ from scikit-optimize's ``gp_hedge``:
   objective in the thousands its hedge always picks the current leader, on one in thousandths it
   draws uniformly).
 
-The nominees live with the optimiser (pickled with it by ``dump``); a study resumed from SQLite
-storage starts its gains afresh, and batches or asks beside pending points do not consult the
-portfolio (they take log-EI's family).
+The nominees live with the optimiser (pickled with it by ``dump``) and in its storage's meta
+(:meth:`Hedge.state`), so a study resumed from SQLite keeps its gains; batches or asks beside
+pending points do not consult the portfolio (they take log-EI's family).
 """
 
 from __future__ import annotations
@@ -45,6 +45,16 @@ class Hedge:
         self.eta = eta
         self.nominees: list[np.ndarray] = []  # one (members x d) array of model coordinates per ask
         self.chosen: list[int] = []
+
+    def state(self) -> dict[str, Any]:
+        """The nominees and choices as JSON-able lists (what a storage keeps)."""
+        return {"nominees": [n.tolist() for n in self.nominees], "chosen": list(self.chosen)}
+
+    def restore(self, state: dict[str, Any] | None) -> None:
+        """Take back what :meth:`state` gave (``None``: nothing stored, keep the empty portfolio)."""
+        if state:
+            self.nominees = [np.asarray(n, dtype=float) for n in state["nominees"]]
+            self.chosen = [int(i) for i in state["chosen"]]
 
     def gains(self, model: Any, X: torch.Tensor) -> np.ndarray:
         """Each member's gain under ``model``: the posterior mean (divided by its spread over the

@@ -120,76 +120,30 @@ def test_mixed_space_candidates_lie_on_the_grid():
     assert set(cand[:, 2].tolist()) <= {0.0, 1.0, 2.0}
 
 
-def test_mes_candidates_lie_on_the_grid_and_follow_the_seed():
-    from tuner.acquisition.entropy import candidate_set
+def test_max_value_entropy_draws_its_minimum_on_the_grid_and_values_the_unknown():
+    """``MES``: the candidate points of the maximum's distribution lie on the integer and
+    categorical values; an evaluated point of a noise-free fit tells nothing new (about 0), a
+    point between the evaluated ones near the predicted optimum tells more; the same torch seed
+    gives the same function."""
+    from tuner.acquisition.functions import max_value_entropy
 
-    X = torch.rand(5, 3, dtype=torch.float64)
-    torch.manual_seed(0)
-    a = candidate_set(X, 64, {1: [0.0, 0.5, 1.0], 2: [0.0, 1.0]})
-    torch.manual_seed(0)
-    b = candidate_set(X, 64, {1: [0.0, 0.5, 1.0], 2: [0.0, 1.0]})
-    assert a.shape == (64, 3) and torch.equal(a, b)
-    assert set(a[:, 1].tolist()) <= {0.0, 0.5, 1.0} and set(a[:, 2].tolist()) <= {0.0, 1.0}
-    assert len(set(a[:, 0].tolist())) == 64  # the real coordinate is left as drawn
-
-
-def test_closed_form_mes_equals_the_entropy_drop_integrated_numerically():
-    """The closed form against the definition: H[f] - mean over f* of H[f | f <= f*], the
-    truncated normal's entropy integrated by quadrature (an independent reference)."""
-    from scipy import integrate, stats
-
-    from tuner.acquisition.entropy import mes_value
-
-    def h_trunc(m: float, mu: float, sd: float) -> float:
-        z = stats.norm.cdf(m, mu, sd)
-
-        def p_log_p(f: float) -> float:
-            p = stats.norm.pdf(f, mu, sd) / z
-            return p * np.log(p)
-
-        return -integrate.quad(p_log_p, mu - 12 * sd, m, limit=200)[0]
-
-    M = torch.tensor([0.3, 0.8, 1.5], dtype=torch.float64)
-    for mu, sd in ((0.0, 1.0), (1.2, 0.3), (-2.0, 0.5)):
-        ref = stats.norm(mu, sd).entropy() - np.mean([h_trunc(float(m), mu, sd) for m in M])
-        got = mes_value(torch.tensor(mu, dtype=torch.float64), torch.tensor(sd**2, dtype=torch.float64), M)
-        assert abs(float(got) - ref) < 1e-6 * max(1.0, abs(ref)), (mu, sd, float(got), ref)
-
-
-def test_fast_mes_values_and_gradients_equal_autograd_through_the_posterior():
-    """FastMES (cached factorisation, closed-form chain to the inputs) against the same formula
-    on GPyTorch's posterior with autograd; an evaluated point tells almost nothing, a point near
-    the predicted optimum between evaluations tells more."""
-    from tuner.acquisition.entropy import FastMES, mes_value
-    from tuner.surrogate.cached import cached_gp
-
-    X = torch.tensor([[0.0, 0.0], [0.25, 0.5], [0.5, 1.0], [0.75, 0.5], [1.0, 0.0], [0.6, 0.1]],
+    X = torch.tensor([[0.0, 0.0], [0.25, 0.5], [0.5, 1.0], [0.75, 0.5], [1.0, 0.0], [0.6, 0.0]],
                      dtype=torch.float64)
     Y = -((X[:, :1] - 0.4) ** 2) - 0.1 * X[:, 1:]
     model = fit_gp(build_gp(X, Y))
+    grid = {1: [0.0, 0.5, 1.0]}
+    cfg = AcqConfig(mes_candidates=64)
     torch.manual_seed(0)
-    acq = FastMES(model, cached_gp(model), torch.rand(64, 2, dtype=torch.float64))
-    T = torch.tensor([[[0.4, 0.05]], [[0.1, 0.9]], [[0.33, 0.6]]], dtype=torch.float64, requires_grad=True)
-    val = acq(T)
-    (g,) = torch.autograd.grad(val.sum(), T)
-    T2 = T.detach().clone().requires_grad_(True)
-    post = model.posterior(T2)
-    ref = mes_value(post.mean.squeeze(-1), post.variance.squeeze(-1), acq.max_values).squeeze(-1)
-    (g2,) = torch.autograd.grad(ref.sum(), T2)
-    torch.testing.assert_close(val, ref, rtol=1e-6, atol=1e-9)
-    torch.testing.assert_close(g, g2, rtol=1e-5, atol=1e-8)
+    acq = max_value_entropy(model, X, None, cfg, grid)
+    assert set(acq.candidate_set[:, 1].tolist()) <= {0.0, 0.5, 1.0}
+    assert len(acq.candidate_set) == 64 + len(X)
     with torch.no_grad():
         at_data = acq(X[1:2][None]).item()
         between = acq(torch.tensor([[[0.4, 0.0]]], dtype=torch.float64)).item()
     assert at_data < 1e-2 < between
-    # make_acquisition's choice: the closed form for one point; BoTorch's Monte Carlo MES with
-    # points pending (as fantasies) or known noise
-    from botorch.acquisition.max_value_entropy_search import qMaxValueEntropy
-
-    cfg = AcqConfig(mes_candidates=32)
-    assert isinstance(make_acquisition("MES", model, X, None, 1, False, cfg), FastMES)
-    assert isinstance(make_acquisition("MES", model, X, X[:1] + 0.05, 1, False, cfg), qMaxValueEntropy)
-    assert isinstance(make_acquisition("MES", model, X, None, 1, True, cfg), qMaxValueEntropy)
+    torch.manual_seed(0)
+    again = max_value_entropy(model, X, None, cfg, grid)
+    assert torch.equal(again.candidate_set, acq.candidate_set)
 
 
 def test_unknown_acquisition_name():

@@ -6,8 +6,10 @@
 * ``qLogNEI``: Monte Carlo noisy log expected improvement, for batches, for points still being
   evaluated (pending points enter as fantasies) and for objectives with known noise.
 * ``LCB`` / ``PI`` for scikit-optimize users who ask for them by name.
-* ``MES``: max-value entropy search (:mod:`tuner.acquisition.entropy`): the information a point
-  gives about the value of the minimum.
+* ``MES``: max-value entropy search (Wang and Jegelka, arXiv 1703.01968; BoTorch's
+  ``qMaxValueEntropy``): the information a point gives about the value of the minimum, the
+  minimum's distribution drawn (Gumbel approximation) over a Sobol set of candidate points and the
+  evaluated ones; batches and pending points enter as fantasies, one point at a time.
 """
 
 from __future__ import annotations
@@ -31,7 +33,6 @@ from botorch.models.model import Model
 from botorch.sampling import SobolQMCNormalSampler
 from botorch.utils.transforms import t_batch_mode_transform
 
-from tuner.acquisition.entropy import FastMES, candidate_set
 from tuner.errors import TunerError
 from tuner.surrogate.cached import CachedGP, KernelCachedGP, cached_gp
 from tuner.surrogate.gp import gp_settings
@@ -147,7 +148,7 @@ def make_acquisition(name: str, model: Model, X_baseline: torch.Tensor,
     kind = ACQ_FUNCS[name]
     batch = q > 1 or X_pending is not None
     if kind == "MES":
-        return max_value_entropy(model, X_baseline, X_pending, config, known_noise, grid)
+        return max_value_entropy(model, X_baseline, X_pending, config, grid)
     sampler = SobolQMCNormalSampler(sample_shape=torch.Size([config.mc_samples]))
     if batch and kind == "LCB":  # joint batch, pending points as fantasies
         return qUpperConfidenceBound(model, beta=config.kappa**2, sampler=sampler, X_pending=X_pending)
@@ -176,16 +177,17 @@ def make_acquisition(name: str, model: Model, X_baseline: torch.Tensor,
     return UpperConfidenceBound(fast, beta=config.kappa**2)
 
 
-
 def max_value_entropy(model: Model, X_baseline: torch.Tensor, X_pending: torch.Tensor | None,
-                      config: AcqConfig, known_noise: bool = False,
-                      grid: dict[int, list[float]] | None = None) -> AcquisitionFunction:
-    """``MES`` (:mod:`tuner.acquisition.entropy`): ``f*`` drawn over ``config.mes_candidates``
-    Sobol points on the grid of the integer and categorical dimensions and the evaluated ones;
-    the closed form of one point from the cached factorisation where the model allows it, else
-    (pending points, known noise, another model) BoTorch's ``qMaxValueEntropy``."""
-    cand = candidate_set(X_baseline, config.mes_candidates, grid)
-    fast = cached_gp(model)
-    if X_pending is None and not known_noise and isinstance(fast, CachedGP):
-        return FastMES(model, fast, cand)
+                      config: AcqConfig, grid: dict[int, list[float]] | None = None) -> AcquisitionFunction:
+    """``MES`` (module doc) on the unit cube of the model's inputs: the maximum's distribution is
+    drawn over ``config.mes_candidates`` scrambled Sobol points (each integer and categorical
+    coordinate moved to its nearest allowed value of ``grid``) and the evaluated ones, under the
+    caller's torch seed, as every random choice of an ask. ``X_baseline`` gives the dimension."""
+    d = X_baseline.shape[-1]
+    sobol = torch.quasirandom.SobolEngine(d, scramble=True, seed=int(torch.randint(0, 2**31 - 1, ())))
+    cand = sobol.draw(config.mes_candidates).to(X_baseline)
+    for i, values in (grid or {}).items():
+        allowed = torch.as_tensor(values).to(cand)
+        cand[:, i] = allowed[(cand[:, i, None] - allowed).abs().argmin(-1)]
+    # (BoTorch adds the model's training inputs to the candidate set)
     return qMaxValueEntropy(model, cand, X_pending=X_pending)

@@ -9,7 +9,12 @@
 * ``MES``: max-value entropy search (Wang and Jegelka, arXiv 1703.01968; BoTorch's
   ``qMaxValueEntropy``): the information a point gives about the value of the minimum, the
   minimum's distribution drawn (Gumbel approximation) over a Sobol set of candidate points and the
-  evaluated ones; batches and pending points enter as fantasies, one point at a time.
+  evaluated ones; batches and pending points enter as fantasies, one point at a time. BoTorch
+  estimates the information from noisy observations by Monte Carlo over the observation; that
+  estimate is lower than the exact value where the posterior is wide (0.011 against 0.020 by
+  quadrature at one point of a Branin run), which makes it more exploitative than the exact
+  criterion, and it searched better: the exact closed form of a single point, tried and not kept,
+  ended 16x further from Branin's optimum and 12x on noisy Hartmann6 (BENCHMARKS.md section 1).
 """
 
 from __future__ import annotations

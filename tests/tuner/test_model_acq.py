@@ -144,6 +144,10 @@ def test_max_value_entropy_draws_its_minimum_on_the_grid_and_values_the_unknown(
     torch.manual_seed(0)
     again = max_value_entropy(model, X, None, cfg, grid)
     assert torch.equal(again.candidate_set, acq.candidate_set)
+    from tuner import TunerError
+
+    with pytest.raises(TunerError, match="mes_candidates must be an int >= 1, got 0"):
+        AcqConfig(mes_candidates=0)
 
 
 def test_unknown_acquisition_name():

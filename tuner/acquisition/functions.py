@@ -86,6 +86,9 @@ class AcqConfig:
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not (math.isfinite(v) and v >= 0):
                 raise TunerError(f"{name} must be a finite number >= 0, got {v!r}")
+        m = self.mes_candidates
+        if isinstance(m, bool) or not isinstance(m, int) or m < 1:
+            raise TunerError(f"mes_candidates must be an int >= 1, got {m!r}")
 
 
 class _LogEIValue(torch.autograd.Function):

@@ -418,5 +418,5 @@ def test_asking_again_before_a_tell_gives_the_same_answer_as_in_skopt():
 
 
 def test_an_unknown_acquisition_is_refused_naming_the_accepted_ones():
-    with pytest.raises(ValueError, match=r"acq_func must be one of \[.*'EIps'.*'PIps'.*\], got 'MES'"):
-        Optimizer([(0.0, 1.0)], acq_func="MES")
+    with pytest.raises(ValueError, match=r"acq_func must be one of \[.*'EIps'.*'MES'.*'PIps'.*\], got 'KG'"):
+        Optimizer([(0.0, 1.0)], acq_func="KG")

@@ -335,7 +335,7 @@ class Optimizer:
         out: list[Trial] = []
         while self._requeue and len(out) < n:
             out.append(self._requeue.pop(0))
-        t0 = time.perf_counter()
+        t0, hedged = time.perf_counter(), len(self._step.hedge.chosen)
         while len(out) < n:
             need = n - len(out)
             fresh = self._fresh_design()
@@ -355,7 +355,7 @@ class Optimizer:
                 x = deduplicate(self.space, x, self._taken_units(),
                                 (self._seed, len(self.trials), 1), self.space_constraint)
                 out.append(self._new_trial(x))
-        if self._step.hedge.chosen and self.storage.get_meta(HEDGE_STATE) != self._step.hedge.state():
+        if len(self._step.hedge.chosen) > hedged:  # this ask drew from the portfolio: keep it
             self.storage.set_meta(HEDGE_STATE, self._step.hedge.state())
         self._ask_seconds += time.perf_counter() - t0
         return out

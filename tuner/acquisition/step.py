@@ -91,11 +91,12 @@ class AcquisitionStep:
         earlier ones pending (their outcomes fantasised), as BoTorch's sequential greedy batch."""
         out: list[list[Any]] = []
         for k in range(q):
-            chosen = self._tensor(self.space.to_unit(out)) if out else None
-            pend = [p for p in (state.X_pending, chosen) if p is not None]
+            chosen = self.space.to_unit(out) if out else None
+            pend = [p for p in (state.X_pending, None if chosen is None else self._tensor(chosen))
+                    if p is not None]
             s = replace(state, X_pending=torch.cat(pend) if pend else None, seed=state.seed + k,
                         key=(*state.key, k),
-                        taken=np.concatenate([state.taken, self.space.to_unit(out)]) if out else state.taken)
+                        taken=state.taken if chosen is None else np.concatenate([state.taken, chosen]))
             out += self.maximize(self.acquisition(model, s, 1), s, 1)
         return out
 

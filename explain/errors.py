@@ -2,9 +2,13 @@
 
 from __future__ import annotations
 
+import math
+import numbers
 from typing import Any
 
-__all__ = ["ExplainError", "check_count"]
+import numpy as np
+
+__all__ = ["ExplainError", "check_count", "check_finite", "check_number"]
 
 
 class ExplainError(Exception):
@@ -19,3 +23,45 @@ def check_count(value: Any, name: str) -> None:
     """
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ExplainError(f"{name} must be an int >= 1, got {value!r}")
+
+
+def check_number(value: Any, name: str, low: float, high: float = float("inf"), *,
+                 low_open: bool = False, high_open: bool = True) -> float:
+    """Refuse ``value`` unless it is a finite real number in the stated interval.
+
+    Args:
+        value: What the caller passed.
+        name: Its name in the message.
+        low, high: The interval's ends.
+        low_open, high_open: Whether each end is excluded.
+
+    Returns:
+        ``value`` as a float.
+
+    Raises:
+        ExplainError: naming ``name``, the interval and the value received.
+    """
+    ok = isinstance(value, numbers.Real) and not isinstance(value, (bool, np.bool_))
+    v = float(value) if ok else float("nan")
+    inside = (v > low if low_open else v >= low) and (v < high if high_open else v <= high)
+    if not (ok and math.isfinite(v) and inside):
+        if math.isinf(high):
+            rule = f"{'>' if low_open else '>='} {low:g}"
+        else:
+            rule = f"in {'(' if low_open else '['}{low:g}, {high:g}{')' if high_open else ']'}"
+        raise ExplainError(f"{name} must be a finite number {rule}, got {value!r}")
+    return v
+
+
+def check_finite(values: Any, name: str) -> None:
+    """Refuse an array with a NaN or infinite entry.
+
+    Raises:
+        ExplainError: naming ``name``, how many entries are bad and the first of them.
+    """
+    a = np.asarray(values, dtype=float)
+    bad = ~np.isfinite(a)
+    if bad.any():
+        first = tuple(int(i) for i in np.argwhere(bad)[0])
+        raise ExplainError(f"{name} must be finite; got {int(bad.sum())} NaN or infinite values, "
+                           f"the first at index {first}")

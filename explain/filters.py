@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from explain.errors import ExplainError
+from explain.errors import ExplainError, check_count, check_number
 
 __all__ = [
     "activation_maximisation",
@@ -129,10 +129,17 @@ def activation_maximisation(
         The input, shaped ``shape``.
 
     Raises:
-        ExplainError: channel out of range or unknown ``unit``.
+        ExplainError: channel out of range, unknown ``unit``, ``steps`` not an int >= 1, ``lr``
+            not > 0, ``l2`` negative, or a ``shape`` the model does not take.
     """
     if unit not in ("centre", "mean"):
         raise ExplainError(f"unit must be 'centre' or 'mean'; got {unit!r}")
+    check_count(steps, "steps")
+    check_number(lr, "lr", 0.0, low_open=True)
+    check_number(l2, "l2", 0.0)
+    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape):
+        raise ExplainError(f"shape must be one input's shape, positive ints without the batch "
+                           f"dimension, e.g. (1, 25, 25); got {shape!r}")
     dev = next(model.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     logits = (0.01 * torch.randn((1, int(np.prod(shape))), generator=gen)).to(dev).requires_grad_(True)
@@ -149,7 +156,11 @@ def activation_maximisation(
         for _ in range(steps):
             store.clear()
             img = torch.softmax(logits, dim=1).view((1, *shape))
-            out = model(img)
+            try:
+                out = model(img)
+            except (RuntimeError, ValueError) as err:
+                raise ExplainError(f"the model does not run on one input of shape {tuple(shape)} "
+                                   f"(shape excludes the batch dimension): {err}") from err
             if module is None:
                 val = out.reshape(-1)[0]
             else:

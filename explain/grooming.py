@@ -121,14 +121,17 @@ def soft_drop(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, e: np.ndarray,
     Args:
         pt, eta, phi, e: The jet's constituents.
         z_cut: Symmetry cut on ``min(pT1, pT2) / (pT1 + pT2)``.
-        beta: Angular exponent (0: modified mass-drop).
+        beta: Angular exponent (0: modified mass-drop; negative values, which are not
+            infrared-collinear safe, groom harder at small angles).
         r0: Jet radius in the angular factor.
 
     Raises:
-        ExplainError: arrays that are not one jet's constituents, or a negative cut.
+        ExplainError: arrays that are not one jet's constituents, a negative cut, ``r0 <= 0`` or a
+            parameter that is not finite.
     """
-    if not (z_cut >= 0 and r0 > 0):
-        raise ExplainError(f"soft drop needs z_cut >= 0 and r0 > 0, got z_cut={z_cut!r}, r0={r0!r}")
+    if not (z_cut >= 0 and r0 > 0 and np.isfinite([z_cut, beta, r0]).all()):
+        raise ExplainError(f"soft drop needs finite z_cut >= 0, beta and r0 > 0, got z_cut={z_cut!r}, "
+                           f"beta={beta!r}, r0={r0!r}")
     p = _check(pt, eta, phi, e)
     keep = np.zeros(len(p), dtype=bool)
     if len(p) == 0:
@@ -140,7 +143,9 @@ def soft_drop(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, e: np.ndarray,
         pt2, y, ph = _kinematics(np.array([mom[a], mom[b]]))
         pta, ptb = np.sqrt(pt2)
         dr = float(np.sqrt(_dr2(y[0], ph[0], y[1:], ph[1:])[0]))
-        if min(pta, ptb) / (pta + ptb) > z_cut * (dr / r0) ** beta:
+        with np.errstate(divide="ignore"):  # beta < 0 and coincident branches: an infinite cut
+            angular = float(np.power(np.float64(dr / r0), beta))
+        if min(pta, ptb) / (pta + ptb) > (z_cut * angular if z_cut > 0 else 0.0):
             break
         node = a if pta >= ptb else b
     keep[members[node]] = True

@@ -21,7 +21,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from explain.errors import ExplainError
+from explain.errors import ExplainError, check_count
 from explain.plots import report_figures
 
 __all__ = [
@@ -130,7 +130,8 @@ def ado(
         seed: For that subsample.
 
     Raises:
-        ExplainError: not 1-D arrays of numbers, lengths differ or a class is missing.
+        ExplainError: not 1-D arrays of numbers, lengths differ, a class is missing or
+            ``max_per_class`` is neither None nor an int >= 1.
     """
     f, g, label = _column("f", f), _column("g", g), _column("label", label)
     _same_length(f=f, g=g, label=label)
@@ -138,6 +139,8 @@ def ado(
     sig, bkg = np.flatnonzero(ok & (label == 1)), np.flatnonzero(ok & (label == 0))
     if len(sig) == 0 or len(bkg) == 0:
         raise ExplainError(f"ADO needs both classes; got {len(sig)} signal and {len(bkg)} background events")
+    if max_per_class is not None:
+        check_count(max_per_class, "max_per_class (or None: every pair)")
     rng = np.random.default_rng(seed)
     if max_per_class is not None:
         sig = sig if len(sig) <= max_per_class else rng.choice(sig, max_per_class, replace=False)
@@ -292,11 +295,14 @@ def physics_report(
             steps and tau21 in 0.1 steps when those observables are present).
 
     Raises:
-        ExplainError: lengths differ.
+        ExplainError: no observables, or lengths differ.
     """
     import pandas as pd
 
     output, label = np.asarray(output, float), np.asarray(label)
+    if not observables:
+        raise ExplainError("observables must name at least one observable per jet (e.g. "
+                           "jet_observables(sample)); got none")
     for name, v in observables.items():
         if len(v) != len(output):
             raise ExplainError(f"observable {name!r} has {len(v)} entries, the output {len(output)}")

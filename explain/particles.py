@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from explain.errors import ExplainError
+from explain.errors import ExplainError, check_number
 from explain.images import preprocess
 from explain.jets import JetSample
 
@@ -76,11 +76,23 @@ class ParticleFlowNetwork(nn.Module):
             fractions meet weights of order one).
         pool_scale: The pooled sum is divided by this, so that ``F`` sees inputs of order one for
             jets of tens of particles (a constant factor: the relevance is unchanged by it).
+
+    Raises:
+        ExplainError: ``phi`` empty or a width that is not an int >= 1, or a scale that is not a
+            finite number > 0.
     """
 
     def __init__(self, phi: tuple[int, ...] = (64, 64, 32), f: tuple[int, ...] = (64, 64),
                  scale: float = 5.0, pool_scale: float = 16.0) -> None:
         super().__init__()
+        for name, widths in (("phi", phi), ("f", f)):
+            if (not isinstance(widths, (tuple, list)) or (name == "phi" and not widths)
+                    or not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in widths)):
+                raise ExplainError(f"{name} must be a tuple of layer widths, ints >= 1"
+                                   f"{' (at least one: the latent dimension)' if name == 'phi' else ''}; "
+                                   f"got {widths!r}")
+        check_number(scale, "scale", 0.0, low_open=True)
+        check_number(pool_scale, "pool_scale", 0.0, low_open=True)
         self.scale, self.pool_scale = scale, pool_scale
         self.phi = _mlp((len(FEATURES), *phi), last_relu=True)
         self.f = _mlp((phi[-1], *f, 1), last_relu=False)

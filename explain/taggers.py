@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from explain.decorrelation import distance_correlation
-from explain.errors import ExplainError, check_count
+from explain.errors import ExplainError, check_count, check_finite, check_number
 
 __all__ = ["JetImageCNN", "ObservableDNN", "Standardize", "TrainResult", "predict", "roc_auc", "train_tagger"]
 
@@ -53,7 +53,11 @@ class JetImageCNN(nn.Module):
         depth: Convolution blocks (conv, batch norm, ReLU, 2x2 max-pool).
         dense: Width of the hidden dense layer.
         dropout: Dropout probability before the output layer.
-        kernel: Size of the first convolution kernel (later ones are 3).
+        kernel: Size of the first convolution kernel, odd (later ones are 3).
+
+    Raises:
+        ExplainError: a size that is not an int >= 1, an even kernel, ``2**depth`` above
+            ``n_pixels`` or a dropout probability outside [0, 1).
     """
 
     def __init__(
@@ -66,7 +70,14 @@ class JetImageCNN(nn.Module):
         kernel: int = 5,
     ) -> None:
         super().__init__()
-        if depth < 1 or 2**depth > n_pixels:
+        for name, value in (("n_pixels", n_pixels), ("channels", channels), ("depth", depth),
+                            ("dense", dense), ("kernel", kernel)):
+            check_count(value, name)
+        if kernel % 2 == 0:
+            raise ExplainError(f"kernel must be odd (the convolution keeps the image size with "
+                               f"padding kernel // 2); got {kernel}")
+        check_number(dropout, "dropout", 0.0, 1.0)
+        if 2**depth > n_pixels:
             raise ExplainError(
                 f"depth must lie in [1, log2(n_pixels)] = [1, {int(math.log2(n_pixels))}]; got {depth}"
             )
@@ -257,8 +268,9 @@ def train_tagger(
         The :class:`TrainResult`; ``diverged`` is set when the loss became NaN (training stops there).
 
     Raises:
-        ExplainError: unknown optimiser, bad sizes, labels other than 0 and 1, or ``epochs`` not
-            an int >= 1.
+        ExplainError: unknown optimiser, bad sizes, labels other than 0 and 1, inputs that are not
+            finite, ``epochs`` or ``patience`` not an int >= 1, ``lr`` not > 0 or ``weight_decay``
+            negative.
     """
     opts = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
     if optimizer not in opts:
@@ -274,6 +286,11 @@ def train_tagger(
                            f"{None if decorrelate_val is None else len(decorrelate_val)} values for "
                            f"{len(x_val)} inputs")
     check_count(epochs, "epochs")
+    check_count(patience, "patience")
+    check_number(lr, "lr", 0.0, low_open=True)
+    check_number(weight_decay, "weight_decay", 0.0)
+    check_finite(x_train, "x_train")
+    check_finite(x_val, "x_val")
     if isinstance(disco_warmup, bool) or not isinstance(disco_warmup, int) or not 0 <= disco_warmup < epochs:
         raise ExplainError(f"disco_warmup must be an int >= 0 below epochs ({epochs}), so that some "
                            f"epoch trains at the full penalty; got {disco_warmup!r}")

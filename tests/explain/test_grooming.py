@@ -135,8 +135,10 @@ def test_bad_input_is_one_clear_error():
         trim(np.ones(3), np.ones(2), np.ones(3), np.ones(3))
     with pytest.raises(ExplainError, match="finite numbers"):
         soft_drop(np.array([1.0, np.nan]), np.zeros(2), np.zeros(2), np.ones(2))
-    with pytest.raises(ExplainError, match=r"z_cut >= 0 and r0 > 0, got z_cut=-0.1"):
+    with pytest.raises(ExplainError, match=r"finite z_cut >= 0, beta and r0 > 0, got z_cut=-0.1"):
         soft_drop(np.ones(2), np.zeros(2), np.zeros(2), np.ones(2), z_cut=-0.1)
+    with pytest.raises(ExplainError, match=r"got z_cut=0.1, beta=nan, r0=0.8"):
+        soft_drop(np.ones(2), np.zeros(2), np.zeros(2), np.ones(2), beta=float("nan"))
     with pytest.raises(ExplainError, match=r"r_sub > 0 and 0 <= f_cut < 1, got r_sub=0"):
         trim(np.ones(2), np.zeros(2), np.zeros(2), np.ones(2), r_sub=0)
 
@@ -157,3 +159,15 @@ def test_groomed_samples_are_generated_groomed_and_cached_apart(tmp_path):
         assert groomed_mass(pt, eta, phi, e) == pytest.approx(paper.jet_m[i], rel=1e-9)
     with pytest.raises(ExplainError, match=r"grooming must be None or one of .*got 'prune'"):
         load_or_generate(4, cache_dir=tmp_path, seed=5, grooming="prune")
+
+
+def test_negative_beta_grooms_harder_and_survives_coincident_branches():
+    """beta < 0 (not IRC safe, but a setting physicists use) raises the cut at small angles; two
+    branches at one point made it a ZeroDivisionError (0 ** negative) instead of an infinite cut."""
+    pt, eta = np.array([100.0, 30.0, 8.0]), np.array([0.0, 0.05, 0.3])
+    phi, e = np.zeros(3), pt * np.cosh(eta)
+    kept = [soft_drop(pt, eta, phi, e, z_cut=0.1, beta=b).tolist() for b in (1.0, 0.0, -1.0)]
+    assert kept == [[True, True, True], [True, True, False], [True, False, False]]
+    one = np.array([50.0, 50.0]), np.zeros(2), np.zeros(2), np.array([50.0, 50.0])
+    assert soft_drop(*one, beta=-1.0).sum() == 1  # an infinite cut at zero separation
+    assert soft_drop(*one, z_cut=0.0, beta=-1.0).all()  # no cut at all, whatever the angle

@@ -27,6 +27,8 @@ def test_ado_counts_pairs_ordered_alike():
     assert abs(ado(f, rng.normal(size=120), y) - 0.5) < 0.1
     with pytest.raises(ExplainError, match="both classes"):
         ado(f, g, np.ones(120))
+    with pytest.raises(ExplainError, match=r"max_per_class \(or None: every pair\) must be an int >= 1"):
+        ado(f, g, y, max_per_class=0)
 
 
 def test_pixel_correlation_matches_numpy():
@@ -67,6 +69,8 @@ def test_physics_report_on_the_trained_cnn(jets, trained_cnn):
     assert {"ado_ranking", "correlations", "pixel_correlation", "mean_relevance", "windows_mass"} <= set(figs)
     with pytest.raises(ExplainError, match="observable 'x' has 3 entries"):
         physics_report(out, {"x": np.zeros(3)}, jets.label)
+    with pytest.raises(ExplainError, match="observables must name at least one observable"):
+        physics_report(out, {}, jets.label)
 
 
 def test_ado_of_monotone_equivalent_discriminants_is_exactly_one_with_ties():

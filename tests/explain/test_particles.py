@@ -76,6 +76,12 @@ def test_pfn_is_a_function_of_the_set_of_particles_present():
     torch.testing.assert_close(pfn(junk), f)
     with pytest.raises(ExplainError, match=r"takes \(jets, particles, 4\) inputs .* got shape \(6, 12\)"):
         pfn(x[..., 0])
+    with pytest.raises(ExplainError, match=r"phi must be a tuple of layer widths, ints >= 1 \(at least one"):
+        ParticleFlowNetwork(phi=())
+    with pytest.raises(ExplainError, match=r"f must be a tuple of layer widths, ints >= 1; got \(0,\)"):
+        ParticleFlowNetwork(f=(0,))
+    with pytest.raises(ExplainError, match="pool_scale must be a finite number > 0, got 0"):
+        ParticleFlowNetwork(pool_scale=0)
 
 
 @pytest.mark.parametrize("composite", [EpsilonPlusFlat, EpsilonGammaBox, AllEpsilon],

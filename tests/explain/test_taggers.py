@@ -120,11 +120,21 @@ def test_filters_kernels_maps_and_activation_maximisation(jets, trained_cnn):
     assert act_best > act_jets.max()
     with pytest.raises(ExplainError, match="channel must lie in"):
         activation_maximisation(model, (1, 25, 25), module=bn, channel=99, steps=1)
+    with pytest.raises(ExplainError, match="steps must be an int >= 1, got 0"):
+        activation_maximisation(model, (1, 25, 25), module=bn, steps=0)
+    with pytest.raises(ExplainError, match=r"one input of shape \(1, 1, 25, 25\) \(shape excludes the batch"):
+        activation_maximisation(model, (1, 1, 25, 25), module=bn, steps=1)
 
 
 def test_taggers_reject_bad_settings():
     with pytest.raises(ExplainError, match="depth must lie in"):
         JetImageCNN(depth=6)
+    with pytest.raises(ExplainError, match="n_pixels must be an int >= 1, got 0"):
+        JetImageCNN(n_pixels=0)
+    with pytest.raises(ExplainError, match=r"kernel must be odd .* got 4"):
+        JetImageCNN(kernel=4)
+    with pytest.raises(ExplainError, match=r"dropout must be a finite number in \[0, 1\), got 2.0"):
+        JetImageCNN(dropout=2.0)
     assert JetImageCNN(depth=3)(torch.zeros(2, 1, 25, 25)).shape == (2,)
 
 
@@ -162,6 +172,16 @@ def test_training_and_sample_arguments_are_refused_with_the_rule():
         train_tagger(model, x, np.full(10, 3.0), x, y)
     with pytest.raises(ExplainError, match="epochs must be an int >= 1, got 0"):
         train_tagger(model, x, y, x, y, epochs=0)
+    with pytest.raises(ExplainError, match="patience must be an int >= 1, got 0"):
+        train_tagger(model, x, y, x, y, patience=0)
+    with pytest.raises(ExplainError, match="lr must be a finite number > 0, got -1"):
+        train_tagger(model, x, y, x, y, lr=-1)
+    with pytest.raises(ExplainError, match="weight_decay must be a finite number >= 0, got nan"):
+        train_tagger(model, x, y, x, y, weight_decay=float("nan"))
+    bad = x.copy()
+    bad[3, 2] = np.nan
+    with pytest.raises(ExplainError, match=r"x_val must be finite; got 1 NaN .* at index \(3, 2\)"):
+        train_tagger(model, x, y, bad, y)
     with pytest.raises(ExplainError, match="n_jets must be an int >= 1, got 0"):
         generate_jets(0, True, progress=False)
     with pytest.raises(ExplainError, match=r"with 0 <= low < high, got \(300, 250\)"):

@@ -86,6 +86,23 @@ def check_skopt_arguments(base_estimator: Any, acq_optimizer: Any, acq_func_kwar
         unknown = set(acq_func_kwargs) - {"xi", "kappa"}
         if unknown:
             raise TunerError(f"acq_func_kwargs takes 'xi' and 'kappa', got {sorted(unknown)}")
+    if acq_optimizer_kwargs:
+        unknown = set(acq_optimizer_kwargs) - {"n_points", "n_restarts_optimizer", "n_jobs"}
+        if unknown:
+            raise TunerError(f"acq_optimizer_kwargs takes 'n_points', 'n_restarts_optimizer' and "
+                             f"'n_jobs' (as scikit-optimize), got {sorted(unknown)}")
+        for key, value in acq_optimizer_kwargs.items():
+            check_skopt_count(value, f"acq_optimizer_kwargs[{key!r}]", allow_all=key == "n_jobs")
+
+
+def check_skopt_count(value: Any, name: str, allow_all: bool = False) -> None:
+    """Refuse a count of scikit-optimize's acquisition search (``n_points``,
+    ``n_restarts_optimizer``, ``n_jobs``) that is not an int >= 1 (or -1, all cores, where
+    ``allow_all``): accepted for compatibility, they have no effect here, but a value skopt
+    could not use is still a mistake worth naming."""
+    if not is_whole(value) or not (value >= 1 or (allow_all and value == -1)):
+        rule = "an int >= 1 or -1 (all cores)" if allow_all else "an int >= 1"
+        raise TunerError(f"{name} must be {rule}, got {value!r}")
 
 
 def is_real(v: Any) -> bool:

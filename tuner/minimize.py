@@ -13,7 +13,7 @@ from scipy.optimize import OptimizeResult
 from tqdm.auto import tqdm
 
 from tuner.acquisition.functions import AcqConfig
-from tuner.checks import is_whole
+from tuner.checks import check_skopt_count, is_whole
 from tuner.errors import EvaluationError, PointSizeError, TunerError
 from tuner.execution import EvalOutcome, make_executor, run_objective
 from tuner.execution.loop import run_trials
@@ -101,7 +101,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
 
     The signature is scikit-optimize's (arguments that only tune its internals, such as
     ``n_points``, ``n_restarts_optimizer``, ``acq_optimizer``, are accepted and have no effect;
-    ``acq_optimizer`` must still be one of scikit-optimize's values),
+    ``acq_optimizer`` must still be one of scikit-optimize's values and the counts ints >= 1),
     plus the keyword-only arguments below.
 
     Args:
@@ -170,6 +170,8 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         raise TunerError(f"xi must be a number >= 0 (or None for no margin), got {xi!r}")
     if not is_whole(n_calls) or n_calls < 1:
         raise TunerError(f"n_calls must be an int >= 1, got {n_calls!r}")
+    check_skopt_count(n_points, "n_points")
+    check_skopt_count(n_restarts_optimizer, "n_restarts_optimizer")
     if not is_whole(exploit_last) or exploit_last < 0:
         raise TunerError(f"exploit_last must be an int >= 0, got {exploit_last!r}")
     if y0 is not None and x0 is None:

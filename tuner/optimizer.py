@@ -74,8 +74,9 @@ class Optimizer:
             because they left fewer runs stuck in Hartmann6's local minimum than a 10-point
             scrambled Sobol design (9 against 15 of 30 seeds; BENCHMARKS.md section 1).
         n_jobs, acq_optimizer, acq_optimizer_kwargs, avoid_duplicates: scikit-optimize's; accepted
-            (``acq_optimizer`` checked) with no effect: the acquisition is maximised by multi-start
-            L-BFGS on the GP, and duplicates are always avoided.
+            (``acq_optimizer`` and the counts in ``acq_optimizer_kwargs`` checked) with no
+            effect: the acquisition is maximised by multi-start L-BFGS on the GP, and duplicates
+            are always avoided.
         acq_func_kwargs: ``{"xi": ..., "kappa": ...}`` as scikit-optimize (unless ``acq_config``).
         acq_func: ``"LogEI"`` (default; ``"EI"`` maps to it), ``"gp_hedge"`` (GP-Hedge: each
             single ask evaluates the nominee of one of LogEI, PI and LCB, drawn by how the model

@@ -110,6 +110,26 @@ def test_objective_rejects_unnamed_dimensions_and_reserved_fixed_args():
         write_report(None, "unused")
 
 
+def test_report_helpers_refuse_what_is_not_a_result():
+    """They ended in an AttributeError on a skopt result or None, and drew an empty figure for
+    a grid of zero points."""
+    from scipy.optimize import OptimizeResult
+
+    from tuner import gp_minimize
+    from tuner.hpo import report
+
+    skopt_like = OptimizeResult(x=[0.1], fun=0.0, x_iters=[[0.1]], func_vals=[0.0])
+    for fn in (report.plot_convergence, report.trials_table):
+        with pytest.raises(TunerError, match=r"gp_minimize \(or a tuner\.Optimizer\); .* lacks \['"):
+            fn(skopt_like)
+    res = gp_minimize(lambda x: (x[0] - 0.3) ** 2, [Real(0.0, 1.0, name="a")], n_calls=4,
+                      n_initial_points=3, random_state=0, progress=False)
+    with pytest.raises(TunerError, match="plot_objective: n_points must be an int >= 1, got 0"):
+        report.plot_objective(res, n_points=0)
+    with pytest.raises(TunerError, match="partial_dependence: n_samples must be an int >= 1, got -1"):
+        report.partial_dependence(res, 0, n_samples=-1)
+
+
 def test_median_pruner_compares_best_so_far_at_the_same_step():
     curves = [[[0, 0.5], [1, 0.6], [2, 0.7]], [[0, 0.4], [1, 0.8]], [[0, 0.6], [1, 0.65]]]
     p = MedianPruner(warmup_steps=1, min_trials=3)

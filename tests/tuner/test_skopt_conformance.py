@@ -325,9 +325,14 @@ def test_optimizer_takes_skopt_positional_and_keyword_arguments():
     assert Optimizer([(-1.0, 1.0)], "Dummy").random_only is True
     for bad, match in ((dict(base_estimator="RF"), "base_estimator must be 'GP'"),
                        (dict(acq_optimizer="newton"), "acq_optimizer must be"),
-                       (dict(acq_func_kwargs={"zeta": 1}), "takes 'xi' and 'kappa', got \\['zeta'\\]")):
+                       (dict(acq_func_kwargs={"zeta": 1}), "takes 'xi' and 'kappa', got \\['zeta'\\]"),
+                       (dict(acq_optimizer_kwargs={"n_point": 100}), "got \\['n_point'\\]"),
+                       (dict(acq_optimizer_kwargs={"n_points": -5}),
+                        "acq_optimizer_kwargs\\['n_points'\\] must be an int >= 1, got -5"),
+                       (dict(acq_optimizer_kwargs={"n_jobs": 0}), "or -1 \\(all cores\\), got 0")):
         with pytest.raises(ValueError, match=match):
             Optimizer([(-1.0, 1.0)], **bad)
+    assert Optimizer([(-1.0, 1.0)], acq_optimizer_kwargs={"n_jobs": -1, "n_restarts_optimizer": 2})
 
 
 def test_gp_minimize_checks_acq_optimizer_before_any_evaluation():
@@ -339,6 +344,11 @@ def test_gp_minimize_checks_acq_optimizer_before_any_evaluation():
     with pytest.raises(ValueError, match=r"acq_optimizer must be 'auto', 'lbfgs' or 'sampling', got 'bogus'"):
         gp_minimize(lambda x: calls.append(x) or 0.0, [(0.0, 1.0)], n_calls=3, n_initial_points=2,
                     acq_optimizer="bogus", progress=False)
+    for bad, match in ((dict(n_points=-3), "n_points must be an int >= 1, got -3"),
+                       (dict(n_restarts_optimizer="5"), "n_restarts_optimizer must be an int >= 1, got '5'")):
+        with pytest.raises(ValueError, match=match):  # accepted for skopt's sake, still checked
+            gp_minimize(lambda x: calls.append(x) or 0.0, [(0.0, 1.0)], n_calls=3, n_initial_points=2,
+                        progress=False, **bad)
     assert calls == []
 
 

@@ -31,6 +31,22 @@ __all__ = [
 ]
 
 
+def _require(res: Any, keys: tuple[str, ...], who: str, optimizer_ok: bool = False) -> None:
+    """Refuse anything but a result of :func:`tuner.gp_minimize` (or, where ``optimizer_ok``,
+    an optimiser) that has ``keys``, naming what it lacks."""
+    missing = [k for k in keys if not hasattr(res, k)]
+    if missing:
+        alt = " (or a tuner.Optimizer)" if optimizer_ok else ""
+        raise TunerError(f"{who} needs the result of tuner.gp_minimize{alt}; got "
+                         f"{type(res).__name__}, which lacks {missing}")
+
+
+def _check_counts(who: str, **counts: Any) -> None:
+    for name, value in counts.items():
+        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+            raise TunerError(f"{who}: {name} must be an int >= 1, got {value!r}")
+
+
 def surrogate_mean(res: Any, points: list[list[Any]]) -> np.ndarray:
     """The surrogate's posterior mean of the objective (minimised scale) at ``points``.
 
@@ -54,7 +70,13 @@ def partial_dependence(
     res: Any, i: int, j: int | None = None, n_points: int = 24, n_samples: int = 100, seed: int = 0
 ) -> tuple[list[Any], list[Any] | None, np.ndarray]:
     """Mean of the surrogate over random values of the other dimensions, as dimension ``i`` (and ``j``)
-    varies over a grid. Returns ``(grid_i, grid_j or None, values)``."""
+    varies over a grid. Returns ``(grid_i, grid_j or None, values)``.
+
+    Raises:
+        TunerError: not a result of :func:`tuner.gp_minimize`, counts below 1, or no model.
+    """
+    _require(res, ("space", "models"), "partial_dependence")
+    _check_counts("partial_dependence", n_points=n_points, n_samples=n_samples)
     space = res.space
     base = space.rvs(n_samples, random_state=np.random.default_rng(seed))
     gi = _grid(space.dimensions[i], n_points)
@@ -80,9 +102,15 @@ def _axis_values(dim: Any, values: list[Any]) -> tuple[np.ndarray, bool]:
 
 
 def plot_objective(res: Any, n_points: int = 16, n_samples: int = 60, maximize: bool = False) -> Any:
-    """scikit-optimize's ``plot_objective``: partial dependence on the diagonal and for every pair."""
+    """scikit-optimize's ``plot_objective``: partial dependence on the diagonal and for every pair.
+
+    Raises:
+        TunerError: not a result of :func:`tuner.gp_minimize`, counts below 1, or no model.
+    """
     import matplotlib.pyplot as plt
 
+    _require(res, ("space", "models", "x_iters", "x"), "plot_objective")
+    _check_counts("plot_objective", n_points=n_points, n_samples=n_samples)
     space = res.space
     names = space.dimension_names
     n = space.n_dims
@@ -148,9 +176,14 @@ def plot_convergence(res: Any, maximize: bool = False, ylabel: str | None = None
                      logy: bool = False) -> Any:
     """Each trial's score in order and the running best; failed and pruned trials marked.
 
-    ``res`` is anything with the trial records in ``trials`` (a result or an optimiser)."""
+    ``res`` is anything with the trial records in ``trials`` (a result or an optimiser).
+
+    Raises:
+        TunerError: ``res`` has no trial records.
+    """
     import matplotlib.pyplot as plt
 
+    _require(res, ("trials",), "plot_convergence", optimizer_ok=True)
     sign = -1.0 if maximize else 1.0
     fig, ax = plt.subplots(figsize=(7, 4.5))
     done = [t for t in res.trials if t.state == "complete"]
@@ -186,7 +219,12 @@ def plot_convergence(res: Any, maximize: bool = False, ylabel: str | None = None
 
 
 def trials_table(res: Any, maximize: bool = False) -> list[dict[str, Any]]:
-    """One row per trial: id, state, hyperparameters, score, seed, pruned, duration, error."""
+    """One row per trial: id, state, hyperparameters, score, seed, pruned, duration, error.
+
+    Raises:
+        TunerError: ``res`` has no trial records.
+    """
+    _require(res, ("space", "trials"), "trials_table", optimizer_ok=True)
     names = res.space.dimension_names
     rows = []
     for t in res.trials:
@@ -236,11 +274,7 @@ def write_report(res: Any, out_dir: str | Path, maximize: bool = False, plots: b
     Raises:
         TunerError: ``res`` is not a result of :func:`tuner.gp_minimize`, or no trial completed.
     """
-    missing = [k for k in ("x", "fun", "space", "trials", "failed", "x_recommended")
-               if not hasattr(res, k)]
-    if missing:
-        raise TunerError(f"write_report needs the result of tuner.gp_minimize; got "
-                         f"{type(res).__name__}, which lacks {missing}")
+    _require(res, ("x", "fun", "space", "trials", "failed", "x_recommended"), "write_report")
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
     if res.x is None:

@@ -78,7 +78,7 @@ def sculpting(output: np.ndarray, mass: np.ndarray, label: np.ndarray, signal_ef
             bins not an int >= 1 or a mass range that is not (low, high) with low < high.
     """
     output, mass, label = (np.asarray(v, dtype=float).reshape(-1) for v in (output, mass, label))
-    check_count(bins, "bins")
+    bins = check_count(bins, "bins")
     lo, hi = (float(v) for v in mass_range)
     if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
         raise ExplainError(f"mass_range must be (low, high) with finite low < high, got {mass_range!r}")

@@ -15,14 +15,20 @@ class ExplainError(Exception):
     """Base class of every error raised by :mod:`explain` on purpose."""
 
 
-def check_count(value: Any, name: str) -> None:
-    """Refuse ``value`` unless it is an int >= 1 (``True`` is not a count).
+def check_count(value: Any, name: str) -> int:
+    """Refuse ``value`` unless it is an int >= 1 (numpy's integers too, as search spaces such as
+    scikit-optimize's hand them out; ``True`` is not a count).
+
+    Returns:
+        ``value`` as a Python int.
 
     Raises:
         ExplainError: naming ``name`` and the value received.
     """
-    if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral)
+            or value < 1):
         raise ExplainError(f"{name} must be an int >= 1, got {value!r}")
+    return int(value)
 
 
 def check_number(value: Any, name: str, low: float, high: float = float("inf"), *,

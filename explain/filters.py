@@ -134,7 +134,7 @@ def activation_maximisation(
     """
     if unit not in ("centre", "mean"):
         raise ExplainError(f"unit must be 'centre' or 'mean'; got {unit!r}")
-    check_count(steps, "steps")
+    steps = check_count(steps, "steps")
     check_number(lr, "lr", 0.0, low_open=True)
     check_number(l2, "l2", 0.0)
     if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape):

@@ -205,7 +205,7 @@ def generate_jets(n_jets: int, signal: bool, seed: int = 1, pt_window: tuple[flo
     """
     if grooming is not None and grooming not in GROOMERS:
         raise ExplainError(f"grooming must be None or one of {sorted(GROOMERS)}, got {grooming!r}")
-    check_count(n_jets, "n_jets")
+    n_jets = check_count(n_jets, "n_jets")
     _check_window(pt_window, radius)
     from tuner.mc.generators import PythiaGenerator
 
@@ -253,8 +253,8 @@ def load_or_generate(n_per_class: int, cache_dir: str | Path = "jet-cache", seed
     Raises:
         ExplainError: ``n_jobs`` or ``n_per_class`` not an int >= 1, or as :func:`generate_jets`.
     """
-    check_count(n_jobs, "n_jobs")
-    check_count(n_per_class, "n_per_class")
+    n_jobs = check_count(n_jobs, "n_jobs")
+    n_per_class = check_count(n_per_class, "n_per_class")
     _check_window(pt_window, radius)
     chunks = max(1, min(n_jobs // 2, n_per_class))
     spec: dict = {"n": n_per_class, "seed": seed, "pt": pt_window, "v": 1}

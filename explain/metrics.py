@@ -107,7 +107,7 @@ def integrated_gradients(model: nn.Module, x: Tensor, n_steps: int = 32) -> Tens
     """captum's integrated gradients of the model's (single) output from an all-zero baseline."""
     from captum.attr import IntegratedGradients
 
-    check_count(n_steps, "n_steps")
+    n_steps = check_count(n_steps, "n_steps")
     was = model.training
     model.eval()
     try:

@@ -178,7 +178,7 @@ def jet_observables(sample: JetSample, n_jobs: int = 1) -> dict[str, np.ndarray]
     Raises:
         ExplainError: ``n_jobs`` not an int >= 1.
     """
-    check_count(n_jobs, "n_jobs")
+    n_jobs = check_count(n_jobs, "n_jobs")
     n = len(sample)
     if n_jobs > 1 and n > 1:
         from tuner.execution.executors import process_pool

@@ -77,6 +77,7 @@ class JetImageCNN(nn.Module):
             raise ExplainError(f"kernel must be odd (the convolution keeps the image size with "
                                f"padding kernel // 2); got {kernel}")
         check_number(dropout, "dropout", 0.0, 1.0)
+        n_pixels, channels, depth, dense, kernel = map(int, (n_pixels, channels, depth, dense, kernel))
         if 2**depth > n_pixels:
             raise ExplainError(
                 f"depth must lie in [1, log2(n_pixels)] = [1, {int(math.log2(n_pixels))}]; got {depth}"
@@ -285,8 +286,8 @@ def train_tagger(
                            f"epoch kept is the one of lowest validation loss with the penalty); got "
                            f"{None if decorrelate_val is None else len(decorrelate_val)} values for "
                            f"{len(x_val)} inputs")
-    check_count(epochs, "epochs")
-    check_count(patience, "patience")
+    epochs = check_count(epochs, "epochs")
+    patience = check_count(patience, "patience")
     check_number(lr, "lr", 0.0, low_open=True)
     check_number(weight_decay, "weight_decay", 0.0)
     check_finite(x_train, "x_train")

@@ -135,6 +135,8 @@ def test_taggers_reject_bad_settings():
         JetImageCNN(kernel=4)
     with pytest.raises(ExplainError, match=r"dropout must be a finite number in \[0, 1\), got 2.0"):
         JetImageCNN(dropout=2.0)
+    # numpy integers (as scikit-optimize's Integer hands them out) are counts too
+    assert JetImageCNN(n_pixels=np.int64(25), channels=np.int64(4))(torch.zeros(2, 1, 25, 25)).shape == (2,)
     assert JetImageCNN(depth=3)(torch.zeros(2, 1, 25, 25)).shape == (2,)
 
 

@@ -45,7 +45,15 @@ def first_layer_kernels(model: nn.Module) -> np.ndarray:
 def activations(
     model: nn.Module, x: np.ndarray | Tensor, module: nn.Module, batch_size: int = 1024
 ) -> np.ndarray:
-    """The outputs of ``module`` for inputs ``x`` (before any later in-place op), model in eval mode."""
+    """The outputs of ``module`` for inputs ``x`` (before any later in-place op), model in eval mode.
+
+    Raises:
+        ExplainError: ``module`` is not one of ``model``'s, or ``batch_size`` not an int >= 1.
+    """
+    batch_size = check_count(batch_size, "batch_size")
+    if not any(m is module for m in model.modules()):
+        raise ExplainError(f"module must be one of the model's layers (e.g. model.features[0]); got "
+                           f"{type(module).__name__}, which the model does not contain")
     dev = next(model.parameters()).device
     store: list[Tensor] = []
     handle = module.register_forward_hook(lambda _m, _i, out: store.append(out.clone()))
@@ -88,10 +96,17 @@ def mean_activation_maps(
 
     Returns:
         ``{"signal": (C, H, W), "background": (C, H, W), "difference": signal - background}``.
+
+    Raises:
+        ExplainError: labels other than 0 and 1, a class missing, or one label per image not given.
     """
+    label = np.asarray(label)
+    if label.shape != (len(x),) or not np.isin(label, (0, 1)).all() or len(np.unique(label)) < 2:
+        raise ExplainError(f"label must be one 0/1 label per image with both classes present; got "
+                           f"shape {label.shape} for {len(x)} images, values "
+                           f"{np.unique(label)[:5].tolist()}")
     module = module or _after_activation(model, first_conv(model))
     act = activations(model, x, module)
-    label = np.asarray(label)
     sig, bkg = act[label == 1].mean(0), act[label == 0].mean(0)
     return {"signal": sig, "background": bkg, "difference": sig - bkg}
 

@@ -198,10 +198,19 @@ def subjets(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, e: np.ndarray,
 
 def groomed_mass(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, e: np.ndarray,
                  keep: np.ndarray | None = None) -> float:
-    """Invariant mass of the constituents (of those where ``keep`` is true)."""
-    p = four_momenta(pt, eta, phi, e)
+    """Invariant mass of the constituents (of those where ``keep`` is true).
+
+    Raises:
+        ExplainError: arrays that are not one jet's constituents, or a ``keep`` mask of another
+            length.
+    """
+    p = _check(pt, eta, phi, e)
     if keep is not None:
-        p = p[np.asarray(keep, dtype=bool)]
+        mask = np.asarray(keep, dtype=bool)
+        if mask.shape != (len(p),):
+            raise ExplainError(f"keep must be one boolean per constituent ({len(p)}), got shape "
+                               f"{mask.shape}")
+        p = p[mask]
     s = p.sum(axis=0)
     return float(np.sqrt(max(s[3] ** 2 - s[0] ** 2 - s[1] ** 2 - s[2] ** 2, 0.0)))
 

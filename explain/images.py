@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from explain.errors import ExplainError
+from explain.errors import ExplainError, check_count, check_number
 from explain.grooming import subjets
 from explain.jets import JetSample
 
@@ -75,14 +75,30 @@ def preprocess(pt: np.ndarray, eta: np.ndarray, phi: np.ndarray, frame: str = "c
     return xr, yr
 
 
+def image_grid(n_pixels: int, half_width: float) -> np.ndarray:
+    """The pixel edges of a square image of ``n_pixels`` a side spanning ``+-half_width``.
+
+    Raises:
+        ExplainError: ``n_pixels`` not an int >= 1 or ``half_width`` not a finite number > 0.
+    """
+    n = check_count(n_pixels, "n_pixels")
+    width = check_number(half_width, "half_width", 0.0, low_open=True)
+    return np.linspace(-width, width, n + 1)
+
+
 def jet_images(sample: JetSample, n_pixels: int = 25, half_width: float = 1.25,
                preprocess_jets: bool = True, frame: str = "centroid") -> np.ndarray:
     """Images of every jet: an ``(n_jets, 1, n_pixels, n_pixels)`` float32 array (sum 1 each),
     in ``frame`` (:func:`preprocess`; ``preprocess_jets=False``: the jet axis at the centre,
-    nothing rotated)."""
+    nothing rotated).
+
+    Raises:
+        ExplainError: an unknown frame, or a grid :func:`image_grid` refuses.
+    """
     if frame not in FRAMES:
         raise ExplainError(f"frame must be one of {FRAMES}, got {frame!r}")
-    edges = np.linspace(-half_width, half_width, n_pixels + 1)
+    edges = image_grid(n_pixels, half_width)
+    n_pixels = len(edges) - 1
     out = np.zeros((len(sample), 1, n_pixels, n_pixels), dtype=np.float32)
     for i in range(len(sample)):
         pt, eta, phi, _ = sample.constituents(i)

@@ -251,7 +251,8 @@ def load_or_generate(n_per_class: int, cache_dir: str | Path = "jet-cache", seed
             trimmed R = 1.0 sample of arXiv 1511.05190).
 
     Raises:
-        ExplainError: ``n_jobs`` or ``n_per_class`` not an int >= 1, or as :func:`generate_jets`.
+        ExplainError: ``n_jobs`` or ``n_per_class`` not an int >= 1, a ``cache_dir`` that cannot be
+            made, or as :func:`generate_jets`.
     """
     n_jobs = check_count(n_jobs, "n_jobs")
     n_per_class = check_count(n_per_class, "n_per_class")
@@ -266,6 +267,12 @@ def load_or_generate(n_per_class: int, cache_dir: str | Path = "jet-cache", seed
     path = Path(cache_dir) / f"jets-{hashlib.sha1(key.encode()).hexdigest()[:12]}.npz"
     if path.exists():
         return JetSample.load(path)
+    try:  # before any event: a cache that cannot be written would lose the whole sample at the end
+        path.parent.mkdir(parents=True, exist_ok=True)
+    except OSError as err:
+        why = "a file" if path.parent.is_file() else err.strerror
+        raise ExplainError(f"cache_dir must be a folder that can be written, got {str(cache_dir)!r} "
+                           f"({why})") from err
     sizes = [n_per_class // chunks + (i < n_per_class % chunks) for i in range(chunks)]
     # chunk i of the signal has seed + 2 i, of the background seed + 2 i + 1 (one chunk: seed, seed + 1)
     jobs = [(size, signal, seed + 2 * i + (not signal)) for signal in (True, False)

@@ -134,8 +134,10 @@ def randomisation_check(model: nn.Module, x: Tensor, attribution: Attribution, n
     attribution depends on what the network learned; near 1: it does not.
 
     Raises:
-        ExplainError: a model without Linear or Conv layers.
+        ExplainError: a model without Linear or Conv layers, or ``n_layers`` not an int >= 1 (none
+            re-initialised would compare the model with itself).
     """
+    n_layers = check_count(n_layers, "n_layers")
     trained = attribution(model, x).detach().reshape(len(x), -1).cpu().numpy()
     rand = copy.deepcopy(model)
     with torch.random.fork_rng(devices=[]):
@@ -178,10 +180,11 @@ def attribution_quality(model: nn.Module, x: Tensor, methods: dict[str, Attribut
     deletion and insertion curves of a random ordering of the inputs (the ``random`` row).
 
     Raises:
-        ExplainError: an empty ``methods``.
+        ExplainError: an empty ``methods``, or ``steps`` or ``n_layers`` not an int >= 1.
     """
     if not methods:
         raise ExplainError("attribution_quality needs at least one method, got none")
+    n_layers = check_count(n_layers, "n_layers")
     out = AttributionQuality([], [], [], [])
     rng = torch.Generator().manual_seed(seed)
     for name, fn in {**methods, "random": None}.items():

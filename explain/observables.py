@@ -22,7 +22,7 @@ from functools import cache
 
 import numpy as np
 
-from explain.errors import check_count
+from explain.errors import check_count, check_number
 from explain.grooming import groomed_mass, soft_drop
 from explain.jets import JetSample
 
@@ -106,7 +106,14 @@ def efp_table(sample: JetSample, max_degree: int = 5, beta: float = 1.0) -> dict
 
 
 def efps(sample: JetSample, max_degree: int = 5, beta: float = 1.0) -> tuple[np.ndarray, list[Graph]]:
-    """Every EFP up to ``max_degree`` for every jet: an (n_jets, n_graphs) array and the graphs."""
+    """Every EFP up to ``max_degree`` for every jet: an (n_jets, n_graphs) array and the graphs.
+
+    Raises:
+        ExplainError: ``max_degree`` not an int >= 1, or ``beta`` (the angular exponent; IRC
+            safety needs it > 0) not a finite number > 0.
+    """
+    max_degree = check_count(max_degree, "max_degree")
+    beta = check_number(beta, "beta", 0.0, low_open=True)
     graphs = list(multigraphs(max_degree))
     out = np.empty((len(sample), len(graphs)))
     for i in range(len(sample)):

@@ -24,7 +24,7 @@ import torch
 from torch import Tensor, nn
 
 from explain.errors import ExplainError, check_number
-from explain.images import preprocess
+from explain.images import image_grid, preprocess
 from explain.jets import JetSample
 
 __all__ = ["FEATURES", "ParticleFlowNetwork", "constituent_features", "particle_relevance",
@@ -128,13 +128,15 @@ def relevance_image(sample: JetSample, relevance: np.ndarray, n_pixels: int = 25
             (``(n_jets, n_max)``, hardest particle first).
 
     Raises:
-        ExplainError: a relevance array that does not match the sample.
+        ExplainError: a relevance array that does not match the sample, or a grid
+            :func:`explain.images.image_grid` refuses.
     """
     rel = np.asarray(relevance, dtype=float)
     if rel.ndim != 2 or len(rel) != len(sample):
         raise ExplainError(f"relevance must be (jets, particles) for the {len(sample)} jets of the "
                            f"sample; got shape {rel.shape}")
-    edges = np.linspace(-half_width, half_width, n_pixels + 1)
+    edges = image_grid(n_pixels, half_width)
+    n_pixels = len(edges) - 1
     out = np.zeros((len(sample), n_pixels, n_pixels))
     for i in range(len(sample)):
         pt, eta, phi, _ = sample.constituents(i)

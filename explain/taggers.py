@@ -159,8 +159,9 @@ def predict(model: nn.Module, x: np.ndarray | Tensor, batch_size: int = 4096) ->
     """Logits of ``model`` (eval mode) for every input, as a numpy array.
 
     Raises:
-        ExplainError: inputs of a shape the model cannot take.
+        ExplainError: inputs of a shape the model cannot take, or ``batch_size`` not an int >= 1.
     """
+    batch_size = check_count(batch_size, "batch_size")
     par = next(model.parameters())
     dev = par.device
     was = model.training

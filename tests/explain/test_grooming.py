@@ -137,6 +137,8 @@ def test_bad_input_is_one_clear_error():
         soft_drop(np.array([1.0, np.nan]), np.zeros(2), np.zeros(2), np.ones(2))
     with pytest.raises(ExplainError, match=r"finite z_cut >= 0, beta and r0 > 0, got z_cut=-0.1"):
         soft_drop(np.ones(2), np.zeros(2), np.zeros(2), np.ones(2), z_cut=-0.1)
+    with pytest.raises(ExplainError, match=r"one boolean per constituent \(2\), got shape \(3,\)"):
+        groomed_mass(np.ones(2), np.zeros(2), np.zeros(2), np.ones(2), keep=np.ones(3, bool))
     with pytest.raises(ExplainError, match=r"got z_cut=0.1, beta=nan, r0=0.8"):
         soft_drop(np.ones(2), np.zeros(2), np.zeros(2), np.ones(2), beta=float("nan"))
     with pytest.raises(ExplainError, match=r"r_sub > 0 and 0 <= f_cut < 1, got r_sub=0"):

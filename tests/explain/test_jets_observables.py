@@ -116,6 +116,25 @@ def test_images_and_cache_round_trip(sample, tmp_path):
     assert e.shape == (50, 3) and len(graphs) == 3
 
 
+def test_bad_grids_degrees_and_caches_are_refused(sample, tmp_path):
+    """They gave empty arrays, inf or NaN EFPs in silence, numpy's histogram error, and a cache
+    folder that could not be made failed only after every jet was generated."""
+    from explain import ExplainError, load_or_generate
+
+    with pytest.raises(ExplainError, match="n_pixels must be an int >= 1, got 0"):
+        jet_images(sample, n_pixels=0)
+    with pytest.raises(ExplainError, match=r"half_width must be a finite number > 0, got -1\.0"):
+        jet_images(sample, half_width=-1.0)
+    with pytest.raises(ExplainError, match="max_degree must be an int >= 1, got 0"):
+        efps(sample, 0)
+    with pytest.raises(ExplainError, match=r"beta must be a finite number > 0, got -1\.0"):
+        efps(sample, 2, beta=-1.0)
+    blocker = tmp_path / "a-file"
+    blocker.write_text("")
+    with pytest.raises(ExplainError, match=r"cache_dir must be a folder that can be written, .*' \(a file\)"):
+        load_or_generate(2, cache_dir=blocker)
+
+
 def test_parallel_generation_gives_the_same_jets(tmp_path):
     from explain import load_or_generate
 

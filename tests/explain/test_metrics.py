@@ -98,3 +98,6 @@ def test_bad_arguments_of_the_metrics_are_one_clear_error():
     assert torch.isnan(distance_correlation(nan, torch.tensor(s)))
     assert float(distance_correlation(s, 2 * s + 1)) == pytest.approx(1.0)  # arrays are taken
     assert float(distance_correlation(torch.ones(50), torch.tensor(s))) == 0.0  # a constant
+    model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1))
+    with pytest.raises(ExplainError, match=r"n_layers must be an int >= 1, got 0"):  # was self vs self
+        attribution_quality(model, torch.rand(3, 4), {"ixg": input_x_gradient}, n_layers=0)

@@ -124,6 +124,8 @@ def test_relevance_image_uses_the_jet_image_frame(jets):
     img = relevance_image(s, x[..., 0])
     np.testing.assert_allclose(img / img.sum(axis=(1, 2), keepdims=True), jet_images(s)[:, 0],
                                rtol=1e-5, atol=1e-7)
+    with pytest.raises(ExplainError, match="half_width must be a finite number > 0, got 0"):
+        relevance_image(jets.sample, np.zeros((len(jets.sample), 8)), half_width=0)
     with pytest.raises(ExplainError, match=r"relevance must be \(jets, particles\) for the 600 jets"):
         relevance_image(s, x[:3, :, 0])
 

@@ -7,6 +7,7 @@ diffuse radiation) each filter picks up; activation maximisation finds the input
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -152,9 +153,12 @@ def activation_maximisation(
     steps = check_count(steps, "steps")
     check_number(lr, "lr", 0.0, low_open=True)
     check_number(l2, "l2", 0.0)
-    if not all(isinstance(n, int) and not isinstance(n, bool) and n >= 1 for n in shape):
+    if not isinstance(shape, (tuple, list)) or not all(
+            isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_)) and n >= 1
+            for n in shape):
         raise ExplainError(f"shape must be one input's shape, positive ints without the batch "
                            f"dimension, e.g. (1, 25, 25); got {shape!r}")
+    shape = tuple(int(n) for n in shape)
     dev = next(model.parameters()).device
     gen = torch.Generator().manual_seed(seed)
     logits = (0.01 * torch.randn((1, int(np.prod(shape))), generator=gen)).to(dev).requires_grad_(True)

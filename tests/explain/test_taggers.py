@@ -122,7 +122,7 @@ def test_filters_kernels_maps_and_activation_maximisation(jets, trained_cnn):
         activation_maximisation(model, (1, 25, 25), module=bn, channel=99, steps=1)
     with pytest.raises(ExplainError, match="steps must be an int >= 1, got 0"):
         activation_maximisation(model, (1, 25, 25), module=bn, steps=0)
-    with pytest.raises(ExplainError, match="shape must be one input's shape, positive ints .* got 25"):
+    with pytest.raises(ExplainError, match=r"shape must be one input's shape, positive ints .* got 25"):
         activation_maximisation(model, 25, module=bn, steps=1)  # type: ignore[arg-type]
     with pytest.raises(ExplainError, match=r"module must be one of the model's layers .* got Linear"):
         activations(model, jets.images[:4], nn.Linear(2, 2))

@@ -8,11 +8,18 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ExplainError", "check_count", "check_finite", "check_number"]
+__all__ = ["ExplainError", "check_count", "check_finite", "check_number", "is_count"]
 
 
 class ExplainError(Exception):
     """Base class of every error raised by :mod:`explain` on purpose."""
+
+
+def is_count(value: Any) -> bool:
+    """An int >= 1: Python's or numpy's (as search spaces such as scikit-optimize's hand them
+    out), not a bool."""
+    return (not isinstance(value, (bool, np.bool_)) and isinstance(value, numbers.Integral)
+            and int(value) >= 1)
 
 
 def check_count(value: Any, name: str) -> int:
@@ -25,8 +32,7 @@ def check_count(value: Any, name: str) -> int:
     Raises:
         ExplainError: naming ``name`` and the value received.
     """
-    if (isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral)
-            or value < 1):
+    if not is_count(value):
         raise ExplainError(f"{name} must be an int >= 1, got {value!r}")
     return int(value)
 

@@ -7,14 +7,13 @@ diffuse radiation) each filter picks up; activation maximisation finds the input
 
 from __future__ import annotations
 
-import numbers
 from typing import Any
 
 import numpy as np
 import torch
 from torch import Tensor, nn
 
-from explain.errors import ExplainError, check_count, check_number
+from explain.errors import ExplainError, check_count, check_number, is_count
 
 __all__ = [
     "activation_maximisation",
@@ -153,9 +152,7 @@ def activation_maximisation(
     steps = check_count(steps, "steps")
     check_number(lr, "lr", 0.0, low_open=True)
     check_number(l2, "l2", 0.0)
-    if not isinstance(shape, (tuple, list)) or not all(
-            isinstance(n, numbers.Integral) and not isinstance(n, (bool, np.bool_)) and n >= 1
-            for n in shape):
+    if not isinstance(shape, (tuple, list)) or not all(is_count(n) for n in shape):
         raise ExplainError(f"shape must be one input's shape, positive ints without the batch "
                            f"dimension, e.g. (1, 25, 25); got {shape!r}")
     shape = tuple(int(n) for n in shape)

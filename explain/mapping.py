@@ -140,9 +140,8 @@ def ado(
     if len(sig) == 0 or len(bkg) == 0:
         raise ExplainError(f"ADO needs both classes; got {len(sig)} signal and {len(bkg)} background events")
     if max_per_class is not None:
-        check_count(max_per_class, "max_per_class (or None: every pair)")
-    rng = np.random.default_rng(seed)
-    if max_per_class is not None:
+        max_per_class = check_count(max_per_class, "max_per_class (or None: every pair)")
+        rng = np.random.default_rng(seed)
         sig = sig if len(sig) <= max_per_class else rng.choice(sig, max_per_class, replace=False)
         bkg = bkg if len(bkg) <= max_per_class else rng.choice(bkg, max_per_class, replace=False)
     return float(_concordance(f[sig], g[sig], f[bkg], g[bkg]))

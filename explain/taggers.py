@@ -70,14 +70,14 @@ class JetImageCNN(nn.Module):
         kernel: int = 5,
     ) -> None:
         super().__init__()
-        for name, value in (("n_pixels", n_pixels), ("channels", channels), ("depth", depth),
-                            ("dense", dense), ("kernel", kernel)):
-            check_count(value, name)
+        n_pixels, channels, depth, dense, kernel = (
+            check_count(value, name) for name, value in (
+                ("n_pixels", n_pixels), ("channels", channels), ("depth", depth), ("dense", dense),
+                ("kernel", kernel)))
         if kernel % 2 == 0:
             raise ExplainError(f"kernel must be odd (the convolution keeps the image size with "
                                f"padding kernel // 2); got {kernel}")
         check_number(dropout, "dropout", 0.0, 1.0)
-        n_pixels, channels, depth, dense, kernel = map(int, (n_pixels, channels, depth, dense, kernel))
         if 2**depth > n_pixels:
             raise ExplainError(
                 f"depth must lie in [1, log2(n_pixels)] = [1, {int(math.log2(n_pixels))}]; got {depth}"

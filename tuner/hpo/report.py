@@ -17,6 +17,7 @@ from typing import Any
 
 import numpy as np
 
+from tuner.checks import is_whole
 from tuner.errors import TunerError
 from tuner.plotting import save, styled
 
@@ -43,7 +44,7 @@ def _require(res: Any, keys: tuple[str, ...], who: str, optimizer_ok: bool = Fal
 
 def _check_counts(who: str, **counts: Any) -> None:
     for name, value in counts.items():
-        if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+        if not is_whole(value) or value < 1:
             raise TunerError(f"{who}: {name} must be an int >= 1, got {value!r}")
 
 

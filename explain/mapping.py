@@ -249,7 +249,9 @@ class PhysicsReport:
 
     Attributes:
         table: One row per observable: Pearson correlation with the output, ADO, the direction in which the
-            observable agrees with the network (+1: larger means more signal-like to both) and the ADO rank.
+            observable agrees with the network (+1: larger means more signal-like to both), the jets
+            the ADO was computed on (those where the observable and the output are finite: tau21,
+            for one, is undefined on a jet of one constituent) and the ADO rank.
         correlations: Network quantities (output, hidden units, relevance summaries) x observables.
         pixel_corr: Per-pixel correlation map of intensity with the output (images only).
         mean_relevance: Mean relevance map per class, ``{"signal": ..., "background": ...}`` (images only).
@@ -308,8 +310,11 @@ def physics_report(
     rows = {}
     for name, v in observables.items():
         a = ado(output, v, label)
-        rows[name] = {"pearson": pearson(output, v), "ado": max(a, 1 - a), "direction": 1 if a >= 0.5 else -1}
+        used = int((np.isfinite(output) & np.isfinite(np.asarray(v, float))).sum())
+        rows[name] = {"pearson": pearson(output, v), "ado": max(a, 1 - a), "direction": 1 if a >= 0.5 else -1,
+                      "jets": used}
     table = pd.DataFrame(rows).T
+    table["jets"] = table["jets"].astype(int)
     table["rank"] = table["ado"].rank(ascending=False, method="min").astype(int)
     table = table.sort_values("ado", ascending=False)
     quantities = {"output": output, **(hidden or {})}

@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from explain.errors import ExplainError, check_number
+from explain.errors import ExplainError, check_number, is_count
 from explain.images import image_grid, preprocess
 from explain.jets import JetSample
 
@@ -87,13 +87,14 @@ class ParticleFlowNetwork(nn.Module):
         super().__init__()
         for name, widths in (("phi", phi), ("f", f)):
             if (not isinstance(widths, (tuple, list)) or (name == "phi" and not widths)
-                    or not all(isinstance(w, int) and not isinstance(w, bool) and w >= 1 for w in widths)):
+                    or not all(is_count(w) for w in widths)):
                 raise ExplainError(f"{name} must be a tuple of layer widths, ints >= 1"
                                    f"{' (at least one: the latent dimension)' if name == 'phi' else ''}; "
                                    f"got {widths!r}")
         check_number(scale, "scale", 0.0, low_open=True)
         check_number(pool_scale, "pool_scale", 0.0, low_open=True)
         self.scale, self.pool_scale = scale, pool_scale
+        phi, f = tuple(int(w) for w in phi), tuple(int(w) for w in f)  # numpy ints (skopt's) as ints
         self.phi = _mlp((len(FEATURES), *phi), last_relu=True)
         self.f = _mlp((phi[-1], *f, 1), last_relu=False)
 

@@ -254,6 +254,39 @@ def test_all_epsilon_lrp_equals_input_times_gradient(net):
     torch.testing.assert_close(rel, ixg, rtol=1e-9, atol=1e-12)
 
 
+class _SharedLayer(nn.Module):
+    """A dense network that calls one Linear twice in a row (weight sharing, a recurrent step)."""
+
+    def __init__(self, twin: _SharedLayer | None = None) -> None:
+        super().__init__()
+        self.first, self.mid, self.last = nn.Linear(5, 8), nn.Linear(8, 8), nn.Linear(8, 1)
+        self.mid2 = None if twin is None else copy.deepcopy(twin.mid)  # the unshared twin's copy
+        if twin is not None:
+            self.first, self.mid, self.last = (copy.deepcopy(m) for m in (twin.first, twin.mid, twin.last))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = torch.relu(self.mid(torch.relu(self.first(x))))
+        h = torch.relu((self.mid2 or self.mid)(h))
+        return self.last(h).squeeze(-1)
+
+
+@pytest.mark.parametrize("composite", [
+    lambda: EpsilonPlusFlat(eps=1e-9), lambda: EpsilonGammaBox(-3.0, 3.0, eps=1e-9), lambda: AllEpsilon(eps=0.0),
+    lambda: Composite([(nn.Linear, Gamma(0.25))]), lambda: Composite([(nn.Linear, ZPlus())]),
+], ids=["EpsilonPlusFlat", "EpsilonGammaBox", "AllEpsilon", "Gamma", "ZPlus"])
+def test_a_layer_called_twice_gets_its_rule_at_each_call(composite):
+    # each call is its own layer of the graph: the relevance must equal that of a twin holding two
+    # copies of the layer (a rule that kept one input per module would mix the two calls)
+    torch.manual_seed(3)
+    shared = _SharedLayer().eval()
+    twin = _SharedLayer(twin=shared).eval()
+    x = torch.randn((16, 5))
+    torch.testing.assert_close(shared(x), twin(x), rtol=0, atol=0)
+    rel, ref = lrp(shared, x, composite()), lrp(twin, x, composite())
+    assert float(ref.abs().max()) > 0
+    torch.testing.assert_close(rel, ref, rtol=1e-12, atol=1e-14)
+
+
 def test_lrp_leaves_the_model_as_it_was():
     model, x = _networks()[0]
     model.train()

@@ -73,6 +73,19 @@ def test_physics_report_on_the_trained_cnn(jets, trained_cnn):
         physics_report(out, {}, jets.label)
 
 
+def test_physics_report_counts_the_jets_each_ado_was_computed_on():
+    # an observable undefined on some jets (tau21 of a one-constituent jet is NaN) is ranked on the
+    # jets where it is defined, and the table says on how many
+    rng = np.random.default_rng(0)
+    label = np.repeat([1, 0], 50)
+    out = label + rng.normal(0, 0.5, 100)
+    partial = out.copy()
+    partial[::4] = np.nan
+    report = physics_report(out, {"full": out ** 3, "partial": partial}, label)
+    assert report.table.loc["full", "jets"] == 100 and report.table.loc["partial", "jets"] == 75
+    assert report.table.loc["partial", "ado"] == 1.0  # the same ordering on the jets it has
+
+
 def test_ado_of_monotone_equivalent_discriminants_is_exactly_one_with_ties():
     from explain import ado
 

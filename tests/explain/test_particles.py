@@ -82,6 +82,12 @@ def test_pfn_is_a_function_of_the_set_of_particles_present():
         ParticleFlowNetwork(f=(0,))
     with pytest.raises(ExplainError, match="pool_scale must be a finite number > 0, got 0"):
         ParticleFlowNetwork(pool_scale=0)
+    with pytest.raises(ExplainError, match=r"phi must be .* got \(8, True\)"):
+        ParticleFlowNetwork(phi=(8, True))
+    # widths drawn by a search space (numpy integers, as scikit-optimize's Integer gives) build it
+    # the same as Python ints, as JetImageCNN's counts do
+    drawn = ParticleFlowNetwork(phi=(np.int64(16), np.int64(8)), f=(np.int32(16),))
+    assert [m.out_features for m in drawn.modules() if isinstance(m, torch.nn.Linear)] == [16, 8, 16, 1]
 
 
 @pytest.mark.parametrize("composite", [EpsilonPlusFlat, EpsilonGammaBox, AllEpsilon],

@@ -271,7 +271,8 @@ class _SharedLayer(nn.Module):
 
 
 @pytest.mark.parametrize("composite", [
-    lambda: EpsilonPlusFlat(eps=1e-9), lambda: EpsilonGammaBox(-3.0, 3.0, eps=1e-9), lambda: AllEpsilon(eps=0.0),
+    lambda: EpsilonPlusFlat(eps=1e-9), lambda: EpsilonGammaBox(-3.0, 3.0, eps=1e-9),
+    lambda: AllEpsilon(eps=0.0),
     lambda: Composite([(nn.Linear, Gamma(0.25))]), lambda: Composite([(nn.Linear, ZPlus())]),
 ], ids=["EpsilonPlusFlat", "EpsilonGammaBox", "AllEpsilon", "Gamma", "ZPlus"])
 def test_a_layer_called_twice_gets_its_rule_at_each_call(composite):

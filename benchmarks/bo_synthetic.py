@@ -140,6 +140,33 @@ def run_tuner_mes(p: Problem, seed: int) -> tuple[float, float]:
     return run_tuner(p, seed, acq_func="MES")
 
 
+def run_tuner_nei(p: Problem, seed: int) -> tuple[float, float]:
+    """``tuner`` with Monte Carlo noisy log-EI at every ask (``acq_func="qLogNEI"``; the default
+    uses it only for batches, pending points and known noise)."""
+    return run_tuner(p, seed, acq_func="qLogNEI")
+
+
+def run_tuner_late_nei(p: Problem, seed: int) -> tuple[float, float]:
+    """``tuner`` with log-EI for the first half of the budget and Monte Carlo noisy log-EI
+    (``qLogNEI``) for the second (an experiment of session 35: noisy EI was the better searcher
+    on the smooth problems and the worse on the rugged ones). Patches ``Optimizer.ask_trials`` in
+    this process: run it in a process of its own (``--methods tuner_late_nei``)."""
+    from tuner.optimizer import Optimizer
+
+    if not getattr(Optimizer, "_late_nei", False):
+        original = Optimizer.ask_trials
+
+        def ask_trials(self: Any, *args: Any, **kwargs: Any) -> Any:
+            done = sum(1 for t in self.trials if t.state != "pending")
+            self.acq_func = "qLogNEI" if done >= Optimizer._late_budget // 2 else "LogEI"
+            return original(self, *args, **kwargs)
+
+        Optimizer.ask_trials = ask_trials  # type: ignore[method-assign]
+        Optimizer._late_nei = True  # type: ignore[attr-defined]
+    Optimizer._late_budget = p.n_calls  # type: ignore[attr-defined]
+    return run_tuner(p, seed)
+
+
 def run_tuner_exploit3(p: Problem, seed: int) -> tuple[float, float]:
     """``tuner`` with the last three evaluations at the recommendation (``exploit_last=3``)."""
     return run_tuner(p, seed, exploit_last=3)
@@ -175,7 +202,8 @@ def run_tuner_shift(p: Problem, seed: int) -> tuple[float, float]:
 METHODS = {"tuner": run_tuner, "tuner_shift": run_tuner_shift, "tuner_no_exploit": run_tuner_no_exploit,
            "tuner_exploit3": run_tuner_exploit3, "tuner_loo": run_tuner_loo,
            "tuner_cat_prior": run_tuner_cat_prior, "tuner_logei": run_tuner_logei,
-           "tuner_hedge": run_tuner_hedge, "tuner_mes": run_tuner_mes, "skopt": run_skopt,
+           "tuner_hedge": run_tuner_hedge, "tuner_mes": run_tuner_mes, "tuner_nei": run_tuner_nei,
+           "tuner_late_nei": run_tuner_late_nei, "skopt": run_skopt,
            "optuna": run_optuna, "random": run_random}
 
 

@@ -171,6 +171,12 @@ def corner_bowl(x) -> float:
     return float(np.sum((x - 1.2) ** 2) - len(x) * 0.04)
 
 
+def steep_wall(x) -> float:
+    """A narrow basin at (0.2, -0.3) under walls five orders of magnitude higher (the steep-wall
+    function of ``tests/tuner/test_warp.py``, a chi2-like surface): minimum 0."""
+    return float(np.exp(4 * ((x[0] - 0.2) ** 2 + (x[1] + 0.3) ** 2)) - 1)
+
+
 @dataclass(frozen=True)
 class Problem:
     """A test problem. ``bounds`` are the real ranges; ``dims``, when given, replaces them by a
@@ -233,4 +239,6 @@ PROBLEMS = {
     "eggholder": _p("Eggholder", eggholder, -512.0, 512.0, 2, -959.640663, 40),
     "corner_bowl6": _p("bowl at a corner, 6-D", corner_bowl, -1.0, 1.0, 6, 0.0, 60),
     "noisy_shekel10": _p("noisy Shekel-10", shekel10, 0.0, 10.0, 4, -10.536284, 60, 0.3),
+    # session 35: the steep wall of the tests, where noisy EI in the second half did worse
+    "steep_wall": _p("steep wall", steep_wall, -1.0, 1.0, 2, 0.0, 25),
 }

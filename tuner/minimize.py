@@ -86,7 +86,7 @@ def _as_callbacks(callback: Callback | Iterable[Callback] | None) -> list[Callba
 def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any = None,
                 n_calls: int = 100, n_random_starts: int | None = None,
                 n_initial_points: int = 10, initial_point_generator: str = "random",
-                acq_func: str = "LogEI", acq_optimizer: str = "auto",
+                acq_func: str = "auto", acq_optimizer: str = "auto",
                 x0: list[Any] | None = None, y0: Any = None, random_state: int | None = None,
                 verbose: bool = False, callback: Callback | Iterable[Callback] | None = None,
                 n_points: int = 10000, n_restarts_optimizer: int = 5, xi: float | None = None,
@@ -114,7 +114,12 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         n_initial_points: Space-filling points before the model takes over.
         initial_point_generator: ``"random"`` (default, as scikit-optimize's), ``"sobol"``,
             ``"halton"``, ``"hammersly"``, ``"lhs"``, ``"grid"``.
-        acq_func: ``"LogEI"`` (default; ``"EI"`` is LogEI too), ``"gp_hedge"`` (GP-Hedge over
+        acq_func: ``"auto"`` (default): analytic log expected improvement (``"LogEI"``) for
+            the first half of ``n_calls``, noisy expected improvement (``"qLogNEI"``: the
+            improvement over the best value at the evaluated points, drawn jointly with the
+            candidate's) from half of it on, where it refines (about three times the cost of an
+            ask; LogEI throughout when ``xi`` is given; BENCHMARKS.md section 1, session 35);
+            ``"LogEI"`` (``"EI"`` is LogEI too) throughout, ``"gp_hedge"`` (GP-Hedge over
             LogEI, PI and LCB, scikit-optimize's default, :mod:`tuner.acquisition.hedge`; about
             three times the cost of an ask and no better on the problems measured, BENCHMARKS.md
             section 1), ``"qLogNEI"``, ``"PI"``, ``"LCB"``, ``"MES"`` (max-value entropy
@@ -197,7 +202,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                     storage=storage,
                     device=device, acq_config=AcqConfig(kappa=kappa, xi=0.0 if xi is None else xi),
                     failures=failures, model_queue_size=model_queue_size,
-                    space_constraint=space_constraint, model_config=model_config)
+                    space_constraint=space_constraint, model_config=model_config, budget=n_calls)
     kwargs = dict(func_kwargs or {})
 
     fresh = not opt.trials

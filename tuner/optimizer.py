@@ -21,11 +21,11 @@ import numpy as np
 import torch
 from scipy.optimize import OptimizeResult
 
-from tuner.acquisition.functions import AcqConfig
+from tuner.acquisition.functions import SCHEDULED, AcqConfig, scheduled_acquisition
 from tuner.acquisition.per_second import PER_SECOND, split_value_time
 from tuner.acquisition.step import AcquisitionStep, AskState
 from tuner.candidates import allowed, deduplicate, is_new, sample
-from tuner.checks import check_device, check_extras, check_noise, check_value, seed_of, split_told
+from tuner.checks import check_device, check_extras, check_noise, check_value, is_whole, seed_of, split_told
 from tuner.errors import EvaluationError, TunerError
 from tuner.options import ASK_STRATEGIES, FAILURE_MODES, check_options, check_strategy, resolve_skopt
 from tuner.result import build_result
@@ -78,7 +78,9 @@ class Optimizer:
             effect: the acquisition is maximised by multi-start L-BFGS on the GP, and duplicates
             are always avoided.
         acq_func_kwargs: ``{"xi": ..., "kappa": ...}`` as scikit-optimize (unless ``acq_config``).
-        acq_func: ``"LogEI"`` (default; ``"EI"`` maps to it), ``"gp_hedge"`` (GP-Hedge: each
+        acq_func: ``"LogEI"`` (default; ``"EI"`` maps to it), ``"auto"`` (``gp_minimize``'s
+            default: LogEI, and noisy EI, ``"qLogNEI"``, from half of ``budget`` on,
+            :func:`tuner.acquisition.functions.scheduled_acquisition`), ``"gp_hedge"`` (GP-Hedge: each
             single ask evaluates the nominee of one of LogEI, PI and LCB, drawn by how the model
             rates their earlier nominees, :mod:`tuner.acquisition.hedge`; batches and asks beside
             pending points take LogEI's family), ``"qLogNEI"``, ``"PI"``, ``"LCB"`` or ``"MES"``
@@ -117,6 +119,10 @@ class Optimizer:
         space_constraint: ``f(point) -> bool``: only points where it is true are asked (the
             initial points by rejection; after them, the acquisition's choice when it satisfies
             the constraint, else the best of 2048 random points that do), as scikit-optimize.
+        budget: The evaluations planned, or ``None`` (not known). Read by ``acq_func="auto"``
+            only (``gp_minimize`` passes its ``n_calls``): LogEI for the first half of the
+            budget, noisy EI (``"qLogNEI"``) from half of it on; LogEI throughout without a
+            budget.
 
     Raises:
         SpaceError: a bad space.
@@ -134,7 +140,8 @@ class Optimizer:
                  *, noise: str | float = "gaussian",
                  y_warp: str = "power", storage: str | Storage | None = None,
                  device: str | torch.device | None = None, acq_config: AcqConfig | None = None,
-                 model_config: SurrogateConfig | None = None, failures: str = "worst") -> None:
+                 model_config: SurrogateConfig | None = None, failures: str = "worst",
+                 budget: int | None = None) -> None:
         r = resolve_skopt(base_estimator, noise, n_random_starts, n_initial_points, acq_config,
                           acq_func_kwargs, acq_optimizer, acq_optimizer_kwargs)
         noise, n_initial_points, acq_config = r.noise, r.n_initial_points, r.acq_config
@@ -156,7 +163,11 @@ class Optimizer:
         if y_warp == "auto":
             y_warp = "none" if self.space.cat_dims else "power"
         self.n_initial_points = n_initial_points
+        if budget is not None and (not is_whole(budget) or budget < 1):
+            raise TunerError(f"budget must be None or an int >= 1 (the evaluations planned), got {budget!r}")
         self.acq_func = acq_func
+        #: evaluations planned (``gp_minimize``'s ``n_calls``), for ``acq_func="auto"``
+        self.budget = None if budget is None else int(budget)
         #: whether results are ``(value, seconds)`` and the acquisition divides by the time
         self.per_second = acq_func in PER_SECOND
         self.noise = noise
@@ -397,6 +408,15 @@ class Optimizer:
         model, X = self.surrogate.with_lies(self._observations(), self._units(self.pending), strategy)
         return self._step.choose(model, self._ask_state(X, None), 1)
 
+    def _acq_now(self) -> str:
+        """The acquisition of this ask: ``acq_func``, or for ``"auto"`` the one
+        :func:`~tuner.acquisition.functions.scheduled_acquisition` gives for the evaluations
+        made (trials neither pending nor given with ``y0``) of ``budget``."""
+        if self.acq_func != SCHEDULED:
+            return self.acq_func
+        done = sum(1 for t in self.trials if t.state != "pending" and not (t.info or {}).get("given"))
+        return scheduled_acquisition(done, self.budget, self.acq_config.xi)
+
     def _ask_state(self, X: torch.Tensor, X_pending: torch.Tensor | None) -> AskState:
         """What the acquisition step of this ask needs: its seeds (from the study seed and the
         trial count), the incumbents, the taken points, the timed trials."""
@@ -409,7 +429,7 @@ class Optimizer:
         return AskState(X=X, X_pending=X_pending,
                         best=self._tensor(self._units(best)) if best else None,
                         taken=self._taken_units(), seed=(self._seed + 104729 * len(self.trials)) % 2**31,
-                        key=(self._seed, len(self.trials), 2), acq_func=self.acq_func,
+                        key=(self._seed, len(self.trials), 2), acq_func=self._acq_now(),
                         config=self.acq_config, known_noise=self._known_noise,
                         constraint=self.space_constraint, timed=timed)
 

@@ -10,7 +10,7 @@ import warnings
 from dataclasses import dataclass
 from typing import Any
 
-from tuner.acquisition.functions import ACQ_FUNCS, AcqConfig
+from tuner.acquisition.functions import ACQ_FUNCS, SCHEDULED, AcqConfig
 from tuner.acquisition.per_second import PER_SECOND
 from tuner.checks import check_skopt_arguments, is_whole
 from tuner.errors import TunerError
@@ -81,8 +81,8 @@ def check_options(*, n_initial_points: Any, initial_point_generator: Any, acq_fu
     if initial_point_generator not in INITIAL_POINT_GENERATORS:
         raise TunerError(f"initial_point_generator must be one of {INITIAL_POINT_GENERATORS}, "
                          f"got {initial_point_generator!r}")
-    if acq_func not in ACQ_FUNCS and acq_func not in PER_SECOND:
-        raise TunerError(f"acq_func must be one of {sorted([*ACQ_FUNCS, *PER_SECOND])}, "
+    if acq_func not in ACQ_FUNCS and acq_func not in PER_SECOND and acq_func != SCHEDULED:
+        raise TunerError(f"acq_func must be one of {sorted([*ACQ_FUNCS, *PER_SECOND, SCHEDULED])}, "
                          f"got {acq_func!r}")
     if y_warp not in (*Y_WARPS, "auto", "loo"):
         raise TunerError(f"y_warp must be one of {(*Y_WARPS, 'auto', 'loo')}, got {y_warp!r}")

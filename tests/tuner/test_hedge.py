@@ -62,13 +62,14 @@ def test_a_hedged_search_is_reproducible_and_minimises():
     assert runs[0].fun < 0.01
 
 
-def test_the_default_acquisition_is_log_ei_and_gp_hedge_is_asked_for_by_name():
+def test_the_default_acquisition_is_not_the_hedge_and_gp_hedge_is_asked_for_by_name():
     res = gp_minimize(_f, [(0.0, 1.0), (0.0, 1.0)], n_calls=8, n_initial_points=5, random_state=0,
                       progress=False)
-    assert res.specs["args"]["acq_func"] == "LogEI"
-    opt = _told("LogEI")
-    opt.ask()
-    assert opt._step.hedge.nominees == []  # log-EI alone never consults the portfolio
+    assert res.specs["args"]["acq_func"] == "auto"  # LogEI, then noisy EI (test_optimizer.py)
+    for acq in ("LogEI", "auto"):
+        opt = _told(acq)
+        opt.ask()
+        assert opt._step.hedge.nominees == []  # log-EI alone never consults the portfolio
 
 
 def test_a_hedged_study_resumed_from_sqlite_keeps_its_portfolio(tmp_path):

@@ -42,7 +42,8 @@ from tuner.errors import TunerError
 from tuner.surrogate.cached import CachedGP, KernelCachedGP, cached_gp
 from tuner.surrogate.gp import gp_settings
 
-__all__ = ["ACQ_FUNCS", "AcqConfig", "FastLogEI", "make_acquisition", "max_value_entropy"]
+__all__ = ["ACQ_FUNCS", "SCHEDULED", "AcqConfig", "FastLogEI", "make_acquisition", "max_value_entropy",
+           "scheduled_acquisition"]
 
 #: accepted ``acq_func`` names; scikit-optimize's names map onto the closest LogEI-family member
 #: (``gp_hedge``: for the single points of :class:`tuner.acquisition.hedge.Hedge`'s members, and
@@ -52,6 +53,23 @@ ACQ_FUNCS = {
     "qLogNEI": "qLogNEI", "LogNEI": "qLogNEI",
     "PI": "PI", "LCB": "LCB", "MES": "MES",
 }
+
+#: the acquisition of ``acq_func="auto"`` (``gp_minimize``'s default): :func:`scheduled_acquisition`
+SCHEDULED = "auto"
+
+
+def scheduled_acquisition(done: int, budget: int | None, xi: float) -> str:
+    """The :data:`ACQ_FUNCS` name an ``acq_func="auto"`` ask uses after ``done`` evaluations of a
+    ``budget`` (``None``: not known): ``"LogEI"`` for the first half of the budget,
+    ``"qLogNEI"`` (noisy EI: the improvement over the best value at the evaluated points drawn
+    jointly with the candidate's) from half of it on. Noisy EI was the better searcher on the
+    smooth problems and the worse on the rugged ones (Rastrigin, Michalewicz), in the second half
+    of a run the better on 82% of the runs that differed (BENCHMARKS.md section 1, session 35);
+    it costs about three times an analytic ask. ``"LogEI"`` throughout where no budget is known
+    (an ``Optimizer`` of its own) or a margin ``xi > 0`` is asked for (noisy EI has none)."""
+    if budget is None or xi > 0 or done < budget // 2:
+        return "LogEI"
+    return "qLogNEI"
 
 
 @dataclass(frozen=True)

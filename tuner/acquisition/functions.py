@@ -5,6 +5,8 @@
   noise, equal to the best observation for an interpolating model).
 * ``qLogNEI``: Monte Carlo noisy log expected improvement, for batches, for points still being
   evaluated (pending points enter as fantasies) and for objectives with known noise.
+* ``auto`` (:data:`SCHEDULED`, ``gp_minimize``'s default): LogEI, and ``qLogNEI`` from half of
+  the budget on (:func:`scheduled_acquisition`).
 * ``LCB`` / ``PI`` for scikit-optimize users who ask for them by name.
 * ``MES``: max-value entropy search (Wang and Jegelka, arXiv 1703.01968; BoTorch's
   ``qMaxValueEntropy``): the information a point gives about the value of the minimum, the
@@ -62,10 +64,11 @@ def scheduled_acquisition(done: int, budget: int | None, xi: float) -> str:
     """The :data:`ACQ_FUNCS` name an ``acq_func="auto"`` ask uses after ``done`` evaluations of a
     ``budget`` (``None``: not known): ``"LogEI"`` for the first half of the budget,
     ``"qLogNEI"`` (noisy EI: the improvement over the best value at the evaluated points drawn
-    jointly with the candidate's) from half of it on. Noisy EI was the better searcher on the
-    smooth problems and the worse on the rugged ones (Rastrigin, Michalewicz), in the second half
-    of a run the better on 82% of the runs that differed (BENCHMARKS.md section 1, session 35);
-    it costs about three times an analytic ask. ``"LogEI"`` throughout where no budget is known
+    jointly with the candidate's) from half of it on. Noisy EI at every ask was the better
+    searcher on the smooth problems and the worse on the rugged ones (Rastrigin, Michalewicz);
+    in the second half of a run only, better on 143 and worse on 92 of 250 paired runs over 25
+    problems, worse on a steep-walled basin (BENCHMARKS.md section 1, session 35). Its asks cost
+    about three times an analytic one. ``"LogEI"`` throughout where no budget is known
     (an ``Optimizer`` of its own) or a margin ``xi > 0`` is asked for (noisy EI has none)."""
     if budget is None or xi > 0 or done < budget // 2:
         return "LogEI"

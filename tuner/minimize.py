@@ -235,17 +235,15 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         """Fixed arguments, plus what the objective asks to know about its trial."""
         return kwargs if context is None else {**kwargs, **context(trial, opt.trials)}
 
-    def n_evaluated() -> int:
-        return sum(1 for t in opt.trials if t.state != "pending" and not t.info.get("given"))
 
     pool, n_par, owned = make_executor(executor, n_jobs)
-    bar = tqdm(total=n_calls, initial=min(n_evaluated(), n_calls), disable=not progress,
+    bar = tqdm(total=n_calls, initial=min(opt.n_evaluated, n_calls), disable=not progress,
                desc="gp_minimize", unit="eval", dynamic_ncols=True)
 
     def ask(n: int) -> list[Trial]:
         """``n`` new trials; one is the recommendation when they are among the last
         ``exploit_last`` of the budget (and the recommendation is a new point)."""
-        left = n_calls - n_evaluated() - len(opt.pending)
+        left = n_calls - opt.n_evaluated - len(opt.pending)
         rec = opt.ask_recommended() if left - n < exploit_last and not opt.n_queued else None
         if rec is None:
             return opt.ask_trials(n)
@@ -272,7 +270,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                                   "such return, which is recorded as a failed trial")
         bar.update(1)
         if verbose:
-            print(f"Iteration No: {n_evaluated()} value {out['value']} at {trial.x}")
+            print(f"Iteration No: {opt.n_evaluated} value {out['value']} at {trial.x}")
 
     def after_round() -> bool:
         best = min(opt.yi) if opt.complete else float("nan")
@@ -288,7 +286,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
 
     try:
         run_trials(opt, lambda t: pool.submit(run_objective, func, t.x, call_kwargs(t)),
-                   restart=restart, width=lambda: n_par, remaining=lambda: n_calls - n_evaluated(),
+                   restart=restart, width=lambda: n_par, remaining=lambda: n_calls - opt.n_evaluated,
                    handle=handle, after_round=after_round, ask=ask)
     finally:
         bar.close()

@@ -25,7 +25,7 @@ from tuner.acquisition.functions import SCHEDULED, AcqConfig, scheduled_acquisit
 from tuner.acquisition.per_second import PER_SECOND, split_value_time
 from tuner.acquisition.step import AcquisitionStep, AskState
 from tuner.candidates import allowed, deduplicate, is_new, sample
-from tuner.checks import check_device, check_extras, check_noise, check_value, is_whole, seed_of, split_told
+from tuner.checks import check_device, check_extras, check_noise, check_value, seed_of, split_told
 from tuner.errors import EvaluationError, TunerError
 from tuner.options import ASK_STRATEGIES, FAILURE_MODES, check_options, check_strategy, resolve_skopt
 from tuner.result import build_result
@@ -149,7 +149,8 @@ class Optimizer:
         check_options(n_initial_points=n_initial_points,
                       initial_point_generator=initial_point_generator, acq_func=acq_func,
                       y_warp=y_warp, noise=noise, failures=failures,
-                      model_queue_size=model_queue_size, space_constraint=space_constraint)
+                      model_queue_size=model_queue_size, space_constraint=space_constraint,
+                      budget=budget)
         self.space_constraint = space_constraint
         self._settings: dict[str, Any] = {
             "n_initial_points": n_initial_points, "initial_point_generator": initial_point_generator,
@@ -163,8 +164,6 @@ class Optimizer:
         if y_warp == "auto":
             y_warp = "none" if self.space.cat_dims else "power"
         self.n_initial_points = n_initial_points
-        if budget is not None and (not is_whole(budget) or budget < 1):
-            raise TunerError(f"budget must be None or an int >= 1 (the evaluations planned), got {budget!r}")
         self.acq_func = acq_func
         #: evaluations planned (``gp_minimize``'s ``n_calls``), for ``acq_func="auto"``
         self.budget = None if budget is None else int(budget)
@@ -408,14 +407,19 @@ class Optimizer:
         model, X = self.surrogate.with_lies(self._observations(), self._units(self.pending), strategy)
         return self._step.choose(model, self._ask_state(X, None), 1)
 
+    @property
+    def n_evaluated(self) -> int:
+        """Evaluations made: trials neither pending nor given with ``y0`` (what ``budget`` and
+        ``gp_minimize``'s ``n_calls`` count)."""
+        return sum(1 for t in self.trials if t.state != "pending" and not t.info.get("given"))
+
     def _acq_now(self) -> str:
         """The acquisition of this ask: ``acq_func``, or for ``"auto"`` the one
-        :func:`~tuner.acquisition.functions.scheduled_acquisition` gives for the evaluations
-        made (trials neither pending nor given with ``y0``) of ``budget``."""
+        :func:`~tuner.acquisition.functions.scheduled_acquisition` gives for
+        :attr:`n_evaluated` of ``budget``."""
         if self.acq_func != SCHEDULED:
             return self.acq_func
-        done = sum(1 for t in self.trials if t.state != "pending" and not (t.info or {}).get("given"))
-        return scheduled_acquisition(done, self.budget, self.acq_config.xi)
+        return scheduled_acquisition(self.n_evaluated, self.budget, self.acq_config.xi)
 
     def _ask_state(self, X: torch.Tensor, X_pending: torch.Tensor | None) -> AskState:
         """What the acquisition step of this ask needs: its seeds (from the study seed and the

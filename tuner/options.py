@@ -65,7 +65,7 @@ def resolve_skopt(base_estimator: Any, noise: str | float, n_random_starts: int 
 
 def check_options(*, n_initial_points: Any, initial_point_generator: Any, acq_func: Any,
                   y_warp: Any, noise: Any, failures: Any, model_queue_size: Any,
-                  space_constraint: Any) -> None:
+                  space_constraint: Any, budget: Any = None) -> None:
     """Check the optimiser's options (see :class:`~tuner.optimizer.Optimizer` for each).
 
     Raises:
@@ -91,6 +91,8 @@ def check_options(*, n_initial_points: Any, initial_point_generator: Any, acq_fu
         raise TunerError(f"noise must be 'gaussian' or a finite variance >= 0, got {noise!r}")
     if model_queue_size is not None and (not is_whole(model_queue_size) or model_queue_size < 1):
         raise TunerError(f"model_queue_size must be None or an int >= 1, got {model_queue_size!r}")
+    if budget is not None and (not is_whole(budget) or budget < 1):
+        raise TunerError(f"budget must be None or an int >= 1 (the evaluations planned), got {budget!r}")
 
 
 def check_strategy(n: Any, strategy: Any) -> None:

@@ -39,7 +39,7 @@ from scipy import optimize, stats
 
 from tuner.errors import TunerError
 
-__all__ = ["BOX_COX_EXPONENTS", "YEO_JOHNSON_EXPONENTS", "Y_WARPS", "OutputWarp"]
+__all__ = ["BOX_COX_EXPONENTS", "MIN_RELATIVE_SPREAD", "YEO_JOHNSON_EXPONENTS", "Y_WARPS", "OutputWarp"]
 
 #: output warps a surrogate can model
 Y_WARPS = ("none", "log", "power")
@@ -49,6 +49,10 @@ Y_WARPS = ("none", "log", "power")
 #: deviation: log-like far up a wall, nearly linear in the basin
 BOX_COX_EXPONENTS = (0.0, 0.25, 0.5)
 YEO_JOHNSON_EXPONENTS = (-2.0, -1.0, -0.5, 0.0, 0.5)
+#: a power warp whose values spread over less than this fraction of their magnitude has lost
+#: the differences between them to rounding (Box-Cox with a negative exponent of values a
+#: million above zero: ``(z^-3 - 1) / -3`` is 1/3 to the last digit): the identity replaces it
+MIN_RELATIVE_SPREAD = 1e-6
 
 
 def _spread(y: np.ndarray) -> float | None:
@@ -58,6 +62,16 @@ def _spread(y: np.ndarray) -> float | None:
     if len(np.unique(y)) < 3 or not sd > 0 or not np.all(np.isfinite(y)):
         return None
     return sd
+
+
+def _resolves(warp: OutputWarp, y: np.ndarray) -> bool:
+    """Whether ``warp`` keeps the differences between the values ``y`` (finite warped values
+    spread over at least :data:`MIN_RELATIVE_SPREAD` of their largest magnitude)."""
+    with np.errstate(all="ignore"):
+        w = warp(y)
+    if not np.all(np.isfinite(w)):
+        return False
+    return bool(np.ptp(w) > MIN_RELATIVE_SPREAD * np.max(np.abs(w)))
 
 
 @dataclass(frozen=True)
@@ -110,7 +124,10 @@ class OutputWarp:
         with np.errstate(all="ignore"):  # a bounded search: scipy's own bracket search can fail
             res = optimize.minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded")
         lam = float(res.x) if np.isfinite(res.fun) else 1.0
-        return cls("power", method, sd, lam)
+        warp = cls("power", method, sd, lam)
+        # values far from zero against their spread (a loss a million above its floor): every
+        # exponent is then nearly linear over them, and the fitted one may lose them to rounding
+        return warp if _resolves(warp, y) else cls("power")
 
     @classmethod
     def family(cls, y: np.ndarray) -> list[OutputWarp]:
@@ -124,7 +141,7 @@ class OutputWarp:
             if np.all(y > 0):
                 warps += [cls("power", "box-cox", sd, lam) for lam in BOX_COX_EXPONENTS]
             warps += [cls("power", "yeo-johnson", sd, lam) for lam in YEO_JOHNSON_EXPONENTS]
-        return warps
+        return [w for w in warps if w.method == "identity" or _resolves(w, y)]
 
     def __call__(self, y: Any) -> np.ndarray:
         """Warp objective values."""

@@ -177,6 +177,59 @@ def steep_wall(x) -> float:
     return float(np.exp(4 * ((x[0] - 0.2) ** 2 + (x[1] + 0.3) ** 2)) - 1)
 
 
+def schwefel(x) -> float:
+    x = np.asarray(x, dtype=float)
+    return float(418.9829 * len(x) - np.sum(x * np.sin(np.sqrt(np.abs(x)))))
+
+
+def holder_table(x) -> float:
+    x1, x2 = x
+    return float(-abs(np.sin(x1) * np.cos(x2) * np.exp(abs(1 - np.sqrt(x1**2 + x2**2) / np.pi))))
+
+
+def drop_wave(x) -> float:
+    r2 = float(x[0] ** 2 + x[1] ** 2)
+    return float(-(1 + np.cos(12 * np.sqrt(r2))) / (0.5 * r2 + 2))
+
+
+def sum_squares(x) -> float:
+    x = np.asarray(x, dtype=float)
+    return float(np.sum(np.arange(1, len(x) + 1) * x**2))
+
+
+def hartmann4(x) -> float:
+    """The four-dimensional Hartmann function (Picheny et al. 2012's scaling)."""
+    x = np.asarray(x, dtype=float)
+    inner = np.sum(_A[:, :4] * (x - _P[:, :4]) ** 2, axis=1)
+    return float((1.1 - np.sum(_ALPHA * np.exp(-inner))) / 0.839)
+
+
+def rotated_hyper_ellipsoid(x) -> float:
+    x = np.asarray(x, dtype=float)
+    return float(np.sum(np.cumsum(x**2)))
+
+
+def three_hump_camel(x) -> float:
+    x1, x2 = x
+    return float(2 * x1**2 - 1.05 * x1**4 + x1**6 / 6 + x1 * x2 + x2**2)
+
+
+def trid(x) -> float:
+    x = np.asarray(x, dtype=float)
+    return float(np.sum((x - 1) ** 2) - np.sum(x[1:] * x[:-1]))
+
+
+def hartmann3_tiny(x) -> float:
+    """Hartmann3 times 1e-9: the same landscape at a scale no tolerance may assume."""
+    return 1e-9 * hartmann3(x)
+
+
+def sphere_offset(x) -> float:
+    """A shifted 3-D sphere a million above zero: the offset no tolerance may assume."""
+    x = np.asarray(x, dtype=float)
+    return float(1e6 + np.sum((x - 0.3) ** 2))
+
+
 @dataclass(frozen=True)
 class Problem:
     """A test problem. ``bounds`` are the real ranges; ``dims``, when given, replaces them by a
@@ -241,4 +294,17 @@ PROBLEMS = {
     "noisy_shekel10": _p("noisy Shekel-10", shekel10, 0.0, 10.0, 4, -10.536284, 60, 0.3),
     # session 35: the steep wall of the tests, where noisy EI in the second half did worse
     "steep_wall": _p("steep wall", steep_wall, -1.0, 1.0, 2, 0.0, 25),
+    # the second hold-out set (session 36): further standard functions never measured before, a
+    # 10-D one, and two scale checks (a landscape at 1e-9, a bowl a million above zero)
+    "schwefel4": _p("Schwefel-4", schwefel, -500.0, 500.0, 4, 5.0910265e-05, 60),
+    "holder_table": _p("Holder table", holder_table, -10.0, 10.0, 2, -19.2085026, 40),
+    "drop_wave": _p("Drop-wave", drop_wave, -5.12, 5.12, 2, -1.0, 40),
+    "sum_squares10": _p("sum of squares, 10-D", sum_squares, -10.0, 10.0, 10, 0.0, 100),
+    "hartmann4": _p("Hartmann4", hartmann4, 0.0, 1.0, 4, -3.134494, 50),
+    "ellipsoid8": _p("rotated hyper-ellipsoid, 8-D", rotated_hyper_ellipsoid, -65.536, 65.536, 8,
+                     0.0, 80),
+    "three_hump_camel": _p("three-hump camel", three_hump_camel, -5.0, 5.0, 2, 0.0, 30),
+    "trid6": _p("Trid-6", trid, -36.0, 36.0, 6, -50.0, 60),
+    "hartmann3_tiny": _p("Hartmann3 x 1e-9", hartmann3_tiny, 0.0, 1.0, 3, -3.86278e-9, 50),
+    "sphere_offset3": _p("sphere + 1e6, 3-D", sphere_offset, -1.0, 1.0, 3, 1e6, 30),
 }

@@ -235,7 +235,6 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         """Fixed arguments, plus what the objective asks to know about its trial."""
         return kwargs if context is None else {**kwargs, **context(trial, opt.trials)}
 
-
     pool, n_par, owned = make_executor(executor, n_jobs)
     bar = tqdm(total=n_calls, initial=min(opt.n_evaluated, n_calls), disable=not progress,
                desc="gp_minimize", unit="eval", dynamic_ncols=True)

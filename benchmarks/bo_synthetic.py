@@ -186,11 +186,105 @@ def run_tuner_shift(p: Problem, seed: int) -> tuple[float, float]:
     return run_tuner(p, seed)
 
 
+def run_tuner_landscape_warp(p: Problem, seed: int, n_points: int = 1024) -> tuple[float, float]:
+    """``tuner`` with an experimental power warp whose exponent is fitted to the last model's
+    posterior median at ``n_points`` Sobol points of the space (the landscape's distribution of
+    values, not the search's, which crowds the basin; session 37). Patches the surrogate in this
+    process: run it in a process of its own; continuous spaces only."""
+    import torch
+    from scipy import optimize, stats
+
+    from tuner.surrogate import state as state_module
+    from tuner.surrogate import warp as warp_module
+    from tuner.surrogate.gp import warped_mean
+
+    original = state_module.Surrogate._choose_warp
+
+    def choose(self: Any, X: Any, y: np.ndarray, var: Any) -> Any:
+        sd = warp_module._spread(y)
+        if self.y_warp != "power" or self.model is None or sd is None:
+            return original(self, X, y, var)
+        U = torch.quasirandom.SobolEngine(X.shape[1], scramble=True, seed=0).draw(n_points).to(X)
+        pool = np.maximum(self.warp.inverse(warped_mean(self.model, U)), y.min())
+        cls = warp_module.OutputWarp
+        z = pool / sd
+        if np.all(y > 0):
+            zs = np.sort(z)
+            osm = stats.probplot(zs, dist="norm", fit=False)[0]
+            method = "box-cox"
+
+            def loss(lam: float) -> float:
+                return -float(np.corrcoef(osm, stats.boxcox(zs, lam))[0, 1])
+        else:
+            method = "yeo-johnson"
+
+            def loss(lam: float) -> float:
+                return -float(stats.yeojohnson_llf(lam, z))
+        with np.errstate(all="ignore"):
+            res = optimize.minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded")
+        lam = float(res.x) if np.isfinite(res.fun) else 1.0
+        warp = cls("power", method, sd, lam)
+        return warp if warp_module._resolves(warp, y) else cls("power")
+
+    state_module.Surrogate._choose_warp = choose  # type: ignore[method-assign]
+    return run_tuner(p, seed)
+
+
+def run_tuner_knee(p: Problem, seed: int, q: float = 50.0) -> tuple[float, float]:
+    """``tuner`` with an experimental warp ``log(1 + (y - min y) / c)``, ``c`` the ``q``-th
+    percentile of ``y - min y``: linear (smooth) at the incumbent on the scale of the values
+    told, logarithmic up the walls (session 37). Patches the warp's fit in this process: run it
+    in a process of its own."""
+    from tuner.surrogate import warp as warp_module
+
+    original = warp_module.OutputWarp.fit.__func__  # type: ignore[attr-defined]
+
+    def knee(cls: Any, kind: str, y: Any) -> Any:
+        y = np.asarray(y, dtype=float)
+        sd = warp_module._spread(y)
+        if kind not in ("power", "loo") or sd is None:
+            return original(cls, kind, y)
+        u = y - y.min()
+        c = float(np.percentile(u[u > 0], q))
+        warp = cls("power", "yeo-johnson", c if c > 0 else sd, 0.0, float(y.min()))
+        return warp if warp_module._resolves(warp, y) else cls("power")
+
+    warp_module.OutputWarp.fit = classmethod(knee)  # type: ignore[method-assign,assignment]
+    return run_tuner(p, seed)
+
+
+def run_tuner_knee_loo(p: Problem, seed: int, q: float = 50.0) -> tuple[float, float]:
+    """``y_warp="loo"`` choosing between HEBO's power warp and :func:`run_tuner_knee`'s (session
+    37). Patches the warp family in this process: run it in a process of its own."""
+    from tuner.surrogate import warp as warp_module
+
+    fit = warp_module.OutputWarp.fit
+
+    def family(cls: Any, y: Any) -> Any:
+        y = np.asarray(y, dtype=float)
+        warps = [fit("power", y)]
+        if warp_module._spread(y) is not None:
+            u = y - y.min()
+            c = float(np.percentile(u[u > 0], q))
+            if c > 0:
+                knee = cls("power", "yeo-johnson", c, 0.0, float(y.min()))
+                if warp_module._resolves(knee, y):
+                    warps.append(knee)
+        return warps
+
+    warp_module.OutputWarp.family = classmethod(family)  # type: ignore[method-assign,assignment]
+    return run_tuner(p, seed, y_warp="loo")
+
+
 METHODS = {"tuner": run_tuner, "tuner_shift": run_tuner_shift, "tuner_no_exploit": run_tuner_no_exploit,
            "tuner_exploit3": run_tuner_exploit3, "tuner_loo": run_tuner_loo,
            "tuner_cat_prior": run_tuner_cat_prior, "tuner_logei": run_tuner_logei,
            "tuner_hedge": run_tuner_hedge, "tuner_mes": run_tuner_mes, "tuner_nei": run_tuner_nei,
-           "tuner_late_nei": run_tuner_late_nei, "skopt": run_skopt,
+           "tuner_late_nei": run_tuner_late_nei,
+           "tuner_landscape_warp": run_tuner_landscape_warp,
+           "tuner_knee50": run_tuner_knee, "tuner_knee10": lambda p, s: run_tuner_knee(p, s, 10.0),
+           "tuner_knee25": lambda p, s: run_tuner_knee(p, s, 25.0), "tuner_knee_loo": run_tuner_knee_loo,
+           "tuner_power": lambda p, s: run_tuner(p, s, y_warp="power"), "skopt": run_skopt,
            "optuna": run_optuna, "random": run_random}
 
 

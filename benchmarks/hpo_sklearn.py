@@ -128,6 +128,8 @@ def main() -> None:
                                        model_config=SurrogateConfig(categorical_prior=(loc, scale))))
                 elif method == "tuner-loo":  # the output warp chosen by leave-one-out density
                     r = list(run_tuner(data, args.trials, seed, y_warp="loo"))
+                elif method == "tuner-power":  # HEBO's power warp (the default before session 37)
+                    r = list(run_tuner(data, args.trials, seed, y_warp="power"))
                 elif method == "tuner-logei":  # LogEI throughout (gp_minimize's default before session 35)
                     r = list(run_tuner(data, args.trials, seed, acq_func="LogEI"))
                 else:

@@ -93,7 +93,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                 kappa: float = 1.96, noise: str | float = "gaussian", n_jobs: int = 1,
                 model_queue_size: int | None = None, space_constraint: Any = None, *,
                 executor: Any = None, storage: str | None = None, progress: bool = True,
-                y_warp: str = "power", device: str | None = None,
+                y_warp: str = "auto", device: str | None = None,
                 func_kwargs: dict[str, Any] | None = None, failures: str = "worst",
                 model_config: SurrogateConfig | None = None,
                 exploit_last: int = 1) -> OptimizeResult:
@@ -147,13 +147,14 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
             repeated; points that were in flight are evaluated again).
         progress: Show a progress bar.
         y_warp: Output warp of the surrogate, so that a few values far up a wall do not flatten
-            the basin: ``"power"`` (default; HEBO's Box-Cox / Yeo-Johnson transform fitted at
-            each refit), ``"loo"`` (at each fit the member of a small power-transform family,
-            the identity included, under which the GP predicts each told value best from the
-            others: better on smooth bowls whose minimum value is near 0, worse on steep walls
-            and noisy objectives, BENCHMARKS.md section 1), ``"auto"`` (``"power"`` without
-            categorical dimensions, ``"none"`` with them), ``"log"`` to model ``log f``
-            (positive objectives over decades) or ``"none"``.
+            the basin: ``"auto"`` (default: ``"loo"`` without categorical dimensions,
+            ``"power"`` with them), ``"loo"`` (at each fit HEBO's power transform or a knee warp,
+            linear near the best value and logarithmic above, whichever the GP predicts each
+            told value better from the others under; HEBO's where that cannot be judged: the
+            first fit, known noise), ``"power"`` (HEBO's Box-Cox / Yeo-Johnson transform fitted
+            at each refit; the default before session 37, 5x behind Optuna on smooth 8-10-D
+            bowls), ``"log"`` to model ``log f`` (positive objectives over decades) or
+            ``"none"``.
         device: Torch device of the surrogate.
         func_kwargs: Fixed keyword arguments passed to ``func``.
         failures: ``"worst"``: failed points enter the surrogate with the worst value seen, so the

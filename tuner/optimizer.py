@@ -43,6 +43,9 @@ TOLD_UNASKED = "points_told_without_ask"
 #: the storage's meta key of ``gp_hedge``'s nominees and choices, so that a resumed study keeps
 #: its portfolio's gains
 HEDGE_STATE = "gp_hedge_nominees"
+#: the storage's meta key of the last fit (points, output warp, hyperparameters): a resumed
+#: study takes it as its first fit (:meth:`tuner.surrogate.state.Surrogate.restore`)
+FIT_STATE = "surrogate_fit"
 
 
 def _few_threads(method: Callable[..., Any]) -> Callable[..., Any]:
@@ -96,13 +99,15 @@ class Optimizer:
             fixes the design and every random choice of the acquisition search.
         noise: ``"gaussian"`` to learn a noise level, or a float: the known noise variance of
             every observation (``tell(..., noise=)`` overrides it per observation).
-        y_warp: The output warp (:mod:`tuner.surrogate.warp`): ``"power"`` (default; HEBO's
-            Box-Cox / Yeo-Johnson transform, fitted to the values at each refit), ``"loo"`` (at
-            each fit the member of a small power-transform family, the identity included, under
-            which the GP predicts each told value best from the others; ``"power"`` where that
-            cannot be judged: categories, known noise), ``"auto"`` (``"power"`` for a space
-            without categorical dimensions, ``"none"`` with them), ``"log"`` (model ``log y``;
-            for positive objectives that vary over decades, such as a chi2) or ``"none"``.
+        y_warp: The output warp (:mod:`tuner.surrogate.warp`): ``"auto"`` (default: ``"loo"``
+            for a space without categorical dimensions, ``"power"`` with them, the better of
+            the two on each kind in BENCHMARKS.md section 1, session 37), ``"loo"`` (at each
+            fit HEBO's power transform or the knee warp ``log(1 + (y - min y) / c)``, whichever
+            the GP predicts each told value better from the others under; HEBO's where that
+            cannot be judged: the first fit, known noise), ``"power"`` (HEBO's Box-Cox /
+            Yeo-Johnson transform, fitted to the values at each refit), ``"log"`` (model
+            ``log y``; for positive objectives that vary over decades, such as a chi2) or
+            ``"none"``.
         storage: Path of a SQLite study file (an existing file is resumed), or a
             :class:`~tuner.storage.Storage`; default: in memory.
         device: Torch device of the surrogate (e.g. ``"cuda"``).
@@ -138,7 +143,7 @@ class Optimizer:
                  acq_func_kwargs: dict[str, Any] | None = None,
                  acq_optimizer_kwargs: dict[str, Any] | None = None, avoid_duplicates: bool = True,
                  *, noise: str | float = "gaussian",
-                 y_warp: str = "power", storage: str | Storage | None = None,
+                 y_warp: str = "auto", storage: str | Storage | None = None,
                  device: str | torch.device | None = None, acq_config: AcqConfig | None = None,
                  model_config: SurrogateConfig | None = None, failures: str = "worst",
                  budget: int | None = None) -> None:
@@ -162,7 +167,7 @@ class Optimizer:
         self.random_only = isinstance(base_estimator, str) and base_estimator.upper() == "DUMMY"
         self._settings["base_estimator"] = "dummy" if self.random_only else "GP"
         if y_warp == "auto":
-            y_warp = "none" if self.space.cat_dims else "power"
+            y_warp = "power" if self.space.cat_dims else "loo"
         self.n_initial_points = n_initial_points
         self.acq_func = acq_func
         #: evaluations planned (``gp_minimize``'s ``n_calls``), for ``acq_func="auto"``
@@ -205,6 +210,7 @@ class Optimizer:
         self.trials = self.storage.trials()
         self._requeue = [t for t in self.trials if t.state == "pending"]
         self._step.hedge.restore(self.storage.get_meta(HEDGE_STATE))
+        self.surrogate.restore(self.storage.get_meta(FIT_STATE))
         self.fit()
 
     # --- bookkeeping ---------------------------------------------------------------------------
@@ -635,7 +641,10 @@ class Optimizer:
         told = sum(t.state != "pending" for t in self.trials)
         given = sum(bool(t.info.get("given")) for t in self.trials)
         initial = self.n_initial_points + self._n_enqueued + given
+        n = self.surrogate.n_fitted
         self.surrogate.fit(self._observations(), keep=not self._requeue and told >= initial)
+        if self.surrogate.n_fitted != n and self.study is not None:
+            self.storage.set_meta(FIT_STATE, self.surrogate.fit_state())
 
     def predict(self, points: Sequence[Sequence[Any]]) -> tuple[np.ndarray, np.ndarray]:
         """Posterior mean and standard deviation of the objective (in the warped scale).

@@ -123,3 +123,35 @@ def test_ctrl_c_in_a_serial_objective_stops_the_run():
     with pytest.raises(KeyboardInterrupt):
         gp_minimize(f, [(0.0, 1.0)], n_calls=6, n_initial_points=3, random_state=0, progress=False)
     assert len(calls) == 2
+
+
+@pytest.mark.parametrize("y_warp", ["loo", "power"])
+def test_a_resumed_study_continues_as_the_one_never_stopped(tmp_path, y_warp):
+    """Re-created on its SQLite file after 16 evaluations, an optimiser asks the point the one
+    never stopped asks: its first fit is the stored one (warp and hyperparameters), not a refit,
+    which would start the hyperparameters elsewhere than the never-stopped warm start and, under
+    the default ``"loo"`` warp, choose the warp without the kernel of the fit before."""
+    def f(x):
+        return float((x[0] - 0.3) ** 2 + 3 * (x[1] + 0.2) ** 2 + 0.1 * np.sin(9 * x[0]))
+
+    def run(opt, n):
+        for _ in range(n):
+            x = opt.ask()
+            opt.tell(x, f(x))
+
+    space, kw = [(-1.0, 1.0), (-1.0, 1.0)], dict(n_initial_points=5, random_state=3, y_warp=y_warp)
+    whole = Optimizer(space, **kw)
+    run(whole, 16)
+    first = Optimizer(space, storage=str(tmp_path / "s.db"), **kw)
+    run(first, 16)
+    first.storage.close()
+    resumed = Optimizer(space, storage=str(tmp_path / "s.db"), **kw)
+    assert resumed.warp == whole.warp
+    assert resumed.ask() == whole.ask()
+    run(resumed, 3)
+    run(whole, 3)
+    assert resumed.Xi == whole.Xi
+    resumed.storage.close()
+    other = Optimizer(space, storage=str(tmp_path / "s.db"), **{**kw, "y_warp": "none"})  # refits
+    assert other.warp.kind == "none"
+    other.storage.close()

@@ -9,6 +9,7 @@ mean) happens here.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -81,6 +82,7 @@ class Surrogate:
         self._model_n = 0  # points of the current model
         self._fit_n = 0  # points at the last hyperparameter optimisation
         self._warm_state: dict[str, Any] | None = None
+        self._restored: dict[str, Any] | None = None  # a resumed study's last fit
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=torch.float64, device=self.device)
@@ -89,6 +91,30 @@ class Surrogate:
         """Whether the model takes the noise as known, given the variances told (``None`` where
         none was): a fixed variance, or any told."""
         return not isinstance(self.noise, str) or any(v is not None for v in noise)
+
+    @property
+    def n_fitted(self) -> int:
+        """Points (successful and imputed) of the current model; 0 before the first fit."""
+        return self._model_n
+
+    def fit_state(self) -> dict[str, Any] | None:
+        """The current fit as JSON-ready data (points, warp, hyperparameters, points at the
+        last hyperparameter optimisation), or ``None`` before the first fit: what
+        :meth:`restore` takes."""
+        if self.model is None or self._warm_state is None:
+            return None
+        params = {k: [v.detach().cpu().tolist(), str(v.dtype).removeprefix("torch.")]
+                  for k, v in self._warm_state.items()}
+        return {"n": self._model_n, "fit_n": self._fit_n, "warp": dataclasses.asdict(self.warp),
+                "params": params}
+
+    def restore(self, state: dict[str, Any] | None) -> None:
+        """Take a stored :meth:`fit_state` for the first fit, if that fit is of as many points:
+        the fit is then the stored one (its warp, its hyperparameters loaded, not optimised), so
+        that a resumed search continues as the one never stopped would. Refitting instead would
+        start the hyperparameters elsewhere than the never-stopped search's warm start, and a
+        ``"loo"`` warp is chosen with the kernel of the fit before, which a resumed study lacks."""
+        self._restored = state
 
     def _choose_warp(self, X: torch.Tensor, y: np.ndarray, var: np.ndarray | None) -> OutputWarp:
         """The warp for the values ``y`` at ``X``: with ``y_warp="loo"`` the member of
@@ -130,6 +156,11 @@ class Surrogate:
             Yvar = self._tensor(np.maximum(wvar, 2e-6 * scale)[:, None])
         return X, self._tensor(-wy[:, None]), Yvar, warp
 
+    def _state_tensors(self, params: dict[str, Any]) -> dict[str, torch.Tensor]:
+        """A model ``state_dict`` from :meth:`fit_state`'s lists."""
+        return {k: torch.as_tensor(v, dtype=getattr(torch, dtype), device=self.device)
+                for k, (v, dtype) in params.items()}
+
     def _build(self, X: torch.Tensor, Y: torch.Tensor, Yvar: torch.Tensor | None) -> Any:
         """An unfitted GP of this surrogate's structure and options for the data ``X, Y, Yvar``."""
         return build_gp(X, Y, Yvar, cat_dims=self.cat_dims, min_noise=self.config.min_noise,
@@ -146,11 +177,18 @@ class Surrogate:
         if n_ok < 2 or n_ok < min(self.min_points, 2) or obs.n == self._model_n:
             return
         t0 = time.perf_counter()
-        X, Y, Yvar, warp = self.data(obs)
+        restored, self._restored = self._restored, None
+        kind = "power" if self.y_warp == "loo" else self.y_warp
+        if restored is not None and (restored["n"] != obs.n or restored["warp"]["kind"] != kind):
+            restored = None  # more points told since, or a study made with another warp
+        X, Y, Yvar, warp = self.data(obs, None if restored is None else OutputWarp(**restored["warp"]))
         model = self._build(X, Y, Yvar)
         cfg = self.config
         optimise = obs.n < cfg.always_refit_below or obs.n >= (1 + cfg.refit_growth) * self._fit_n
         warm, subset = self._warm_state, optimise and 0 < cfg.fit_subset < len(X)
+        if restored is not None:  # a resumed study: the stored fit, not a new one
+            warm, optimise, subset = self._state_tensors(restored["params"]), False, False
+            self._fit_n = int(restored["fit_n"])
         if subset:  # the hyperparameters from a random subset, then the GP of all the data
             idx = np.sort(np.random.default_rng(len(X)).choice(len(X), cfg.fit_subset, replace=False))
             t = torch.as_tensor(idx, device=X.device)

@@ -15,15 +15,19 @@ improvement over the incumbent mean the same) and evens out their spread:
   makes the normal probability plot straightest, scipy's default) and Yeo-Johnson otherwise (the
   maximum-likelihood exponent), within [-3, 3]. Exponent 1 is (up to a shift) the identity, so
   evenly spread values are left about as they are.
-* ``"loo"`` (chosen by the optimiser, :meth:`OutputWarp.family`): at each fit, the member of a
-  small family (the identity, HEBO's fit, a few Box-Cox and Yeo-Johnson exponents) under which
-  the Gaussian process predicts each told value best from the others, on the objective's own
-  scale (:func:`tuner.surrogate.mll.warp_loo`). HEBO's exponent makes the values' histogram
-  normal, which says nothing about how they vary over the space: on a bowl whose minimum value
-  is near 0 it picks a log-like Box-Cox that turns the basin into a spike, and the search loses
-  precision there (Branin, a weak quadratic). The choice fixes those and loses on steep walls
-  and noisy objectives (BENCHMARKS.md section 1), so it is an option, not the default. Where it
-  cannot be made (no GP fitted yet, known noise variances) it is HEBO's fit.
+* ``"loo"`` (the default of :func:`tuner.gp_minimize` and :class:`tuner.Optimizer`; chosen by
+  the optimiser from :meth:`OutputWarp.family`): at each fit, HEBO's fit or the knee warp
+  (:meth:`OutputWarp.knee`, ``log(1 + (y - min y) / c)`` with ``c`` the median height above the
+  best value told), whichever the Gaussian process predicts each told value better from the
+  others under, on the objective's own scale (:func:`tuner.surrogate.mll.warp_loo`). HEBO's
+  exponent makes the values' histogram normal, which says nothing about how they vary over the
+  space: as a search crowds a bowl whose minimum value is near 0 the histogram turns log-normal,
+  the exponent goes to 0, and the log of a quadratic is a cone whose tip the GP cannot model (an
+  8-D ellipsoid and a 10-D sum of squares 5x behind Optuna's GPSampler). The knee warp is
+  linear at the best value (a smooth basin stays smooth) and logarithmic far up the walls; HEBO's
+  fit wins where the basin itself is steep or quartic (Powell, Zakharov). Where no choice can be
+  made (no GP fitted yet, known noise variances) it is HEBO's fit. BENCHMARKS.md section 1,
+  session 37.
 
 A warp maps the told values before the model sees them (known noise variances through its slope,
 to first order) and maps predictions back (:meth:`OutputWarp.inverse`: the posterior median).
@@ -39,20 +43,20 @@ from scipy import optimize, stats
 
 from tuner.errors import TunerError
 
-__all__ = ["BOX_COX_EXPONENTS", "MIN_RELATIVE_SPREAD", "YEO_JOHNSON_EXPONENTS", "Y_WARPS", "OutputWarp"]
+__all__ = ["KNEE_PERCENTILE", "MIN_RELATIVE_SPREAD", "Y_WARPS", "OutputWarp"]
 
 #: output warps a surrogate can model
 Y_WARPS = ("none", "log", "power")
-#: the exponents of the Box-Cox (all values positive) and Yeo-Johnson members of
-#: :meth:`OutputWarp.family` (``y_warp="loo"``); both transform the values divided by their
-#: standard deviation, so Yeo-Johnson of positive values is Box-Cox shifted by one standard
-#: deviation: log-like far up a wall, nearly linear in the basin
-BOX_COX_EXPONENTS = (0.0, 0.25, 0.5)
-YEO_JOHNSON_EXPONENTS = (-2.0, -1.0, -0.5, 0.0, 0.5)
-#: a power warp whose values spread over less than this fraction of their magnitude has lost
-#: the differences between them to rounding (Box-Cox with a negative exponent of values a
-#: million above zero: ``(z^-3 - 1) / -3`` is 1/3 to the last digit): the identity replaces it
-MIN_RELATIVE_SPREAD = 1e-6
+#: the knee of :meth:`OutputWarp.knee` is this percentile of the told values' heights above the
+#: smallest
+KNEE_PERCENTILE = 50.0
+#: a power warp whose values spread over less than this fraction of their magnitude is the
+#: identity instead: over so narrow a range every exponent is nearly linear (it bends by about
+#: ``|lam - 1|`` times that fraction), and what is left is harm. Box-Cox with a negative exponent
+#: of values a million above zero lost their differences to rounding (``(z^-3 - 1) / -3`` is 1/3
+#: to the last digit); with exponent 3 it made them 1e18 apart from zero, and the noisy-EI
+#: search on that posterior ended in a gradient of not-a-number (session 37)
+MIN_RELATIVE_SPREAD = 1e-3
 
 
 def _spread(y: np.ndarray) -> float | None:
@@ -65,8 +69,8 @@ def _spread(y: np.ndarray) -> float | None:
 
 
 def _resolves(warp: OutputWarp, y: np.ndarray) -> bool:
-    """Whether ``warp`` keeps the differences between the values ``y`` (finite warped values
-    spread over at least :data:`MIN_RELATIVE_SPREAD` of their largest magnitude)."""
+    """Whether ``warp`` does more than a nearly linear map of the values ``y`` could (finite
+    warped values spread over at least :data:`MIN_RELATIVE_SPREAD` of their largest magnitude)."""
     with np.errstate(all="ignore"):
         w = warp(y)
     if not np.all(np.isfinite(w)):
@@ -127,21 +131,39 @@ class OutputWarp:
         warp = cls("power", method, sd, lam)
         # values far from zero against their spread (a loss a million above its floor): every
         # exponent is then nearly linear over them, and the fitted one may lose them to rounding
+        # or blow them up
         return warp if _resolves(warp, y) else cls("power")
 
     @classmethod
-    def family(cls, y: np.ndarray) -> list[OutputWarp]:
-        """The warps the ``"loo"`` choice compares for the told values ``y``: the identity,
-        HEBO's fit (:meth:`fit`), Box-Cox with the exponents :data:`BOX_COX_EXPONENTS` (when every
-        value is positive) and Yeo-Johnson with :data:`YEO_JOHNSON_EXPONENTS`."""
+    def knee(cls, y: np.ndarray) -> OutputWarp:
+        """The warp ``log(1 + (y - m) / c)`` for the told values ``y``, ``m`` their smallest and
+        ``c`` the median height above it (:data:`KNEE_PERCENTILE`): about linear within ``c`` of
+        the best value told, so a smooth basin stays smooth (a log of values whose minimum is near
+        0 makes a bowl a cone), and logarithmic above, so walls far up do not flatten the basin.
+        As the search closes in, ``c`` falls with the heights it tells. Fewer than three distinct
+        values keep the identity.
+
+        Returns:
+            A ``"power"`` warp: Yeo-Johnson with exponent 0 of ``(y - m) / c`` (its inverse and
+            slope are Yeo-Johnson's, and values below ``m`` map as well).
+        """
         y = np.asarray(y, dtype=float)
-        warps = [cls("none"), cls.fit("power", y)]
-        sd = _spread(y)
-        if sd is not None:
-            if np.all(y > 0):
-                warps += [cls("power", "box-cox", sd, lam) for lam in BOX_COX_EXPONENTS]
-            warps += [cls("power", "yeo-johnson", sd, lam) for lam in YEO_JOHNSON_EXPONENTS]
-        return [w for w in warps if w.method == "identity" or _resolves(w, y)]
+        if _spread(y) is None:
+            return cls("power")
+        low = float(np.min(y))
+        heights = y - low
+        c = float(np.percentile(heights[heights > 0], KNEE_PERCENTILE))
+        warp = cls("power", "yeo-johnson", c, 0.0, low)
+        return warp if c > 0 and _resolves(warp, y) else cls("power")
+
+    @classmethod
+    def family(cls, y: np.ndarray) -> list[OutputWarp]:
+        """The warps the ``"loo"`` choice compares for the told values ``y``: HEBO's fit
+        (:meth:`fit`) and the knee warp (:meth:`knee`), the second left out where it cannot be
+        made (it is then the identity)."""
+        y = np.asarray(y, dtype=float)
+        hebo, knee = cls.fit("power", y), cls.knee(y)
+        return [hebo] if knee.method == "identity" else [hebo, knee]
 
     def __call__(self, y: Any) -> np.ndarray:
         """Warp objective values."""

@@ -17,6 +17,7 @@ import json
 import sys
 import time
 import warnings
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -159,22 +160,35 @@ def run_tuner_exploit3(p: Problem, seed: int) -> tuple[float, float]:
     return run_tuner(p, seed, exploit_last=3)
 
 
-def run_tuner_shift(p: Problem, seed: int) -> tuple[float, float]:
-    """``tuner`` with an experimental shift-invariant power warp: Yeo-Johnson (maximum-likelihood
-    exponent) of the values less their minimum, over their standard deviation (session 23; the
-    default's Box-Cox / Yeo-Johnson switch depends on where zero is). Patches the warp's fit in
-    this process: run it in a process of its own (``--methods tuner_shift``)."""
-    from scipy import optimize, stats
-
+def _run_with_power_fit(p: Problem, seed: int, make: Callable[[Any, np.ndarray, float], Any],
+                        **options: Any) -> tuple[float, float]:
+    """``tuner`` with the power warp's fit (``"power"``, and ``"loo"``'s fallback) replaced by
+    ``make(OutputWarp, y, sd)`` where an exponent can be fitted, kept only where it resolves the
+    values. Patches the warp in this process: run such a method in a process of its own."""
     from tuner.surrogate import warp as warp_module
 
     original = warp_module.OutputWarp.fit.__func__  # type: ignore[attr-defined]
 
-    def shifted(cls: Any, kind: str, y: Any) -> Any:
+    def fit(cls: Any, kind: str, y: Any) -> Any:
         y = np.asarray(y, dtype=float)
         sd = warp_module._spread(y)
         if kind not in ("power", "loo") or sd is None:
             return original(cls, kind, y)
+        warp = make(cls, y, sd)
+        return warp if warp_module._resolves(warp, y) else cls("power")
+
+    warp_module.OutputWarp.fit = classmethod(fit)  # type: ignore[method-assign,assignment]
+    return run_tuner(p, seed, **options)
+
+
+def run_tuner_shift(p: Problem, seed: int) -> tuple[float, float]:
+    """``tuner`` with an experimental shift-invariant power warp: Yeo-Johnson (maximum-likelihood
+    exponent) of the values less their minimum, over their standard deviation (session 23; the
+    default's Box-Cox / Yeo-Johnson switch depends on where zero is); ``--methods tuner_shift``
+    in a process of its own."""
+    from scipy import optimize, stats
+
+    def shifted(cls: Any, y: np.ndarray, sd: float) -> Any:
         z = (y - y.min()) / sd
         with np.errstate(all="ignore"):
             res = optimize.minimize_scalar(lambda lam: -float(stats.yeojohnson_llf(lam, z)),
@@ -182,8 +196,7 @@ def run_tuner_shift(p: Problem, seed: int) -> tuple[float, float]:
         lam = float(res.x) if np.isfinite(res.fun) else 1.0
         return cls("power", "yeo-johnson", sd, lam, float(y.min()))
 
-    warp_module.OutputWarp.fit = classmethod(shifted)  # type: ignore[method-assign,assignment]
-    return run_tuner(p, seed)
+    return _run_with_power_fit(p, seed, shifted, y_warp="power")
 
 
 def run_tuner_landscape_warp(p: Problem, seed: int, n_points: int = 1024) -> tuple[float, float]:
@@ -233,24 +246,13 @@ def run_tuner_landscape_warp(p: Problem, seed: int, n_points: int = 1024) -> tup
 def run_tuner_knee(p: Problem, seed: int, q: float = 50.0) -> tuple[float, float]:
     """``tuner`` with an experimental warp ``log(1 + (y - min y) / c)``, ``c`` the ``q``-th
     percentile of ``y - min y``: linear (smooth) at the incumbent on the scale of the values
-    told, logarithmic up the walls (session 37). Patches the warp's fit in this process: run it
-    in a process of its own."""
-    from tuner.surrogate import warp as warp_module
-
-    original = warp_module.OutputWarp.fit.__func__  # type: ignore[attr-defined]
-
-    def knee(cls: Any, kind: str, y: Any) -> Any:
-        y = np.asarray(y, dtype=float)
-        sd = warp_module._spread(y)
-        if kind not in ("power", "loo") or sd is None:
-            return original(cls, kind, y)
+    told, logarithmic up the walls (session 37); in a process of its own."""
+    def knee(cls: Any, y: np.ndarray, sd: float) -> Any:
         u = y - y.min()
         c = float(np.percentile(u[u > 0], q))
-        warp = cls("power", "yeo-johnson", c if c > 0 else sd, 0.0, float(y.min()))
-        return warp if warp_module._resolves(warp, y) else cls("power")
+        return cls("power", "yeo-johnson", c if c > 0 else sd, 0.0, float(y.min()))
 
-    warp_module.OutputWarp.fit = classmethod(knee)  # type: ignore[method-assign,assignment]
-    return run_tuner(p, seed)
+    return _run_with_power_fit(p, seed, knee, y_warp="power")
 
 
 def run_tuner_knee_loo(p: Problem, seed: int, q: float = 50.0) -> tuple[float, float]:

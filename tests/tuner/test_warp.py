@@ -248,3 +248,33 @@ def test_the_loo_warp_keeps_a_smooth_bowl_smooth(seed):
                       n_calls=20, random_state=seed, progress=False, y_warp="loo", exploit_last=0,
                       acq_func="LogEI")
     assert res.fun < 1e-5, res.fun
+
+
+def test_the_loo_choice_is_made_only_where_the_hyperparameters_are_optimised(monkeypatch):
+    """The choice factorises the covariance once more, as a hyperparameter optimisation does; it
+    is made as often (every fit below ``always_refit_below`` points, then when the points grew by
+    ``refit_growth``), and a fit between keeps the member and refits its warp to the values:
+    at 2000 points a choice at every tell cost 0.5 s of a 1.1 s ask+tell (BENCHMARKS.md section
+    1, session 37). The real ``warp_loo`` runs; the spy only counts its calls."""
+    from tuner import Optimizer
+    from tuner.surrogate import state
+    from tuner.surrogate.gp import SurrogateConfig
+
+    sizes: list[int] = []
+    real = state.warp_loo
+
+    def spy(model, X, y, warps):
+        sizes.append(len(y))
+        return real(model, X, y, warps)
+
+    monkeypatch.setattr(state, "warp_loo", spy)
+    opt = Optimizer([(-1.0, 1.0)] * 2, n_initial_points=4, random_state=0,
+                    model_config=SurrogateConfig(always_refit_below=8, refit_growth=0.5))
+    for _ in range(13):
+        x = opt.ask()
+        opt.tell(x, (x[0] - 0.3) ** 2 + 10 * (x[1] + 0.2) ** 2)
+    # a fit at every tell from 2 points on (the first, with no kernel before it: HEBO's); the
+    # choice at 3-7 (below 8) and 11 (>= 1.5 x 7); the fits at 8-10, 12, 13 keep the member
+    assert sizes == [3, 4, 5, 6, 7, 11]
+    y = np.asarray(opt.yi)
+    assert opt.warp == OutputWarp.family(y)[opt.surrogate._member]  # kept, refitted to all 13

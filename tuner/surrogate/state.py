@@ -83,6 +83,7 @@ class Surrogate:
         self._fit_n = 0  # points at the last hyperparameter optimisation
         self._warm_state: dict[str, Any] | None = None
         self._restored: dict[str, Any] | None = None  # a resumed study's last fit
+        self._member: int | None = None  # the "loo" family member of the last choice
 
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=torch.float64, device=self.device)
@@ -106,7 +107,7 @@ class Surrogate:
         params = {k: [v.detach().cpu().tolist(), str(v.dtype).removeprefix("torch.")]
                   for k, v in self._warm_state.items()}
         return {"n": self._model_n, "fit_n": self._fit_n, "warp": dataclasses.asdict(self.warp),
-                "params": params}
+                "member": self._member, "params": params}
 
     def restore(self, state: dict[str, Any] | None) -> None:
         """Take a stored :meth:`fit_state` for the first fit, if that fit is of as many points:
@@ -116,17 +117,23 @@ class Surrogate:
         ``"loo"`` warp is chosen with the kernel of the fit before, which a resumed study lacks."""
         self._restored = state
 
-    def _choose_warp(self, X: torch.Tensor, y: np.ndarray, var: np.ndarray | None) -> OutputWarp:
+    def _choose_warp(self, X: torch.Tensor, y: np.ndarray, var: np.ndarray | None,
+                     choose: bool = True) -> OutputWarp:
         """The warp for the values ``y`` at ``X``: with ``y_warp="loo"`` the member of
         :meth:`OutputWarp.family` with the highest leave-one-out density of ``y`` under the
         kernel of the last fit (:func:`tuner.surrogate.mll.warp_loo`), where that fit is a
-        GP of learned noise; otherwise (and before the first fit) :meth:`OutputWarp.fit`."""
+        GP of learned noise; otherwise (and before the first fit) :meth:`OutputWarp.fit`. With
+        ``choose=False`` (a fit that keeps its hyperparameters) the member chosen last, fitted
+        to ``y``: the choice costs a factorisation of the covariance, as a hyperparameter
+        optimisation does, and is made as often (at 2000 points it would take 0.5 s a tell)."""
         if self.y_warp == "loo" and var is None and self.model is not None:
             warps = OutputWarp.family(y)
-            return warps[int(np.argmax(warp_loo(self.model, X, y, warps)))]
+            if choose or self._member is None or self._member >= len(warps):
+                self._member = int(np.argmax(warp_loo(self.model, X, y, warps)))
+            return warps[self._member]
         return OutputWarp.fit(self.y_warp, y)
 
-    def data(self, obs: Observations, warp: OutputWarp | None = None
+    def data(self, obs: Observations, warp: OutputWarp | None = None, choose: bool = True
              ) -> tuple[torch.Tensor, torch.Tensor, torch.Tensor | None, OutputWarp]:
         """Inputs, warped targets (of ``-y``) and known variances, and the warp: ``warp`` when
         given (it must map every value), else one chosen for them. Imputed points take the
@@ -145,7 +152,7 @@ class Surrogate:
             if not np.all(np.isfinite(wy)):  # a value the given warp cannot map: choose anew
                 warp = wy = None
         if warp is None or wy is None:
-            warp = self._choose_warp(X, y, var)
+            warp = self._choose_warp(X, y, var, choose)
             wy = warp(y)
         wvar = None if var is None else var * warp.slope(y) ** 2
         Yvar = None
@@ -181,14 +188,15 @@ class Surrogate:
         kind = "power" if self.y_warp == "loo" else self.y_warp
         if restored is not None and (restored["n"] != obs.n or restored["warp"]["kind"] != kind):
             restored = None  # more points told since, or a study made with another warp
-        X, Y, Yvar, warp = self.data(obs, None if restored is None else OutputWarp(**restored["warp"]))
-        model = self._build(X, Y, Yvar)
         cfg = self.config
         optimise = obs.n < cfg.always_refit_below or obs.n >= (1 + cfg.refit_growth) * self._fit_n
+        X, Y, Yvar, warp = self.data(obs, None if restored is None else OutputWarp(**restored["warp"]),
+                                     choose=optimise)
+        model = self._build(X, Y, Yvar)
         warm, subset = self._warm_state, optimise and 0 < cfg.fit_subset < len(X)
         if restored is not None:  # a resumed study: the stored fit, not a new one
             warm, optimise, subset = self._state_tensors(restored["params"]), False, False
-            self._fit_n = int(restored["fit_n"])
+            self._fit_n, self._member = int(restored["fit_n"]), restored.get("member")
         if subset:  # the hyperparameters from a random subset, then the GP of all the data
             idx = np.sort(np.random.default_rng(len(X)).choice(len(X), cfg.fit_subset, replace=False))
             t = torch.as_tensor(idx, device=X.device)

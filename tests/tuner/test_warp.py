@@ -277,4 +277,5 @@ def test_the_loo_choice_is_made_only_where_the_hyperparameters_are_optimised(mon
     # choice at 3-7 (below 8) and 11 (>= 1.5 x 7); the fits at 8-10, 12, 13 keep the member
     assert sizes == [3, 4, 5, 6, 7, 11]
     y = np.asarray(opt.yi)
-    assert opt.warp == OutputWarp.family(y)[opt.surrogate._member]  # kept, refitted to all 13
+    chosen = OutputWarp.family(y[:11]).index(opt.model_warps[11 - 4])  # models from the 4th point
+    assert opt.warp == OutputWarp.family(y)[chosen]  # the same member, refitted to all 13

@@ -296,11 +296,12 @@ def _data(n: int) -> tuple[list[list[float]], list[float]]:
     return X, [hartmann6(x) for x in X]
 
 
-def _tuner_with(X: list[list[float]], Y: list[float], device: str | None = None) -> Any:
+def _tuner_with(X: list[list[float]], Y: list[float], device: str | None = None,
+                y_warp: str = "auto") -> Any:
     """A tuner Optimizer told ``X, Y`` (the first, cold fit happens here, not timed)."""
     from tuner import Optimizer
 
-    opt = Optimizer([(0.0, 1.0)] * 6, n_initial_points=0, random_state=0, device=device)
+    opt = Optimizer([(0.0, 1.0)] * 6, n_initial_points=0, random_state=0, device=device, y_warp=y_warp)
     opt.tell(X, Y)
     return opt
 
@@ -333,13 +334,13 @@ def _optuna_step(study: Any, dists: dict[str, Any]) -> float:
     return time.perf_counter() - t0
 
 
-def scaling(sizes: list[int], device: str | None, optuna_max: int) -> list[dict]:
+def scaling(sizes: list[int], device: str | None, optuna_max: int, y_warp: str = "auto") -> list[dict]:
     """Seconds per ask+tell after n observations of Hartmann6 (6-D)."""
     rows = []
     for n in sizes:
         X, Y = _data(n)
         t0 = time.perf_counter()
-        opt = _tuner_with(X, Y, device)
+        opt = _tuner_with(X, Y, device, y_warp)
         first = time.perf_counter() - t0
         reps = 9 if n <= 500 else 3  # cheap calls: more of them, so that the median means something
         times = [_tuner_step(opt) for _ in range(reps)]
@@ -425,6 +426,7 @@ def main() -> None:
     ap.add_argument("--scaling", action="store_true", help="also time ask+tell vs observations")
     ap.add_argument("--sizes", default="100,500,1000,2000")
     ap.add_argument("--device", default=None)
+    ap.add_argument("--y-warp", default="auto", help="tuner's output warp in --scaling")
     ap.add_argument("--optuna-max", type=int, default=1000)
     ap.add_argument("--out", default=None)
     ap.add_argument("--jsonl", default=None, help="append each run to this file and skip runs it "
@@ -467,7 +469,7 @@ def main() -> None:
     table(results, methods)
     rows = []
     if args.scaling:
-        rows = scaling([int(s) for s in args.sizes.split(",")], args.device, args.optuna_max)
+        rows = scaling([int(s) for s in args.sizes.split(",")], args.device, args.optuna_max, args.y_warp)
         print("\nSeconds per ask+tell, Hartmann6 (6-D)\n")
         print("| observations | device | tuner | Optuna GPSampler | tuner's first tell of them all |\n"
               "|---|---|---|---|---|")

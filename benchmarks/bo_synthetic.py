@@ -186,15 +186,11 @@ def run_tuner_shift(p: Problem, seed: int) -> tuple[float, float]:
     exponent) of the values less their minimum, over their standard deviation (session 23; the
     default's Box-Cox / Yeo-Johnson switch depends on where zero is); ``--methods tuner_shift``
     in a process of its own."""
-    from scipy import optimize, stats
+    from tuner.surrogate.warp import _power_exponent
 
     def shifted(cls: Any, y: np.ndarray, sd: float) -> Any:
         z = (y - y.min()) / sd
-        with np.errstate(all="ignore"):
-            res = optimize.minimize_scalar(lambda lam: -float(stats.yeojohnson_llf(lam, z)),
-                                           bounds=(-3.0, 3.0), method="bounded")
-        lam = float(res.x) if np.isfinite(res.fun) else 1.0
-        return cls("power", "yeo-johnson", sd, lam, float(y.min()))
+        return cls("power", "yeo-johnson", sd, _power_exponent(z, "yeo-johnson"), float(y.min()))
 
     return _run_with_power_fit(p, seed, shifted, y_warp="power")
 
@@ -205,7 +201,6 @@ def run_tuner_landscape_warp(p: Problem, seed: int, n_points: int = 1024) -> tup
     values, not the search's, which crowds the basin; session 37). Patches the surrogate in this
     process: run it in a process of its own; continuous spaces only."""
     import torch
-    from scipy import optimize, stats
 
     from tuner.surrogate import state as state_module
     from tuner.surrogate import warp as warp_module
@@ -213,34 +208,20 @@ def run_tuner_landscape_warp(p: Problem, seed: int, n_points: int = 1024) -> tup
 
     original = state_module.Surrogate._choose_warp
 
-    def choose(self: Any, X: Any, y: np.ndarray, var: Any) -> Any:
+    def choose(self: Any, X: Any, y: np.ndarray, var: Any, again: bool = True) -> Any:
         sd = warp_module._spread(y)
         if self.y_warp != "power" or self.model is None or sd is None:
-            return original(self, X, y, var)
+            return original(self, X, y, var, again)
         U = torch.quasirandom.SobolEngine(X.shape[1], scramble=True, seed=0).draw(n_points).to(X)
         pool = np.maximum(self.warp.inverse(warped_mean(self.model, U)), y.min())
         cls = warp_module.OutputWarp
-        z = pool / sd
-        if np.all(y > 0):
-            zs = np.sort(z)
-            osm = stats.probplot(zs, dist="norm", fit=False)[0]
-            method = "box-cox"
-
-            def loss(lam: float) -> float:
-                return -float(np.corrcoef(osm, stats.boxcox(zs, lam))[0, 1])
-        else:
-            method = "yeo-johnson"
-
-            def loss(lam: float) -> float:
-                return -float(stats.yeojohnson_llf(lam, z))
-        with np.errstate(all="ignore"):
-            res = optimize.minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded")
-        lam = float(res.x) if np.isfinite(res.fun) else 1.0
+        method = "box-cox" if np.all(y > 0) else "yeo-johnson"
+        lam = warp_module._power_exponent(pool / sd, method)
         warp = cls("power", method, sd, lam)
         return warp if warp_module._resolves(warp, y) else cls("power")
 
     state_module.Surrogate._choose_warp = choose  # type: ignore[method-assign]
-    return run_tuner(p, seed)
+    return run_tuner(p, seed, y_warp="power")
 
 
 def run_tuner_knee(p: Problem, seed: int, q: float = 50.0) -> tuple[float, float]:
@@ -248,33 +229,15 @@ def run_tuner_knee(p: Problem, seed: int, q: float = 50.0) -> tuple[float, float
     percentile of ``y - min y``: linear (smooth) at the incumbent on the scale of the values
     told, logarithmic up the walls (session 37); in a process of its own."""
     def knee(cls: Any, y: np.ndarray, sd: float) -> Any:
-        u = y - y.min()
-        c = float(np.percentile(u[u > 0], q))
-        return cls("power", "yeo-johnson", c if c > 0 else sd, 0.0, float(y.min()))
+        return cls.knee(y, q)
 
     return _run_with_power_fit(p, seed, knee, y_warp="power")
 
 
-def run_tuner_knee_loo(p: Problem, seed: int, q: float = 50.0) -> tuple[float, float]:
-    """``y_warp="loo"`` choosing between HEBO's power warp and :func:`run_tuner_knee`'s (session
-    37). Patches the warp family in this process: run it in a process of its own."""
-    from tuner.surrogate import warp as warp_module
-
-    fit = warp_module.OutputWarp.fit
-
-    def family(cls: Any, y: Any) -> Any:
-        y = np.asarray(y, dtype=float)
-        warps = [fit("power", y)]
-        if warp_module._spread(y) is not None:
-            u = y - y.min()
-            c = float(np.percentile(u[u > 0], q))
-            if c > 0:
-                knee = cls("power", "yeo-johnson", c, 0.0, float(y.min()))
-                if warp_module._resolves(knee, y):
-                    warps.append(knee)
-        return warps
-
-    warp_module.OutputWarp.family = classmethod(family)  # type: ignore[method-assign,assignment]
+def run_tuner_knee_loo(p: Problem, seed: int) -> tuple[float, float]:
+    """``y_warp="loo"`` choosing between HEBO's power warp and the knee at the median (session
+    37): since then the library's ``"loo"`` itself, the same runs as ``tuner_loo`` (kept as the
+    name session 37's commands use)."""
     return run_tuner(p, seed, y_warp="loo")
 
 

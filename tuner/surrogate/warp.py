@@ -15,19 +15,18 @@ improvement over the incumbent mean the same) and evens out their spread:
   makes the normal probability plot straightest, scipy's default) and Yeo-Johnson otherwise (the
   maximum-likelihood exponent), within [-3, 3]. Exponent 1 is (up to a shift) the identity, so
   evenly spread values are left about as they are.
-* ``"loo"`` (the default of :func:`tuner.gp_minimize` and :class:`tuner.Optimizer`; chosen by
-  the optimiser from :meth:`OutputWarp.family`): at each fit, HEBO's fit or the knee warp
-  (:meth:`OutputWarp.knee`, ``log(1 + (y - min y) / c)`` with ``c`` the median height above the
-  best value told), whichever the Gaussian process predicts each told value better from the
-  others under, on the objective's own scale (:func:`tuner.surrogate.mll.warp_loo`). HEBO's
-  exponent makes the values' histogram normal, which says nothing about how they vary over the
-  space: as a search crowds a bowl whose minimum value is near 0 the histogram turns log-normal,
-  the exponent goes to 0, and the log of a quadratic is a cone whose tip the GP cannot model (an
-  8-D ellipsoid and a 10-D sum of squares 5x behind Optuna's GPSampler). The knee warp is
-  linear at the best value (a smooth basin stays smooth) and logarithmic far up the walls; HEBO's
-  fit wins where the basin itself is steep or quartic (Powell, Zakharov). Where no choice can be
-  made (no GP fitted yet, known noise variances) it is HEBO's fit. BENCHMARKS.md section 1,
-  session 37.
+* ``"loo"`` (the default of :func:`tuner.gp_minimize` and :class:`tuner.Optimizer` on spaces without
+  categorical dimensions; chosen by the optimiser from :meth:`OutputWarp.family`): at each fit,
+  HEBO's fit or the knee warp (:meth:`OutputWarp.knee`, ``log(1 + (y - min y) / c)`` with ``c`` the
+  median height above the best value told), whichever the Gaussian process predicts each told value
+  better from the others under, on the objective's own scale (:func:`tuner.surrogate.mll.warp_loo`).
+  HEBO's exponent makes the values' histogram normal, which says nothing about how they vary over
+  the space: as a search crowds a bowl whose minimum value is near 0 the histogram turns log-normal,
+  the exponent goes to 0, and the log of a quadratic is a cone whose tip the GP cannot model (an 8-D
+  ellipsoid and a 10-D sum of squares 5x behind Optuna's GPSampler). The knee warp is linear at the
+  best value (a smooth basin stays smooth) and logarithmic far up the walls; HEBO's fit wins where
+  the basin itself is steep or quartic (Powell, Zakharov). Where no choice can be made (no GP fitted
+  yet, known noise variances) it is HEBO's fit. BENCHMARKS.md section 1, session 37.
 
 A warp maps the told values before the model sees them (known noise variances through its slope,
 to first order) and maps predictions back (:meth:`OutputWarp.inverse`: the posterior median).
@@ -66,6 +65,24 @@ def _spread(y: np.ndarray) -> float | None:
     if len(np.unique(y)) < 3 or not sd > 0 or not np.all(np.isfinite(y)):
         return None
     return sd
+
+
+def _power_exponent(z: np.ndarray, method: str) -> float:
+    """HEBO's exponent of ``method`` for the values ``z`` (within [-3, 3]; 1 where the search
+    fails): for Box-Cox (``z`` positive) the one that makes the normal probability plot
+    straightest, scipy's default; for Yeo-Johnson the maximum-likelihood one."""
+    if method == "box-cox":
+        zs = np.sort(z)  # Box-Cox keeps the order: the plot's normal quantiles are fixed
+        osm = stats.probplot(zs, dist="norm", fit=False)[0]
+
+        def loss(lam: float) -> float:
+            return -float(np.corrcoef(osm, stats.boxcox(zs, lam))[0, 1])
+    else:
+        def loss(lam: float) -> float:
+            return -float(stats.yeojohnson_llf(lam, z))
+    with np.errstate(all="ignore"):  # a bounded search: scipy's own bracket search can fail
+        res = optimize.minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded")
+    return float(res.x) if np.isfinite(res.fun) else 1.0
 
 
 def _resolves(warp: OutputWarp, y: np.ndarray) -> bool:
@@ -113,21 +130,8 @@ class OutputWarp:
         if sd is None:
             return cls("power")
         z = y / sd
-        if np.all(z > 0):  # Box-Cox: the exponent that makes the normal probability plot straightest
-            method = "box-cox"
-            zs = np.sort(z)  # Box-Cox keeps the order: the plot's normal quantiles are fixed
-            osm = stats.probplot(zs, dist="norm", fit=False)[0]
-
-            def loss(lam: float) -> float:
-                return -float(np.corrcoef(osm, stats.boxcox(zs, lam))[0, 1])
-        else:  # Yeo-Johnson: the maximum-likelihood exponent
-            method = "yeo-johnson"
-
-            def loss(lam: float) -> float:
-                return -float(stats.yeojohnson_llf(lam, z))
-        with np.errstate(all="ignore"):  # a bounded search: scipy's own bracket search can fail
-            res = optimize.minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded")
-        lam = float(res.x) if np.isfinite(res.fun) else 1.0
+        method = "box-cox" if np.all(z > 0) else "yeo-johnson"
+        lam = _power_exponent(z, method)
         warp = cls("power", method, sd, lam)
         # values far from zero against their spread (a loss a million above its floor): every
         # exponent is then nearly linear over them, and the fitted one may lose them to rounding
@@ -135,13 +139,13 @@ class OutputWarp:
         return warp if _resolves(warp, y) else cls("power")
 
     @classmethod
-    def knee(cls, y: np.ndarray) -> OutputWarp:
+    def knee(cls, y: np.ndarray, percentile: float = KNEE_PERCENTILE) -> OutputWarp:
         """The warp ``log(1 + (y - m) / c)`` for the told values ``y``, ``m`` their smallest and
-        ``c`` the median height above it (:data:`KNEE_PERCENTILE`): about linear within ``c`` of
-        the best value told, so a smooth basin stays smooth (a log of values whose minimum is near
-        0 makes a bowl a cone), and logarithmic above, so walls far up do not flatten the basin.
-        As the search closes in, ``c`` falls with the heights it tells. Fewer than three distinct
-        values keep the identity.
+        ``c`` the ``percentile``-th percentile of the heights above it (the median by default):
+        about linear within ``c`` of the best value told, so a smooth basin stays smooth (a log
+        of values whose minimum is near 0 makes a bowl a cone), and logarithmic above, so walls
+        far up do not flatten the basin. As the search closes in, ``c`` falls with the heights it
+        tells. Fewer than three distinct values keep the identity.
 
         Returns:
             A ``"power"`` warp: Yeo-Johnson with exponent 0 of ``(y - m) / c`` (its inverse and
@@ -152,7 +156,7 @@ class OutputWarp:
             return cls("power")
         low = float(np.min(y))
         heights = y - low
-        c = float(np.percentile(heights[heights > 0], KNEE_PERCENTILE))
+        c = float(np.percentile(heights[heights > 0], percentile))
         warp = cls("power", "yeo-johnson", c, 0.0, low)
         return warp if c > 0 and _resolves(warp, y) else cls("power")
 

@@ -369,6 +369,39 @@ def table(results: dict[str, dict[str, list[tuple[float, float]]]], methods: lis
               f"<= 1 on {int(np.sum(r <= 1))} of {len(r)}")
 
 
+def paired(by_seed: dict[str, dict[str, dict[int, tuple[float, float]]]], methods: list[str]) -> None:
+    """Seed by seed: on how many seeds ``tuner`` ends below / above each peer (the seeds both
+    ran), and its median over the better peer's (the target of issue 12)."""
+    peers = [m for m in ("optuna", "skopt") if m in methods]
+    if "tuner" not in methods or not peers:
+        return
+    print("\nPaired by seed: tuner better / worse than each peer; tuner's median over the better "
+          "peer's\n")
+    print("| problem | " + " | ".join(f"vs {m}" for m in peers) + " | better peer | tuner / it |")
+    print("|---|" + "---|" * (len(peers) + 2))
+    ratios, wins, losses = [], 0, 0
+    for pname, by_m in by_seed.items():
+        if "tuner" not in by_m or not all(m in by_m for m in peers):
+            continue
+        ours, cells, med = by_m["tuner"], [], {}
+        for m in peers:
+            seeds = sorted(set(ours) & set(by_m[m]))
+            b = sum(ours[s][0] < by_m[m][s][0] for s in seeds)
+            w = sum(ours[s][0] > by_m[m][s][0] for s in seeds)
+            wins, losses = wins + b, losses + w
+            cells.append(f"{b} / {w}")
+            med[m] = float(np.median([r[0] for r in by_m[m].values()]))
+        best = min(med, key=med.__getitem__)
+        mine = float(np.median([r[0] for r in ours.values()]))
+        ratio = mine / med[best] if med[best] > 0 else float("inf") if mine > 0 else 1.0
+        ratios.append(ratio)
+        print(f"| {PROBLEMS[pname].name} | " + " | ".join(cells) + f" | {best} | {ratio:.3g} |")
+    if ratios:
+        r = np.array(ratios)
+        print(f"\ntuner / better peer: median {np.median(r):.3g}, <= 1 on {int(np.sum(r <= 1))} of "
+              f"{len(r)} problems; paired seeds, all peers: better {wins}, worse {losses}")
+
+
 def load_jsonl(path: Path) -> dict[str, dict[str, dict[int, tuple[float, float]]]]:
     out: dict[str, dict[str, dict[int, tuple[float, float]]]] = {}
     if path.exists():
@@ -404,12 +437,14 @@ def main() -> None:
         print(json.dumps(interleaved(args.interleaved)))
         return
     if args.table is not None:
-        merged: dict[str, dict[str, list[tuple[float, float]]]] = {}
+        by_seed: dict[str, dict[str, dict[int, tuple[float, float]]]] = {}
         for f in args.table:
             for pn, by_m in load_jsonl(Path(f)).items():
                 for m, by_s in by_m.items():
-                    merged.setdefault(pn, {}).setdefault(m, []).extend(by_s.values())
-        table(merged, [m for m in methods if any(m in b for b in merged.values())])
+                    by_seed.setdefault(pn, {}).setdefault(m, {}).update(by_s)
+        shown = [m for m in methods if any(m in b for b in by_seed.values())]
+        table({pn: {m: list(v.values()) for m, v in b.items()} for pn, b in by_seed.items()}, shown)
+        paired(by_seed, shown)
         return
     names = list(PROBLEMS) if args.problems == "all" else args.problems.split(",")
     done = load_jsonl(Path(args.jsonl)) if args.jsonl else {}

@@ -83,8 +83,9 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
         else:
             click.echo(f"  {k} = {val:.5g} +- {res.uncertainties[k]:.2g}")
     click.echo(f"validation ({v['events']} events, independent seed): chi2 tune "
-               f"{v['tune']['chi2']:.1f}, default {v['default']['chi2']:.1f} "
-               f"({v['tune']['nbins']} bins)")
+               f"{v['tune']['chi2']:.1f} +- {v['tune']['chi2_sd']:.2g}, default "
+               f"{v['default']['chi2']:.1f} +- {v['default']['chi2_sd']:.2g} ({v['tune']['nbins']} "
+               "bins; +- the Monte Carlo spread of each chi2 from seed to seed)")
     if res.at_edge:
         click.echo(f"warning: at the edge of their range: {', '.join(res.at_edge)}")
     if not v["tune_better_than_default"]:

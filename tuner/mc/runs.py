@@ -29,7 +29,7 @@ from tuner.mc.generators import PythiaGenerator
 from tuner.mc.refdata import RefHisto
 
 __all__ = ["CHUNK_SIZE", "GenerationError", "RunSpec", "chunk_seeds", "evaluate_point", "generate",
-           "head_tail", "needed_refs", "run_chunk"]
+           "generate_chunks", "head_tail", "needed_refs", "run_chunk"]
 
 #: events per chunk: the unit of work and of seeding (fixed, so results do not depend on workers)
 CHUNK_SIZE = 10_000
@@ -119,7 +119,20 @@ def _head_tail_of(path: Path) -> str:
 def generate(spec: RunSpec, n_events: int, seed: int, executor: Executor | None = None,
              n_workers: int = 1, chunk_size: int = CHUNK_SIZE, progress: Any = None,
              stderr_path: str | None = None) -> Fills:
-    """Generate ``n_events`` and return the merged raw fills.
+    """Generate ``n_events`` and return the merged raw fills (the arguments and errors of
+    :func:`generate_chunks`; exactly the same fills for any number of workers)."""
+    total = Fills()
+    for fills in generate_chunks(spec, n_events, seed, executor, n_workers, chunk_size, progress,
+                                 stderr_path):
+        total += fills
+    return total
+
+
+def generate_chunks(spec: RunSpec, n_events: int, seed: int, executor: Executor | None = None,
+                    n_workers: int = 1, chunk_size: int = CHUNK_SIZE, progress: Any = None,
+                    stderr_path: str | None = None) -> list[Fills]:
+    """Generate ``n_events`` in chunks of independent seeds and return each chunk's raw fills
+    (what a resampling estimate of a statistic's spread needs; :func:`generate` merges them).
 
     Args:
         spec: What to run.
@@ -134,7 +147,7 @@ def generate(spec: RunSpec, n_events: int, seed: int, executor: Executor | None 
             crash's last words) to this file while generating.
 
     Returns:
-        The merged fills (exactly the same for any number of workers).
+        The fills of each chunk, in chunk order (the same for any number of workers).
 
     Raises:
         GenerationError: a worker crashed or Pythia failed; the message carries its stderr.
@@ -145,15 +158,14 @@ def generate(spec: RunSpec, n_events: int, seed: int, executor: Executor | None 
     if n_events % chunk_size:
         sizes.append(n_events % chunk_size)
     seeds = chunk_seeds(seed, len(sizes))
-    total = Fills()
     if executor is None and n_workers == 1:
-        done = 0
+        chunks, done = [], 0
         for n, s in zip(sizes, seeds, strict=True):
-            total += Fills.from_bytes(run_chunk(spec, n, s, stderr_path))
+            chunks.append(Fills.from_bytes(run_chunk(spec, n, s, stderr_path)))
             done += n
             if progress:
                 progress(done)
-        return total
+        return chunks
     if executor is None:
         executor = process_pool(n_workers)
     tmp = Path(tempfile.mkdtemp(prefix="tuner-gen-"))
@@ -181,10 +193,7 @@ def generate(spec: RunSpec, n_events: int, seed: int, executor: Executor | None 
         for p in tmp.glob("*"):
             p.unlink(missing_ok=True)
         tmp.rmdir()
-    for r in results:  # merge in chunk order
-        assert r is not None
-        total += r
-    return total
+    return [r for r in results if r is not None]  # every chunk returned, or it raised
 
 
 def needed_refs(refs: Mapping[str, RefHisto], analyses: Sequence[str]) -> dict[str, RefHisto]:

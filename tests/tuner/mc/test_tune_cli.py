@@ -117,6 +117,7 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path, refdata):
     # the end of a tune shows its progress too: the jackknife's refits, the validation's events
     assert re.search(r"uncertainty: 100%.*\b8/8 \[", r.stderr), r.stderr[-2000:]
     assert re.search(r"validation: 100%", r.stderr), r.stderr[-2000:]
+    assert re.search(r"chi2 tune [\d.]+ \+- [\d.e+]+, default [\d.]+ \+- [\d.e+]+ \(", r.stdout), r.stdout
     after = Study(db, _space()).trials()
     done = [t for t in after if t.state == "complete"]
     assert len(done) == 8 and all(t.state != "pending" for t in after)
@@ -172,6 +173,10 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path, refdata):
     assert summary["validation"]["tune"]["chi2"] > 0
     v = summary["validation"]
     assert v["tune_better_than_default"] == (v["tune"]["chi2"] < v["default"]["chi2"])
+    # each chi2 with its Monte Carlo spread; 600 events are one chunk: the delta method, said so
+    assert v["tune"]["chi2_sd"] > 0 and v["default"]["chi2_sd"] > 0
+    assert "delta method" in v["tune"]["chi2_sd_method"]
+    assert v["difference_sd"] == pytest.approx(np.hypot(v["tune"]["chi2_sd"], v["default"]["chi2_sd"]))
     for f in ("tune.cmnd", "plots/convergence.png", "plots/traces.png", "plots/slices.png",
               "plots/histograms/ALEPH_1996_S3486095_d01-x01-y01.png"):
         assert (out / f).exists(), f

@@ -73,6 +73,17 @@ class Fills:
         self.n_generated += other.n_generated
         return self
 
+    def __sub__(self, other: Fills) -> Fills:
+        """These fills without those of ``other``, a part of them (a chunk's events): what a
+        leave-one-out resampling over chunks needs."""
+        out = Fills({k: v.copy() for k, v in self.sums.items()}, dict(self.n_events),
+                    self.n_generated - other.n_generated)
+        for k, v in other.sums.items():
+            out.sums[k] = out.sums[k] - v
+        for k, n in other.n_events.items():
+            out.n_events[k] = out.n_events[k] - n
+        return out
+
     def to_bytes(self) -> bytes:
         buf = io.BytesIO()
         arrays = {f"h:{k}": v for k, v in self.sums.items()}

@@ -71,10 +71,11 @@ def chi2_spread(setup: TuneSetup, chunks: list[Fills]) -> tuple[float, str]:
 
     With at least :data:`MIN_JACKKNIFE_CHUNKS` chunks, the leave-one-chunk-out jackknife
     ``sqrt((G - 1) / G * sum_g (chi2_(g) - mean)^2)``: it sees what the bins' own errors do not
-    (an event fills many bins of a spectrum; the normalisation ties the bins together), and on
-    the embedded default it matched the spread over seeds (12 seeds: 1.03 of it) where the
-    delta method of :class:`tuner.mc.chi2.Chi2` gave 0.71 of it. With fewer chunks, that delta
-    method, said to be a lower bound.
+    (an event fills many bins of a spectrum; the normalisation ties the bins together). Against
+    the spread over seeds (BENCHMARKS.md section 3, session 38): the embedded default, 12 seeds
+    of 20k events, jackknife 0.97 of it, the delta method of :class:`tuner.mc.chi2.Chi2` 0.71;
+    ALEPH + PDG at 400k events (5 seeds at 3 points, 12 degrees of freedom), jackknife 0.82,
+    delta method 0.61. With fewer chunks, that delta method, said to be a lower bound.
     """
     total = Fills()
     for c in chunks:

@@ -71,13 +71,15 @@ def _validation_table(v: dict[str, Any]) -> str:
              _num(default.get("per_hist", {}).get(k, float("nan")), 4)] for k in keys]
     rows.append(["<b>total</b>", f"<b>{_num(tune.get('chi2', float('nan')), 5)}</b>",
                  f"<b>{_num(default.get('chi2', float('nan')), 5)}</b>"])
-    rows.append(["Monte Carlo sd of the total", _num(tune.get("chi2_sd", float("nan")), 2),
-                 _num(default.get("chi2_sd", float("nan")), 2)])
     note = (f"<p>{_e(v.get('events', '?'))} events per run, seed {_e(v.get('seed', '?'))}, "
-            f"{_e(tune.get('nbins', '?'))} bins. The last row: how far another seed of as many "
-            "events would move each total (one standard deviation, from the simulated bins' "
-            "statistical errors); a difference between the columns smaller than about twice "
-            "that is not resolved by this validation.</p>")
+            f"{_e(tune.get('nbins', '?'))} bins.")
+    if "chi2_sd" in tune:  # summaries written before the validation quoted it have none
+        rows.append(["Monte Carlo sd of the total", _num(tune["chi2_sd"], 2),
+                     _num(default.get("chi2_sd", float("nan")), 2)])
+        note += (" The last row: how far another seed of as many events would move each total "
+                 f"(one standard deviation; {_e(tune.get('chi2_sd_method', ''))}); a difference "
+                 "between the columns below about twice that is not resolved by this validation.")
+    note += "</p>"
     return note + _table(["histogram", "chi2 at the tune", "chi2 at Pythia's default"], rows)
 
 

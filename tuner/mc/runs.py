@@ -121,11 +121,8 @@ def generate(spec: RunSpec, n_events: int, seed: int, executor: Executor | None 
              stderr_path: str | None = None) -> Fills:
     """Generate ``n_events`` and return the merged raw fills (the arguments and errors of
     :func:`generate_chunks`; exactly the same fills for any number of workers)."""
-    total = Fills()
-    for fills in generate_chunks(spec, n_events, seed, executor, n_workers, chunk_size, progress,
-                                 stderr_path):
-        total += fills
-    return total
+    return Fills.merge(generate_chunks(spec, n_events, seed, executor, n_workers, chunk_size,
+                                       progress, stderr_path))
 
 
 def generate_chunks(spec: RunSpec, n_events: int, seed: int, executor: Executor | None = None,

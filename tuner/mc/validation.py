@@ -74,12 +74,10 @@ def chi2_spread(setup: TuneSetup, chunks: list[Fills]) -> tuple[float, str]:
     (an event fills many bins of a spectrum; the normalisation ties the bins together). Against
     the spread over seeds (BENCHMARKS.md section 3, session 38): the embedded default, 12 seeds
     of 20k events, jackknife 0.97 of it, the delta method of :class:`tuner.mc.chi2.Chi2` 0.71;
-    ALEPH + PDG at 400k events (5 seeds at 3 points, 12 degrees of freedom), jackknife 0.82,
+    ALEPH + PDG at 400k events (5 seeds at 3 points, 12 degrees of freedom), jackknife 0.79,
     delta method 0.61. With fewer chunks, that delta method, said to be a lower bound.
     """
-    total = Fills()
-    for c in chunks:
-        total += c
+    total = Fills.merge(chunks)
     g = len(chunks)
     if g < MIN_JACKKNIFE_CHUNKS:
         var = setup.score(total).variance
@@ -103,9 +101,7 @@ def validate(setup: TuneSetup, best: dict[str, float], workers: int = 1,
     for i, (label, point) in enumerate((("tune", best), ("default", {}))):
         chunks = generate_chunks(setup.spec(point), n, seed, n_workers=workers,
                                  progress=lambda done, i=i: bar.update(i * n + done - bar.n))
-        fills = Fills()
-        for part in chunks:
-            fills += part
+        fills = Fills.merge(chunks)
         c = setup.score(fills)
         sd, how = chi2_spread(setup, chunks)
         runs[label] = ScoredRun(c.total, c.nbins, {k: v[0] for k, v in c.per_hist.items()}, fills,

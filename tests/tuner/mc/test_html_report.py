@@ -60,6 +60,11 @@ def test_report_html_from_the_cli_opens_in_chromium_with_every_plot(tuned):
     assert "<h3>ALEPH_1996_S3486095</h3>" in text
     for key, c in summary["validation"]["tune"]["per_hist"].items():
         assert f"{key} &mdash; chi2 tune {c:.4g}" in text
+    # each total with its Monte Carlo spread and how that was estimated
+    v = summary["validation"]
+    assert (f"<td>Monte Carlo sd of the total</td><td>{v['tune']['chi2_sd']:.2g}</td>"
+            f"<td>{v['default']['chi2_sd']:.2g}</td>") in text
+    assert "delta method from the bins&#x27; errors (a lower bound" in text
     n_png = len(list((tuned / "plots").rglob("*.png")))
     assert n_png >= 6 and text.count("data:image/png;base64,") == n_png
     if CHROMIUM is None:

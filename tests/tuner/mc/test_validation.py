@@ -19,23 +19,16 @@ def setup():
     return prepare(default_config())
 
 
-def _merged(chunks: list[Fills]) -> Fills:
-    total = Fills()
-    for c in chunks:
-        total += c
-    return total
-
-
 def test_chunks_are_what_generate_merges_and_subtract_back(setup):
     spec = setup.spec({})
     chunks = generate_chunks(spec, 250, 5, chunk_size=100)
     assert [c.n_generated for c in chunks] == [100, 100, 50]
-    merged, whole = _merged(chunks), generate(spec, 250, 5, chunk_size=100)
+    merged, whole = Fills.merge(chunks), generate(spec, 250, 5, chunk_size=100)
     assert merged.n_generated == whole.n_generated == 250
     for k, v in whole.sums.items():
         np.testing.assert_array_equal(merged.sums[k], v)
     rest = merged - chunks[1]
-    again = _merged([chunks[0], chunks[2]])
+    again = Fills.merge([chunks[0], chunks[2]])
     assert rest.n_generated == 150 and rest.n_events == pytest.approx(again.n_events)
     for k, v in again.sums.items():
         np.testing.assert_allclose(rest.sums[k], v, rtol=1e-12, atol=1e-12)
@@ -50,7 +43,7 @@ def test_the_quoted_spread_is_the_spread_over_seeds(setup):
     totals, quoted = [], []
     for seed in range(12):
         chunks = generate_chunks(spec, 4000, 300 + seed, chunk_size=500)
-        totals.append(setup.score(_merged(chunks)).total)
+        totals.append(setup.score(Fills.merge(chunks)).total)
         sd, how = chi2_spread(setup, chunks)
         assert "jackknife over 8 chunks" in how
         quoted.append(sd)
@@ -62,5 +55,5 @@ def test_too_few_chunks_fall_back_to_the_delta_method_and_say_so(setup):
     chunks = generate_chunks(setup.spec({}), 300, 9, chunk_size=100)
     assert len(chunks) < MIN_JACKKNIFE_CHUNKS
     sd, how = chi2_spread(setup, chunks)
-    c = setup.score(_merged(chunks))
+    c = setup.score(Fills.merge(chunks))
     assert sd == pytest.approx(math.sqrt(c.variance)) and "delta method" in how and "lower bound" in how

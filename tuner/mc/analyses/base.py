@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import io
 from abc import ABC, abstractmethod
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
@@ -72,6 +72,14 @@ class Fills:
             self.n_events[k] = self.n_events.get(k, 0.0) + n
         self.n_generated += other.n_generated
         return self
+
+    @classmethod
+    def merge(cls, parts: Iterable[Fills]) -> Fills:
+        """The sum of ``parts`` (the chunks of one run), added in their order."""
+        total = cls()
+        for part in parts:
+            total += part
+        return total
 
     def __sub__(self, other: Fills) -> Fills:
         """These fills without those of ``other``, a part of them (a chunk's events): what a

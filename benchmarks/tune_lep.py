@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import time
 from pathlib import Path
 
@@ -156,13 +157,17 @@ def _print_runs(title: str, rows: list) -> None:
           "| unconstrained | at range edge | wall s |\n|---|---|---|---|---|---|---|---|---|---|")
     for label, b, _, res, wall in rows:
         v = res.validation.to_dict()
-        print(f"| {label} | {b} | {v['tune']['chi2']:.1f} | {v['tune']['nbins']} | "
-              f"{v['default']['chi2']:.1f} | {v['tune']['chi2'] / v['default']['chi2']:.3f} | "
+        print(f"| {label} | {b} | {v['tune']['chi2']:.1f} +- {v['tune']['chi2_sd']:.2g} | "
+              f"{v['tune']['nbins']} | {v['default']['chi2']:.1f} +- {v['default']['chi2_sd']:.2g} | "
+              f"{v['tune']['chi2'] / v['default']['chi2']:.3f} | "
               f"{res.chi2_best_evaluated:.1f} | {', '.join(res.unconstrained) or '-'} | "
               f"{', '.join(res.at_edge) or '-'} | {wall:.0f} |")
     if len(rows) > 1:
-        t, r = (row[3].validation.tune.chi2 for row in rows)
-        print(f"\ntune / reference: {t / r:.4f} (target <= 1.01)")
+        (t, ts), (r, rs) = ((row[3].validation.tune.chi2, row[3].validation.tune.chi2_sd)
+                            for row in rows)
+        err = t / r * math.hypot(ts / t, rs / r)
+        print(f"\ntune / reference: {t / r:.4f} +- {err:.4f} (target <= 1.01; +- the two "
+              "validations' Monte Carlo spread: one seed each, see validation_spread.py)")
     print("\n| parameter | " + " | ".join(f"{lab} ({b})" for lab, b, *_ in rows) + " |\n|---|"
           + "---|" * len(rows))
     for p in rows[0][2].parameters:

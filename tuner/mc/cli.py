@@ -92,6 +92,11 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
         click.echo(f"warning: the tune validates no better than the default (chi2 "
                    f"{v['tune']['chi2']:.1f} vs {v['default']['chi2']:.1f}): the default may already "
                    "sit at the chi2 minimum of these parameters; per-histogram chi2 in summary.json")
+    elif not v["resolved"]:
+        click.echo(f"note: the tune's chi2 is below the default's by "
+                   f"{v['default']['chi2'] - v['tune']['chi2']:.1f}, less than twice the Monte Carlo "
+                   f"spread of that difference ({v['difference_sd']:.2g}): {v['events']} validation "
+                   "events do not tell them apart; more validation_events would")
     click.echo(f"outputs in {out}/: tune.cmnd, summary.json, report.html, plots/")
 
 

@@ -13,10 +13,13 @@ from tuner.mc.analyses import Fills
 from tuner.mc.runs import generate_chunks
 from tuner.mc.setup import TuneSetup
 
-__all__ = ["MIN_JACKKNIFE_CHUNKS", "ScoredRun", "Validation", "chi2_spread", "validate"]
+__all__ = ["MIN_JACKKNIFE_CHUNKS", "RESOLVED_SDS", "ScoredRun", "Validation", "chi2_spread", "validate"]
 
 #: the fewest chunks for the jackknife of a validation chi2's spread (:func:`chi2_spread`)
 MIN_JACKKNIFE_CHUNKS = 8
+#: how many standard deviations of the difference a validation must show to tell tune and
+#: default apart (:attr:`Validation.resolved`)
+RESOLVED_SDS = 2.0
 #: offset of the validation seed from the study seed (independent of every evaluation's seed)
 VALIDATION_SEED_OFFSET = 7_777_777
 
@@ -59,9 +62,16 @@ class Validation:
         their fluctuations add."""
         return math.hypot(self.tune.chi2_sd, self.default.chi2_sd)
 
+    @property
+    def resolved(self) -> bool:
+        """Whether tune and default differ by at least twice :attr:`difference_sd` (a spread
+        that is not known counts as resolved, as before the validation quoted one)."""
+        return not abs(self.tune.chi2 - self.default.chi2) < RESOLVED_SDS * self.difference_sd
+
     def to_dict(self) -> dict[str, Any]:
         return {"events": self.events, "seed": self.seed, "tune": self.tune.to_dict(),
                 "default": self.default.to_dict(), "difference_sd": self.difference_sd,
+                "resolved": self.resolved,
                 "tune_better_than_default": self.tune_better_than_default}
 
 

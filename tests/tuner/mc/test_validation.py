@@ -11,7 +11,7 @@ from tuner.mc.analyses import Fills
 from tuner.mc.config import default_config
 from tuner.mc.runs import generate, generate_chunks
 from tuner.mc.setup import prepare
-from tuner.mc.validation import MIN_JACKKNIFE_CHUNKS, chi2_spread
+from tuner.mc.validation import MIN_JACKKNIFE_CHUNKS, ScoredRun, Validation, chi2_spread
 
 
 @pytest.fixture(scope="module")
@@ -57,3 +57,18 @@ def test_too_few_chunks_fall_back_to_the_delta_method_and_say_so(setup):
     sd, how = chi2_spread(setup, chunks)
     c = setup.score(Fills.merge(chunks))
     assert sd == pytest.approx(math.sqrt(c.variance)) and "delta method" in how and "lower bound" in how
+
+
+def _run(chi2: float, sd: float) -> ScoredRun:
+    return ScoredRun(chi2, 10, {}, Fills(), chi2_sd=sd)
+
+
+def test_a_difference_within_twice_its_spread_is_not_resolved():
+    near = Validation(1000, 1, _run(100.0, 3.0), _run(109.0, 4.0))  # 9 < 2 x 5
+    far = Validation(1000, 1, _run(100.0, 3.0), _run(111.0, 4.0))  # 11 > 2 x 5
+    assert near.difference_sd == pytest.approx(5.0)
+    assert near.tune_better_than_default and not near.resolved
+    assert far.resolved and far.to_dict()["resolved"] is True
+    assert not near.to_dict()["resolved"]
+    unknown = Validation(1000, 1, _run(100.0, float("nan")), _run(101.0, 4.0))
+    assert unknown.resolved  # no spread quoted: judged as before

@@ -79,6 +79,9 @@ def _validation_table(v: dict[str, Any]) -> str:
         note += (" The last row: how far another seed of as many events would move each total "
                  f"(one standard deviation; {_e(tune.get('chi2_sd_method', ''))}); a difference "
                  "between the columns below about twice that is not resolved by this validation.")
+    if v.get("resolved") is False:
+        note += (" <b>Here it is not: tune and default lie within twice the spread of their "
+                 "difference; more validation events would tell them apart.</b>")
     note += "</p>"
     return note + _table(["histogram", "chi2 at the tune", "chi2 at Pythia's default"], rows)
 

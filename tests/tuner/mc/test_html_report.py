@@ -90,3 +90,13 @@ def test_report_html_from_the_cli_opens_in_chromium_with_every_plot(tuned):
 def test_html_report_of_an_unfinished_tune_is_one_clear_error(tmp_path):
     with pytest.raises(TunerError, match=r"needs a finished tune .* there is none in"):
         write_html_report(tmp_path)
+
+
+@pytest.mark.parametrize("resolved", [True, False])
+def test_the_report_says_when_the_validation_does_not_tell_tune_and_default_apart(tuned, resolved):
+    path = tuned / "summary.json"
+    summary = json.loads(path.read_text())
+    summary["validation"]["resolved"] = resolved
+    path.write_text(json.dumps(summary))
+    text = write_html_report(tuned).read_text()
+    assert ("tune and default lie within twice the spread of their difference" in text) is not resolved

@@ -371,35 +371,26 @@ def table(results: dict[str, dict[str, list[tuple[float, float]]]], methods: lis
 
 def paired(by_seed: dict[str, dict[str, dict[int, tuple[float, float]]]], methods: list[str]) -> None:
     """Seed by seed: on how many seeds ``tuner`` ends below / above each peer (the seeds both
-    ran), and its median over the better peer's (the target of issue 12)."""
+    ran); :func:`table` gives the medians and their ratio."""
     peers = [m for m in ("optuna", "skopt") if m in methods]
     if "tuner" not in methods or not peers:
         return
-    print("\nPaired by seed: tuner better / worse than each peer; tuner's median over the better "
-          "peer's\n")
-    print("| problem | " + " | ".join(f"vs {m}" for m in peers) + " | better peer | tuner / it |")
-    print("|---|" + "---|" * (len(peers) + 2))
-    ratios, wins, losses = [], 0, 0
+    print("\nPaired by seed: tuner better / worse than each peer\n")
+    print("| problem | " + " | ".join(f"vs {m}" for m in peers) + " |")
+    print("|---|" + "---|" * len(peers))
+    wins = losses = 0
     for pname, by_m in by_seed.items():
         if "tuner" not in by_m or not all(m in by_m for m in peers):
             continue
-        ours, cells, med = by_m["tuner"], [], {}
+        ours, cells = by_m["tuner"], []
         for m in peers:
             seeds = sorted(set(ours) & set(by_m[m]))
             b = sum(ours[s][0] < by_m[m][s][0] for s in seeds)
             w = sum(ours[s][0] > by_m[m][s][0] for s in seeds)
             wins, losses = wins + b, losses + w
             cells.append(f"{b} / {w}")
-            med[m] = float(np.median([r[0] for r in by_m[m].values()]))
-        best = min(med, key=med.__getitem__)
-        mine = float(np.median([r[0] for r in ours.values()]))
-        ratio = mine / med[best] if med[best] > 0 else float("inf") if mine > 0 else 1.0
-        ratios.append(ratio)
-        print(f"| {PROBLEMS[pname].name} | " + " | ".join(cells) + f" | {best} | {ratio:.3g} |")
-    if ratios:
-        r = np.array(ratios)
-        print(f"\ntuner / better peer: median {np.median(r):.3g}, <= 1 on {int(np.sum(r <= 1))} of "
-              f"{len(r)} problems; paired seeds, all peers: better {wins}, worse {losses}")
+        print(f"| {PROBLEMS[pname].name} | " + " | ".join(cells) + " |")
+    print(f"\npaired seeds, all peers: tuner better {wins}, worse {losses}")
 
 
 def load_jsonl(path: Path) -> dict[str, dict[str, dict[int, tuple[float, float]]]]:

@@ -63,10 +63,7 @@ def main() -> None:
         for label, values in points.items():
             t0 = time.time()
             chunks = generate_chunks(setup.spec(values), a.events, seed, n_workers=a.workers)
-            total = Fills()
-            for c in chunks:
-                total += c
-            c = setup.score(total)
+            c = setup.score(Fills.merge(chunks))
             jack, _ = chi2_spread(setup, chunks)
             row = {"seed": seed, "point": label, "chi2": c.total, "nbins": c.nbins,
                    "jackknife_sd": jack, "delta_sd": float(np.sqrt(c.variance)),

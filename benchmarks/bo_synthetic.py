@@ -69,6 +69,21 @@ def run_skopt(p: Problem, seed: int) -> tuple[float, float]:
     return p.f(res.x) - p.fmin, wall / p.n_calls
 
 
+def run_forest(p: Problem, seed: int, module: str = "tuner") -> tuple[float, float]:
+    """``forest_minimize`` (extra trees, EI, its defaults) of ``tuner`` or of scikit-optimize,
+    scored at the best evaluated point (neither has a posterior-mean recommendation for trees)."""
+    import importlib
+
+    lib = importlib.import_module(module)
+    space_module = importlib.import_module("skopt.space" if module == "skopt" else "tuner")
+    f = _noisy(p, seed)
+    t0 = time.perf_counter()
+    extra = {"progress": False} if module == "tuner" else {}
+    res = lib.forest_minimize(f, _space(p, space_module), n_calls=p.n_calls, random_state=seed, **extra)
+    wall = time.perf_counter() - t0
+    return p.f(res.x) - p.fmin, wall / p.n_calls
+
+
 def run_optuna(p: Problem, seed: int) -> tuple[float, float]:
     import optuna
 
@@ -250,7 +265,8 @@ METHODS = {"tuner": run_tuner, "tuner_shift": run_tuner_shift, "tuner_no_exploit
            "tuner_knee50": run_tuner_knee, "tuner_knee10": lambda p, s: run_tuner_knee(p, s, 10.0),
            "tuner_knee25": lambda p, s: run_tuner_knee(p, s, 25.0), "tuner_knee_loo": run_tuner_knee_loo,
            "tuner_power": lambda p, s: run_tuner(p, s, y_warp="power"), "skopt": run_skopt,
-           "optuna": run_optuna, "random": run_random}
+           "optuna": run_optuna, "random": run_random, "tuner_forest": run_forest,
+           "skopt_forest": lambda p, s: run_forest(p, s, "skopt")}
 
 
 def _data(n: int) -> tuple[list[list[float]], list[float]]:

@@ -2,10 +2,11 @@
 
 The tests are not in skopt's wheel: point the script at a checkout of the scikit-optimize
 repository (or at the folder ``git archive HEAD skopt/tests | tar -x`` makes of it). Each test
-file is copied twice into a scratch folder, once as it is and once with ``gp_minimize`` and
-``Optimizer`` imported from ``tuner``; both copies run under pytest, and the
-table shows, per file, how many tests pass with each. Tests that never reach the swapped names
-(forest or dummy optimisers, skopt's own GP kernels) pass or fail the same way in both copies.
+file is copied twice into a scratch folder, once as it is and once with ``gp_minimize``,
+``Optimizer``, ``forest_minimize``, ``gbrt_minimize`` and ``dummy_minimize`` imported from
+``tuner`` (``--gp-names-only``: the first two, as before session 39); both copies run under
+pytest, and the table shows, per file, how many tests pass with each. Tests that never reach the
+swapped names (skopt's own kernels and learners alone) pass or fail the same way in both copies.
 
     python benchmarks/skopt_suite.py /path/to/scikit-optimize [--files test_gp_opt test_optimizer]
 """
@@ -27,6 +28,10 @@ FILES = ["test_gp_opt", "test_common", "test_optimizer", "test_parallel_cl", "te
 SWAPS = [(r"^from skopt import gp_minimize$", "from tuner import gp_minimize"),
          (r"^from skopt\.optimizer import Optimizer$", "from tuner import Optimizer"),
          (r"^from skopt import Optimizer$", "from tuner import Optimizer")]
+#: the other minimisers scikit-optimize's tests import, swapped too unless ``--gp-names-only``
+#: (sessions before 39 swapped the two names above only)
+MORE_SWAPS = [(rf"^from skopt import {name}$", f"from tuner import {name}")
+              for name in ("forest_minimize", "gbrt_minimize", "dummy_minimize")]
 
 
 def run(folder: Path, name: str) -> dict[str, str]:
@@ -49,6 +54,8 @@ def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("checkout", type=Path, help="a scikit-optimize repository checkout")
     ap.add_argument("--files", nargs="+", default=FILES)
+    ap.add_argument("--gp-names-only", action="store_true",
+                    help="swap gp_minimize and Optimizer only (not forest/gbrt/dummy_minimize)")
     ap.add_argument("--tuner-only", action="store_true",
                     help="run only the swapped copies (the skopt column then reads '-')")
     a = ap.parse_args()
@@ -59,7 +66,7 @@ def main() -> None:
         for name in a.files:
             text = (src / f"{name}.py").read_text()
             swapped = text
-            for pat, rep in SWAPS:
+            for pat, rep in SWAPS + ([] if a.gp_names_only else MORE_SWAPS):
                 swapped = re.sub(pat, rep, swapped, flags=re.M)
             results = {}
             sides = (("tuner", swapped),) if a.tuner_only else (("skopt", text), ("tuner", swapped))

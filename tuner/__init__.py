@@ -4,8 +4,10 @@ Two wings, imports flowing one way (``tuner.mc`` uses the optimiser; the optimis
 ``tuner.mc``):
 
 - the optimiser a user imports: :mod:`tuner.space` (dimensions), :mod:`tuner.surrogate` (GP
-  models), :mod:`tuner.acquisition` (acquisition functions and their maximisation),
-  :mod:`tuner.optimizer` (ask/tell), :mod:`tuner.minimize` (scikit-optimize's ``gp_minimize``),
+  models, or a regressor in their place), :mod:`tuner.acquisition` (acquisition functions and
+  their maximisation), :mod:`tuner.optimizer` (ask/tell), :mod:`tuner.minimize`
+  (scikit-optimize's ``gp_minimize``), :mod:`tuner.minimizers` (its ``forest_minimize``,
+  ``gbrt_minimize``, ``dummy_minimize``),
   :mod:`tuner.storage` (trial state: in memory or SQLite), :mod:`tuner.execution` (executors and
   the evaluation loop), :mod:`tuner.hpo` (objective wrapper, pruning, search report);
 - :mod:`tuner.mc`: tuning Monte Carlo generators to measured histograms.
@@ -33,6 +35,7 @@ from tuner.errors import (
 if TYPE_CHECKING:
     from tuner.hpo import MedianPruner, Objective, write_report
     from tuner.minimize import gp_minimize
+    from tuner.minimizers import dummy_minimize, forest_minimize, gbrt_minimize
     from tuner.optimizer import Optimizer
     from tuner.result import as_skopt_result
     from tuner.space import Categorical, Dimension, Integer, Real, Space
@@ -43,6 +46,9 @@ _LAZY = {
     "MedianPruner": "tuner.hpo",
     "Objective": "tuner.hpo",
     "write_report": "tuner.hpo",
+    "dummy_minimize": "tuner.minimizers",
+    "forest_minimize": "tuner.minimizers",
+    "gbrt_minimize": "tuner.minimizers",
     "gp_minimize": "tuner.minimize",
     "Optimizer": "tuner.optimizer",
     "as_skopt_result": "tuner.result",
@@ -75,6 +81,9 @@ __all__ = [
     "Trial",
     "TunerError",
     "as_skopt_result",
+    "dummy_minimize",
+    "forest_minimize",
+    "gbrt_minimize",
     "gp_minimize",
     "write_report",
 ]

@@ -5,6 +5,7 @@ one error that states the rule and the value received, before anything is record
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from typing import Any
@@ -16,7 +17,7 @@ from tuner.errors import EvaluationError, SpaceError, TunerError
 from tuner.storage import plain_json
 
 __all__ = ["check_device", "check_extras", "check_noise", "check_skopt_arguments", "check_value",
-           "is_listlike", "is_real", "is_whole", "seed_of", "split_told"]
+           "estimator_kind", "has_std_predict", "is_listlike", "is_real", "is_whole", "seed_of", "split_told"]
 
 
 def is_listlike(v: Any) -> bool:
@@ -67,16 +68,47 @@ def check_device(device: Any) -> torch.device:
     return dev
 
 
+def has_std_predict(estimator: Any) -> bool:
+    """Whether ``estimator`` is a regressor an acquisition can use: ``fit`` and
+    ``predict(X, return_std=...)``."""
+    predict = getattr(estimator, "predict", None)
+    if not (callable(getattr(estimator, "fit", None)) and callable(predict)):
+        return False
+    try:
+        return "return_std" in inspect.signature(predict).parameters
+    except (TypeError, ValueError):
+        return False
+
+
+def estimator_kind(base_estimator: Any) -> str:
+    """``"GP"`` (this toolkit's GP: ``None``, ``"GP"`` or a ``GaussianProcessRegressor``),
+    ``"DUMMY"`` (random search), or ``"regressor"`` (one of ``"RF"``, ``"ET"``, ``"GBRT"``, or a
+    regressor object with ``predict(X, return_std=...)``), as scikit-optimize reads its
+    ``base_estimator`` (names in any case).
+
+    Raises:
+        TunerError: anything else.
+    """
+    spelled = base_estimator.upper() if isinstance(base_estimator, str) else None
+    gp_object = type(base_estimator).__name__ == "GaussianProcessRegressor"
+    if base_estimator is None or spelled == "GP" or gp_object:
+        return "GP"
+    if spelled == "DUMMY":
+        return "DUMMY"
+    if spelled in ("RF", "ET", "GBRT") or (spelled is None and has_std_predict(base_estimator)):
+        return "regressor"
+    raise TunerError(f"base_estimator must be one of 'RF', 'ET', 'GP', 'GBRT' or 'DUMMY' (any case), a "
+                     f"GaussianProcessRegressor, or a regressor with fit(X, y) and predict(X, "
+                     f"return_std=True), got {base_estimator!r}")
+
+
 def check_skopt_arguments(base_estimator: Any, acq_optimizer: Any, acq_func_kwargs: Any,
-                           acq_optimizer_kwargs: Any) -> None:
+                          acq_optimizer_kwargs: Any) -> None:
     """Refuse, with a ValueError as scikit-optimize raises, what this optimiser cannot honour."""
-    name = type(base_estimator).__name__
-    spelled = base_estimator.upper() if isinstance(base_estimator, str) else None  # as skopt reads it
-    if not (base_estimator is None or spelled in ("GP", "DUMMY") or name == "GaussianProcessRegressor"):
-        raise TunerError(f"base_estimator must be 'GP', a GaussianProcessRegressor or 'DUMMY' (random "
-                         f"search; the surrogate is a Gaussian process: of scikit-optimize's 'RF', "
-                         f"'ET', 'GP', 'GBRT' or 'DUMMY', the trees are not offered), got "
-                         f"{base_estimator!r}")
+    kind = estimator_kind(base_estimator)
+    if kind == "regressor" and acq_optimizer == "lbfgs":
+        raise TunerError(f"a regressor without gradients as base_estimator ({base_estimator!r}) should "
+                         f"run with acq_optimizer='sampling' (or 'auto'), got {acq_optimizer!r}")
     if acq_optimizer not in ("auto", "lbfgs", "sampling"):
         raise TunerError(f"acq_optimizer must be 'auto', 'lbfgs' or 'sampling', got {acq_optimizer!r}")
     for label, kw in (("acq_func_kwargs", acq_func_kwargs), ("acq_optimizer_kwargs", acq_optimizer_kwargs)):

@@ -22,7 +22,7 @@ from tuner.result import build_result
 from tuner.storage import Trial
 from tuner.surrogate.gp import SurrogateConfig
 
-__all__ = ["gp_minimize"]
+__all__ = ["gp_minimize", "x0_points"]
 
 Callback = Callable[[OptimizeResult], Any]
 
@@ -39,7 +39,7 @@ class TrialContext(Protocol):
     def trial_context(self, trial: Trial, trials: Sequence[Trial]) -> dict[str, Any]: ...
 
 
-def _x0_points(x0: Any) -> list[Any]:
+def x0_points(x0: Any) -> list[Any]:
     """``x0`` as a list of points (scikit-optimize accepts one point or a list of them)."""
     if x0 is None:
         return []
@@ -50,7 +50,7 @@ def _check_budget(n_calls: int, n_initial_points: Any, x0: Any, y0: Any) -> None
     """scikit-optimize's rules: a run starts from an initial design or from ``x0``, and its
     calls cover the initial design and the points of ``x0`` still to be evaluated (a shorter
     run never consults the model)."""
-    n_x0 = 0 if y0 is not None else len(_x0_points(x0))
+    n_x0 = 0 if y0 is not None else len(x0_points(x0))
     if isinstance(n_initial_points, int) and n_initial_points <= 0 and not x0:
         raise TunerError(f"n_initial_points must be >= 1 when x0 gives no starting points (the "
                          f"model needs data to start from), got {n_initial_points}")
@@ -62,7 +62,7 @@ def _check_budget(n_calls: int, n_initial_points: Any, x0: Any, y0: Any) -> None
 
 
 def _check_x0_size(x0: Any, n_dims: int) -> None:
-    sizes = sorted({len(p) for p in _x0_points(x0) if isinstance(p, (list, tuple))})
+    sizes = sorted({len(p) for p in x0_points(x0) if isinstance(p, (list, tuple))})
     if any(n != n_dims for n in sizes):
         raise PointSizeError(f"x0 must give one value per dimension ({n_dims}), got points of "
                              f"{sizes} values")
@@ -109,6 +109,11 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
             raising, marks the evaluation failed (kept in the study with its error). It may also
             return a dict with ``value``, ``noise`` (known variance) and ``info``.
         dimensions: The search space (scikit-optimize forms accepted).
+        base_estimator: ``None`` (this toolkit's GP) or any ``base_estimator`` that
+            :class:`tuner.Optimizer` takes: a scikit-learn ``GaussianProcessRegressor`` (its
+            ``noise`` honoured), or a regressor with ``predict(X, return_std=True)`` (``"RF"``,
+            ``"ET"``, ``"GBRT"``; then the acquisition is taken at ``n_points`` random points, as
+            :func:`forest_minimize` does).
         n_calls: Total evaluations of ``func`` (including ``x0`` without ``y0``, and evaluations
             already in ``storage``).
         n_initial_points: Space-filling points before the model takes over.
@@ -203,7 +208,8 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                     storage=storage,
                     device=device, acq_config=AcqConfig(kappa=kappa, xi=0.0 if xi is None else xi),
                     failures=failures, model_queue_size=model_queue_size,
-                    space_constraint=space_constraint, model_config=model_config, budget=n_calls)
+                    space_constraint=space_constraint, model_config=model_config, budget=n_calls,
+                    acq_optimizer_kwargs={"n_points": n_points})
     kwargs = dict(func_kwargs or {})
 
     fresh = not opt.trials
@@ -219,7 +225,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                     Path(f"{storage}{suffix}").unlink(missing_ok=True)
             raise
     if fresh and x0 is not None:
-        pts = _x0_points(x0)
+        pts = x0_points(x0)
         if y0 is not None:
             ys = [y0] if not isinstance(y0, (list, tuple)) else list(y0)
             if len(ys) != len(pts):
@@ -303,3 +309,4 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     if opt.study is not None:
         opt.study.close()
     return res
+

@@ -23,6 +23,7 @@ from scipy.optimize import OptimizeResult
 
 from tuner.acquisition.functions import SCHEDULED, AcqConfig, scheduled_acquisition
 from tuner.acquisition.per_second import PER_SECOND, split_value_time
+from tuner.acquisition.sampled import N_POINTS, SampledStep
 from tuner.acquisition.step import AcquisitionStep, AskState
 from tuner.candidates import allowed, deduplicate, is_new, sample
 from tuner.checks import check_device, check_extras, check_noise, check_value, seed_of, split_told
@@ -31,6 +32,7 @@ from tuner.options import ASK_STRATEGIES, FAILURE_MODES, check_options, check_st
 from tuner.result import build_result
 from tuner.space import Space
 from tuner.storage import InMemoryStorage, Storage, Study, Trial
+from tuner.surrogate.estimator import EstimatorSurrogate, prototype
 from tuner.surrogate.gp import SurrogateConfig
 from tuner.surrogate.mll import torch_threads
 from tuner.surrogate.state import Observations, Surrogate
@@ -67,9 +69,16 @@ class Optimizer:
         dimensions: The search space, in any form :class:`tuner.space.Space` accepts.
         base_estimator: ``"GP"`` (or a scikit-learn ``GaussianProcessRegressor``, which stands for
             this toolkit's GP; its ``noise``, as scikit-optimize's regressor has one, is honoured:
-            ``"gaussian"`` or a known variance, overriding ``noise``), or ``"dummy"`` (random
+            ``"gaussian"`` or a known variance, overriding ``noise``); ``"dummy"`` (random
             search, scikit-optimize's ``DUMMY``: every point drawn at random, no model fitted);
-            other surrogates are refused.
+            or, as scikit-optimize, a regressor in place of the GP: ``"RF"``, ``"ET"``,
+            ``"GBRT"`` (:mod:`tuner.surrogate.trees`) or any object with ``fit(X, y)`` and
+            ``predict(X, return_std=True)`` (such as ``skopt.learning``'s), a fresh clone fitted
+            to the told values at each fit (:mod:`tuner.surrogate.estimator`), the acquisition
+            taken at ``acq_optimizer_kwargs["n_points"]`` random points (default 10 000;
+            :mod:`tuner.acquisition.sampled`), batches by the constant liar ``"cl_min"`` unless
+            another ``strategy`` is given; no output warp, no ``"MES"``, told variances ignored.
+            Names are read in any case.
         n_random_starts: scikit-optimize's older name of ``n_initial_points`` (wins when given).
         n_initial_points: Points from the space-filling design before the model takes over.
         initial_point_generator: ``"random"`` (default, as scikit-optimize's), ``"sobol"``,
@@ -78,8 +87,9 @@ class Optimizer:
             scrambled Sobol design (9 against 15 of 30 seeds; BENCHMARKS.md section 1).
         n_jobs, acq_optimizer, acq_optimizer_kwargs, avoid_duplicates: scikit-optimize's; accepted
             (``acq_optimizer`` and the counts in ``acq_optimizer_kwargs`` checked) with no
-            effect: the acquisition is maximised by multi-start L-BFGS on the GP, and duplicates
-            are always avoided.
+            effect on the GP: its acquisition is maximised by multi-start L-BFGS, and duplicates
+            are always avoided. A regressor ``base_estimator`` samples (``acq_optimizer="lbfgs"``
+            is refused with it) at ``acq_optimizer_kwargs["n_points"]`` points.
         acq_func_kwargs: ``{"xi": ..., "kappa": ...}`` as scikit-optimize (unless ``acq_config``).
         acq_func: ``"LogEI"`` (default; ``"EI"`` maps to it), ``"auto"`` (``gp_minimize``'s
             default: LogEI, and noisy EI, ``"qLogNEI"``, from half of ``budget`` on,
@@ -155,7 +165,7 @@ class Optimizer:
                       initial_point_generator=initial_point_generator, acq_func=acq_func,
                       y_warp=y_warp, noise=noise, failures=failures,
                       model_queue_size=model_queue_size, space_constraint=space_constraint,
-                      budget=budget)
+                      budget=budget, estimator=r.estimator)
         self.space_constraint = space_constraint
         self._settings: dict[str, Any] = {
             "n_initial_points": n_initial_points, "initial_point_generator": initial_point_generator,
@@ -164,10 +174,14 @@ class Optimizer:
             "model_queue_size": model_queue_size, "space_constraint": space_constraint}
         self.failures = failures
         #: random search (``base_estimator="dummy"``): no model, every ask a random point
-        self.random_only = isinstance(base_estimator, str) and base_estimator.upper() == "DUMMY"
-        self._settings["base_estimator"] = "dummy" if self.random_only else "GP"
+        self.random_only = r.estimator == "DUMMY"
+        self._seed = seed_of(random_state)
+        #: the unfitted regressor in place of the GP (``None``: the GP, or random search)
+        self.regressor = prototype(base_estimator, self._seed) if r.estimator == "regressor" else None
+        self._settings["base_estimator"] = ("dummy" if self.random_only else
+                                            "GP" if self.regressor is None else base_estimator)
         if y_warp == "auto":
-            y_warp = "power" if self.space.cat_dims else "loo"
+            y_warp = "none" if self.regressor is not None else "power" if self.space.cat_dims else "loo"
         self.n_initial_points = n_initial_points
         self.acq_func = acq_func
         #: evaluations planned (``gp_minimize``'s ``n_calls``), for ``acq_func="auto"``
@@ -177,7 +191,6 @@ class Optimizer:
         self.noise = noise
         self.y_warp = y_warp
         self.random_state = random_state
-        self._seed = seed_of(random_state)
         self.device = check_device(device)
         self.acq_config = acq_config or AcqConfig()
         self.model_config = model_config or SurrogateConfig()
@@ -191,11 +204,18 @@ class Optimizer:
         self._requeue: list[Trial] = []
         self._n_enqueued = 0  # points enqueued: they join the initial design (models counts them)
         self.model_queue_size = model_queue_size
-        #: the surrogate: the one owner of the GP, its fits and its output warp
-        self.surrogate = Surrogate(y_warp, noise, list(self.space.cat_dims), n_initial_points,
-                                   self.model_config, self.device, model_queue_size)
+        #: the surrogate: the one owner of the model (the GP, or a regressor), its fits and its warp
+        self.surrogate: Surrogate | EstimatorSurrogate
         #: the model's step of an ask (owns the GP of evaluation times of EIps/PIps)
-        self._step = AcquisitionStep(self.space, self.device, self.model_config)
+        self._step: AcquisitionStep
+        if self.regressor is None:
+            self.surrogate = Surrogate(y_warp, noise, list(self.space.cat_dims), n_initial_points,
+                                       self.model_config, self.device, model_queue_size)
+            self._step = AcquisitionStep(self.space, self.device, self.model_config)
+        else:
+            self.surrogate = EstimatorSurrogate(self.regressor, model_queue_size)
+            self._step = SampledStep(self.space, self.device, self.model_config,
+                                     (acq_optimizer_kwargs or {}).get("n_points", N_POINTS))
         self._ask_seconds = 0.0
         settings = {"n_initial_points": n_initial_points, "acq_func": acq_func,
                     "random_state": random_state if random_state is None or isinstance(random_state, int)
@@ -360,9 +380,11 @@ class Optimizer:
                 pts = fresh[:need]
             elif self.model is not None and len(self.complete) >= 2:
                 lie = strategy
-                if lie is None and self.per_second and (need > 1 or self.pending):
+                one_by_one = self.per_second or self.regressor is not None
+                if lie is None and one_by_one and (need > 1 or self.pending):
                     # a joint batch's improvement does not divide by its points' times: after
-                    # one good point the rest would go to the cheapest corner
+                    # one good point the rest would go to the cheapest corner; a regressor has
+                    # no joint posterior to integrate the pending points out of
                     lie = "cl_min"
                 pts = self._acquire(need) if lie is None else self._acquire_liar(lie)
             else:
@@ -592,8 +614,15 @@ class Optimizer:
 
     @property
     def models(self) -> list[Any]:
-        """One GP per fit, oldest first (the last ``model_queue_size``), as scikit-optimize keeps."""
+        """One model per fit, oldest first (the last ``model_queue_size``), as scikit-optimize
+        keeps: GPs, or :class:`~tuner.surrogate.estimator.EstimatorModel` of a regressor."""
         return self.surrogate.models
+
+    @property
+    def base_estimator_(self) -> Any:
+        """scikit-optimize's attribute: the unfitted regressor cloned at each fit, or ``None`` for
+        the GP (its fits are in :attr:`models`) and for random search."""
+        return self.regressor
 
     @property
     def model_warps(self) -> list[OutputWarp]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from tuner.acquisition.functions import ACQ_FUNCS, SCHEDULED, AcqConfig
 from tuner.acquisition.per_second import PER_SECOND
-from tuner.checks import check_skopt_arguments, is_whole
+from tuner.checks import check_skopt_arguments, estimator_kind, is_whole
 from tuner.errors import TunerError
 from tuner.space import INITIAL_POINT_GENERATORS
 from tuner.surrogate.warp import Y_WARPS
@@ -31,11 +31,13 @@ FAILURE_MODES = ("worst", "ignore")
 
 @dataclass(frozen=True)
 class Resolved:
-    """scikit-optimize's spellings of three options, resolved to this toolkit's."""
+    """scikit-optimize's spellings of four options, resolved to this toolkit's (``estimator``:
+    :func:`~tuner.checks.estimator_kind` of ``base_estimator``)."""
 
     noise: str | float
     n_initial_points: int
     acq_config: AcqConfig | None
+    estimator: str = "GP"
 
 
 def resolve_skopt(base_estimator: Any, noise: str | float, n_random_starts: int | None,
@@ -50,8 +52,10 @@ def resolve_skopt(base_estimator: Any, noise: str | float, n_random_starts: int 
         TunerError: what :func:`~tuner.checks.check_skopt_arguments` refuses.
     """
     check_skopt_arguments(base_estimator, acq_optimizer, acq_func_kwargs, acq_optimizer_kwargs)
-    if not isinstance(base_estimator, str) and getattr(base_estimator, "noise", None) is not None:
-        noise = base_estimator.noise
+    kind = estimator_kind(base_estimator)
+    own_noise = None if isinstance(base_estimator, str) else getattr(base_estimator, "noise", None)
+    if kind == "GP" and own_noise is not None:
+        noise = own_noise
     if n_random_starts is not None:
         warnings.warn("n_random_starts is scikit-optimize's deprecated name; use n_initial_points",
                       DeprecationWarning, stacklevel=3)
@@ -60,13 +64,14 @@ def resolve_skopt(base_estimator: Any, noise: str | float, n_random_starts: int 
         base = AcqConfig()
         acq_config = AcqConfig(xi=float(acq_func_kwargs.get("xi", base.xi)),
                                kappa=float(acq_func_kwargs.get("kappa", base.kappa)))
-    return Resolved(noise, n_initial_points, acq_config)
+    return Resolved(noise, n_initial_points, acq_config, kind)
 
 
 def check_options(*, n_initial_points: Any, initial_point_generator: Any, acq_func: Any,
                   y_warp: Any, noise: Any, failures: Any, model_queue_size: Any,
-                  space_constraint: Any, budget: Any = None) -> None:
-    """Check the optimiser's options (see :class:`~tuner.optimizer.Optimizer` for each).
+                  space_constraint: Any, budget: Any = None, estimator: str = "GP") -> None:
+    """Check the optimiser's options (see :class:`~tuner.optimizer.Optimizer` for each);
+    ``estimator`` is :func:`~tuner.checks.estimator_kind` of its ``base_estimator``.
 
     Raises:
         TunerError: the first option that breaks its rule, with the rule and the value.
@@ -93,6 +98,13 @@ def check_options(*, n_initial_points: Any, initial_point_generator: Any, acq_fu
         raise TunerError(f"model_queue_size must be None or an int >= 1, got {model_queue_size!r}")
     if budget is not None and (not is_whole(budget) or budget < 1):
         raise TunerError(f"budget must be None or an int >= 1 (the evaluations planned), got {budget!r}")
+    if estimator == "regressor" and acq_func == "MES":
+        raise TunerError("acq_func='MES' needs the GP surrogate (it draws functions from the "
+                         "posterior); with a regressor as base_estimator use EI, PI, LCB, gp_hedge, "
+                         "EIps or PIps, got 'MES'")
+    if estimator == "regressor" and y_warp not in ("auto", "none"):
+        raise TunerError(f"y_warp applies to the GP surrogate; a regressor as base_estimator is fitted "
+                         f"to the values as told: y_warp must be 'auto' or 'none', got {y_warp!r}")
 
 
 def check_strategy(n: Any, strategy: Any) -> None:

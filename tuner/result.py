@@ -8,7 +8,6 @@ import numpy as np
 from scipy.optimize import OptimizeResult
 
 from tuner.skopt_types import skopt_typed
-from tuner.surrogate.gp import SurrogateView
 
 __all__ = ["as_skopt_result", "build_result"]
 
@@ -23,7 +22,8 @@ def build_result(opt: Any, specs: dict[str, Any] | None = None,
     ``PIps``. Added: ``x_recommended`` / ``fun_recommended`` / ``fun_recommended_std``
     (minimiser of the surrogate's posterior mean; for a noisy objective this, not the luckiest
     evaluation, is the answer; ``models`` are :class:`~tuner.surrogate.SurrogateView` objects with
-    scikit-optimize's ``predict``), ``noise`` (known variances or ``None``), ``failed`` (the failed
+    scikit-optimize's ``predict``, or the fitted regressors themselves where the optimiser's
+    ``base_estimator`` is one), ``noise`` (known variances or ``None``), ``failed`` (the failed
     evaluations with their errors), ``y_warp`` (the scale ``models`` predict on),
     ``trials`` (every trial record) and ``timings`` (seconds spent
     in model fits and acquisition).
@@ -46,7 +46,7 @@ def build_result(opt: Any, specs: dict[str, Any] | None = None,
         res.x, res.fun = None, float("nan")
     res.space = skopt_typed(opt.space)  # also a skopt Space when scikit-optimize is in use
     res.specs = specs or opt.specs
-    res.models = [SurrogateView(m, w, opt.noise) for m, w in zip(opt.models, opt.model_warps, strict=True)]
+    res.models = opt.surrogate.views(opt.noise)
     if getattr(opt, "per_second", False):  # EIps / PIps: scikit-optimize's log_time
         res.log_time = np.array([t.info.get("log_time", np.nan) for t in done], dtype=float)
     res.random_state = opt.random_state

@@ -122,9 +122,10 @@ class Space:
             out.append(d.canonical(v))
         return out
 
-    def to_unit(self, points: Sequence[Sequence[Any]]) -> np.ndarray:
-        """Encode user points as an ``(n, n_dims)`` array of model coordinates."""
-        pts = [self.check_point(p) for p in points]
+    def to_unit(self, points: Sequence[Sequence[Any]], check: bool = True) -> np.ndarray:
+        """Encode user points as an ``(n, n_dims)`` array of model coordinates (``check=False``:
+        points known to be valid and canonical, such as :meth:`rvs` draws, skip the checks)."""
+        pts = [self.check_point(p) for p in points] if check else list(points)
         if not pts:
             return np.zeros((0, self.n_dims))
         cols = [d.to_unit([p[i] for p in pts]) for i, d in enumerate(self.dimensions)]

@@ -1,5 +1,6 @@
 """Surrogate models: exact GPs (GPyTorch/BoTorch) on the unit cube, their fit and posterior mean,
-and the output warps of the values they model."""
+and the output warps of the values they model; scikit-learn regressors in the GP's place
+(:mod:`tuner.surrogate.estimator`, the tree ensembles of :mod:`tuner.surrogate.trees`)."""
 
 from __future__ import annotations
 

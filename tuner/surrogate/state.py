@@ -21,7 +21,15 @@ from botorch.optim import optimize_acqf
 
 from tuner.errors import TunerError
 from tuner.surrogate.cached import cached_gp
-from tuner.surrogate.gp import SurrogateConfig, build_gp, fit_gp, gp_settings, posterior, warped_mean
+from tuner.surrogate.gp import (
+    SurrogateConfig,
+    SurrogateView,
+    build_gp,
+    fit_gp,
+    gp_settings,
+    posterior,
+    warped_mean,
+)
 from tuner.surrogate.mll import warp_loo
 from tuner.surrogate.warp import OutputWarp
 
@@ -264,3 +272,8 @@ class Surrogate:
             except Exception:
                 return None
         return cand.detach().cpu().numpy()[0]
+
+    def views(self, noise: str | float) -> list[SurrogateView]:
+        """``models`` as scikit-optimize's plots and utilities read a model (``res.models``):
+        ``predict`` on model coordinates, in the objective's own scale."""
+        return [SurrogateView(m, w, noise) for m, w in zip(self.models, self.warps, strict=True)]

@@ -89,6 +89,9 @@ def estimator_kind(base_estimator: Any) -> str:
     Raises:
         TunerError: anything else.
     """
+    if isinstance(base_estimator, type):
+        raise TunerError(f"base_estimator must be an instance, got the class {base_estimator.__name__}: "
+                         f"pass {base_estimator.__name__}() (with its options)")
     spelled = base_estimator.upper() if isinstance(base_estimator, str) else None
     gp_object = type(base_estimator).__name__ == "GaussianProcessRegressor"
     if base_estimator is None or spelled == "GP" or gp_object:
@@ -103,8 +106,9 @@ def estimator_kind(base_estimator: Any) -> str:
 
 
 def check_skopt_arguments(base_estimator: Any, acq_optimizer: Any, acq_func_kwargs: Any,
-                          acq_optimizer_kwargs: Any) -> None:
-    """Refuse, with a ValueError as scikit-optimize raises, what this optimiser cannot honour."""
+                          acq_optimizer_kwargs: Any) -> str:
+    """Refuse, with a ValueError as scikit-optimize raises, what this optimiser cannot honour;
+    return :func:`estimator_kind` of ``base_estimator``."""
     kind = estimator_kind(base_estimator)
     if kind == "regressor" and acq_optimizer == "lbfgs":
         raise TunerError(f"a regressor without gradients as base_estimator ({base_estimator!r}) should "
@@ -125,6 +129,7 @@ def check_skopt_arguments(base_estimator: Any, acq_optimizer: Any, acq_func_kwar
                              f"'n_jobs' (as scikit-optimize), got {sorted(unknown)}")
         for key, value in acq_optimizer_kwargs.items():
             check_skopt_count(value, f"acq_optimizer_kwargs[{key!r}]", allow_all=key == "n_jobs")
+    return kind
 
 
 def check_skopt_count(value: Any, name: str, allow_all: bool = False) -> None:

@@ -217,7 +217,9 @@ class Optimizer:
             self._step = SampledStep(self.space, self.device, self.model_config,
                                      (acq_optimizer_kwargs or {}).get("n_points", N_POINTS))
         self._ask_seconds = 0.0
-        settings = {"n_initial_points": n_initial_points, "acq_func": acq_func,
+        named = base_estimator if isinstance(base_estimator, str) else type(base_estimator).__name__
+        settings = {"base_estimator": self._settings["base_estimator"] if self.regressor is None else named,
+                    "n_initial_points": n_initial_points, "acq_func": acq_func,
                     "random_state": random_state if random_state is None or isinstance(random_state, int)
                     else f"{type(random_state).__name__} (seed {self._seed})", "y_warp": y_warp}
         if isinstance(storage, Storage):

@@ -12,7 +12,7 @@ from typing import Any
 
 from tuner.acquisition.functions import ACQ_FUNCS, SCHEDULED, AcqConfig
 from tuner.acquisition.per_second import PER_SECOND
-from tuner.checks import check_skopt_arguments, estimator_kind, is_whole
+from tuner.checks import check_skopt_arguments, is_whole
 from tuner.errors import TunerError
 from tuner.space import INITIAL_POINT_GENERATORS
 from tuner.surrogate.warp import Y_WARPS
@@ -51,8 +51,7 @@ def resolve_skopt(base_estimator: Any, noise: str | float, n_random_starts: int 
     Raises:
         TunerError: what :func:`~tuner.checks.check_skopt_arguments` refuses.
     """
-    check_skopt_arguments(base_estimator, acq_optimizer, acq_func_kwargs, acq_optimizer_kwargs)
-    kind = estimator_kind(base_estimator)
+    kind = check_skopt_arguments(base_estimator, acq_optimizer, acq_func_kwargs, acq_optimizer_kwargs)
     own_noise = None if isinstance(base_estimator, str) else getattr(base_estimator, "noise", None)
     if kind == "GP" and own_noise is not None:
         noise = own_noise

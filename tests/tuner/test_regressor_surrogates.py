@@ -162,6 +162,7 @@ def test_dummy_minimize_is_random_search_with_x0():
     (dict(base_estimator="GBRT", y_warp="log"), "y_warp must be 'auto' or 'none', got 'log'"),
     (dict(base_estimator=object()),
      "a regressor with fit\\(X, y\\) and predict\\(X, return_std=True\\), got"),
+    (dict(base_estimator=ExtraTreesSurrogate), "must be an instance, got the class ExtraTreesSurrogate"),
     (dict(base_estimator="rtr"), "'RF', 'ET', 'GP', 'GBRT' or 'DUMMY' \\(any case\\).*got 'rtr'"),
 ])
 def test_bad_regressor_options_are_refused(kwargs, match):

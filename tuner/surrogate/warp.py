@@ -42,7 +42,7 @@ from scipy import optimize, stats
 
 from tuner.errors import TunerError
 
-__all__ = ["KNEE_PERCENTILE", "MIN_RELATIVE_SPREAD", "Y_WARPS", "OutputWarp"]
+__all__ = ["KNEE_PERCENTILE", "MIN_RELATIVE_SPREAD", "Y_WARPS", "OutputWarp", "yeo_johnson_llf"]
 
 #: output warps a surrogate can model
 Y_WARPS = ("none", "log", "power")
@@ -67,6 +67,31 @@ def _spread(y: np.ndarray) -> float | None:
     return sd
 
 
+def yeo_johnson_llf(lam: float, z: np.ndarray, log_jacobian: float | None = None) -> float:
+    """The Yeo-Johnson log-likelihood of the exponent ``lam`` for the values ``z`` (scipy's
+    ``stats.yeojohnson_llf``: ``-n/2 log var(psi(z, lam)) + (lam - 1) sum sign(z) log(1 + |z|)``,
+    ``-inf`` where the transformed values have no variance), without scipy's per-call overhead
+    (a millisecond, 18% of an ask+tell at 100 observations when called by the exponent search).
+
+    Args:
+        lam: The exponent.
+        z: The values (1-D).
+        log_jacobian: ``sum(sign(z) * log1p(abs(z)))``, when the caller has it (it does not
+            depend on ``lam``).
+    """
+    if log_jacobian is None:
+        log_jacobian = float(np.sum(np.sign(z) * np.log1p(np.abs(z))))
+    pos = z >= 0
+    out = np.empty_like(z, dtype=float)
+    lp, ln = np.log1p(z[pos]), np.log1p(-z[~pos])
+    out[pos] = lp if abs(lam) < np.spacing(1.0) else np.expm1(lam * lp) / lam
+    out[~pos] = -ln if abs(lam - 2) < np.spacing(1.0) else -np.expm1((2 - lam) * ln) / (2 - lam)
+    var = float(np.var(out))
+    if not var >= np.finfo(float).tiny:
+        return -np.inf
+    return -len(z) / 2 * np.log(var) + (lam - 1) * log_jacobian
+
+
 def _power_exponent(z: np.ndarray, method: str) -> float:
     """HEBO's exponent of ``method`` for the values ``z`` (within [-3, 3]; 1 where the search
     fails): for Box-Cox (``z`` positive) the one that makes the normal probability plot
@@ -78,8 +103,10 @@ def _power_exponent(z: np.ndarray, method: str) -> float:
         def loss(lam: float) -> float:
             return -float(np.corrcoef(osm, stats.boxcox(zs, lam))[0, 1])
     else:
+        jac = float(np.sum(np.sign(z) * np.log1p(np.abs(z))))
+
         def loss(lam: float) -> float:
-            return -float(stats.yeojohnson_llf(lam, z))
+            return -yeo_johnson_llf(lam, z, jac)
     with np.errstate(all="ignore"):  # a bounded search: scipy's own bracket search can fail
         res = optimize.minimize_scalar(loss, bounds=(-3.0, 3.0), method="bounded")
     return float(res.x) if np.isfinite(res.fun) else 1.0

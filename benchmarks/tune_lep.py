@@ -39,13 +39,16 @@ import yaml
 ROOT = Path(__file__).resolve().parents[1]
 
 
-def _config(name: str, events: int, budget: int, emulator: bool = True, model_error: float = 0.0):
+def _config(name: str, events: int, budget: int, emulator: bool = True, model_error: float = 0.0,
+            scouting: int | None = None):
     from tuner.mc.config import config_from_dict
 
     d = yaml.safe_load((ROOT / "examples" / name).read_text())
     d["events"], d["budget"], d["emulator"] = events, budget, emulator
     if model_error:
         d["model_error"] = model_error
+    if scouting:
+        d["scouting"] = {"start_events": scouting}
     d.pop("validation_events", None)
     return config_from_dict(d, ROOT / "examples")
 
@@ -75,7 +78,8 @@ def _timed_tune(config: str, default_out: str, args: argparse.Namespace):
     """Run (or resume) the tune of ``examples/<config>``: ``(cfg, out, result, wall seconds)``."""
     from tuner.mc.workflow import run_tune
 
-    cfg = _config(config, args.events, args.budget, not args.no_emulator, args.model_error)
+    cfg = _config(config, args.events, args.budget, not args.no_emulator, args.model_error,
+                  args.scouting)
     out = Path(args.out or default_out)
     t0 = time.perf_counter()
     res = run_tune(cfg, out, workers=args.workers, progress=False,
@@ -237,6 +241,9 @@ def main() -> None:
     ap.add_argument("--budget", type=int, default=None)
     ap.add_argument("--replay", default=None, help="data, shapes: a stored study.db to start the tune from")
     ap.add_argument("--after", type=int, default=0, help="data, shapes: with --replay, its trials kept")
+    ap.add_argument("--scouting", type=int, default=None, metavar="START",
+                    help="data, shapes: evaluations start at START events and ramp geometrically to "
+                         "--events over 60%% of the budget (the config's scouting)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=None)
     ap.add_argument("--no-emulator", action="store_true",

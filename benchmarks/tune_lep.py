@@ -40,7 +40,7 @@ ROOT = Path(__file__).resolve().parents[1]
 
 
 def _config(name: str, events: int, budget: int, emulator: bool = True, model_error: float = 0.0,
-            scouting: int | None = None):
+            scouting: int | None = None, seed: int | None = None):
     from tuner.mc.config import config_from_dict
 
     d = yaml.safe_load((ROOT / "examples" / name).read_text())
@@ -49,6 +49,8 @@ def _config(name: str, events: int, budget: int, emulator: bool = True, model_er
         d["model_error"] = model_error
     if scouting:
         d["scouting"] = {"start_events": scouting}
+    if seed is not None:
+        d["seed"] = seed
     d.pop("validation_events", None)
     return config_from_dict(d, ROOT / "examples")
 
@@ -79,7 +81,7 @@ def _timed_tune(config: str, default_out: str, args: argparse.Namespace):
     from tuner.mc.workflow import run_tune
 
     cfg = _config(config, args.events, args.budget, not args.no_emulator, args.model_error,
-                  args.scouting)
+                  args.scouting, args.seed)
     out = Path(args.out or default_out)
     t0 = time.perf_counter()
     res = run_tune(cfg, out, workers=args.workers, progress=False,
@@ -244,6 +246,8 @@ def main() -> None:
     ap.add_argument("--scouting", type=int, default=None, metavar="START",
                     help="data, shapes: evaluations start at START events and ramp geometrically to "
                          "--events over 60%% of the budget (the config's scouting)")
+    ap.add_argument("--seed", type=int, default=None,
+                    help="data, shapes, closure: the config's seed (default: the example's)")
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--out", default=None)
     ap.add_argument("--no-emulator", action="store_true",

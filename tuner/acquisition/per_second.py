@@ -24,7 +24,8 @@ from tuner.checks import is_listlike
 from tuner.errors import EvaluationError
 from tuner.surrogate.gp import SurrogateConfig, build_gp, fit_gp, gp_settings
 
-__all__ = ["PER_SECOND", "PerSecond", "TimeValueError", "fit_time_model", "split_value_time"]
+__all__ = ["PER_SECOND", "PerSecond", "TimeValueError", "fit_time_model", "log_inverse_time",
+           "split_value_time"]
 
 #: the per-second acquisition functions and the improvement each divides by the expected time
 PER_SECOND = {"EIps": "EI", "PIps": "PI"}
@@ -67,6 +68,14 @@ def fit_time_model(U: np.ndarray, log_t: np.ndarray, device: torch.device,
     return fit_gp(build_gp(X, Y, None, min_noise=config.min_noise), None, config)
 
 
+def log_inverse_time(time_model: Model, X: torch.Tensor) -> torch.Tensor:
+    """``log E[1 / t] = -m + v / 2`` at ``X`` (``... x d``) under the GP of the log time (mean
+    ``m``, variance ``v``), shaped as ``X`` without its last dimension."""
+    with gp_settings():
+        post: Any = time_model.posterior(X)
+    return (-post.mean + 0.5 * post.variance.clamp_min(0)).squeeze(-1)
+
+
 class PerSecond(AcquisitionFunction):
     """An acquisition function divided by the expected evaluation time.
 
@@ -93,7 +102,5 @@ class PerSecond(AcquisitionFunction):
         if not self._log_base:
             value = value.clamp_min(1e-300).log()
         Xb = X if X.dim() > 2 else X.unsqueeze(0)  # b x q x d
-        with gp_settings():
-            post: Any = self.time_model.posterior(Xb)
-        log_inv_t = (-post.mean + 0.5 * post.variance.clamp_min(0)).squeeze(-1).mean(-1)
+        log_inv_t = log_inverse_time(self.time_model, Xb).mean(-1)
         return value + log_inv_t.reshape(value.shape)

@@ -21,12 +21,12 @@ import numpy as np
 import torch
 from scipy.special import erfcx, log_ndtr, ndtr
 
-from tuner.acquisition.per_second import PER_SECOND
+from tuner.acquisition.per_second import PER_SECOND, log_inverse_time
 from tuner.acquisition.step import AcquisitionStep, AskState
 from tuner.candidates import best_untaken, sample
 from tuner.space import Space
 from tuner.surrogate.estimator import EstimatorModel
-from tuner.surrogate.gp import SurrogateConfig, gp_settings
+from tuner.surrogate.gp import SurrogateConfig
 
 __all__ = ["N_POINTS", "SampledStep", "sampled_score"]
 
@@ -93,9 +93,8 @@ class SampledStep(AcquisitionStep):
             mu, s = model.mean_std(U)
             out = sampled_score(mu, s, best, kind, cfg.xi, cfg.kappa)
             if time_model is not None:
-                with torch.no_grad(), gp_settings():
-                    post = time_model.posterior(self._tensor(U))
-                out = out + (-post.mean + 0.5 * post.variance.clamp_min(0)).reshape(-1).cpu().numpy()
+                with torch.no_grad():
+                    out = out + log_inverse_time(time_model, self._tensor(U)).reshape(-1).cpu().numpy()
             return out
 
         return score

@@ -112,12 +112,6 @@ class EstimatorSurrogate:
     def restore(self, state: dict[str, Any] | None) -> None:
         """Nothing to restore (:meth:`fit_state`)."""
 
-    @staticmethod
-    def data(obs: Observations) -> tuple[np.ndarray, np.ndarray]:
-        """Inputs and targets; imputed (failed) points take the largest value told."""
-        U = np.concatenate([obs.U, obs.U_failed]) if len(obs.U_failed) else obs.U
-        return U, np.concatenate([obs.y, np.full(len(obs.U_failed), obs.y.max())])
-
     def _fitted(self, U: np.ndarray, y: np.ndarray) -> EstimatorModel:
         return EstimatorModel(clone(self.estimator).fit(U, y), float(np.min(y)))
 
@@ -128,7 +122,7 @@ class EstimatorSurrogate:
         if len(obs.y) < 1 or obs.n == self._model_n:
             return
         t0 = time.perf_counter()
-        self.model = self._fitted(*self.data(obs))
+        self.model = self._fitted(*obs.imputed())
         if keep:
             self.models.append(self.model)
             self.warps.append(self.warp)
@@ -143,7 +137,7 @@ class EstimatorSurrogate:
         """A fresh fit to ``obs`` plus every pending point given the constant lie of ``strategy``
         (``"cl_min"``, ``"cl_mean"``, ``"cl_max"``: the minimum, mean or maximum told), and its
         inputs."""
-        U, y = self.data(obs)
+        U, y = obs.imputed()
         if len(U_pending):
             lie = {"cl_min": y.min(), "cl_mean": y.mean(), "cl_max": y.max()}[strategy]
             U, y = np.concatenate([U, U_pending]), np.concatenate([y, np.full(len(U_pending), lie)])

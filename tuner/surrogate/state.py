@@ -58,6 +58,11 @@ class Observations:
         """Points the model sees: successful and imputed."""
         return len(self.y) + len(self.U_failed)
 
+    def imputed(self) -> tuple[np.ndarray, np.ndarray]:
+        """Inputs and values with the failed points appended, each at the largest value told."""
+        U = np.concatenate([self.U, self.U_failed]) if len(self.U_failed) else self.U
+        return U, np.concatenate([self.y, np.full(len(self.U_failed), self.y.max())])
+
 
 class Surrogate:
     """The GP surrogate of an optimiser, refitted as results come in.
@@ -146,8 +151,8 @@ class Surrogate:
         """Inputs, warped targets (of ``-y``) and known variances, and the warp: ``warp`` when
         given (it must map every value), else one chosen for them. Imputed points take the
         largest value told and the median variance."""
-        X = self._tensor(np.concatenate([obs.U, obs.U_failed]) if len(obs.U_failed) else obs.U)
-        y = np.concatenate([obs.y, np.full(len(obs.U_failed), obs.y.max())])
+        U, y = obs.imputed()
+        X = self._tensor(U)
         var = None
         if self.known_noise(obs.noise):
             default = float(self.noise) if not isinstance(self.noise, str) else 0.0

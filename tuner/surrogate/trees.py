@@ -50,23 +50,22 @@ def _forest_spread(forest: Any, X: Any) -> tuple[np.ndarray, np.ndarray]:
     return mean, np.sqrt(np.maximum(second / k - mean**2, 0.0))
 
 
-class RandomForestSurrogate(RandomForestRegressor):
+class _LeafSpread:
+    """``predict(X, return_std=True)`` for a scikit-learn forest it is mixed into (before it)."""
+
+    def predict(self, X: Any, return_std: bool = False) -> Any:
+        if not return_std:
+            return super().predict(X)  # type: ignore[misc]
+        return _forest_spread(self, X)
+
+
+class RandomForestSurrogate(_LeafSpread, RandomForestRegressor):
     """scikit-learn's random forest with ``predict(X, return_std=True)`` (module docstring)."""
 
-    def predict(self, X: Any, return_std: bool = False) -> Any:
-        if not return_std:
-            return super().predict(X)
-        return _forest_spread(self, X)
 
-
-class ExtraTreesSurrogate(ExtraTreesRegressor):
+class ExtraTreesSurrogate(_LeafSpread, ExtraTreesRegressor):
     """scikit-learn's extremely randomised trees with ``predict(X, return_std=True)`` (module
     docstring)."""
-
-    def predict(self, X: Any, return_std: bool = False) -> Any:
-        if not return_std:
-            return super().predict(X)
-        return _forest_spread(self, X)
 
 
 class GradientBoostingQuantiles(RegressorMixin, BaseEstimator):

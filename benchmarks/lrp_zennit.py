@@ -9,7 +9,13 @@ dilated and grouped convolutions with average pooling (zennit's presets give its
 ``Norm`` rule, the z-rule of a layer of positive weights: ``explain`` passes the gradient through
 pooling, the same rule in its formulation), a residual Conv1d
 network (BatchNorm1d, a functional residual addition: convolutions whose outputs go negative), a
-dense network with BatchNorm1d, the particle flow network (Linear on particles, masked sum), and a
+dense network with BatchNorm1d, a CNN that resamples (bilinear upsampling, reflection and zero
+padding, pixel unshuffle: ``explain`` passes their gradient, LRP-0 in its formulation; zennit's
+backward signal is the relevance itself, so its plain gradient through a bilinear upsampling
+would share each output's relevance by the interpolation weights alone, not by the inputs'
+contributions, and its upsampling gets zennit's ``Norm`` rule here, as its presets give
+``AvgPool``; padding and shuffles only copy or move values, the same in both), the particle
+flow network (Linear on particles, masked sum), and a
 dense network of other element-wise activations (LeakyReLU, ELU, GELU, Tanh, Sigmoid: Pass in both,
 as zennit's presets give its ``Activation`` types).
 Composites (every epsilon and stabiliser ``--eps``): zennit's ``EpsilonPlusFlat`` and
@@ -132,9 +138,16 @@ def models() -> dict[str, tuple[nn.Module, nn.Module, torch.Tensor, list[tuple[l
         nn.Conv2d(4, 8, 3, padding=2, dilation=2, groups=2), nn.ReLU(), nn.AvgPool2d(2),
         nn.Conv2d(8, 8, 1), nn.ReLU(), nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Identity(),
         nn.Dropout(0.3), nn.Linear(32, 1, bias=False), nn.Flatten(0)), 6)
+    resample = _randomise(nn.Sequential(  # 25 -> 13 -> 26 -> 28 -> 26 -> 28 -> 14 x 14 of 32
+        nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+        nn.Upsample(scale_factor=2, mode="bilinear"), nn.ReflectionPad2d(1), nn.Conv2d(4, 8, 3),
+        nn.ReLU(), nn.ZeroPad2d(1), nn.PixelUnshuffle(2), nn.Conv2d(32, 8, 1), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(32, 1), nn.Flatten(0)), 7)
     return {
         "CNN (Conv2d, BN2d, MaxPool, Dropout)": (cnn, cnn, img, None),
         "CNN (strided, dilated, grouped Conv2d, AvgPool, AdaptiveAvgPool)": (pool, pool, img, None),
+        "CNN (bilinear Upsample, ReflectionPad2d, ZeroPad2d, PixelUnshuffle)":
+            (resample, resample, img, None),
         "dense (Linear, BN1d)": (mlp, mlp, torch.randn((16, 7), generator=g, dtype=torch.float64), None),
         "residual Conv1d (BN1d, residual add)": (res, res_z, torch.rand((16, 2, 16), generator=g,
                                                                         dtype=torch.float64), pairs),
@@ -157,14 +170,16 @@ def composites(low: float, high: float, eps: float) -> dict[str, tuple[Callable,
 
     from zennit.layer import Sum
 
+    up = [(nn.Upsample, zr.Norm(POOL_EPS))]  # LRP-0 through upsampling (the module doc)
+
     def z_all(rule: Callable[[], object]) -> Callable:
         return lambda c: zc.LayerMapComposite([(Sum, zr.Norm(eps)), (Activation, zr.Pass()),
-                                                (AvgPool, zr.Norm(POOL_EPS)), (Linear, rule())],
+                                                (AvgPool, zr.Norm(POOL_EPS)), *up, (Linear, rule())],
                                                canonizers=c)
 
     def z_first(rule: Callable[[], object]) -> Callable:
         return lambda c: zc.SpecialFirstLayerMapComposite(
-            [(Sum, zr.Norm(eps)), (Activation, zr.Pass()), (AvgPool, zr.Norm(POOL_EPS)),
+            [(Sum, zr.Norm(eps)), (Activation, zr.Pass()), (AvgPool, zr.Norm(POOL_EPS)), *up,
              (Linear, zr.Epsilon(eps))],
             [(Linear, rule())], canonizers=c)
 
@@ -179,10 +194,11 @@ def composites(low: float, high: float, eps: float) -> dict[str, tuple[Callable,
 
     return {
         "EpsilonPlusFlat": (lambda: ex.EpsilonPlusFlat(eps=eps),
-                            lambda c: zc.EpsilonPlusFlat(epsilon=eps, stabilizer=eps, canonizers=c)),
+                            lambda c: zc.EpsilonPlusFlat(epsilon=eps, stabilizer=eps, layer_map=up,
+                                                         canonizers=c)),
         "EpsilonGammaBox": (lambda: ex.EpsilonGammaBox(low, high, gamma=0.25, eps=eps),
                             lambda c: zc.EpsilonGammaBox(low=low, high=high, epsilon=eps, gamma=0.25,
-                                                         stabilizer=eps, canonizers=c)),
+                                                         stabilizer=eps, layer_map=up, canonizers=c)),
         "Epsilon everywhere": (ours_all(ex.Epsilon(eps)), z_all(lambda: zr.Epsilon(eps))),
         "ZPlus everywhere": (ours_all(ex.ZPlus(eps)), z_all(lambda: zr.ZPlus(eps))),
         "Gamma(0.25) everywhere": (ours_all(ex.Gamma(0.25, eps)), z_all(lambda: zr.Gamma(0.25, eps))),

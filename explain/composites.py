@@ -11,11 +11,14 @@ and removes everything on exit, leaving the model exactly as it was::
 :func:`explain.attribution.lrp` wraps this; use the context directly for custom backward passes.
 
 Layers with no rule keep their ordinary gradient, which is correct for ReLU (in-place or not), max /
-average / adaptive pooling, flattening, dropout in eval mode and residual additions (see
-:mod:`explain.rules`). Batch norms that cannot be folded, element-wise affine modules (those with
-``affine_params()``) and the other element-wise activations (:data:`explain.rules.ACTIVATIONS`:
-LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh, Softplus, ...) get :class:`explain.rules.Pass` in the
-presets, as zennit's presets give its activations.
+average / adaptive pooling, flattening, dropout in eval mode, residual additions (see
+:mod:`explain.rules`) and the linear maps without a constant term (upsampling in any mode, padding
+by zeros, reflection, replication or wrapping, pixel and channel shuffles, fold / unfold), whose
+gradient is LRP-0 and conserves relevance exactly. Batch norms that cannot be folded,
+element-wise affine modules (those with ``affine_params()``) and the other element-wise
+activations (:data:`explain.rules.ACTIVATIONS`: LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh,
+Softplus, ...) get :class:`explain.rules.Pass` in the presets, as zennit's presets give its
+activations.
 """
 
 from __future__ import annotations
@@ -33,7 +36,7 @@ from explain.errors import ExplainError
 from explain.rules import ACTIVATIONS, Epsilon, Flat, Gamma, Pass, Rule, ZBox, ZPlus, layer_params
 
 __all__ = ["GRADIENT_OK", "AllEpsilon", "Composite", "ElementwiseAffine", "EpsilonGammaBox",
-           "EpsilonPlusFlat", "LayerMap"]
+           "EpsilonPlusFlat", "LayerMap", "gradient_ok"]
 
 LayerMap = Sequence[tuple[type | tuple[type, ...], Rule]]
 
@@ -43,9 +46,23 @@ GRADIENT_OK: tuple[type, ...] = (
     nn.AdaptiveAvgPool1d, nn.AdaptiveAvgPool2d, nn.AdaptiveAvgPool3d, nn.AdaptiveMaxPool1d,
     nn.AdaptiveMaxPool2d, nn.AdaptiveMaxPool3d, nn.Flatten, nn.Unflatten, nn.Dropout, nn.Dropout1d,
     nn.Dropout2d, nn.Dropout3d, nn.AlphaDropout, nn.Identity,
+    # linear maps without a constant term: their gradient is LRP-0, which conserves exactly
+    nn.Upsample, nn.ReflectionPad1d, nn.ReflectionPad2d, nn.ReflectionPad3d, nn.ReplicationPad1d,
+    nn.ReplicationPad2d, nn.ReplicationPad3d, nn.CircularPad1d, nn.CircularPad2d, nn.CircularPad3d,
+    nn.PixelShuffle, nn.PixelUnshuffle, nn.ChannelShuffle, nn.Fold, nn.Unfold,
 )
 #: what a composite does with a layer that has no rule and is not in :data:`GRADIENT_OK`
 UNSUPPORTED_MODES = ("error", "gradient")
+
+
+
+def gradient_ok(module: nn.Module) -> bool:
+    """Whether ``module``'s ordinary gradient propagates relevance correctly: a layer of
+    :data:`GRADIENT_OK`, or padding by the constant 0 (``ZeroPad*d``, ``ConstantPad*d(..., 0)``;
+    another constant acts as a bias and is not conserved)."""
+    return isinstance(module, GRADIENT_OK) or (
+        isinstance(module, nn.modules.padding._ConstantPadNd) and module.value == 0)
+
 
 CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
 AFFINE = (nn.modules.batchnorm._BatchNorm,)
@@ -140,7 +157,7 @@ class Composite:
             ExplainError: naming the first such layer and its type.
         """
         bad = [(name or type(model).__name__, type(mod).__name__) for name, mod in model.named_modules()
-               if not any(True for _ in mod.children()) and not isinstance(mod, GRADIENT_OK)
+               if not any(True for _ in mod.children()) and not gradient_ok(mod)
                and "parametrizations" not in name.split(".")  # they compute weights, not activations
                and self.rule_for(mod) is None
                and not (self.first is not None and isinstance(mod, self.first_types))]

@@ -453,6 +453,54 @@ def test_element_wise_activations_pass_relevance_unchanged(make):
     assert torch.isfinite(lrp(model, x, EpsilonPlusFlat(), batch_size=None)).all()
 
 
+STRUCTURAL = {
+    "Upsample-nearest": lambda: nn.Upsample(scale_factor=2),
+    "Upsample-bilinear": lambda: nn.Upsample(scale_factor=2, mode="bilinear"),
+    "Upsample-bicubic": lambda: nn.Upsample(scale_factor=1.5, mode="bicubic", align_corners=True),
+    "ZeroPad2d": lambda: nn.ZeroPad2d(1),
+    "ConstantPad2d-0": lambda: nn.ConstantPad2d((1, 0, 2, 1), 0.0),
+    "ReflectionPad2d": lambda: nn.ReflectionPad2d(1),
+    "ReplicationPad2d": lambda: nn.ReplicationPad2d(2),
+    "CircularPad2d": lambda: nn.CircularPad2d(1),
+    "PixelShuffle": lambda: nn.PixelShuffle(2),
+    "PixelUnshuffle": lambda: nn.PixelUnshuffle(2),
+    "ChannelShuffle": lambda: nn.ChannelShuffle(2),
+}
+
+
+def _around(layer: nn.Module) -> tuple[nn.Module, torch.Tensor]:
+    """A bias-free CNN with ``layer`` between its two convolutions, and positive inputs."""
+    torch.manual_seed(4)
+    x = torch.rand((6, 2, 10, 10), dtype=torch.float64)
+    head = nn.Sequential(nn.Conv2d(2, 4, 3, bias=False), nn.ReLU(), layer).double()
+    with torch.no_grad():
+        c = head(x).shape[1]
+        conv = nn.Conv2d(c, 3, 3, bias=False).double()
+        n = conv(head(x)).numel() // len(x)
+    return nn.Sequential(*head, conv, nn.ReLU(), nn.Flatten(), nn.Linear(n, 1, bias=False)).double(), x
+
+
+@pytest.mark.parametrize("make", STRUCTURAL.values(), ids=STRUCTURAL.keys())
+def test_linear_layers_without_a_constant_pass_their_gradient_and_conserve(make):
+    """Upsampling, padding by zeros or by the input's own values, shuffles: linear maps without a
+    constant term, so their plain gradient is LRP-0 and they need no rule (as pooling)."""
+    model, x = _around(make())
+    f = model(x)[:, 0].detach()
+    x_req = x.clone().requires_grad_(True)
+    model(x_req).sum().backward()
+    rel0 = lrp(model, x, AllEpsilon(eps=0.0), batch_size=None)
+    np.testing.assert_allclose(rel0.numpy(), (x * x_req.grad).numpy(), rtol=1e-10, atol=1e-14)
+    for composite in (AllEpsilon(eps=1e-12), EpsilonPlusFlat(eps=1e-12)):
+        total = lrp(model, x, composite, batch_size=None).reshape(len(x), -1).sum(1)
+        assert torch.all((total - f).abs() <= 1e-5 * f.abs()), (composite, total, f)
+
+
+def test_padding_by_a_constant_other_than_zero_is_refused_by_name():
+    model, x = _around(nn.ConstantPad2d(1, 0.5))
+    with pytest.raises(ExplainError, match=r"2 \(ConstantPad2d\)"):
+        lrp(model, x, EpsilonPlusFlat())
+
+
 @pytest.mark.parametrize("make", [lambda: nn.LayerNorm(6), _Swish, lambda: nn.Softmax(dim=1)],
                          ids=["LayerNorm", "Swish", "Softmax"])
 def test_a_layer_no_rule_covers_is_refused_by_name(make):

@@ -53,7 +53,7 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
     """Run a tune from CONFIG (YAML) or the embedded --default."""
     from tuner.mc.config import default_config, load_config
     from tuner.mc.setup import prepare
-    from tuner.mc.workflow import check_out_folder, run_tune
+    from tuner.mc.workflow import TuneRun, check_out_folder, run_tune
 
     if (config is None) == (not use_default):
         raise TunerError("give exactly one of CONFIG or --default, got "
@@ -70,6 +70,8 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
                f"of {cfg.events} events, {n_workers if scheduler is None else 'dask'} workers")
     if dry_run:
         check_out_folder(out, resume)
+        if resume:
+            TuneRun.check_resumable(setup, out)
         click.echo("configuration valid (dry run: nothing generated)")
         return
     res = run_tune(cfg, out, workers=n_workers, scheduler=scheduler, resume=resume,

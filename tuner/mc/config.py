@@ -6,7 +6,7 @@ A configuration (YAML) names::
       StringZ:aLund: [0.2, 1.5]
     fixed: {}              # other Pythia settings
     preset: ee_Z_hadrons_91.2
-    analyses: [ALEPH_1996_S3486095]
+    analyses: [ALEPH_1996_S3486095]   # their beams and energies must be the generator's
     refdata: [path/ALEPH_1996_S3486095.yoda]      # optional: YODA / HEPData YAML files that override
                                                   # the data shipped for the analyses; a HEPData table
                                                   # maps onto one histogram with
@@ -30,6 +30,8 @@ A configuration (YAML) names::
     scouting: null         # {start_events: N, ramp: M}: cheap early evaluations, ramping up to
                            # `events` over M evaluations (default 60% of the budget)
     closure: null          # {truth: {setting: value}, events: N}: pseudo-data at a known point
+    sqrt_s: null           # the energy the analyses scale momenta by; default and only allowed
+                           # value where the settings fix it: the generator's (Beams:eCM)
 """
 
 from __future__ import annotations
@@ -44,6 +46,7 @@ import yaml
 from tuner.errors import ConfigError, RefDataError, SettingsError
 from tuner.mc.analyses import ANALYSES
 from tuner.mc.analyses.plugins import load_plugins
+from tuner.mc.config_beams import check_beams
 from tuner.mc.config_refdata import embedded_binning, mapped_table, refdata_entries, resolve
 from tuner.mc.generators.pythia import PRESETS, check_settings, setting_range
 from tuner.mc.refdata import RefHisto, read_refdata, shipped_files
@@ -180,8 +183,10 @@ def _scouting(sc: Any, cfg: TuneConfig, where: str) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"{where}: scouting: unknown key(s) {sorted(unknown)}; allowed: "
                           "ramp, start_events")
-    if "ramp" in sc:
-        _num(sc, "ramp", int, 1, f"{where}: scouting")
+    if "ramp" in sc and _num(sc, "ramp", int, 1, f"{where}: scouting") > cfg.budget:
+        raise ConfigError(f"{where}: scouting: ramp (the evaluations over which the events rise to "
+                          f"`events`) must be <= budget ({cfg.budget}), got {sc['ramp']}: the tune "
+                          "would never reach its events per evaluation")
     return dict(sc)
 
 
@@ -324,8 +329,8 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
                               "(give only strategy)")
         cfg.strategy = d["strategy"]
         cfg.emulator = cfg.strategy != "chi2-gp"
-    if "sqrt_s" in d:
-        cfg.sqrt_s = _num(d, "sqrt_s", float, 1e-3, where)
+    given_sqrt_s = _num(d, "sqrt_s", float, 1e-3, where) if "sqrt_s" in d else None
+    cfg.sqrt_s = check_beams(cfg.analyses, cfg.preset, cfg.fixed, given_sqrt_s, where)
     cfg.histograms = _names(d, "histograms", where)
     if cfg.histograms == []:  # an empty selection is no selection: not "all of them" in silence
         raise ConfigError(f"{where}: histograms must name at least one histogram (leave it out "

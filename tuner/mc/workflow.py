@@ -196,10 +196,11 @@ class TuneRun:
         return fh
 
     @staticmethod
-    def _check_fingerprint(study: Study, setup: TuneSetup) -> None:
+    def _check_fingerprint(study: Study, setup: TuneSetup, adopt: bool = True) -> None:
         stored = study.get_meta("fingerprint")
         if stored is None:  # a study of the previous release: adopt the present definition
-            study.set_meta("fingerprint", setup.fingerprint())
+            if adopt:
+                study.set_meta("fingerprint", setup.fingerprint())
             return
         now = setup.fingerprint()
         changed = sorted(k for k in set(stored) | set(now) if stored.get(k) != now.get(k))
@@ -207,6 +208,20 @@ class TuneRun:
             raise StorageError(f"the study in {study.path.parent} was made with other "
                                f"{', '.join(changed)}; a resumed tune must define its evaluations "
                                "as before (nothing was changed); start a new --out instead")
+
+    @classmethod
+    def check_resumable(cls, setup: TuneSetup, out: str | Path) -> None:
+        """What :meth:`open` with ``resume`` checks of the study in ``out`` (its space and the
+        definition of its evaluations), writing nothing: ``run --dry-run --resume``.
+
+        Raises:
+            StorageError: as :meth:`open`.
+        """
+        study = Study(Path(out) / "study.db", Space(setup.space), create=False)
+        try:
+            cls._check_fingerprint(study, setup, adopt=False)
+        finally:
+            study.close()
 
     @classmethod
     def open(cls, setup: TuneSetup, out: str | Path, resume: bool = False,

@@ -65,10 +65,36 @@ def _base(**change):
     ({"scouting": {"start_events": 100, "rmap": 3}}, r"scouting: unknown key\(s\) \['rmap'\]"),
     ({"scouting": {"start_events": 100, "ramp": -1}}, r"scouting: ramp must be >= 1, got -1"),
     ({"scouting": {"start_events": True}}, r"scouting must be \{start_events: N\}"),
+    ({"scouting": {"start_events": 100, "ramp": 5}}, r"scouting: ramp .* must be <= budget \(4\), got 5"),
+    # the generator's beams against the analyses' (Rivet's Beams and Energies)
+    ({"preset": "pp_QCD_jets_13TeV"}, r"analysis ALEPH_1996_S3486095 measured collisions of beams "
+                                      r"\[11, -11\] \(PDG ids\), but the generator collides "
+                                      r"\[2212, 2212\] \(preset 'pp_QCD_jets_13TeV'\)"),
+    ({"fixed": {"Beams:idB": 11}}, r"beams \[11, -11\] .* collides \[11, 11\] \(preset "
+                                   r"'ee_Z_hadrons_91.2' with \{'Beams:idB': 11\}\)"),
+    ({"fixed": {"Beams:eCM": 200.0}}, r"measured at sqrt\(s\) = \[91.2\] GeV, but the generator runs "
+                                      r"at 200 GeV .* within 1%"),
+    ({"fixed": {"Beams:frameType": 2, "Beams:eA": 100.0, "Beams:eB": 100.0}},
+     r"measured at sqrt\(s\) = \[91.2\] GeV, but the generator runs at 200 GeV"),
+    ({"sqrt_s": 200.0}, r"sqrt_s \(the energy the analyses scale momenta by\) must be the generator's "
+                        r"centre-of-mass energy, 91.2 GeV \(preset 'ee_Z_hadrons_91.2'\), got 200"),
+    ({"fixed": {"Beams:frameType": 4}}, r"settings do not fix the centre-of-mass energy .* give sqrt_s"),
 ])
 def test_configuration_rules(tmp_path, change, match):
     with pytest.raises(ConfigError, match=match):
         prepare(config_from_dict(_base(**change), tmp_path))
+
+
+def test_beams_and_energies_that_match_pass_and_set_the_analyses_energy(tmp_path):
+    """Beams in either order, an energy within 1% of the data's or given per beam: accepted,
+    and the analyses scale momenta by the energy the generator runs at."""
+    for change, energy in (({}, 91.2), ({"sqrt_s": 91.2}, 91.2),
+                           ({"fixed": {"Beams:idA": -11, "Beams:idB": 11, "Beams:eCM": 91.5}}, 91.5),
+                           ({"fixed": {"Beams:frameType": 2, "Beams:eA": 45.6, "Beams:eB": 45.6}}, 91.2),
+                           ({"fixed": {"Beams:frameType": 4}, "sqrt_s": 91.2}, 91.2)):
+        cfg = config_from_dict(_base(**change), tmp_path)
+        assert abs(cfg.sqrt_s - energy) < 1e-9, (change, cfg.sqrt_s)
+        assert prepare(cfg).spec().sqrt_s == cfg.sqrt_s
 
 
 def test_an_empty_out_and_an_unreachable_scheduler_are_one_error_and_leave_nothing(
@@ -166,3 +192,22 @@ def test_rescore_refuses_a_weight_that_names_no_histogram(embedded_tune, cli_her
             assert r.returncode == 0 and "rescored 10 evaluations" in r.stdout
         else:
             assert r.returncode == 2 and r.stderr.count("error:") == 1 and msg in r.stderr
+
+
+def test_a_dry_run_resume_checks_the_study_as_the_resume_would_and_writes_nothing(embedded_tune, cli_here):
+    """``run --dry-run --resume`` said "configuration valid" for a configuration whose
+    evaluations differ from the study's, which the real resume then refused."""
+    import dataclasses
+    import hashlib
+
+    from tuner.mc.workflow import TuneRun
+
+    out, _, cfg = embedded_tune
+    digest = hashlib.sha256((out / "study.db").read_bytes()).hexdigest()
+    TuneRun.check_resumable(prepare(cfg), out)  # the same definition: resumable
+    with pytest.raises(StorageError, match=r"made with other seed; a resumed tune must define"):
+        TuneRun.check_resumable(prepare(dataclasses.replace(cfg, seed=cfg.seed + 1)), out)
+    r = cli_here("run", "--default", "--resume", "--dry-run", "--out", str(out))
+    assert r.returncode == 2 and "made with other closure, events" in r.stderr, r.stderr
+    assert "configuration valid" not in r.stdout
+    assert hashlib.sha256((out / "study.db").read_bytes()).hexdigest() == digest

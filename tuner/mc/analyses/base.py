@@ -121,7 +121,10 @@ class Analysis(ABC):
     """Fills histograms in the reference binning.
 
     Contract for subclasses: set ``name`` (the Rivet analysis name, the prefix of the reference
-    keys) and ``HISTOS`` (histogram name, e.g. ``d01-x01-y01`` -> :class:`HistSpec`), and implement
+    keys) and ``HISTOS`` (histogram name, e.g. ``d01-x01-y01`` -> :class:`HistSpec`); optionally
+    ``BEAMS`` (the PDG ids of the two beams, in either order) and ``ENERGIES`` (the centre-of-mass
+    energies in GeV the measurement was made at), which a tune configuration's generator set-up
+    must match (as Rivet's ``.info`` ``Beams`` and ``Energies``; ``None``: any); and implement
     ``fill(batch)`` calling :meth:`fill_density` / :meth:`fill_mean` / :meth:`fill_profile` for
     the accepted events after :meth:`accept` (and :meth:`count` for a histogram normalised to a
     counter of its own). Histograms absent from the references given are not booked.
@@ -132,6 +135,8 @@ class Analysis(ABC):
 
     name: ClassVar[str]
     HISTOS: ClassVar[dict[str, HistSpec]]
+    BEAMS: ClassVar[tuple[int, int] | None] = None
+    ENERGIES: ClassVar[tuple[float, ...] | None] = None
 
     def __init__(self, refs: Mapping[str, RefHisto]) -> None:
         self.refs = {k: refs[f"{self.name}/{k}"] for k in self.HISTOS if f"{self.name}/{k}" in refs}

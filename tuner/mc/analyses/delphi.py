@@ -76,6 +76,8 @@ class DELPHI_1996_S3430090(Analysis):  # noqa: N801 - Rivet's analysis name
     multiplicities at the Z pole (the definitions are in the module docstring)."""
 
     name: ClassVar[str] = "DELPHI_1996_S3430090"
+    BEAMS: ClassVar[tuple[int, int] | None] = (11, -11)
+    ENERGIES: ClassVar[tuple[float, ...] | None] = (91.2,)
     HISTOS: ClassVar[dict[str, HistSpec]] = {
         **{f"d{i:02d}-x01-y01": D for i in range(1, 9)},
         "d09-x01-y01": P, "d10-x01-y01": P,

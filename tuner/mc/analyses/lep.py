@@ -57,6 +57,8 @@ class ALEPH_1996_S3486095(Analysis):  # noqa: N801 - Rivet's analysis name
     multiplicities, identified-hadron spectra and multiplicities at the Z pole."""
 
     name: ClassVar[str] = "ALEPH_1996_S3486095"
+    BEAMS: ClassVar[tuple[int, int] | None] = (11, -11)
+    ENERGIES: ClassVar[tuple[float, ...] | None] = (91.2,)
     HISTOS: ClassVar[dict[str, HistSpec]] = {
         **{f"d{i:02d}-x01-y01": D for i in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 17)},
         "d18-x01-y01": HistSpec("density", 2.0),
@@ -133,6 +135,8 @@ class PDG_HADRON_MULTIPLICITIES(Analysis):  # noqa: N801 - Rivet's analysis name
     """World-average mean hadron multiplicities per hadronic Z decay (the 91.2 GeV points)."""
 
     name: ClassVar[str] = "PDG_HADRON_MULTIPLICITIES"
+    BEAMS: ClassVar[tuple[int, int] | None] = (11, -11)
+    ENERGIES: ClassVar[tuple[float, ...] | None] = (91.2,)
     HISTOS: ClassVar[dict[str, HistSpec]] = dict.fromkeys(_PDG_91, M)
 
     def accept(self, batch: EventBatch) -> np.ndarray:
@@ -150,6 +154,8 @@ class OPAL_1992_I321190(Analysis):  # noqa: N801 - Rivet's analysis name
     """OPAL charged multiplicity distribution (in %, bins two units wide) and its mean."""
 
     name: ClassVar[str] = "OPAL_1992_I321190"
+    BEAMS: ClassVar[tuple[int, int] | None] = (11, -11)
+    ENERGIES: ClassVar[tuple[float, ...] | None] = (91.2,)
     HISTOS: ClassVar[dict[str, HistSpec]] = {"d01-x01-y01": HistSpec("density", 200.0),
                                              "d05-x01-y01": M}
 

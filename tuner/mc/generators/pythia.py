@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterator, Mapping
+from dataclasses import dataclass
 from typing import Any
 
 import awkward as ak
@@ -17,8 +18,8 @@ import numpy as np
 from tuner.errors import SettingsError
 from tuner.mc.generators.base import Generator
 
-__all__ = ["PRESETS", "PythiaGenerator", "check_settings", "format_setting", "generator_version",
-           "setting_range"]
+__all__ = ["PRESETS", "BeamSetup", "PythiaGenerator", "beam_setup", "check_settings", "format_setting",
+           "generator_version", "setting_range"]
 
 #: process presets: name -> Pythia settings
 PRESETS: dict[str, dict[str, Any]] = {
@@ -104,6 +105,50 @@ def setting_range(name: str, pythia: Any = None,
         raise SettingsError(f"unknown Pythia setting {name!r}")
     return (float(v.valMin) if v.hasMin else None, float(v.valMax) if v.hasMax else None,
             float(v.valDefault))
+
+
+@dataclass(frozen=True)
+class BeamSetup:
+    """The beams a set of Pythia settings collides.
+
+    Attributes:
+        ids: PDG ids of beams A and B.
+        sqrt_s: Centre-of-mass energy in GeV (``None`` where the settings do not fix it: beams
+            read from a Les Houches file or set up outside Pythia's frame types 1-3).
+        source: The settings it was read from, for messages.
+    """
+
+    ids: tuple[int, int]
+    sqrt_s: float | None
+    source: str
+
+
+def beam_setup(preset: str | None, settings: Mapping[str, Any]) -> BeamSetup:
+    """The beams Pythia collides under ``preset`` with ``settings`` on top (Pythia's own
+    defaults where neither sets them). Beam energies given per beam (frame types 2 and 3) are
+    combined as massless beams, accurate to ``(m / E)^2``.
+
+    Raises:
+        SettingsError: a bad setting (as :func:`check_settings`).
+    """
+    p = check_settings({**(PRESETS[preset] if preset else {}), **settings}).settings
+    ids = (int(p.mode("Beams:idA")), int(p.mode("Beams:idB")))
+    frame = int(p.mode("Beams:frameType"))
+    sqrt_s: float | None = None
+    if frame == 1:
+        sqrt_s = float(p.parm("Beams:eCM"))
+    elif frame == 2:
+        sqrt_s = 2.0 * math.sqrt(p.parm("Beams:eA") * p.parm("Beams:eB"))
+    elif frame == 3:
+        pa = np.array([p.parm(f"Beams:p{c}A") for c in "xyz"])
+        pb = np.array([p.parm(f"Beams:p{c}B") for c in "xyz"])
+        e = float(np.linalg.norm(pa) + np.linalg.norm(pb))
+        sqrt_s = math.sqrt(max(e * e - float(np.sum((pa + pb) ** 2)), 0.0))
+    given = {k: v for k, v in settings.items() if k.lower().startswith("beams:")}
+    source = f"preset {preset!r}" if preset else "Pythia's defaults"
+    if given:
+        source += f" with {given}"
+    return BeamSetup(ids, sqrt_s, source)
 
 
 def check_settings(settings: Mapping[str, Any], pythia: Any = None) -> Any:

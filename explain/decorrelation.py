@@ -17,7 +17,7 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from explain.errors import ExplainError, check_count
+from explain.errors import ExplainError, check_count, check_labels
 
 __all__ = ["Sculpting", "distance_correlation", "sculpting"]
 
@@ -85,9 +85,8 @@ def sculpting(output: np.ndarray, mass: np.ndarray, label: np.ndarray, signal_ef
     if not (len(output) == len(mass) == len(label)) or not (0 < signal_efficiency < 1):
         raise ExplainError(f"output, mass and label need one length and 0 < signal_efficiency < 1; got "
                            f"{len(output)}, {len(mass)}, {len(label)} and {signal_efficiency!r}")
+    label = check_labels(label)
     sig, bkg = label == 1, label == 0
-    if not sig.any() or not bkg.any():
-        raise ExplainError("sculpting needs signal (label 1) and background (label 0) jets")
     thr = float(np.quantile(output[sig], 1 - signal_efficiency))
     edges = np.linspace(*mass_range, bins + 1)
     before = np.histogram(mass[bkg], edges)[0].astype(float)

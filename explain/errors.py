@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["ExplainError", "check_count", "check_finite", "check_number", "is_count"]
+__all__ = ["ExplainError", "check_count", "check_finite", "check_labels", "check_number", "is_count"]
 
 
 class ExplainError(Exception):
@@ -77,3 +77,39 @@ def check_finite(values: Any, name: str) -> None:
         first = tuple(int(i) for i in np.argwhere(bad)[0])
         raise ExplainError(f"{name} must be finite; got {int(bad.sum())} NaN or infinite values, "
                            f"the first at index {first}")
+
+
+def check_labels(label: Any, n: int | None = None, name: str = "label", both: bool = True) -> np.ndarray:
+    """Refuse class labels other than 0 (background) and 1 (signal), one per event.
+
+    A label of 2 or 0.5 used to drop out of both classes in silence, and a ROC AUC computed over
+    the remaining ones came out as 2.0.
+
+    Args:
+        label: What the caller passed (numbers or bools).
+        n: The number of events it must label (``None``: any).
+        name: Its name in the message.
+        both: Require both classes to be present.
+
+    Returns:
+        ``label`` as a 1-D int array.
+
+    Raises:
+        ExplainError: naming ``name``, the rule and what was received.
+    """
+    try:
+        a = np.asarray(label, dtype=float)
+    except (TypeError, ValueError):
+        raise ExplainError(f"{name} must hold 0 (background) or 1 (signal) per event; got "
+                           f"{str(label)[:80]}") from None
+    if a.ndim != 1 or (n is not None and len(a) != n):
+        want = "1-D" if n is None else f"1-D with one entry per event ({n})"
+        raise ExplainError(f"{name} must be {want}; got shape {a.shape}")
+    bad = ~np.isin(a, (0.0, 1.0))
+    if bad.any():
+        raise ExplainError(f"{name} must be 0 (background) or 1 (signal) per event; got "
+                           f"{int(bad.sum())} other values, e.g. {np.unique(a[bad])[:5].tolist()}")
+    if both and (not (a == 1).any() or not (a == 0).any()):
+        raise ExplainError(f"{name} must hold both classes; got {int((a == 1).sum())} signal and "
+                           f"{int((a == 0).sum())} background events")
+    return a.astype(int)

@@ -13,7 +13,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from explain.errors import ExplainError, check_count, check_number, is_count
+from explain.errors import ExplainError, check_count, check_labels, check_number, is_count
 
 __all__ = [
     "activation_maximisation",
@@ -100,11 +100,7 @@ def mean_activation_maps(
     Raises:
         ExplainError: labels other than 0 and 1, a class missing, or one label per image not given.
     """
-    label = np.asarray(label)
-    if label.shape != (len(x),) or not np.isin(label, (0, 1)).all() or len(np.unique(label)) < 2:
-        raise ExplainError(f"label must be one 0/1 label per image with both classes present; got "
-                           f"shape {label.shape} for {len(x)} images, values "
-                           f"{np.unique(label)[:5].tolist()}")
+    label = check_labels(label, len(x))
     module = module or _after_activation(model, first_conv(model))
     act = activations(model, x, module)
     sig, bkg = act[label == 1].mean(0), act[label == 0].mean(0)

@@ -21,7 +21,7 @@ from typing import Any
 import numba
 import numpy as np
 
-from explain.errors import ExplainError, check_count
+from explain.errors import ExplainError, check_count, check_labels
 from explain.plots import report_figures
 
 __all__ = [
@@ -133,8 +133,9 @@ def ado(
         ExplainError: not 1-D arrays of numbers, lengths differ, a class is missing or
             ``max_per_class`` is neither None nor an int >= 1.
     """
-    f, g, label = _column("f", f), _column("g", g), _column("label", label)
-    _same_length(f=f, g=g, label=label)
+    f, g = _column("f", f), _column("g", g)
+    _same_length(f=f, g=g)
+    label = check_labels(label, len(f), both=False)  # both among the finite pairs: below
     ok = np.isfinite(f) & np.isfinite(g)
     sig, bkg = np.flatnonzero(ok & (label == 1)), np.flatnonzero(ok & (label == 0))
     if len(sig) == 0 or len(bkg) == 0:
@@ -220,9 +221,9 @@ def windows(output: np.ndarray, observable: np.ndarray, label: np.ndarray, edges
         ExplainError: arrays of other lengths or shapes, or edges that are not at least two
             increasing numbers.
     """
-    output, observable, label = _column("output", output), _column("observable", observable), \
-        _column("label", label)
-    _same_length(output=output, observable=observable, label=label)
+    output, observable = _column("output", output), _column("observable", observable)
+    _same_length(output=output, observable=observable)
+    label = check_labels(label, len(output), both=False)
     edges = _column("edges", edges)
     if len(edges) < 2 or not np.all(np.diff(edges) > 0):
         raise ExplainError(f"edges must be at least two increasing numbers; got {edges.tolist()}")
@@ -296,11 +297,12 @@ def physics_report(
             steps and tau21 in 0.1 steps when those observables are present).
 
     Raises:
-        ExplainError: no observables, or lengths differ.
+        ExplainError: no observables, lengths differ, or labels other than 0 and 1.
     """
     import pandas as pd
 
-    output, label = np.asarray(output, float), np.asarray(label)
+    output = np.asarray(output, float)
+    label = check_labels(label, len(output))
     if not observables:
         raise ExplainError("observables must name at least one observable per jet (e.g. "
                            "jet_observables(sample)); got none")

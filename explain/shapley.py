@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from torch import Tensor, nn
 
-from explain.errors import ExplainError
+from explain.errors import ExplainError, check_labels
 
 __all__ = [
     "bar_plot",
@@ -165,7 +165,7 @@ def shap_image_maps(values: np.ndarray, label: np.ndarray) -> Any:
     from explain.plots import image_grid
 
     v = np.asarray(values).reshape(len(values), *np.asarray(values).shape[-2:])
-    label = np.asarray(label)
+    label = check_labels(label, len(v))
     return image_grid(
         [v[label == 1].mean(0), v[label == 0].mean(0), np.abs(v).mean(0)],
         ["mean SHAP, W", "mean SHAP, QCD", "mean |SHAP|"],

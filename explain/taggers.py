@@ -17,7 +17,7 @@ import torch
 from torch import Tensor, nn
 
 from explain.decorrelation import distance_correlation
-from explain.errors import ExplainError, check_count, check_finite, check_number
+from explain.errors import ExplainError, check_count, check_finite, check_labels, check_number
 
 __all__ = ["JetImageCNN", "ObservableDNN", "Standardize", "TrainResult", "predict", "roc_auc", "train_tagger"]
 
@@ -145,9 +145,8 @@ def roc_auc(score: np.ndarray, label: np.ndarray) -> float:
         raise ExplainError(f"score and label must have one length; got {len(score)} and {len(label)}")
     if not np.all(np.isfinite(score)):
         raise ExplainError("scores must be finite to compute a ROC AUC; got NaN or inf")
+    label = check_labels(label)
     n1, n0 = int(np.sum(label == 1)), int(np.sum(label == 0))
-    if n1 == 0 or n0 == 0:
-        raise ExplainError(f"a ROC AUC needs both classes; got {n1} signal and {n0} background")
     from scipy.stats import rankdata
 
     ranks = rankdata(score)

@@ -27,6 +27,11 @@ def test_ado_counts_pairs_ordered_alike():
     assert abs(ado(f, rng.normal(size=120), y) - 0.5) < 0.1
     with pytest.raises(ExplainError, match="both classes"):
         ado(f, g, np.ones(120))
+    with pytest.raises(ExplainError, match=r"label must be 0 \(background\) or 1 .* e.g. \[0.5, 2.0\]"):
+        ado(f, g, np.where(y == 1, 2.0, np.where(np.arange(120) < 5, 0.5, 0.0)))
+    with pytest.raises(ExplainError, match=r"label must be 1-D with one entry per event \(120\); got "
+                                           r"shape \(119,\)"):
+        ado(f, g, y[:-1])
     with pytest.raises(ExplainError, match=r"max_per_class \(or None: every pair\) must be an int >= 1"):
         ado(f, g, y, max_per_class=0)
 
@@ -129,8 +134,10 @@ def test_mapping_inputs_of_the_wrong_shape_or_kind_are_one_clear_error():
         pixel_correlation(images, f)
     with pytest.raises(ExplainError, match=r"at least two increasing numbers; got \[0\.5, 0\.2\]"):
         windows(f, g, lab, [0.5, 0.2])
-    with pytest.raises(ExplainError, match="output, observable, label must have equal lengths"):
+    with pytest.raises(ExplainError, match="output, observable must have equal lengths"):
         windows(f, g[:-1], lab, [0.0, 0.5, 1.0])
+    with pytest.raises(ExplainError, match=r"label must be 1-D with one entry per event \(40\)"):
+        windows(f, g, lab[:-1], [0.0, 0.5, 1.0])
 
 
 def test_predict_keeps_the_model_precision_and_names_a_shape_it_cannot_take():

@@ -29,8 +29,12 @@ def test_roc_auc_matches_the_pair_count():
     s[:20] = s[20:40]  # ties
     pairs = [(a > b) + 0.5 * (a == b) for a in s[y == 1] for b in s[y == 0]]
     assert roc_auc(s, y) == pytest.approx(np.mean(pairs), abs=1e-12)
-    with pytest.raises(ExplainError, match="needs both classes; got 0 signal"):
+    with pytest.raises(ExplainError, match="label must hold both classes; got 0 signal"):
         roc_auc(s, np.zeros(300))
+    # a label other than 0 and 1 dropped out of both classes and the AUC came out as 2.0
+    with pytest.raises(ExplainError, match=r"label must be 0 \(background\) or 1 \(signal\) per event; "
+                                           r"got 3 other values, e.g. \[2.0, 3.0, 4.0\]"):
+        roc_auc(np.zeros(5), np.arange(5))
 
 
 def test_both_taggers_separate_w_from_qcd(jets, trained_cnn, trained_dnn):
@@ -126,7 +130,7 @@ def test_filters_kernels_maps_and_activation_maximisation(jets, trained_cnn):
         activation_maximisation(model, 25, module=bn, steps=1)  # type: ignore[arg-type]
     with pytest.raises(ExplainError, match=r"module must be one of the model's layers .* got Linear"):
         activations(model, jets.images[:4], nn.Linear(2, 2))
-    with pytest.raises(ExplainError, match=r"one 0/1 label per image with both classes .* values \[0, 2\]"):
+    with pytest.raises(ExplainError, match=r"label must be 0 \(background\) or 1 \(signal\) .* e.g. \[2.0\]"):
         mean_activation_maps(model, jets.images[:4], np.array([0, 2, 0, 2]))  # was NaN maps
     with pytest.raises(ExplainError, match="batch_size must be an int >= 1, got 0"):
         predict(model, jets.images[:4], batch_size=0)

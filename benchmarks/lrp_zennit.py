@@ -8,7 +8,9 @@ the example CNN (Conv2d, BatchNorm2d, in-place ReLU, MaxPool2d, Dropout, Linear)
 dilated and grouped convolutions with average pooling (zennit's presets give its ``AvgPool`` the
 ``Norm`` rule, the z-rule of a layer of positive weights: ``explain`` passes the gradient through
 pooling, the same rule in its formulation), a residual Conv1d
-network (BatchNorm1d, a functional residual addition: convolutions whose outputs go negative), a
+network (BatchNorm1d, a functional residual addition: convolutions whose outputs go negative), an
+encoder-decoder CNN (strided and grouped transposed convolutions, which take each composite's
+convolution rule in both, as zennit's presets give its ``Convolution`` types), a
 dense network with BatchNorm1d, a CNN that resamples (bilinear upsampling, reflection and zero
 padding, pixel unshuffle: ``explain`` passes their gradient, LRP-0 in its formulation; zennit's
 backward signal is the relevance itself, so its plain gradient through a bilinear upsampling
@@ -143,8 +145,15 @@ def models() -> dict[str, tuple[nn.Module, nn.Module, torch.Tensor, list[tuple[l
         nn.Upsample(scale_factor=2, mode="bilinear"), nn.ReflectionPad2d(1), nn.Conv2d(4, 8, 3),
         nn.ReLU(), nn.ZeroPad2d(1), nn.PixelUnshuffle(2), nn.Conv2d(32, 8, 1), nn.ReLU(),
         nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(32, 1), nn.Flatten(0)), 7)
+    decoder = _randomise(nn.Sequential(  # 25 -> 13 -> 7 -> 13 (transposed, strided, grouped) -> 13
+        nn.Conv2d(1, 4, 3, stride=2, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+        nn.Conv2d(4, 8, 3, stride=2, padding=1), nn.ReLU(),
+        nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, groups=2), nn.ReLU(),
+        nn.ConvTranspose2d(4, 4, 3, padding=1), nn.ReLU(),
+        nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(16, 1), nn.Flatten(0)), 8)
     return {
         "CNN (Conv2d, BN2d, MaxPool, Dropout)": (cnn, cnn, img, None),
+        "encoder-decoder CNN (strided, grouped ConvTranspose2d)": (decoder, decoder, img, None),
         "CNN (strided, dilated, grouped Conv2d, AvgPool, AdaptiveAvgPool)": (pool, pool, img, None),
         "CNN (bilinear Upsample, ReflectionPad2d, ZeroPad2d, PixelUnshuffle)":
             (resample, resample, img, None),
@@ -166,7 +175,7 @@ def composites(low: float, high: float, eps: float) -> dict[str, tuple[Callable,
     import explain as ex
     from explain.rules import ACTIVATIONS
 
-    lin = (nn.Linear, nn.Conv1d, nn.Conv2d)
+    lin = (nn.Linear, nn.Conv1d, nn.Conv2d, nn.ConvTranspose2d)
 
     from zennit.layer import Sum
 

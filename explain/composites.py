@@ -64,7 +64,7 @@ def gradient_ok(module: nn.Module) -> bool:
         isinstance(module, nn.modules.padding._ConstantPadNd) and module.value == 0)
 
 
-CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d)
+CONV = (nn.Conv1d, nn.Conv2d, nn.Conv3d, nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)
 AFFINE = (nn.modules.batchnorm._BatchNorm,)
 _LINEAR_LIKE = (nn.Linear, *CONV)
 

@@ -87,6 +87,8 @@ class LayerParams:
     #: dilation, zero padding): one channel of output values -> their sum over each input
     #: position's receptive field (one channel), without the transpose convolution
     box_sum: Callable[[Tensor], Tensor] | None = None
+    #: a transposed convolution: its weight is ``(in, out / groups, ...)``, not ``(out, in, ...)``
+    transposed: bool = False
 
     def without_bias(self, y: Tensor) -> Tensor:
         """``y`` minus this layer's bias."""
@@ -117,6 +119,20 @@ def _bn_params(m: nn.modules.batchnorm._BatchNorm) -> LayerParams:
     if m.bias is not None:
         shift = shift + m.bias
     return LayerParams(scale.detach(), shift.detach(), _elementwise)
+
+
+def _transposed(m: nn.ConvTranspose1d | nn.ConvTranspose2d | nn.ConvTranspose3d,
+                ) -> Callable[[Tensor, Tensor, Tensor | None], Tensor]:
+    """``apply`` of a transposed convolution: its forward with the weights a rule hands it (the
+    output size its forward picks without ``output_size``; the rules modify weights element by
+    element, so the transposed layout needs nothing else)."""
+    fn = {1: nn.functional.conv_transpose1d, 2: nn.functional.conv_transpose2d,
+          3: nn.functional.conv_transpose3d}[m.weight.dim() - 2]
+
+    def apply(a: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
+        return fn(a, w, b, m.stride, m.padding, m.output_padding, m.groups, m.dilation)
+
+    return apply
 
 
 def _box_sum(conv: nn.Conv1d | nn.Conv2d | nn.Conv3d) -> Callable[[Tensor], Tensor] | None:
@@ -152,7 +168,8 @@ def _box_sum(conv: nn.Conv1d | nn.Conv2d | nn.Conv3d) -> Callable[[Tensor], Tens
 
 
 def layer_params(module: nn.Module) -> LayerParams:
-    """The :class:`LayerParams` of a ``Linear``, ``Conv1d/2d/3d`` or (eval-mode) ``BatchNorm`` layer, of
+    """The :class:`LayerParams` of a ``Linear``, ``Conv1d/2d/3d``, ``ConvTranspose1d/2d/3d`` or
+    (eval-mode) ``BatchNorm`` layer, of
     an element-wise affine module that defines ``affine_params() -> (scale, shift)`` per channel, or
     of an element-wise activation (:data:`ACTIVATIONS`: no parameters, for :class:`Pass`).
 
@@ -174,6 +191,13 @@ def layer_params(module: nn.Module) -> LayerParams:
             lambda a, w, b: conv._conv_forward(a, w, b),
             box_sum=_box_sum(conv),
         )
+    if isinstance(module, (nn.ConvTranspose1d, nn.ConvTranspose2d, nn.ConvTranspose3d)):
+        return LayerParams(
+            module.weight.detach(),
+            None if module.bias is None else module.bias.detach(),
+            _transposed(module),
+            transposed=True,
+        )
     if isinstance(module, nn.modules.batchnorm._BatchNorm):
         return _bn_params(module)
     if hasattr(module, "affine_params"):
@@ -182,8 +206,8 @@ def layer_params(module: nn.Module) -> LayerParams:
     if isinstance(module, ACTIVATIONS):  # no parameters: only Pass applies to them
         return LayerParams(torch.ones(()), None, lambda a, w, b: module(a))
     raise ExplainError(
-        f"LRP rules apply to Linear, Conv1d/2d/3d, BatchNorm and element-wise affine layers "
-        f"(with an affine_params() method); got {type(module).__name__}"
+        f"LRP rules apply to Linear, Conv1d/2d/3d, ConvTranspose1d/2d/3d, BatchNorm and element-wise "
+        f"affine layers (with an affine_params() method); got {type(module).__name__}"
     )
 
 
@@ -319,7 +343,7 @@ def _channels_reducible(p: LayerParams, a: Tensor) -> bool:
     """Whether every output channel of the layer sees every input channel (a ``Linear`` or an
     ungrouped convolution; not an element-wise layer), so that weights equal across output channels
     can be applied as one channel."""
-    if p.weight.dim() < 2:
+    if p.weight.dim() < 2 or p.transposed:
         return False
     return p.channel_dim == -1 or p.weight.shape[1] == a.shape[1]
 

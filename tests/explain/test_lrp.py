@@ -129,12 +129,16 @@ LAYERS = [
     lambda: nn.Conv1d(2, 3, 3, padding=1),
     lambda: nn.Conv2d(2, 2, 3, padding=1),
     lambda: nn.Conv2d(2, 4, 3, padding=1, groups=2),
+    lambda: nn.ConvTranspose2d(2, 4, 3, stride=2, padding=1, output_padding=1, groups=2),
+    lambda: nn.ConvTranspose1d(3, 2, 3, padding=1, dilation=2),
 ]
-SHAPES = [(6,), (2, 5), (2, 4, 4), (2, 4, 4)]
+SHAPES = [(6,), (2, 5), (2, 4, 4), (2, 4, 4), (2, 3, 3), (3, 4)]
 
 
 @pytest.mark.parametrize("rule", RULES, ids=repr)
-@pytest.mark.parametrize("which", range(4), ids=["Linear", "Conv1d", "Conv2d", "grouped Conv2d"])
+@pytest.mark.parametrize("which", range(6), ids=["Linear", "Conv1d", "Conv2d", "grouped Conv2d",
+                                                  "strided grouped ConvTranspose2d",
+                                                  "dilated ConvTranspose1d"])
 def test_rule_matches_slow_reference(rule, which):
     """Each of a batch of three inputs against the reference computed for it alone."""
     torch.manual_seed(which)
@@ -491,6 +495,26 @@ def test_linear_layers_without_a_constant_pass_their_gradient_and_conserve(make)
     rel0 = lrp(model, x, AllEpsilon(eps=0.0), batch_size=None)
     np.testing.assert_allclose(rel0.numpy(), (x * x_req.grad).numpy(), rtol=1e-10, atol=1e-14)
     for composite in (AllEpsilon(eps=1e-12), EpsilonPlusFlat(eps=1e-12)):
+        total = lrp(model, x, composite, batch_size=None).reshape(len(x), -1).sum(1)
+        assert torch.all((total - f).abs() <= 1e-5 * f.abs()), (composite, total, f)
+
+
+def test_transposed_convolutions_take_the_convolution_rules_and_conserve():
+    """A decoder's strided, grouped transposed convolution (zennit's presets give its
+    ``Convolution`` types, transposed ones included, the convolution rule): LRP-0 is input x
+    gradient, and every preset conserves on a bias-free model."""
+    # a ReLU after it, as before every convolution here: z+ cannot pass on the relevance of a unit
+    # fed only negatively (see CONSERVING)
+    model, x = _around(nn.Sequential(nn.ConvTranspose2d(4, 6, 3, stride=2, padding=1, groups=2, bias=False),
+                                     nn.ReLU()))
+    assert isinstance(model[2][0], nn.ConvTranspose2d)
+    f = model(x)[:, 0].detach()
+    x_req = x.clone().requires_grad_(True)
+    model(x_req).sum().backward()
+    rel0 = lrp(model, x, AllEpsilon(eps=0.0), batch_size=None)
+    np.testing.assert_allclose(rel0.numpy(), (x * x_req.grad).numpy(), rtol=1e-10, atol=1e-14)
+    for composite in (EpsilonPlusFlat(eps=1e-12), AllEpsilon(eps=1e-12),
+                      EpsilonGammaBox(float(x.min()), float(x.max()), eps=1e-12)):
         total = lrp(model, x, composite, batch_size=None).reshape(len(x), -1).sum(1)
         assert torch.all((total - f).abs() <= 1e-5 * f.abs()), (composite, total, f)
 

@@ -129,8 +129,10 @@ def _transposed(m: nn.ConvTranspose1d | nn.ConvTranspose2d | nn.ConvTranspose3d,
     fn = {1: nn.functional.conv_transpose1d, 2: nn.functional.conv_transpose2d,
           3: nn.functional.conv_transpose3d}[m.weight.dim() - 2]
 
+    padding = tuple(int(v) for v in m.padding)  # a transposed convolution takes no "same"
+
     def apply(a: Tensor, w: Tensor, b: Tensor | None) -> Tensor:
-        return fn(a, w, b, m.stride, m.padding, m.output_padding, m.groups, m.dilation)
+        return fn(a, w, b, m.stride, padding, m.output_padding, m.groups, m.dilation)
 
     return apply
 

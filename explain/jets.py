@@ -11,7 +11,9 @@ regenerate.
 from __future__ import annotations
 
 import hashlib
+import inspect
 import json
+import numbers
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -186,6 +188,36 @@ def _check_window(pt_window: Any, radius: Any) -> None:
         raise ExplainError(f"radius must be a number > 0, got {radius!r}")
 
 
+#: Pythia's largest seed (``Random:seed``)
+MAX_SEED = 900_000_000
+
+
+def _check_seed(seed: Any, room: int = 0) -> None:
+    """Refuse a seed Pythia cannot take (``room``: the largest offset added to it)."""
+    if (isinstance(seed, (bool, np.bool_)) or not isinstance(seed, numbers.Integral)
+            or not 0 <= int(seed) <= MAX_SEED - room):
+        raise ExplainError(f"seed must be an int in [0, {MAX_SEED - room}] (Pythia's seeds"
+                           f"{f' less the {room} added for the chunks' if room else ''}), got {seed!r}")
+
+
+def _check_grooming(grooming: Any, options: Any) -> None:
+    """Refuse an unknown groomer, options without a groomer or options it does not take, and bad
+    option values (the groomer is run once on a two-particle jet), before any event."""
+    if grooming is not None and grooming not in GROOMERS:
+        raise ExplainError(f"grooming must be None or one of {sorted(GROOMERS)}, got {grooming!r}")
+    if options is None:
+        return
+    if grooming is None:
+        raise ExplainError(f"grooming_options need a groomer ({sorted(GROOMERS)}), got {options!r} "
+                           "with grooming=None")
+    allowed = list(inspect.signature(GROOMERS[grooming]).parameters)[4:]  # after pt, eta, phi, e
+    if not isinstance(options, dict) or set(options) - set(allowed):
+        raise ExplainError(f"grooming_options of {grooming!r} must be a dict of {allowed}, got "
+                           f"{options!r}")
+    pt, eta = np.array([40.0, 20.0]), np.array([0.0, 0.1])
+    _groom(pt, eta, np.array([0.0, 0.1]), pt * np.cosh(eta), grooming, options)
+
+
 def generate_jets(n_jets: int, signal: bool, seed: int = 1, pt_window: tuple[float, float] = (250, 300),
                   radius: float = 0.8, batch: int = 200, max_events: int | None = None,
                   progress: bool = True, grooming: str | None = None,
@@ -200,13 +232,14 @@ def generate_jets(n_jets: int, signal: bool, seed: int = 1, pt_window: tuple[flo
 
     Raises:
         ExplainError: ``n_jets`` not an int >= 1, a pT window that is not ``(low, high)`` with
-            ``0 <= low < high``, ``radius <= 0``, an unknown groomer, or fewer jets than asked
+            ``0 <= low < high``, ``radius <= 0``, an unknown groomer or options it does not
+            take (or bad values of them), a seed Pythia cannot take, or fewer jets than asked
             within ``max_events`` events.
     """
-    if grooming is not None and grooming not in GROOMERS:
-        raise ExplainError(f"grooming must be None or one of {sorted(GROOMERS)}, got {grooming!r}")
     n_jets = check_count(n_jets, "n_jets")
     _check_window(pt_window, radius)
+    _check_grooming(grooming, grooming_options)
+    _check_seed(seed)
     from tuner.mc.generators import PythiaGenerator
 
     gen = PythiaGenerator(preset="pp_W_jets_13TeV" if signal else "pp_QCD_jets_13TeV")
@@ -257,6 +290,8 @@ def load_or_generate(n_per_class: int, cache_dir: str | Path = "jet-cache", seed
     n_jobs = check_count(n_jobs, "n_jobs")
     n_per_class = check_count(n_per_class, "n_per_class")
     _check_window(pt_window, radius)
+    _check_grooming(grooming, grooming_options)
+    _check_seed(seed, room=2 * max(1, min(n_jobs // 2, n_per_class)) - 1)
     chunks = max(1, min(n_jobs // 2, n_per_class))
     spec: dict = {"n": n_per_class, "seed": seed, "pt": pt_window, "v": 1}
     if (radius, grooming, grooming_options) != (0.8, None, None):  # today's sample keeps its key

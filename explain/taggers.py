@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 import numpy as np
 import torch
@@ -151,6 +152,37 @@ def roc_auc(score: np.ndarray, label: np.ndarray) -> float:
 
     ranks = rankdata(score)
     return float((ranks[label == 1].sum() - n1 * (n1 + 1) / 2) / (n1 * n0))
+
+
+def _device(device: Any) -> torch.device:
+    """``device`` as a torch device (``None``: CUDA when there is one), refusing a name torch does
+    not know or CUDA where there is none."""
+    try:
+        dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    except (RuntimeError, TypeError):
+        raise ExplainError(f"device must be None, a torch.device or a name such as 'cpu' or 'cuda', "
+                           f"got {device!r}") from None
+    if dev.type == "cuda" and not torch.cuda.is_available():
+        raise ExplainError(f"device {device!r} asks for CUDA, which this machine does not have")
+    return dev
+
+
+@torch.no_grad()
+def _check_logits(model: nn.Module, x: np.ndarray, dev: torch.device) -> None:
+    """Refuse, before any training step, inputs the model cannot take and a model that does not
+    return one logit per input (the loss would broadcast ``(n, 1)`` against ``(n,)``)."""
+    was = model.training
+    model.eval()
+    try:
+        out = model(torch.as_tensor(x[:2], dtype=torch.float32).to(dev))
+    except RuntimeError as exc:
+        raise ExplainError(f"the model cannot take inputs of shape {tuple(np.shape(x))}: {exc}") from None
+    finally:
+        model.train(was)
+    if tuple(out.shape) != (min(2, len(x)),):
+        raise ExplainError(f"the model must return one logit per input, shape (batch,); got "
+                           f"{tuple(out.shape)} for a batch of {min(2, len(x))} (end it with "
+                           "nn.Flatten(0) for an output of shape (batch, 1))")
 
 
 @torch.no_grad()
@@ -296,15 +328,13 @@ def train_tagger(
         raise ExplainError(f"disco_warmup must be an int >= 0 below epochs ({epochs}), so that some "
                            f"epoch trains at the full penalty; got {disco_warmup!r}")
     for name, y in (("y_train", y_train), ("y_val", y_val)):
-        bad = np.setdiff1d(np.unique(np.asarray(y)), [0, 1])
-        if bad.size:
-            raise ExplainError(f"{name} must hold 0/1 labels; got also {bad[:5].tolist()}")
+        check_labels(y, name=name, both=False)
     if len(x_train) != len(y_train) or len(x_val) != len(y_val) or batch_size < 1:
         raise ExplainError(
             f"inputs and labels must have equal lengths and batch_size >= 1; got "
             f"{len(x_train)}/{len(y_train)}, {len(x_val)}/{len(y_val)}, {batch_size}"
         )
-    dev = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+    dev = _device(device)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
     if reinit:
@@ -313,6 +343,7 @@ def train_tagger(
             if callable(reset):
                 reset()
     model.to(dev)
+    _check_logits(model, x_train, dev)
     kwargs = {"momentum": 0.9} if optimizer == "sgd" else {}
     opt = opts[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay, **kwargs)
     xt = torch.as_tensor(x_train, dtype=torch.float32)

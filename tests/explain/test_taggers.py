@@ -182,8 +182,17 @@ def test_training_and_sample_arguments_are_refused_with_the_rule():
 
     model = torch.nn.Sequential(torch.nn.Linear(4, 1), torch.nn.Flatten(0))
     x, y = np.random.default_rng(0).random((10, 4)).astype("float32"), np.r_[np.zeros(5), np.ones(5)]
-    with pytest.raises(ExplainError, match=r"y_train must hold 0/1 labels; got also \[3\.0\]"):
+    with pytest.raises(ExplainError, match=r"y_train must be 0 \(background\) or 1 \(signal\) per event; "
+                                           r"got 10 other values, e.g. \[3\.0\]"):
         train_tagger(model, x, np.full(10, 3.0), x, y)
+    # torch's own errors, or a device error after the model had moved
+    with pytest.raises(ExplainError, match=r"the model cannot take inputs of shape \(10, 3\): mat1"):
+        train_tagger(model, x[:, :3], y, x[:, :3], y)
+    with pytest.raises(ExplainError, match=r"one logit per input, shape \(batch,\); got \(2, 1\) .* "
+                                           r"nn.Flatten\(0\)"):
+        train_tagger(torch.nn.Linear(4, 1), x, y, x, y)
+    with pytest.raises(ExplainError, match=r"device must be None, a torch.device or a name .* got 'tpu'"):
+        train_tagger(model, x, y, x, y, device="tpu")
     with pytest.raises(ExplainError, match="epochs must be an int >= 1, got 0"):
         train_tagger(model, x, y, x, y, epochs=0)
     with pytest.raises(ExplainError, match="patience must be an int >= 1, got 0"):
@@ -204,3 +213,15 @@ def test_training_and_sample_arguments_are_refused_with_the_rule():
         generate_jets(5, True, radius=0, progress=False)
     with pytest.raises(ExplainError, match="n_per_class must be an int >= 1, got -1"):
         load_or_generate(-1, cache_dir="unused")
+    # grooming options were checked only by the groomer, at the first jet, after events were made
+    with pytest.raises(ExplainError, match=r"grooming_options of 'trim' must be a dict of \['r_sub', "
+                                           r"'f_cut'\], got \{'zcut': 0.1\}"):
+        generate_jets(5, True, grooming="trim", grooming_options={"zcut": 0.1}, progress=False)
+    with pytest.raises(ExplainError, match=r"grooming_options need a groomer .* with grooming=None"):
+        load_or_generate(5, cache_dir="unused", grooming_options={"r_sub": 0.2})
+    with pytest.raises(ExplainError, match=r"soft drop needs finite z_cut >= 0, .* got z_cut=-1"):
+        generate_jets(5, True, grooming="soft_drop", grooming_options={"z_cut": -1}, progress=False)
+    with pytest.raises(ExplainError, match=r"seed must be an int in \[0, 900000000\] .* got -1"):
+        generate_jets(5, True, seed=-1, progress=False)
+    with pytest.raises(ExplainError, match=r"seed must be an int in \[0, 899999999\] .* got 900000000"):
+        load_or_generate(5, cache_dir="unused", seed=900_000_000)

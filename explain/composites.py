@@ -150,14 +150,18 @@ class Composite:
         return hook
 
     def check(self, model: nn.Module) -> None:
-        """Refuse (or, with ``unsupported="gradient"``, warn about) leaf layers that no rule covers
-        and whose gradient is not a relevance rule.
+        """Refuse (or, with ``unsupported="gradient"``, warn about) the layers that no rule covers
+        and whose gradient is not a relevance rule: leaf layers outside :func:`gradient_ok`, and
+        modules of any depth that compute with parameters of their own (not held by a child),
+        such as ``MultiheadAttention`` (its ``in_proj_weight``) or a custom block that scales its
+        child's output by a parameter, whose gradient passed in silence before.
 
         Raises:
-            ExplainError: naming the first such layer and its type.
+            ExplainError: naming every such layer and its type.
         """
         bad = [(name or type(model).__name__, type(mod).__name__) for name, mod in model.named_modules()
-               if not any(True for _ in mod.children()) and not gradient_ok(mod)
+               if ((not any(True for _ in mod.children()) and not gradient_ok(mod))
+                   or any(True for _ in mod.parameters(recurse=False)))
                and "parametrizations" not in name.split(".")  # they compute weights, not activations
                and self.rule_for(mod) is None
                and not (self.first is not None and isinstance(mod, self.first_types))]

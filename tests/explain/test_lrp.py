@@ -538,6 +538,43 @@ def test_a_layer_no_rule_covers_is_refused_by_name(make):
     assert torch.isfinite(torch.as_tensor(rel)).all()
 
 
+class _Scaled(nn.Module):
+    """A block with a child and a parameter of its own, applied outside any child."""
+
+    def __init__(self):
+        super().__init__()
+        self.lin = nn.Linear(4, 6)
+        self.scale = nn.Parameter(torch.full((6,), 2.0))
+
+    def forward(self, x):
+        return torch.tanh(self.lin(x)) * self.scale
+
+
+class _Attention(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.emb, self.head = nn.Linear(4, 8), nn.Linear(8, 1)
+        self.att = nn.MultiheadAttention(8, 2, batch_first=True)
+
+    def forward(self, x):
+        h = torch.relu(self.emb(x))
+        return self.head(torch.relu(self.att(h, h, h)[0]).sum(1))[:, 0]
+
+
+@pytest.mark.parametrize(("make", "shape", "named"), [
+    (_Attention, (3, 5, 4), r"att \(MultiheadAttention\)"),
+    (lambda: nn.Sequential(_Scaled(), nn.Linear(6, 1)), (3, 4), r"0 \(_Scaled\)"),
+], ids=["MultiheadAttention", "custom block with its own parameter"])
+def test_a_module_computing_with_its_own_parameters_is_refused_by_name(make, shape, named):
+    """Only leaf layers were checked: attention (its in_proj_weight on the module itself, its
+    out_proj a Linear child) ran with no error, relevance 2.7x the output."""
+    model, x = make().eval(), torch.rand(shape)
+    with pytest.raises(ExplainError, match=rf"no LRP rule covers the layer\(s\) {named}"):
+        lrp(model, x, EpsilonPlusFlat())
+    with pytest.warns(RuntimeWarning, match=named):
+        lrp(model, x, EpsilonPlusFlat(unsupported="gradient"))
+
+
 def test_bad_inputs_and_batchnorm_without_statistics_are_clear_errors():
     model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1)).float()
     with pytest.raises(ExplainError, match=r"torch\.float64 and the model's parameters torch\.float32"):

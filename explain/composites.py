@@ -154,7 +154,9 @@ class Composite:
         and whose gradient is not a relevance rule: leaf layers outside :func:`gradient_ok`, and
         modules of any depth that compute with parameters of their own (not held by a child),
         such as ``MultiheadAttention`` (its ``in_proj_weight``) or a custom block that scales its
-        child's output by a parameter, whose gradient passed in silence before.
+        child's output by a parameter, whose gradient passed in silence before. Functions called
+        inside a ``forward`` (``torch.tanh(h)``, a softmax) are not modules and cannot be seen
+        here: written as modules (``nn.Tanh()``) they get their rule or are refused.
 
         Raises:
             ExplainError: naming every such layer and its type.

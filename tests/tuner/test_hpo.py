@@ -12,6 +12,7 @@ import sqlite3
 import subprocess
 import time
 
+import numpy as np
 import pytest
 
 from tuner import Categorical, Integer, Real, TunerError, gp_minimize
@@ -108,6 +109,26 @@ def test_objective_rejects_unnamed_dimensions_and_reserved_fixed_args():
             MedianPruner(**bad)
     with pytest.raises(TunerError, match=r"needs the result of tuner\.gp_minimize; got NoneType"):
         write_report(None, "unused")
+    # every call would have failed with a TypeError, and the run ended with no result
+    with pytest.raises(TunerError, match=r"fixed arguments must be parameters of the training function .* "
+                                         r"'train' takes \['offset', 'params', 'report', 'seed'\], got also "
+                                         r"\['epochs'\]"):
+        Objective(train, SPACE, fixed={"offset": 0.0, "epochs": 3})
+    Objective(lambda params, **kw: 0.0, SPACE, fixed={"epochs": 3})  # **kwargs takes any
+
+
+def test_a_bad_report_call_and_an_out_dir_under_a_file_are_one_clear_error(tmp_path):
+    from tuner.hpo.objective import Reporter
+
+    report = Reporter(maximize=True)
+    for step, score in (("a", 1.0), (-1, 1.0), (True, 1.0), (1, "high"), (1, None)):
+        with pytest.raises(TunerError, match=r"report\(step, score\) takes an int step >= 0 and a number"):
+            report(step, score)
+    assert report(np.int64(2), np.float32(0.5)) is False and report.values == [[2, 0.5]]
+    res = gp_minimize(lambda x: x[0], [Real(0, 1)], n_calls=11, random_state=0, progress=False)
+    (tmp_path / "file").write_text("")
+    with pytest.raises(TunerError, match=r"out_dir must be a folder that can be made or written, got "):
+        write_report(res, tmp_path / "file")
 
 
 def test_report_helpers_refuse_what_is_not_a_result():

@@ -96,7 +96,15 @@ class Reporter:
     pruned: bool = False
 
     def __call__(self, step: int, score: float) -> bool:
-        self.values.append([int(step), float(score)])
+        try:  # a 0-d tensor or numpy number is a score too
+            value = float(score)
+        except (TypeError, ValueError):
+            value = None
+        if (isinstance(step, (bool, np.bool_)) or not isinstance(step, (int, np.integer)) or step < 0
+                or value is None):
+            raise TunerError(f"report(step, score) takes an int step >= 0 and a number, got "
+                             f"report({step!r}, {score!r})")
+        self.values.append([int(step), value])
         best = self.best
         if best is None or self.pruner is None:
             return False
@@ -123,7 +131,8 @@ class Objective:
         pruner: A :class:`MedianPruner`, or ``None`` for no pruning.
 
     Raises:
-        TunerError: unnamed dimensions or fixed arguments that collide with hyperparameter names.
+        TunerError: unnamed dimensions, fixed arguments that collide with hyperparameter names or
+            that the training function does not take.
     """
 
     def __init__(
@@ -160,6 +169,12 @@ class Objective:
                 f"fixed arguments may not be named 'seed' or 'report' (the wrapper passes "
                 f"them); got {sorted(clash)}"
             )
+        takes = {n for n, p in params.items() if p.kind in (inspect.Parameter.POSITIONAL_OR_KEYWORD,
+                                                              inspect.Parameter.KEYWORD_ONLY)}
+        if not var_kw and set(self.fixed) - takes:
+            raise TunerError(f"fixed arguments must be parameters of the training function (every call "
+                             f"would fail); {getattr(fn, '__name__', fn)!r} takes {sorted(takes)}, got "
+                             f"also {sorted(set(self.fixed) - takes)}")
 
     def trial_context(self, trial: Trial, trials: Sequence[Trial]) -> dict[str, Any]:
         """The trial's seed and the learning curves of the finished, unpruned trials (the

@@ -273,11 +273,16 @@ def write_report(res: Any, out_dir: str | Path, maximize: bool = False, plots: b
     """Write ``best.json``, ``trials.csv``, ``trials.md`` and (``plots``) the two figures to ``out_dir``.
 
     Raises:
-        TunerError: ``res`` is not a result of :func:`tuner.gp_minimize`, or no trial completed.
+        TunerError: ``res`` is not a result of :func:`tuner.gp_minimize`, no trial completed, or
+            ``out_dir`` cannot be made.
     """
     _require(res, ("x", "fun", "space", "trials", "failed", "x_recommended"), "write_report")
     out = Path(out_dir)
-    out.mkdir(parents=True, exist_ok=True)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise TunerError(f"out_dir must be a folder that can be made or written, got {str(out_dir)!r}: "
+                         f"{exc.strerror or exc}") from None
     if res.x is None:
         raise TunerError(
             f"no trial completed ({len(res.trials)} trials, {len(res.failed)} failed): nothing to report"

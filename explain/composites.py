@@ -170,11 +170,14 @@ class Composite:
         if not bad:
             return
         listed = ", ".join(f"{n} ({t})" for n, t in bad)
+        softmax = any(t in ("Softmax", "LogSoftmax") for _, t in bad)
+        hint = (" A Softmax turns scores into probabilities: explain a class's score, the model "
+                "without its final Softmax, as LRP does." if softmax else "")
         if self.unsupported == "error":
             raise ExplainError(
                 f"no LRP rule covers the layer(s) {listed}: their gradient would not conserve relevance. "
                 "Give them a rule in the composite's layer map, or pass unsupported='gradient' to let "
-                "their gradient through (with a warning)")
+                f"their gradient through (with a warning).{hint}")
         warnings.warn(f"LRP passes the plain gradient through {listed} (no rule covers them; "
                       "relevance is not conserved there)", RuntimeWarning, stacklevel=3)
 

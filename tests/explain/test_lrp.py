@@ -531,8 +531,9 @@ def test_a_layer_no_rule_covers_is_refused_by_name(make):
     layer = make()
     model = nn.Sequential(nn.Linear(4, 6), layer, nn.Linear(6, 1))
     x = torch.rand((3, 4))
-    with pytest.raises(ExplainError, match=rf"1 \({type(layer).__name__}\).*unsupported='gradient'"):
+    with pytest.raises(ExplainError, match=rf"1 \({type(layer).__name__}\).*unsupported='gradient'") as err:
         lrp(model, x, EpsilonPlusFlat())
+    assert ("without its final Softmax" in str(err.value)) == isinstance(layer, nn.Softmax)
     with pytest.warns(RuntimeWarning, match=type(layer).__name__):
         rel = lrp(model, x, EpsilonPlusFlat(unsupported="gradient"))
     assert torch.isfinite(torch.as_tensor(rel)).all()

@@ -18,7 +18,9 @@ gradient is LRP-0 and conserves relevance exactly. Batch norms that cannot be fo
 element-wise affine modules (those with ``affine_params()``) and the other element-wise
 activations (:data:`explain.rules.ACTIVATIONS`: LeakyReLU, ELU, GELU, SiLU, Sigmoid, Tanh,
 Softplus, ...) get :class:`explain.rules.Pass` in the presets, as zennit's presets give its
-activations.
+activations; the normalisations by the input's own spread (``LayerNorm``, ``RMSNorm``,
+``GroupNorm``: :data:`explain.layers.NORMS`) get epsilon on their map with that spread held
+constant (Ali et al. 2022), which conserves relevance.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from torch.utils.hooks import RemovableHandle
 
 from explain.canonizers import Canonizer, MergeBatchNorm
 from explain.errors import ExplainError
+from explain.layers import NORMS, LayerParams
 from explain.rules import ACTIVATIONS, Epsilon, Flat, Gamma, Pass, Rule, ZBox, ZPlus, layer_params
 
 __all__ = ["GRADIENT_OK", "AllEpsilon", "Composite", "ElementwiseAffine", "EpsilonGammaBox",
@@ -85,9 +88,18 @@ class _FirstLayer(torch.autograd.Function):
     @staticmethod
     def backward(ctx, g: Tensor):  # type: ignore[override]
         a, y = ctx.saved_tensors
-        r_in = ctx.rule.input_relevance(layer_params(ctx.module), a, y * g)
+        r_in = ctx.rule.input_relevance(_params(ctx.module, ctx.rule), a, y * g)
         ctx.sink.append(r_in)
         return torch.zeros_like(a), None, None, None, None
+
+
+def _params(module: nn.Module, rule: Rule) -> LayerParams:
+    """The layer as the rule sees it, refusing a rule that cannot take a linearised layer."""
+    p = layer_params(module)
+    if p.linearised and not rule.takes_linearised:
+        raise ExplainError(f"{rule!r} modifies weights, which a {type(module).__name__} (a normalisation by "
+                           "its input's own spread) does not have alone: give it Epsilon or Pass")
+    return p
 
 
 class Composite:
@@ -142,10 +154,10 @@ class Composite:
                 self._first_seen = True
                 if self.first.produces_relevance:
                     return _FirstLayer.apply(a, output, self.first, module, self.sink)
-                return self.first.wrap(layer_params(module), a, output)
+                return self.first.wrap(_params(module, self.first), a, output)
             if rule is None:
                 return None
-            return rule.wrap(layer_params(module), a, output)
+            return rule.wrap(_params(module, rule), a, output)
 
         return hook
 
@@ -216,7 +228,7 @@ def EpsilonPlusFlat(eps: float = 1e-6, zero_bias: bool = False,  # noqa: N802
     return Composite(
         [
             (CONV, ZPlus(eps, zero_bias)),
-            (nn.Linear, Epsilon(eps, zero_bias)),
+            ((nn.Linear, *NORMS), Epsilon(eps, zero_bias)),
             ((*AFFINE, ElementwiseAffine), Pass(eps)),
             (ACTIVATIONS, Pass(0.0)),  # exact: a unit's relevance moves, only a zero input loses it
         ],
@@ -239,7 +251,7 @@ def EpsilonGammaBox(  # noqa: N802
     return Composite(
         [
             (CONV, Gamma(gamma, eps, zero_bias)),
-            (nn.Linear, Epsilon(eps, zero_bias)),
+            ((nn.Linear, *NORMS), Epsilon(eps, zero_bias)),
             ((*AFFINE, ElementwiseAffine), Pass(eps)),
             (ACTIVATIONS, Pass(0.0)),  # exact: a unit's relevance moves, only a zero input loses it
         ],
@@ -254,5 +266,5 @@ def AllEpsilon(eps: float = 1e-6, zero_bias: bool = False,  # noqa: N802
     """Epsilon everywhere, element-wise affine layers included (Pass on the element-wise activations
     other than ReLU); ``eps -> 0`` gives input x gradient on ReLU networks."""
     rule = Epsilon(eps, zero_bias)
-    return Composite([((*_LINEAR_LIKE, *AFFINE, ElementwiseAffine), rule), (ACTIVATIONS, Pass(0.0))],
+    return Composite([((*_LINEAR_LIKE, *AFFINE, *NORMS, ElementwiseAffine), rule), (ACTIVATIONS, Pass(0.0))],
                      first=None, unsupported=unsupported)

@@ -154,6 +154,94 @@ def test_rule_matches_slow_reference(rule, which):
     np.testing.assert_allclose(ours, ref, rtol=1e-8, atol=1e-10)
 
 
+def _held_spread(layer: nn.Module, a: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The normalisation at input ``a`` (one sample) as ``y = W a + b`` with its spread held
+    constant, written out from the definitions: centring (not for RMSNorm) and division within
+    each group of inputs normalised together, then the per-element (LayerNorm, RMSNorm) or
+    per-channel (GroupNorm) scale."""
+    shape, flat = a.shape, a.reshape(-1)
+    n = flat.size
+    if isinstance(layer, nn.GroupNorm):
+        groups = np.repeat(np.arange(layer.num_groups), n // layer.num_groups)
+        scale = np.repeat(layer.weight.detach().numpy(), n // shape[0])
+        shift = np.repeat(layer.bias.detach().numpy(), n // shape[0])
+    else:
+        groups = np.zeros(n, dtype=int)
+        scale = np.broadcast_to(layer.weight.detach().numpy(), shape).reshape(-1)
+        bias = getattr(layer, "bias", None)
+        shift = np.zeros(n) if bias is None else np.broadcast_to(bias.detach().numpy(), shape).reshape(-1)
+    w = np.zeros((n, n))
+    for g in np.unique(groups):
+        idx = np.flatnonzero(groups == g)
+        x = flat[idx]
+        if isinstance(layer, nn.RMSNorm):
+            centring, spread = np.eye(len(idx)), np.sqrt(np.mean(x**2) + torch.finfo(torch.float64).eps)
+        else:
+            centring, spread = np.eye(len(idx)) - 1.0 / len(idx), np.sqrt(np.var(x) + layer.eps)
+        w[np.ix_(idx, idx)] = centring / spread
+    return scale[:, None] * w, shift
+
+
+NORM_LAYERS = {
+    "LayerNorm": (lambda: nn.LayerNorm(6), (6,)),
+    "LayerNorm over two dimensions": (lambda: nn.LayerNorm((3, 4)), (3, 4)),
+    "RMSNorm": (lambda: nn.RMSNorm(5), (5,)),
+    "GroupNorm": (lambda: nn.GroupNorm(2, 4), (4, 3)),
+}
+
+
+@pytest.mark.parametrize("rule", [Epsilon(1e-3), Epsilon(0.0, zero_bias=True), Pass(0.0)], ids=repr)
+@pytest.mark.parametrize("which", NORM_LAYERS, ids=list(NORM_LAYERS))
+def test_normalisations_follow_the_slow_reference_with_their_spread_held(rule, which):
+    """LayerNorm, RMSNorm, GroupNorm: the epsilon rule on the map with the input's spread held
+    constant (the LN rule of Ali et al. 2022), Pass as element-wise."""
+    torch.manual_seed(5)
+    make, shape = NORM_LAYERS[which]
+    layer = make()
+    with torch.no_grad():
+        for p in layer.parameters():
+            p.normal_()
+    a = torch.rand((3, *shape)) * 2 - 0.7
+    with torch.no_grad():
+        r_out = torch.randn_like(layer(a))
+    ours = propagate(layer, rule, a, r_out)
+    if isinstance(rule, Pass):
+        ref = r_out.reshape(-1).numpy()  # each output's relevance to the input at its position
+    else:
+        ref = np.concatenate([reference(rule, *_held_spread(layer, a[i].numpy()), a[i].reshape(-1).numpy(),
+                                        r_out[i].reshape(-1).numpy()) for i in range(len(a))])
+    np.testing.assert_allclose(ours, ref, rtol=1e-8, atol=1e-10)
+
+
+def test_a_rule_that_modifies_weights_is_refused_on_a_normalisation():
+    model = nn.Sequential(nn.Linear(4, 6), nn.LayerNorm(6), nn.Linear(6, 1))
+    with pytest.raises(ExplainError, match=r"ZPlus.* modifies weights, which a LayerNorm .* give it "
+                                           r"Epsilon or Pass"):
+        lrp(model, torch.rand((3, 4)), Composite([(nn.Linear, Epsilon()), (nn.LayerNorm, ZPlus())]))
+
+
+@pytest.mark.parametrize("norm", ["LayerNorm", "RMSNorm", "GroupNorm"])
+def test_every_preset_conserves_through_a_normalisation(norm):
+    """A bias-free tagger with a normalisation layer (a particle network with LayerNorm, a CNN
+    with GroupNorm) conserves relevance under every preset, which gives the layer epsilon."""
+    torch.manual_seed(6)
+    layer = {"LayerNorm": nn.LayerNorm(8, bias=False), "RMSNorm": nn.RMSNorm(8),
+             "GroupNorm": nn.GroupNorm(2, 8)}[norm]
+    with torch.no_grad():
+        layer.weight.uniform_(0.5, 1.5)
+        if getattr(layer, "bias", None) is not None:
+            layer.bias.zero_()
+    conv = isinstance(layer, nn.GroupNorm)
+    first = nn.Conv1d(2, 8, 3, bias=False) if conv else nn.Linear(4, 8, bias=False)
+    model = nn.Sequential(first, layer, nn.ReLU(), nn.Flatten(), nn.Linear(32 if conv else 8, 1, bias=False))
+    x = torch.rand((5, 2, 6)) if conv else torch.rand((5, 4))
+    f = model(x)[:, 0].detach()
+    for composite in (AllEpsilon(eps=1e-12), EpsilonPlusFlat(eps=1e-12),
+                      EpsilonGammaBox(float(x.min()), float(x.max()), eps=1e-12)):
+        total = lrp(model, x, composite, batch_size=None).reshape(len(x), -1).sum(1)
+        assert torch.all((total - f).abs() <= 1e-5 * f.abs()), (composite, total, f)
+
+
 def test_pass_rule_hands_relevance_through_batchnorm():
     bn = nn.BatchNorm1d(5).eval()
     bn.running_mean.uniform_(-1, 1)
@@ -357,17 +445,17 @@ def test_the_flat_rules_box_sum_equals_the_transpose_convolution(monkeypatch, di
     """The flat rule hands relevance back through a kernel of ones; where that transpose is a
     box sum (stride 1, no dilation, zero padding) it is computed as one, without the convolution
     (4x faster on jet images). Both ways give the same relevance, in every geometry."""
-    from explain import rules
+    from explain import layers
 
     torch.manual_seed(1)
     conv = {1: nn.Conv1d, 2: nn.Conv2d, 3: nn.Conv3d}[dims](2, 3, **conv_kw).double()
     x = torch.rand((4, 2) + (7,) * dims, dtype=torch.float64)
     n_out = conv(x).flatten(1).shape[1]
     model = nn.Sequential(conv, nn.ReLU(), nn.Flatten(), nn.Linear(n_out, 1)).double().eval()
-    assert (rules.layer_params(conv).box_sum is not None) == boxed
+    assert (layers.layer_params(conv).box_sum is not None) == boxed
     fast = lrp(model, x, EpsilonPlusFlat())
-    monkeypatch.setattr(rules, "_box_sum", lambda conv: None)
-    assert rules.layer_params(conv).box_sum is None
+    monkeypatch.setattr(layers, "_box_sum", lambda conv: None)
+    assert layers.layer_params(conv).box_sum is None
     torch.testing.assert_close(fast, lrp(model, x, EpsilonPlusFlat()), rtol=1e-12, atol=1e-15)
 
 
@@ -525,8 +613,8 @@ def test_padding_by_a_constant_other_than_zero_is_refused_by_name():
         lrp(model, x, EpsilonPlusFlat())
 
 
-@pytest.mark.parametrize("make", [lambda: nn.LayerNorm(6), _Swish, lambda: nn.Softmax(dim=1)],
-                         ids=["LayerNorm", "Swish", "Softmax"])
+@pytest.mark.parametrize("make", [lambda: nn.InstanceNorm1d(6), _Swish, lambda: nn.Softmax(dim=1)],
+                         ids=["InstanceNorm1d", "Swish", "Softmax"])
 def test_a_layer_no_rule_covers_is_refused_by_name(make):
     layer = make()
     model = nn.Sequential(nn.Linear(4, 6), layer, nn.Linear(6, 1))

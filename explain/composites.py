@@ -20,7 +20,9 @@ activations (:data:`explain.rules.ACTIVATIONS`: LeakyReLU, ELU, GELU, SiLU, Sigm
 Softplus, ...) get :class:`explain.rules.Pass` in the presets, as zennit's presets give its
 activations; the normalisations by the input's own spread (``LayerNorm``, ``RMSNorm``,
 ``GroupNorm``: :data:`explain.layers.NORMS`) get epsilon on their map with that spread held
-constant (Ali et al. 2022), which conserves relevance.
+constant, and ``nn.MultiheadAttention`` epsilon on its value path with its attention weights held
+constant (:mod:`explain.attention`; the LN and AH rules of Ali et al. 2022), which conserve
+relevance.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ import torch
 from torch import Tensor, nn
 from torch.utils.hooks import RemovableHandle
 
+from explain.attention import attention_hook
 from explain.canonizers import Canonizer, MergeBatchNorm
 from explain.errors import ExplainError
 from explain.layers import NORMS, LayerParams
@@ -179,6 +182,12 @@ class Composite:
                and "parametrizations" not in name.split(".")  # they compute weights, not activations
                and self.rule_for(mod) is None
                and not (self.first is not None and isinstance(mod, self.first_types))]
+        bad += [(name, f"{type(mod).__name__} applying its activation as the function "
+                       f"{getattr(mod.activation, '__name__', mod.activation)}; pass it as a module, "
+                       f"e.g. activation=nn.GELU()")
+                for name, mod in model.named_modules()
+                if isinstance(mod, (nn.TransformerEncoderLayer, nn.TransformerDecoderLayer))
+                and not isinstance(mod.activation, nn.Module) and mod.activation is not nn.functional.relu]
         if not bad:
             return
         listed = ", ".join(f"{n} ({t})" for n, t in bad)
@@ -206,11 +215,16 @@ class Composite:
         handles: list[RemovableHandle] = []
         try:
             merged = {id(bn) for c in self.canonizers for _, bn in getattr(c, "merged", [])}
+            # an attention layer's out_proj is applied by the attention's own forward, not called
+            inside = {id(c) for m in model.modules() if isinstance(m, nn.MultiheadAttention)
+                      for c in m.modules() if c is not m}
             for mod in model.modules():
-                if id(mod) in merged:
+                if id(mod) in merged or id(mod) in inside:
                     continue
                 rule = self.rule_for(mod)
-                if rule is not None or (self.first is not None and isinstance(mod, self.first_types)):
+                if isinstance(mod, nn.MultiheadAttention) and rule is not None:
+                    handles.append(mod.register_forward_hook(attention_hook(rule), with_kwargs=True))
+                elif rule is not None or (self.first is not None and isinstance(mod, self.first_types)):
                     handles.append(mod.register_forward_hook(self._hook(rule)))
             handles.append(model.register_forward_pre_hook(lambda *_: self.reset()))
             yield model
@@ -228,7 +242,7 @@ def EpsilonPlusFlat(eps: float = 1e-6, zero_bias: bool = False,  # noqa: N802
     return Composite(
         [
             (CONV, ZPlus(eps, zero_bias)),
-            ((nn.Linear, *NORMS), Epsilon(eps, zero_bias)),
+            ((nn.Linear, *NORMS, nn.MultiheadAttention), Epsilon(eps, zero_bias)),
             ((*AFFINE, ElementwiseAffine), Pass(eps)),
             (ACTIVATIONS, Pass(0.0)),  # exact: a unit's relevance moves, only a zero input loses it
         ],
@@ -251,7 +265,7 @@ def EpsilonGammaBox(  # noqa: N802
     return Composite(
         [
             (CONV, Gamma(gamma, eps, zero_bias)),
-            ((nn.Linear, *NORMS), Epsilon(eps, zero_bias)),
+            ((nn.Linear, *NORMS, nn.MultiheadAttention), Epsilon(eps, zero_bias)),
             ((*AFFINE, ElementwiseAffine), Pass(eps)),
             (ACTIVATIONS, Pass(0.0)),  # exact: a unit's relevance moves, only a zero input loses it
         ],
@@ -266,5 +280,6 @@ def AllEpsilon(eps: float = 1e-6, zero_bias: bool = False,  # noqa: N802
     """Epsilon everywhere, element-wise affine layers included (Pass on the element-wise activations
     other than ReLU); ``eps -> 0`` gives input x gradient on ReLU networks."""
     rule = Epsilon(eps, zero_bias)
-    return Composite([((*_LINEAR_LIKE, *AFFINE, *NORMS, ElementwiseAffine), rule), (ACTIVATIONS, Pass(0.0))],
+    return Composite([((*_LINEAR_LIKE, *AFFINE, *NORMS, nn.MultiheadAttention, ElementwiseAffine), rule),
+                      (ACTIVATIONS, Pass(0.0))],
                      first=None, unsupported=unsupported)

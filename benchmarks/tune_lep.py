@@ -47,6 +47,7 @@ def _config(name: str, events: int, budget: int, emulator: bool = True, model_er
     d["events"], d["budget"], d["emulator"] = events, budget, emulator
     if model_error:
         d["model_error"] = model_error
+    d.pop("scouting", None)  # flat unless --scouting: every recorded command keeps its meaning
     if scouting:
         d["scouting"] = {"start_events": scouting}
     if seed is not None:
@@ -245,7 +246,8 @@ def main() -> None:
     ap.add_argument("--after", type=int, default=0, help="data, shapes: with --replay, its trials kept")
     ap.add_argument("--scouting", type=int, default=None, metavar="START",
                     help="data, shapes: evaluations start at START events and ramp geometrically to "
-                         "--events over 60%% of the budget (the config's scouting)")
+                         "--events over 60%% of the budget (the config's scouting; without it the "
+                         "tune is flat, whatever the example says)")
     ap.add_argument("--seed", type=int, default=None,
                     help="data, shapes, closure: the config's seed (default: the example's)")
     ap.add_argument("--workers", type=int, default=2)

@@ -61,7 +61,6 @@ GRADIENT_OK: tuple[type, ...] = (
 UNSUPPORTED_MODES = ("error", "gradient")
 
 
-
 def gradient_ok(module: nn.Module) -> bool:
     """Whether ``module``'s ordinary gradient propagates relevance correctly: a layer of
     :data:`GRADIENT_OK`, or padding by the constant 0 (``ZeroPad*d``, ``ConstantPad*d(..., 0)``;

@@ -65,9 +65,11 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
     if not out.strip():  # '' would write the tune into the working directory
         raise TunerError(f"--out must name a folder, got {out!r}")
     n_workers = workers if workers is not None else min(os.cpu_count() or 1, 16)
+    events = (f"{cfg.scouting['start_events']} rising to {cfg.events}" if cfg.scouting
+              else str(cfg.events))
     click.echo(f"{len(cfg.parameters)} parameters, {len(setup.keys)} histograms "
                f"({sum(setup.data[k].nbins for k in setup.keys)} bins), {cfg.budget} evaluations "
-               f"of {cfg.events} events, {n_workers if scheduler is None else 'dask'} workers")
+               f"of {events} events, {n_workers if scheduler is None else 'dask'} workers")
     if dry_run:
         check_out_folder(out, resume)
         if resume:

@@ -211,3 +211,17 @@ def test_a_dry_run_resume_checks_the_study_as_the_resume_would_and_writes_nothin
     assert r.returncode == 2 and "made with other closure, events" in r.stderr, r.stderr
     assert "configuration valid" not in r.stdout
     assert hashlib.sha256((out / "study.db").read_bytes()).hexdigest() == digest
+
+
+def test_report_html_without_a_summary_refuses_before_redrawing_anything(embedded_tune, cli_here, tmp_path):
+    """It redrew every plot first and then said the HTML report needs summary.json."""
+    import shutil
+
+    out, _, _ = embedded_tune
+    copy = tmp_path / "tune"
+    shutil.copytree(out, copy)
+    (copy / "summary.json").unlink()
+    shutil.rmtree(copy / "plots")
+    r = cli_here("report", "--html", str(copy))
+    assert r.returncode == 2 and "an HTML report needs a finished tune (its summary.json)" in r.stderr
+    assert not (copy / "plots").exists()

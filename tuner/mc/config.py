@@ -48,7 +48,7 @@ from tuner.mc.analyses import ANALYSES
 from tuner.mc.analyses.plugins import load_plugins
 from tuner.mc.config_beams import check_beams
 from tuner.mc.config_refdata import embedded_binning, mapped_table, refdata_entries, resolve
-from tuner.mc.generators.pythia import PRESETS, check_settings, setting_range
+from tuner.mc.generators.pythia import PRESETS, beam_setup, setting_range
 from tuner.mc.refdata import RefHisto, read_refdata, shipped_files
 
 __all__ = ["Parameter", "TuneConfig", "default_config", "load_config"]
@@ -289,8 +289,8 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
     clash = {p.name for p in cfg.parameters if p.name.lower() in fixed_names}
     if clash:
         raise ConfigError(f"{where}: {sorted(clash)} are both tuned and fixed")
-    try:
-        check_settings(cfg.fixed)
+    try:  # one Pythia instance: the preset, then every fixed setting checked, then its beams read
+        beams = beam_setup(cfg.preset, cfg.fixed)
     except SettingsError as exc:
         raise ConfigError(f"{where}: fixed settings: {exc}") from None
     cfg.refdata = refdata_entries(d, base, where)
@@ -330,7 +330,7 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
         cfg.strategy = d["strategy"]
         cfg.emulator = cfg.strategy != "chi2-gp"
     given_sqrt_s = _num(d, "sqrt_s", float, 1e-3, where) if "sqrt_s" in d else None
-    cfg.sqrt_s = check_beams(cfg.analyses, cfg.preset, cfg.fixed, given_sqrt_s, where)
+    cfg.sqrt_s = check_beams(cfg.analyses, beams, given_sqrt_s, where)
     cfg.histograms = _names(d, "histograms", where)
     if cfg.histograms == []:  # an empty selection is no selection: not "all of them" in silence
         raise ConfigError(f"{where}: histograms must name at least one histogram (leave it out "

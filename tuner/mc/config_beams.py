@@ -3,17 +3,17 @@
 A tune of Z-pole measurements run on proton collisions at 13 TeV, or at another energy than the
 data's, or with momenta scaled by an energy the generator does not run at, generates, fits and
 reports a chi2 that means nothing, with no error anywhere. :func:`check_beams` refuses it before
-any event, from the same settings the workers apply (the preset, then ``fixed``).
+any event, from the beams the workers' settings give (the preset, then ``fixed``:
+:func:`tuner.mc.generators.pythia.beam_setup`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
-from typing import Any
+from collections.abc import Sequence
 
-from tuner.errors import ConfigError, SettingsError
+from tuner.errors import ConfigError
 from tuner.mc.analyses import ANALYSES
-from tuner.mc.generators.pythia import beam_setup
+from tuner.mc.generators.pythia import BeamSetup
 
 __all__ = ["ENERGY_TOLERANCE", "check_beams"]
 
@@ -21,8 +21,7 @@ __all__ = ["ENERGY_TOLERANCE", "check_beams"]
 ENERGY_TOLERANCE = 0.01
 
 
-def check_beams(analyses: Sequence[str], preset: str | None, fixed: Mapping[str, Any],
-                sqrt_s: float | None, where: str) -> float:
+def check_beams(analyses: Sequence[str], setup: BeamSetup, sqrt_s: float | None, where: str) -> float:
     """Check that the generator collides the beams every analysis measured, at one of its
     energies, and return the energy the analyses scale momenta by (``sqrt_s`` when given,
     else the generator's).
@@ -33,10 +32,6 @@ def check_beams(analyses: Sequence[str], preset: str | None, fixed: Mapping[str,
         ConfigError: other beams, another energy (beyond :data:`ENERGY_TOLERANCE`), a
             ``sqrt_s`` that is not the generator's energy, or no energy known at all.
     """
-    try:
-        setup = beam_setup(preset, fixed)
-    except SettingsError as exc:
-        raise ConfigError(f"{where}: fixed settings: {exc}") from None
     if setup.sqrt_s is not None and sqrt_s is not None and abs(sqrt_s - setup.sqrt_s) > 1e-9 * setup.sqrt_s:
         raise ConfigError(f"{where}: sqrt_s (the energy the analyses scale momenta by) must be the "
                           f"generator's centre-of-mass energy, {setup.sqrt_s:g} GeV ({setup.source}), "

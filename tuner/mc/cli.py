@@ -163,9 +163,10 @@ def report(folder: str, as_html: bool) -> None:
     from tuner.mc.refdata import read_yoda
     from tuner.mc.workflow import TuneRun
 
-    if as_html and not (Path(folder) / "summary.json").exists():  # before any plot is redrawn
-        raise TunerError(f"an HTML report needs a finished tune (its summary.json); there is none in "
-                         f"{folder} (without --html the plots are redrawn from the study)")
+    if as_html:  # refused before any plot is redrawn
+        from tuner.mc.html import finished_summary
+
+        finished_summary(folder)
     run = TuneRun.load(folder)
     setup, opt = run.setup, run.opt
     res = recommend(opt, setup, run.state().vectors if setup.config.emulator else None, progress=True)

@@ -18,7 +18,7 @@ from typing import Any
 
 from tuner.errors import TunerError
 
-__all__ = ["write_html_report"]
+__all__ = ["finished_summary", "write_html_report"]
 
 _STYLE = """
 body { font-family: sans-serif; margin: 2em auto; max-width: 1100px; color: #222; }
@@ -125,6 +125,19 @@ def _figures(plots: Path, validation: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
+def finished_summary(folder: str | Path) -> Path:
+    """The ``summary.json`` an HTML report is written from.
+
+    Raises:
+        TunerError: the folder has none (no finished tune).
+    """
+    path = Path(folder) / "summary.json"
+    if not path.exists():
+        raise TunerError(f"an HTML report needs a finished tune (its summary.json); there is none in "
+                         f"{folder}")
+    return path
+
+
 def write_html_report(folder: str | Path) -> Path:
     """Write ``FOLDER/report.html`` from ``summary.json`` and ``plots/``; return its path.
 
@@ -132,11 +145,7 @@ def write_html_report(folder: str | Path) -> Path:
         TunerError: the folder has no ``summary.json`` (no finished tune).
     """
     folder = Path(folder)
-    path = folder / "summary.json"
-    if not path.exists():
-        raise TunerError(f"an HTML report needs a finished tune (its summary.json); there is none in "
-                         f"{folder}")
-    s = json.loads(path.read_text())
+    s = json.loads(finished_summary(folder).read_text())
     names = list(s["parameters"])
     cfg_path = folder / "config.json"
     cfg = json.loads(cfg_path.read_text()) if cfg_path.exists() else {}

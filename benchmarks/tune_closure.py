@@ -9,6 +9,7 @@ evaluations so far lies within 5% of every range of the truth.
 
     python benchmarks/tune_closure.py --truths 5 --strategies emulator,sobol \\
         [--events 100000 --pseudo-events 1000000 --budget 40] [--parallel 2] [--out DIR]
+        [--events 140000 --scouting 40000]   # scouting, as the real-data example tunes
         [--only 4,2,3]   # some of the drawn truths, run in this order; rows already in
                          # DIR/closure.json are kept, and each finished tune is added to it at once
         [--example closure_10params.yaml --workers 2]   # the 10-parameter moonshot (60 evaluations)
@@ -54,6 +55,9 @@ def _config(truth: dict[str, float], a: argparse.Namespace, strategy: str):
     if a.tune_seed is not None:  # else the example's
         d["seed"] = a.tune_seed
     d.pop("emulator", None)
+    d.pop("scouting", None)  # flat unless --scouting
+    if a.scouting:
+        d["scouting"] = {"start_events": a.scouting}
     return config_from_dict(d, ROOT / "examples")
 
 
@@ -203,6 +207,9 @@ def main() -> None:
     ap.add_argument("--strategies", default="emulator,chi2-gp,professor,sobol")
     ap.add_argument("--events", type=int, default=100_000)
     ap.add_argument("--pseudo-events", type=int, default=1_000_000)
+    ap.add_argument("--scouting", type=int, default=None, metavar="START",
+                    help="evaluations start at START events and ramp up to --events (the "
+                         "real-data example's choice); flat at --events without it")
     ap.add_argument("--budget", type=int, default=None,
                     help="evaluations per tune (default: the example's)")
     ap.add_argument("--initial", type=int, default=None,
@@ -256,7 +263,8 @@ def main() -> None:
                 job = (i, truth, "professor", a)
                 pending[pool.submit(professor_from_sobol, job)] = job
     rows += earlier
-    print(f"\n{a.truths} truths (seed {a.seed}), {a.budget} evaluations of {a.events} events, "
+    events = f"{a.scouting} rising to {a.events}" if a.scouting else f"{a.events}"
+    print(f"\n{a.truths} truths (seed {a.seed}), {a.budget} evaluations of {events} events, "
           f"pseudo-data of {a.pseudo_events} events\n")
     rows.sort(key=lambda r: (r["truth"], r["strategy"]))
     for i, t in enumerate(ts):

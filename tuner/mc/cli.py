@@ -104,6 +104,16 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
     click.echo(f"outputs in {out}/: tune.cmnd, summary.json, report.html, plots/")
 
 
+def _next_free(folder: Path, stem: str, suffix: str) -> Path:
+    """``folder/stem.suffix``, or ``stem-2``, ``stem-3``, ... if taken: an earlier rescore with
+    other weights is never overwritten."""
+    path, k = folder / f"{stem}{suffix}", 1
+    while path.exists():
+        k += 1
+        path = folder / f"{stem}-{k}{suffix}"
+    return path
+
+
 @cli.command()
 @click.argument("folder", type=click.Path(exists=True, file_okay=False))
 @click.option("--weight", "weights", multiple=True, help="GLOB=W, e.g. 'd44-*=0.5'.")
@@ -111,7 +121,10 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
 @click.option("--model-error", type=float, default=None)
 def rescore(folder: str, weights: tuple[str, ...], histograms: tuple[str, ...],
             model_error: float | None) -> None:
-    """Recompute every stored evaluation's chi2 with other weights or selection (no events)."""
+    """Recompute every stored evaluation's chi2 with other weights or selection (no events).
+
+    Writes FOLDER/rescore.json (rescore-2.json, ... when taken): the settings used and every
+    evaluation's chi2, best first."""
     from tuner.mc.analyses import Fills, normalise
     from tuner.mc.chi2 import check_weights, chi2, select_histograms
     from tuner.mc.workflow import TuneRun
@@ -145,8 +158,10 @@ def rescore(folder: str, weights: tuple[str, ...], histograms: tuple[str, ...],
         c = chi2(normalise(Fills.from_bytes(blob), setup.refs), setup.data, keys, w, me)
         rows.append({"trial": t.id, "x": t.x, "chi2": c.total, "nbins": c.nbins})
     rows.sort(key=lambda r: r["chi2"])
-    Path(folder, "rescore.json").write_text(json.dumps(rows, indent=1))
-    click.echo(f"rescored {len(rows)} evaluations on {len(keys)} histograms; best:")
+    settings = {"weights": w, "histograms": list(histograms) or None, "model_error": me}
+    path = _next_free(Path(folder), "rescore", ".json")
+    path.write_text(json.dumps({"settings": settings, "evaluations": rows}, indent=1))
+    click.echo(f"rescored {len(rows)} evaluations on {len(keys)} histograms into {path}; best:")
     for r in rows[:5]:
         click.echo(f"  trial {r['trial']}: chi2 {r['chi2']:.1f} ({r['nbins']} bins) at {r['x']}")
 

@@ -187,8 +187,18 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path, refdata):
     # rescore: new weights, no events generated
     r3 = _cli("rescore", str(out), "--weight", "d18-*=0")
     assert r3.returncode == 0, r3.stderr
-    rows = json.loads((out / "rescore.json").read_text())
+    first = json.loads((out / "rescore.json").read_text())
+    rows = first["evaluations"]
     assert len(rows) == 8 and all(r["nbins"] < summary["validation"]["tune"]["nbins"] for r in rows)
+    assert first["settings"]["weights"]["d18-*"] == 0
+    # a second rescore with other weights goes beside the first, which stays as it was
+    r4 = _cli("rescore", str(out), "--model-error", "0.05")
+    assert r4.returncode == 0 and "rescore-2.json" in r4.stdout, r4.stderr
+    assert json.loads((out / "rescore.json").read_text()) == first
+    second = json.loads((out / "rescore-2.json").read_text())
+    assert second["settings"]["model_error"] == 0.05
+    assert len(second["evaluations"]) == 8 and second["settings"]["weights"].get("d18-*") is None
+    assert all(r["nbins"] > rows[0]["nbins"] for r in second["evaluations"])
 
 
 def test_crashing_evaluation_is_recorded_and_the_study_goes_on(tmp_path):
@@ -204,7 +214,7 @@ def test_crashing_evaluation_is_recorded_and_the_study_goes_on(tmp_path):
     # rescore and report reload a tune on the embedded binning
     r = _cli("rescore", str(tmp_path / "o"))
     assert r.returncode == 0, r.stderr
-    assert len(json.loads((tmp_path / "o" / "rescore.json").read_text())) == 4
+    assert len(json.loads((tmp_path / "o" / "rescore.json").read_text())["evaluations"]) == 4
     import shutil
 
     shutil.rmtree(tmp_path / "o" / "plots")

@@ -22,7 +22,7 @@ from functools import cache
 
 import numpy as np
 
-from explain.errors import check_count, check_number
+from explain.errors import ExplainError, check_count, check_number
 from explain.grooming import groomed_mass, soft_drop
 from explain.jets import JetSample
 
@@ -79,9 +79,35 @@ def multigraphs(max_degree: int) -> tuple[Graph, ...]:
     return tuple(out)
 
 
+def _check_graph(graph: object) -> int:
+    """The number of vertices of a valid EFP multigraph, or one clear error."""
+    try:
+        edges = [(a, b) for a, b in graph]  # type: ignore[attr-defined]
+    except (TypeError, ValueError):
+        edges = []
+    vertices = {v for e in edges for v in e}
+    if not (edges and all(isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+                          for v in vertices)
+            and all(a != b for a, b in edges)
+            and vertices == set(range(len(vertices))) and len(vertices) <= 10):
+        raise ExplainError("an EFP graph is a non-empty sequence of edges (a, b) between distinct "
+                           "integer vertices 0..n-1, n <= 10, each vertex on an edge; got "
+                           f"{graph!r}")
+    return len(vertices)
+
+
 def efp(z: np.ndarray, theta: np.ndarray, graph: Graph) -> float:
-    """One energy-flow polynomial of one jet (``z``: energy fractions, ``theta``: angles^beta)."""
-    n = max(max(e) for e in graph) + 1
+    """One energy-flow polynomial of one jet (``z``: energy fractions, ``theta``: angles^beta).
+
+    Raises:
+        ExplainError: ``graph`` not a valid multigraph (see :func:`multigraphs`), or ``z`` not
+            1-D with ``theta`` square of its length.
+    """
+    n = _check_graph(graph)
+    z, theta = np.asarray(z, dtype=float), np.asarray(theta, dtype=float)
+    if z.ndim != 1 or theta.shape != (len(z), len(z)):
+        raise ExplainError(f"efp needs z of shape (m,) and theta of shape (m, m), got "
+                           f"{z.shape} and {theta.shape}")
     letters = "abcdefghij"
     operands: list[np.ndarray] = []
     subs: list[str] = []

@@ -48,6 +48,16 @@ def test_one_edge_efp_beta2_is_twice_mass_over_pt_squared():
     assert val == pytest.approx(2 * m2 / pt.sum() ** 2, rel=2e-3)
 
 
+@pytest.mark.parametrize("graph", [None, (), [(0, 0)], [(0, 2)], [(0, 1.5)], "01", [(0, 1, 2)],
+                                   [(0, True)]])
+def test_efp_refuses_a_graph_that_is_not_a_multigraph(graph):
+    z, theta = np.full(3, 1 / 3), np.ones((3, 3))
+    with pytest.raises(ExplainError, match=r"an EFP graph is .* got"):
+        efp(z, theta, graph)
+    with pytest.raises(ExplainError, match=r"z of shape \(m,\).*\(3,\) and \(2, 2\)"):
+        efp(z, np.ones((2, 2)), [(0, 1)])
+
+
 def test_efps_against_explicit_sums():
     pt, eta, phi = _narrow_jet(8, 0.3, 1)
     z = pt / pt.sum()

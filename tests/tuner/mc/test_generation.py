@@ -31,14 +31,28 @@ def batch():
 
 
 @pytest.mark.parametrize("settings, match", [
-    ({"StringZ:aLund": 2.5}, r"Pythia refused 'StringZ:aLund = 2.5'.*allows \[0.0, 2.0\]"),
+    ({"StringZ:aLund": 2.5}, r"Pythia refused 'StringZ:aLund = 2.5'.*a number in \[0.0, 2.0\]"),
     ({"StringZ:aLundX": 0.5}, "unknown Pythia setting 'StringZ:aLundX'"),
     ({"TimeShower:alphaSvalue": "abc"}, "Pythia refused 'TimeShower:alphaSvalue = abc'"),
     ({"StringZ:aLund": float("nan")}, "must be a finite number"),
+    # what Pythia reads in silence as something else: "maybe" as off, 2.7 as 2
+    ({"HadronLevel:all": "maybe"}, r"the flag HadronLevel:all must be on or off .*got 'maybe'"),
+    ({"Beams:frameType": 2.7}, r"Beams:frameType must be an integer in \[1.0, 5.0\].*got 2.7"),
+    ({"Beams:frameType": 9}, r"Beams:frameType must be an integer in \[1.0, 5.0\].*got 9"),
+    ({"PartonLevel:MPI": 2}, r"the flag PartonLevel:MPI must be on or off"),
 ])
-def test_bad_settings_refused_before_any_event(settings, match):
+def test_bad_settings_refused_before_any_event(settings, match, capfd):
     with pytest.raises(SettingsError, match=match):
         PythiaGenerator(settings)
+    assert "PYTHIA Error" not in capfd.readouterr().out  # ours is the one message
+
+
+@pytest.mark.parametrize("settings", [{"HadronLevel:all": "on"}, {"HadronLevel:all": "Yes"},
+                                      {"HadronLevel:all": 1}, {"HadronLevel:all": True},
+                                      {"Beams:frameType": "1"}, {"Beams:frameType": 1.0},
+                                      {"23:onMode": "off"}, {"Tune:ee": 7}])
+def test_good_settings_in_every_spelling_pass(settings):
+    PythiaGenerator(settings)
 
 
 def test_setting_ranges_come_from_pythia():

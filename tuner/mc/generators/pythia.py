@@ -151,6 +151,40 @@ def beam_setup(preset: str | None, settings: Mapping[str, Any]) -> BeamSetup:
     return BeamSetup(ids, sqrt_s, source)
 
 
+_FLAG_WORDS = frozenset({"on", "off", "true", "false", "yes", "no", "ok", "1", "0"})
+
+
+def _check_value(p: Any, name: str, value: Any, line: str) -> None:
+    """Refuse what Pythia would refuse (after printing its own error lines) or read in silence
+    as something else: an unknown name, a flag value outside on/off (Pythia reads ``maybe`` as
+    off), a mode that is not an integer (Pythia reads ``2.7`` as 2), a number out of range.
+    Particle data (``23:onMode``) are left to ``readString``."""
+    s = p.settings
+    if ":" in name and name.split(":")[0].lstrip("-").isdigit():
+        return
+    if not any(f(name) for f in (s.isParm, s.isMode, s.isFlag, s.isWord, s.isPVec, s.isMVec,
+                                 s.isFVec, s.isWVec)):
+        raise SettingsError(f"unknown Pythia setting {name!r} (in {line!r})")
+    if s.isFlag(name):
+        if not (isinstance(value, bool) or str(value).strip().lower() in _FLAG_WORDS):
+            raise SettingsError(f"Pythia refused {line!r}: the flag {name} must be on or off "
+                                f"(true/false, yes/no, 1/0), got {value!r}")
+        return
+    if not (s.isParm(name) or s.isMode(name)):
+        return
+    try:
+        v = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        v = math.nan
+    kind = "an integer" if s.isMode(name) else "a number"
+    lo, hi, _ = setting_range(name, p)
+    rng = "" if lo is None and hi is None else \
+        f" in [{'-inf' if lo is None else lo}, {'inf' if hi is None else hi}] (Pythia's range)"
+    if not math.isfinite(v) or (s.isMode(name) and v != int(v)) \
+            or (lo is not None and v < lo) or (hi is not None and v > hi):
+        raise SettingsError(f"Pythia refused {line!r}: {name} must be {kind}{rng}, got {value!r}")
+
+
 def check_settings(settings: Mapping[str, Any], pythia: Any = None) -> Any:
     """Apply ``settings`` to a Pythia instance, refusing the first bad one.
 
@@ -165,6 +199,7 @@ def check_settings(settings: Mapping[str, Any], pythia: Any = None) -> Any:
         line = format_setting(name, value)
         if isinstance(value, float) and not math.isfinite(value):
             raise SettingsError(f"Pythia setting {name} must be a finite number, got {value!r}")
+        _check_value(p, name, value, line)
         if not p.readString(line):
             known = any(f(name) for f in (p.settings.isParm, p.settings.isMode, p.settings.isFlag,
                                           p.settings.isWord, p.settings.isPVec, p.settings.isMVec,

@@ -28,6 +28,7 @@ from tuner.acquisition.step import AcquisitionStep, AskState
 from tuner.candidates import allowed, deduplicate, is_new, sample
 from tuner.checks import check_device, check_extras, check_noise, check_value, seed_of, split_told
 from tuner.errors import EvaluationError, TunerError
+from tuner.ledger import TrialLedger
 from tuner.options import ASK_STRATEGIES, FAILURE_MODES, check_options, check_strategy, resolve_skopt
 from tuner.result import build_result
 from tuner.space import Space
@@ -35,13 +36,11 @@ from tuner.storage import InMemoryStorage, Storage, Study, Trial
 from tuner.surrogate.estimator import EstimatorSurrogate, prototype
 from tuner.surrogate.gp import SurrogateConfig
 from tuner.surrogate.mll import torch_threads
-from tuner.surrogate.state import Observations, Surrogate
+from tuner.surrogate.state import Surrogate
 from tuner.surrogate.warp import Y_WARPS, OutputWarp
 
 __all__ = ["ASK_STRATEGIES", "FAILURE_MODES", "Y_WARPS", "Optimizer"]
 
-#: the storage's meta key counting the points told without being asked (:meth:`Optimizer.tell`)
-TOLD_UNASKED = "points_told_without_ask"
 #: the storage's meta key of ``gp_hedge``'s nominees and choices, so that a resumed study keeps
 #: its portfolio's gains
 HEDGE_STATE = "gp_hedge_nominees"
@@ -197,12 +196,8 @@ class Optimizer:
         self._design = allowed(self.space.rvs(n_initial_points, random_state=self._seed,
                                               method=initial_point_generator), space_constraint)
         self._design += self._rvs(n_initial_points - len(self._design), self._seed + 1)
-        self.trials: list[Trial] = []
         #: (arguments and told state of the last ask, its answer): scikit-optimize's ask cache
         self._last_ask: tuple[tuple[Any, ...], Any] | None = None
-        self._unit_cache: dict[int, np.ndarray] = {}  # trial id -> model coordinates of its point
-        self._requeue: list[Trial] = []
-        self._n_enqueued = 0  # points enqueued: they join the initial design (models counts them)
         self.model_queue_size = model_queue_size
         #: the surrogate: the one owner of the model (the GP, or a regressor), its fits and its warp
         self.surrogate: Surrogate | EstimatorSurrogate
@@ -229,8 +224,8 @@ class Optimizer:
         else:
             self.storage = InMemoryStorage()
             self.storage.set_meta("optimizer", settings)
-        self.trials = self.storage.trials()
-        self._requeue = [t for t in self.trials if t.state == "pending"]
+        #: the trials asked, queued and told (the storage writes their state)
+        self.ledger = TrialLedger(self.space, self.storage, self._seed)
         self._step.hedge.restore(self.storage.get_meta(HEDGE_STATE))
         self.surrogate.restore(self.storage.get_meta(FIT_STATE))
         self.fit()
@@ -249,12 +244,17 @@ class Optimizer:
                 "args": {"dimensions": self.space, "random_state": self.random_state, **self._settings}}
 
     @property
+    def trials(self) -> list[Trial]:
+        """Every trial, in the order asked (pending, complete and failed)."""
+        return self.ledger.trials
+
+    @property
     def complete(self) -> list[Trial]:
-        return [t for t in self.trials if t.state == "complete"]
+        return self.ledger.complete
 
     @property
     def pending(self) -> list[Trial]:
-        return [t for t in self.trials if t.state == "pending"]
+        return self.ledger.pending
 
     @property
     def Xi(self) -> list[list[Any]]:  # noqa: N802 - scikit-optimize's name
@@ -264,35 +264,13 @@ class Optimizer:
     def yi(self) -> list[float]:
         return [float(t.y) for t in self.complete]  # type: ignore[arg-type]
 
-    def _units(self, trials: list[Trial]) -> np.ndarray:
-        """Model coordinates of the trials' points (``n x d``), each trial encoded once: a
-        trial's point never changes, and re-encoding every trial at each ask and tell cost more
-        than the acquisition search at 100 observations."""
-        miss = [t for t in trials if t.id not in self._unit_cache]
-        if miss:
-            for t, u in zip(miss, self.space.to_unit([t.x for t in miss]), strict=True):
-                self._unit_cache[t.id] = u
-        if not trials:
-            return np.zeros((0, self.space.n_dims))
-        return np.stack([self._unit_cache[t.id] for t in trials])
-
-    def _taken_units(self) -> np.ndarray:
-        """Model coordinates of the points evaluated or asked (failed ones may be asked again)."""
-        return self._units([t for t in self.trials if t.state != "failed"])
-
     def _tensor(self, a: np.ndarray) -> torch.Tensor:
         return torch.as_tensor(a, dtype=torch.float64, device=self.device)
-
-    def _new_trial(self, x: list[Any]) -> Trial:
-        seed = (self._seed + 7919 * len(self.trials)) % 2**31
-        trial = self.storage.add(x, seed=seed)
-        self.trials.append(trial)
-        return trial
 
     @property
     def n_queued(self) -> int:
         """Points queued by :meth:`enqueue` (or re-asked after a resume) that no ask returned yet."""
-        return len(self._requeue)
+        return len(self.ledger.queue)
 
     def enqueue(self, x: Sequence[Any]) -> Trial:
         """Queue a known point (a default, a previous optimum): the next ask returns it first.
@@ -300,10 +278,7 @@ class Optimizer:
         Raises:
             SpaceError: a point outside the space.
         """
-        trial = self._new_trial(self.space.check_point(x))
-        self._requeue.append(trial)
-        self._n_enqueued += 1
-        return trial
+        return self.ledger.enqueue(x)
 
     # --- ask -------------------------------------------------------------------------------------
     def ask(self, n_points: int | None = None,
@@ -324,23 +299,19 @@ class Optimizer:
                 the surrogate was refitted, with its hyperparameters kept, as if the earlier ones
                 had returned the minimum, mean or maximum of the results so far).
         """
-        key = (n_points, strategy, self._told_state())
+        key = (n_points, strategy, self.ledger.told_state())
         if self._last_ask is not None and self._last_ask[0] == key:
             return deepcopy(self._last_ask[1])
         from_model = n_points is not None or self._model_phase()
         trials = self.ask_trials(1 if n_points is None else n_points, strategy=strategy)
         out = trials[0].x if n_points is None else [t.x for t in trials]
-        self._last_ask = ((n_points, strategy, self._told_state()), deepcopy(out)) \
+        self._last_ask = ((n_points, strategy, self.ledger.told_state()), deepcopy(out)) \
             if from_model else None
         return out
 
-    def _told_state(self) -> tuple[int, int]:
-        """Changes with every tell, enqueue or new trial: (trials, trials no longer pending)."""
-        return len(self.trials), sum(t.state != "pending" for t in self.trials)
-
     def _model_phase(self) -> bool:
         """Whether the next single ask is the model's choice (no queued or design point left)."""
-        return (not self._requeue and self.model is not None and len(self.complete) >= 2
+        return (not self.ledger.queue and self.model is not None and len(self.complete) >= 2
                 and not self._fresh_design())
 
     def _fresh_design(self) -> list[list[Any]]:
@@ -351,13 +322,7 @@ class Optimizer:
         built with ``n_initial_points=10`` asks the model at once."""
         taken = {repr(t.x) for t in self.trials}
         fresh = [p for p in self._design if repr(p) not in taken]
-        return fresh[:max(0, len(fresh) - self._told_unasked)]
-
-    @property
-    def _told_unasked(self) -> int:
-        """How many points were told without being asked (kept by the storage, so that a resumed
-        study counts them too)."""
-        return int(self.storage.get_meta(TOLD_UNASKED, 0) or 0)
+        return fresh[:max(0, len(fresh) - self.ledger.told_unasked)]
 
     @_few_threads
     def ask_trials(self, n: int = 1, strategy: str | None = None) -> list[Trial]:
@@ -372,8 +337,8 @@ class Optimizer:
         """
         check_strategy(n, strategy)
         out: list[Trial] = []
-        while self._requeue and len(out) < n:
-            out.append(self._requeue.pop(0))
+        while self.ledger.queue and len(out) < n:
+            out.append(self.ledger.queue.pop(0))
         t0, hedged = time.perf_counter(), len(self._step.hedge.chosen)
         while len(out) < n:
             need = n - len(out)
@@ -393,9 +358,9 @@ class Optimizer:
                 rng = np.random.default_rng((self._seed, len(self.trials)))
                 pts = self._rvs(need, rng)
             for x in pts:
-                x = deduplicate(self.space, x, self._taken_units(),
+                x = deduplicate(self.space, x, self.ledger.taken_units(),
                                 (self._seed, len(self.trials), 1), self.space_constraint)
-                out.append(self._new_trial(x))
+                out.append(self.ledger.new_trial(x))
         if len(self._step.hedge.chosen) > hedged:  # this ask drew from the portfolio: keep it
             self.storage.set_meta(HEDGE_STATE, self._step.hedge.state())
         self._ask_seconds += time.perf_counter() - t0
@@ -421,27 +386,29 @@ class Optimizer:
         rec = self.recommend(search=True)
         if rec is None or not allowed([rec[0]], self.space_constraint):
             return None
-        if not is_new(self._taken_units(), self.space.to_unit([rec[0]])[0]):
+        if not is_new(self.ledger.taken_units(), self.space.to_unit([rec[0]])[0]):
             return None
-        return self._new_trial(rec[0])
+        return self.ledger.new_trial(rec[0])
 
     def _acquire(self, q: int) -> list[list[Any]]:
         pend = self.pending
-        state = self._ask_state(self._tensor(self._units(self.complete)),
-                                self._tensor(self._units(pend)) if pend else None)
+        units = self.ledger.units
+        state = self._ask_state(self._tensor(units(self.complete)),
+                                self._tensor(units(pend)) if pend else None)
         return self._step.choose(self.model, state, q)
 
     def _acquire_liar(self, strategy: str) -> list[list[Any]]:
         """One point chosen after refitting the surrogate (hyperparameters kept) with every
         pending point given the constant lie of ``strategy``."""
-        model, X = self.surrogate.with_lies(self._observations(), self._units(self.pending), strategy)
+        model, X = self.surrogate.with_lies(self.ledger.observations(self.failures),
+                                            self.ledger.units(self.pending), strategy)
         return self._step.choose(model, self._ask_state(X, None), 1)
 
     @property
     def n_evaluated(self) -> int:
         """Evaluations made: trials neither pending nor given with ``y0`` (what ``budget`` and
         ``gp_minimize``'s ``n_calls`` count)."""
-        return sum(1 for t in self.trials if t.state != "pending" and not t.info.get("given"))
+        return self.ledger.n_evaluated
 
     def _acq_now(self) -> str:
         """The acquisition of this ask: ``acq_func``, or for ``"auto"`` the one
@@ -454,15 +421,16 @@ class Optimizer:
     def _ask_state(self, X: torch.Tensor, X_pending: torch.Tensor | None) -> AskState:
         """What the acquisition step of this ask needs: its seeds (from the study seed and the
         trial count), the incumbents, the taken points, the timed trials."""
-        k = self.acq_config.incumbent_starts
+        k, units = self.acq_config.incumbent_starts, self.ledger.units
         best = sorted(self.complete, key=lambda t: float(t.y or 0.0))[:k] if k > 0 else []
         timed = None
         if self.per_second:
             tt = [t for t in self.complete if "log_time" in (t.info or {})]
-            timed = (self._units(tt), np.array([t.info["log_time"] for t in tt], dtype=float))
+            timed = (units(tt), np.array([t.info["log_time"] for t in tt], dtype=float))
         return AskState(X=X, X_pending=X_pending,
-                        best=self._tensor(self._units(best)) if best else None,
-                        taken=self._taken_units(), seed=(self._seed + 104729 * len(self.trials)) % 2**31,
+                        best=self._tensor(units(best)) if best else None,
+                        taken=self.ledger.taken_units(),
+                        seed=(self._seed + 104729 * len(self.trials)) % 2**31,
                         key=(self._seed, len(self.trials), 2), acq_func=self._acq_now(),
                         config=self.acq_config, known_noise=self._known_noise,
                         constraint=self.space_constraint, timed=timed)
@@ -509,12 +477,12 @@ class Optimizer:
             checked.append((pt, yi, check_noise(ni, pt), inf, art))
         unasked, design = 0, {repr(p) for p in self._design}
         for pt, yi, ni, inf, art in checked:
-            trial = self._find_pending(pt)
+            trial = self.ledger.find_pending(pt)
             if trial is None:  # a design point told takes its own place (as in copy())
-                trial, unasked = self._new_trial(pt), unasked + (repr(pt) not in design)
-            self._record(trial, yi, ni, inf, art)
+                trial, unasked = self.ledger.new_trial(pt), unasked + (repr(pt) not in design)
+            self.ledger.record(trial, yi, ni, inf, art)
         if unasked and counts_as_initial:
-            self.storage.set_meta(TOLD_UNASKED, self._told_unasked + unasked)
+            self.ledger.add_told_unasked(unasked)
         if fit:
             self.fit()
         return build_result(self, search=False)
@@ -554,18 +522,7 @@ class Optimizer:
                 noise = check_noise(noise, rec.x)
             except EvaluationError as exc:
                 y, info["error"] = None, str(exc)
-        self._record(rec, y, noise, info, artifact)
-
-    def _record(self, trial: Trial, y: float | None, noise: float | None, info: Any,
-                artifact: Any) -> None:
-        """Hand a checked outcome to the storage (the only writer of trial state)."""
-        if trial in self._requeue:
-            self._requeue.remove(trial)
-        if y is None:
-            err = info.get("error") if isinstance(info, dict) else None
-            self.storage.fail(trial, err, info)
-        else:
-            self.storage.complete(trial, y, None if noise is None else float(noise), info, artifact)
+        self.ledger.record(rec, y, noise, info, artifact)
 
     def get_result(self) -> OptimizeResult:
         """The result so far (scikit-optimize's ``Optimizer.get_result``)."""
@@ -595,13 +552,6 @@ class Optimizer:
         """scikit-optimize recomputes its cached next point here; :meth:`ask` always uses the latest
         fit, so this only makes sure the surrogate is up to date."""
         self.fit()
-
-    def _find_pending(self, pt: list[Any]) -> Trial | None:
-        u = self.space.to_unit([pt])[0]
-        for t in self.trials:
-            if t.state == "pending" and np.max(np.abs(self.space.to_unit([t.x])[0] - u)) <= 1e-12:
-                return t
-        return None
 
     # --- model -----------------------------------------------------------------------------------
     def _threads(self) -> Any:
@@ -646,18 +596,6 @@ class Optimizer:
     def _known_noise(self) -> bool:
         return self.surrogate.known_noise([t.noise for t in self.complete])
 
-    def _imputed(self) -> list[Trial]:
-        """Failed trials that enter the model with the worst observed value (``failures="worst"``)."""
-        if self.failures != "worst" or len(self.complete) < 2:
-            return []
-        return [t for t in self.trials if t.state == "failed"]
-
-    def _observations(self) -> Observations:
-        """The told results, as the surrogate is fitted to them."""
-        done = self.complete
-        return Observations(self._units(done), np.array([t.y for t in done], dtype=float),
-                            [t.noise for t in done], self._units(self._imputed()))
-
     @_few_threads
     def fit(self) -> None:
         """Refit the surrogate to the results told so far (a no-op when nothing new was told).
@@ -671,9 +609,10 @@ class Optimizer:
             return
         told = sum(t.state != "pending" for t in self.trials)
         given = sum(bool(t.info.get("given")) for t in self.trials)
-        initial = self.n_initial_points + self._n_enqueued + given
+        initial = self.n_initial_points + self.ledger.n_enqueued + given
         n = self.surrogate.n_fitted
-        self.surrogate.fit(self._observations(), keep=not self._requeue and told >= initial)
+        self.surrogate.fit(self.ledger.observations(self.failures),
+                           keep=not self.ledger.queue and told >= initial)
         if self.surrogate.n_fitted != n and self.study is not None:
             self.storage.set_meta(FIT_STATE, self.surrogate.fit_state())
 
@@ -701,7 +640,7 @@ class Optimizer:
         if self.model is None or not self.complete:
             return None
         done = self.complete
-        mean = self.surrogate.predict_mean(self._units(done))
+        mean = self.surrogate.predict_mean(self.ledger.units(done))
         best = [done[int(np.argmin(mean))].x]
         grid = {**self.space.discrete_dims, **self.space.cat_dims}
         if search and len(grid) < self.space.n_dims:

@@ -58,7 +58,7 @@ def test_the_acquisition_is_the_log_improvement_minus_the_expected_log_inverse_t
     for _ in range(8):
         x = opt.ask()
         opt.tell(x, ((x[0] - 0.3) ** 2 + x[1], float(np.exp(x[0] + 0.5 * x[1]))))
-    X = torch.as_tensor(np.asarray(opt._units(opt.complete)), dtype=torch.float64)
+    X = torch.as_tensor(np.asarray(opt.ledger.units(opt.complete)), dtype=torch.float64)
     state = opt._ask_state(X, None)
     acq = opt._step.acquisition(opt.model, state, 1)
     assert isinstance(acq, PerSecond)

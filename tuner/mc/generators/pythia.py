@@ -151,6 +151,11 @@ def beam_setup(preset: str | None, settings: Mapping[str, Any]) -> BeamSetup:
     return BeamSetup(ids, sqrt_s, source)
 
 
+def _is_particle_data(name: str) -> bool:
+    """Whether ``name`` sets particle data (``23:onMode``) rather than a setting."""
+    return ":" in name and name.split(":")[0].lstrip("-").isdigit()
+
+
 _FLAG_WORDS = frozenset({"on", "off", "true", "false", "yes", "no", "ok", "1", "0"})
 
 
@@ -160,7 +165,7 @@ def _check_value(p: Any, name: str, value: Any, line: str) -> None:
     off), a mode that is not an integer (Pythia reads ``2.7`` as 2), a number out of range.
     Particle data (``23:onMode``) are left to ``readString``."""
     s = p.settings
-    if ":" in name and name.split(":")[0].lstrip("-").isdigit():
+    if _is_particle_data(name):
         return
     if not any(f(name) for f in (s.isParm, s.isMode, s.isFlag, s.isWord, s.isPVec, s.isMVec,
                                  s.isFVec, s.isWVec)):
@@ -200,22 +205,10 @@ def check_settings(settings: Mapping[str, Any], pythia: Any = None) -> Any:
         if isinstance(value, float) and not math.isfinite(value):
             raise SettingsError(f"Pythia setting {name} must be a finite number, got {value!r}")
         _check_value(p, name, value, line)
-        if not p.readString(line):
-            known = any(f(name) for f in (p.settings.isParm, p.settings.isMode, p.settings.isFlag,
-                                          p.settings.isWord, p.settings.isPVec, p.settings.isMVec,
-                                          p.settings.isFVec, p.settings.isWVec))
-            if ":" in name and name.split(":")[0].lstrip("-").isdigit():
-                known = True  # particle data (e.g. 23:onMode): the name was right, the value not
-            if not known:
-                raise SettingsError(f"unknown Pythia setting {name!r} (in {line!r})")
-            rng = ""
-            try:
-                lo, hi, _ = setting_range(name, p)
-                rng = f"; Pythia allows [{lo}, {hi}]"
-            except SettingsError:
-                pass
-            raise SettingsError(f"Pythia refused {line!r}: malformed or out-of-range value "
-                                f"{value!r}{rng}")
+        if not p.readString(line):  # particle data, words and vectors: Pythia's own check
+            what = "an unknown particle or property, or a malformed value" \
+                if _is_particle_data(name) else f"a malformed value {value!r}"
+            raise SettingsError(f"Pythia refused {line!r}: {what}")
     return p
 
 

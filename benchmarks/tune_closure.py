@@ -276,14 +276,17 @@ def main() -> None:
         print(f"| {r['truth']} | {r['strategy']} | {r['max_err']:.3f} | {r['max_pull']:.2f} | "
               f"{r['evals_to_5pct'] or 'not reached'} | {r['validation_chi2']:.0f} / {r['nbins']} |")
     print("\n| strategy | median max error | worst | median max abs pull | truths with all errors "
-          "< 5% and all pulls < 2 |")
-    print("|---|---|---|---|---|")
+          "< 5% and all pulls < 2 | pulls within 1 (coverage) | RMS pull |")
+    print("|---|---|---|---|---|---|---|")
     for s in strategies:
         rs = [r for r in rows if r["strategy"] == s]
         good = sum(r["max_err"] < 0.05 and r["max_pull"] < 2 for r in rs)
+        pulls = np.array([v for r in rs for v in r["pull"].values()])
         print(f"| {s} | {np.median([r['max_err'] for r in rs]):.3f} | "
               f"{max(r['max_err'] for r in rs):.3f} | "
-              f"{np.median([r['max_pull'] for r in rs]):.2f} | {good} of {len(rs)} |")
+              f"{np.median([r['max_pull'] for r in rs]):.2f} | {good} of {len(rs)} | "
+              f"{int(np.sum(np.abs(pulls) < 1))} of {len(pulls)} | "
+              f"{np.sqrt(np.mean(pulls ** 2)):.2f} |")
     _save(Path(a.out), rows)
 
 

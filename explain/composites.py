@@ -38,6 +38,7 @@ from torch.utils.hooks import RemovableHandle
 from explain.attention import attention_hook
 from explain.canonizers import Canonizer, MergeBatchNorm
 from explain.errors import ExplainError
+from explain.functional import advice, unseen_functions
 from explain.layers import NORMS, LayerParams
 from explain.rules import ACTIVATIONS, Epsilon, Flat, Gamma, Pass, Rule, ZBox, ZPlus, layer_params
 
@@ -168,9 +169,12 @@ class Composite:
         and whose gradient is not a relevance rule: leaf layers outside :func:`gradient_ok`, and
         modules of any depth that compute with parameters of their own (not held by a child),
         such as ``MultiheadAttention`` (its ``in_proj_weight``) or a custom block that scales its
-        child's output by a parameter, whose gradient passed in silence before. Functions called
-        inside a ``forward`` (``torch.tanh(h)``, a softmax) are not modules and cannot be seen
-        here: written as modules (``nn.Tanh()``) they get their rule or are refused.
+        child's output by a parameter, whose gradient passed in silence before; and functions
+        called inside a ``forward`` on the way from input to output whose gradient is no
+        relevance rule (``torch.tanh(h)``, ``h * torch.sigmoid(h)``, a softmax), found by tracing
+        the model with ``torch.fx`` (:mod:`explain.functional`; a model it cannot trace, with
+        control flow on its input, is checked module by module only). Written as modules
+        (``nn.Tanh()``) they get their rule.
 
         Raises:
             ExplainError: naming every such layer and its type.
@@ -181,6 +185,11 @@ class Composite:
                and "parametrizations" not in name.split(".")  # they compute weights, not activations
                and self.rule_for(mod) is None
                and not (self.first is not None and isinstance(mod, self.first_types))]
+        leaf = lambda m: (self.rule_for(m) is not None or gradient_ok(m)  # noqa: E731
+                          or (self.first is not None and isinstance(m, self.first_types)))
+        functions = unseen_functions(model, leaf) or []
+        bad += [(path, f"{kind} calling {fn} in its forward: {advice(fn)}")
+                for path, kind, fn in dict.fromkeys(functions)]
         bad += [(name, f"{type(mod).__name__} applying its activation as the function "
                        f"{getattr(mod.activation, '__name__', mod.activation)}; pass it as a module, "
                        f"e.g. activation=nn.GELU()")
@@ -190,7 +199,7 @@ class Composite:
         if not bad:
             return
         listed = ", ".join(f"{n} ({t})" for n, t in bad)
-        softmax = any(t in ("Softmax", "LogSoftmax") for _, t in bad)
+        softmax = any(t in ("Softmax", "LogSoftmax") or "softmax " in t for _, t in bad)
         hint = (" A Softmax turns scores into probabilities: explain a class's score, the model "
                 "without its final Softmax, as LRP does." if softmax else "")
         if self.unsupported == "error":

@@ -133,8 +133,10 @@ def _where(node: fx.Node, model: nn.Module) -> tuple[str, str]:
     return type(model).__name__, type(model).__name__
 
 
-def _signature(model: nn.Module) -> Any:
-    return tuple((name, type(m)) for name, m in model.named_modules())
+def _signature(model: nn.Module, leaf: Callable[[nn.Module], bool]) -> Any:
+    """What the trace depends on: the modules, and which of them ``leaf`` keeps whole (another
+    composite covers other modules)."""
+    return tuple((name, type(m), leaf(m)) for name, m in model.named_modules())
 
 
 def unseen_functions(model: nn.Module,
@@ -149,9 +151,9 @@ def unseen_functions(model: nn.Module,
         ``(module path, module type, function)``, e.g. ``("block", "Block", "tanh")`` (the
         model's own forward: its type name as the path), in the order called;
         ``None`` when ``torch.fx`` cannot trace the model (then nothing is checked). Cached per
-        model while its modules stay the same.
+        model while its modules, and those ``leaf`` keeps whole, stay the same.
     """
-    sig = _signature(model)
+    sig = _signature(model, leaf)
     hit = _cache.get(model)
     if hit is not None and hit[0] == sig:
         return hit[1]
@@ -191,11 +193,12 @@ def _carriers(node: fx.Node) -> list[fx.Node]:
 
 def _walk(graph: fx.Graph, model: nn.Module) -> list[tuple[str, str, str]]:
     """The unseen calls: on the input's path (forward) and on the output's (backward)."""
+    calls = {node: _name(node) for node in graph.nodes
+             if node.op in ("call_function", "call_method")}
     live: set[fx.Node] = set()
     for node in graph.nodes:
         if node.op == "placeholder" or (
-                node.op in ("call_module", "call_function", "call_method")
-                and (node.op == "call_module" or _name(node) not in _CUT)
+                (node.op == "call_module" or (node in calls and calls[node] not in _CUT))
                 and any(n in live for n in node.all_input_nodes)):
             live.add(node)
     relevant: set[fx.Node] = set()
@@ -205,6 +208,5 @@ def _walk(graph: fx.Graph, model: nn.Module) -> list[tuple[str, str, str]]:
             if n not in relevant:
                 relevant.add(n)
                 stack.append(n)
-    return [(*_where(node, model), _name(node)) for node in graph.nodes
-            if node in live and node in relevant and node.op in ("call_function", "call_method")
-            and not _seen(node, _name(node), live)]
+    return [(*_where(node, model), name) for node, name in calls.items()
+            if node in live and node in relevant and not _seen(node, name, live)]

@@ -128,3 +128,23 @@ def test_an_untraceable_model_is_not_checked_and_a_changed_model_is_checked_agai
     net.lin = nn.Sequential(nn.Linear(4, 4), nn.ReLU())  # the structure changed: traced afresh
     assert [name for _, _, name in unseen_functions(net, gradient_ok)] == ["tanh", "sigmoid", "mul"]
     assert unseen_functions(nn.Linear(4, 1), gradient_ok) == []  # one layer: nothing to trace
+
+
+def test_the_cache_tells_composites_apart():
+    class Act(nn.Module):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.tanh(x)
+
+    class Net(nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.lin, self.act = nn.Linear(4, 4), Act()
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.act(self.lin(x))
+
+    net = Net()
+    covered = lambda m: isinstance(m, Act) or gradient_ok(m)  # noqa: E731 - a rule on Act
+    assert unseen_functions(net, covered) == []
+    assert unseen_functions(net, gradient_ok) == [("act", "Act", "tanh")]  # not the cached []
+    assert unseen_functions(net, covered) == []

@@ -108,6 +108,11 @@ def efp(z: np.ndarray, theta: np.ndarray, graph: Graph) -> float:
     if z.ndim != 1 or theta.shape != (len(z), len(z)):
         raise ExplainError(f"efp needs z of shape (m,) and theta of shape (m, m), got "
                            f"{z.shape} and {theta.shape}")
+    return _efp(z, theta, graph, n)
+
+
+def _efp(z: np.ndarray, theta: np.ndarray, graph: Graph, n: int) -> float:
+    """:func:`efp` of a checked ``n``-vertex graph (the per-jet loop of :func:`efps`)."""
     letters = "abcdefghij"
     operands: list[np.ndarray] = []
     subs: list[str] = []
@@ -141,12 +146,13 @@ def efps(sample: JetSample, max_degree: int = 5, beta: float = 1.0) -> tuple[np.
     max_degree = check_count(max_degree, "max_degree")
     beta = check_number(beta, "beta", 0.0, low_open=True)
     graphs = list(multigraphs(max_degree))
+    sizes = [_check_graph(g) for g in graphs]  # once, not once per jet
     out = np.empty((len(sample), len(graphs)))
     for i in range(len(sample)):
         pt, eta, phi, _ = sample.constituents(i)
         z = pt / pt.sum()
         theta = _delta_r(eta, phi) ** beta
-        out[i] = [efp(z, theta, g) for g in graphs]
+        out[i] = [_efp(z, theta, g, n) for g, n in zip(graphs, sizes, strict=True)]
     return out, graphs
 
 

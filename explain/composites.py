@@ -164,6 +164,11 @@ class Composite:
 
         return hook
 
+    def _covered(self, module: nn.Module) -> bool:
+        """Whether a rule of this composite (the map's, or the first-layer rule) may go on it."""
+        return self.rule_for(module) is not None or (
+            self.first is not None and isinstance(module, self.first_types))
+
     def check(self, model: nn.Module) -> None:
         """Refuse (or, with ``unsupported="gradient"``, warn about) the layers that no rule covers
         and whose gradient is not a relevance rule: leaf layers outside :func:`gradient_ok`, and
@@ -183,11 +188,8 @@ class Composite:
                if ((not any(True for _ in mod.children()) and not gradient_ok(mod))
                    or any(True for _ in mod.parameters(recurse=False)))
                and "parametrizations" not in name.split(".")  # they compute weights, not activations
-               and self.rule_for(mod) is None
-               and not (self.first is not None and isinstance(mod, self.first_types))]
-        leaf = lambda m: (self.rule_for(m) is not None or gradient_ok(m)  # noqa: E731
-                          or (self.first is not None and isinstance(m, self.first_types)))
-        functions = unseen_functions(model, leaf) or []
+               and not self._covered(mod)]
+        functions = unseen_functions(model, lambda m: self._covered(m) or gradient_ok(m)) or []
         bad += [(path, f"{kind} calling {fn} in its forward: {advice(fn)}")
                 for path, kind, fn in dict.fromkeys(functions)]
         bad += [(name, f"{type(mod).__name__} applying its activation as the function "

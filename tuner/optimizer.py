@@ -607,7 +607,7 @@ class Optimizer:
         every ask past the design is a random point."""
         if self.random_only:
             return
-        told = sum(t.state != "pending" for t in self.trials)
+        told = self.ledger.told_state()[1]
         given = sum(bool(t.info.get("given")) for t in self.trials)
         initial = self.n_initial_points + self.ledger.n_enqueued + given
         n = self.surrogate.n_fitted

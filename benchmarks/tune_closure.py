@@ -3,7 +3,9 @@
 Each truth is drawn uniformly from the central 60% of every range of ``examples/closure_6params.yaml``
 (seeded by ``--seed``); pseudo-data are generated there, and every strategy tunes the same
 pseudo-data with the same budget, seed and events per evaluation. Per truth and strategy:
-the largest ``|fit - truth| / range``, the largest ``|pull|``, and the first checkpoint (every
+the largest ``|fit - truth| / range`` of the values Pythia runs with (a ``TimeShower:pTmin``
+below the floor Pythia raises it to counts as the floor: every lower value gives the same events),
+the same of the values as given, the largest ``|pull|``, and the first checkpoint (every
 ``--every`` evaluations after the design, and the last) where the emulator's minimum from the
 evaluations so far lies within 5% of every range of the truth.
 
@@ -21,7 +23,8 @@ evaluations so far lies within 5% of every range of the truth.
                          # a copy of a stored tune cut after 27 evaluations, resumed to its budget
                          # with the code on the path: proposers that differ after evaluation 27
                          # compared on the same first 27 (--after defaults to where the stored
-                         # tune's refining phase starts: 27 for the 40-evaluation closure)
+                         # tune's refining phase starts: 27 for the 40-evaluation closure;
+                         # --after 40, the budget: the stored evaluations recommended again)
 """
 
 from __future__ import annotations
@@ -64,7 +67,8 @@ def _config(truth: dict[str, float], a: argparse.Namespace, strategy: str):
 def _trajectory(out: Path, cfg, every: int) -> list[tuple[int, float]]:
     """(evaluations, max |recommendation - truth| / range) at every checkpoint: the minimum of
     the emulator fitted to the evaluations so far, or of Professor's polynomials for
-    ``professor``."""
+    ``professor`` (the values Pythia runs with, as :func:`_errors_and_pulls`)."""
+    from tuner.mc.generators.cutoffs import values_used
     from tuner.mc.recommend import polynomial_minimum
     from tuner.mc.workflow import TuneRun
 
@@ -72,7 +76,9 @@ def _trajectory(out: Path, cfg, every: int) -> list[tuple[int, float]]:
     opt, setup, state = run.opt, run.setup, run.state()
     done = [t for t in opt.complete if t.id in state.vectors]
     lo, hi = (np.array([getattr(p, k) for p in cfg.parameters]) for k in ("low", "high"))
-    truth = np.array([cfg.closure["truth"][p.name] for p in cfg.parameters])
+    names = [p.name for p in cfg.parameters]
+    truth_run = values_used(cfg.closure["truth"], cfg.fixed, cfg.preset)
+    truth = np.array([truth_run[n] for n in names])
     rows = []
     ks = list(range(cfg.n_initial + every, len(done) + 1, every))
     for k in ks + ([len(done)] if len(done) not in ks else []):  # and the end of the budget
@@ -88,27 +94,40 @@ def _trajectory(out: Path, cfg, every: int) -> list[tuple[int, float]]:
             emu = setup.emulator(U, [state.vectors[t.id] for t in sub], seed=cfg.seed)
             order = np.argsort(emu.chi2_seen)[:5]
             u = emu.minimum(U[order], np.asarray(opt.space.model_bounds), seed=cfg.seed)
-        x = np.array(opt.space.from_unit(u[None])[0], dtype=float)
+        x_run = values_used(dict(zip(names, opt.space.from_unit(u[None])[0], strict=True)),
+                            cfg.fixed, cfg.preset)
+        x = np.array([x_run[n] for n in names])
         rows.append((k, float(np.max(np.abs(x - truth) / (hi - lo)))))
     return rows
 
 
-def _errors_and_pulls(cfg, res) -> tuple[dict[str, float], dict[str, float]]:
-    """Per parameter: |fit - truth| / range, and (fit - truth) / quoted sigma."""
+def _errors_and_pulls(cfg, res) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+    """Per parameter: |fit - truth| / range of the values Pythia runs with (a pTmin below the
+    floor Pythia raises it to counts as that floor, for the fit and for the truth: every value
+    below gives the same events, :mod:`tuner.mc.generators.cutoffs`), the same of the values
+    as given, and (fit - truth) / quoted sigma of the values as given."""
+    from tuner.mc.generators.cutoffs import values_used
+
     truth = cfg.closure["truth"]
-    err = {p.name: abs(res.best[p.name] - truth[p.name]) / (p.high - p.low) for p in cfg.parameters}
+    fit_run, truth_run = (values_used(v, cfg.fixed, cfg.preset) for v in (res.best, truth))
+    err = {p.name: abs(fit_run[p.name] - truth_run[p.name]) / (p.high - p.low)
+           for p in cfg.parameters}
+    err_given = {p.name: abs(res.best[p.name] - truth[p.name]) / (p.high - p.low)
+                 for p in cfg.parameters}
     pull = {p.name: (res.best[p.name] - truth[p.name]) / res.uncertainties[p.name]
             for p in cfg.parameters}
-    return err, pull
+    return err, err_given, pull
 
 
 def _row(i: int, strategy: str, cfg, out: Path, res, every: int) -> dict:
     """The table's row of one finished closure tune."""
-    err, pull = _errors_and_pulls(cfg, res)
+    err, err_given, pull = _errors_and_pulls(cfg, res)
     traj = _trajectory(out, cfg, every)
     hit = next((k for k, e in traj if e < 0.05), None)
     return {"truth": i, "strategy": strategy, "tune_seed": cfg.seed, "max_err": max(err.values()),
+            "max_err_given": max(err_given.values()), "err_given": err_given,
             "max_pull": max(abs(v) for v in pull.values()), "err": err, "pull": pull,
+            "raised_to_floor": res.raised,
             "evals_to_5pct": hit, "trajectory": traj, "best": res.best,
             "unconstrained": res.unconstrained,
             "validation_chi2": res.validation.tune.chi2, "nbins": res.validation.tune.nbins}
@@ -170,9 +189,11 @@ def replay(src: Path, after: int, out: Path, workers: int = 1) -> None:
               f"the {workers - 1} before it were still running; this replay knows them all, so it "
               "is another realisation of the tune, not its continuation")
     cfg, res = _resume_copy(src, after, out, workers=workers)
-    err, pull = _errors_and_pulls(cfg, res)
-    print(json.dumps({"max_err": max(err.values()), "max_pull": max(map(abs, pull.values())),
-                      "err": err, "pull": pull, "validation_chi2": res.validation.tune.chi2,
+    err, err_given, pull = _errors_and_pulls(cfg, res)
+    print(json.dumps({"max_err": max(err.values()), "max_err_given": max(err_given.values()),
+                      "max_pull": max(map(abs, pull.values())), "err": err, "pull": pull,
+                      "best": res.best, "uncertainties": res.uncertainties,
+                      "raised_to_floor": res.raised, "validation_chi2": res.validation.tune.chi2,
                       "best_evaluation": res.chi2_best_evaluated}))
 
 
@@ -269,11 +290,13 @@ def main() -> None:
     rows.sort(key=lambda r: (r["truth"], r["strategy"]))
     for i, t in enumerate(ts):
         print(f"truth {i}: " + ", ".join(f"{k.split(':')[1]} {v:.3g}" for k, v in t.items()))
-    print("\n| truth | strategy | max error / range | max abs pull | evaluations to 5% | "
-          "validation chi2 / bins |")
-    print("|---|---|---|---|---|---|")
+    print("\n| truth | strategy | max error / range (as Pythia runs) | as given | max abs pull | "
+          "evaluations to 5% | validation chi2 / bins |")
+    print("|---|---|---|---|---|---|---|")
     for r in rows:
-        print(f"| {r['truth']} | {r['strategy']} | {r['max_err']:.3f} | {r['max_pull']:.2f} | "
+        given = r.get("max_err_given")
+        print(f"| {r['truth']} | {r['strategy']} | {r['max_err']:.3f} | "
+              f"{'-' if given is None else f'{given:.3f}'} | {r['max_pull']:.2f} | "
               f"{r['evals_to_5pct'] or 'not reached'} | {r['validation_chi2']:.0f} / {r['nbins']} |")
     print("\n| strategy | median max error | worst | median max abs pull | truths with all errors "
           "< 5% and all pulls < 2 | pulls within 1 (coverage) | RMS pull |")

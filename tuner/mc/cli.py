@@ -80,8 +80,13 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
                    progress=not no_progress)
     v = res.validation.to_dict()
     click.echo(f"tune ({res.n_evaluations} evaluations, {res.n_failed} failed):")
+    floors = {r["name"]: r for r in res.raised}
     for k, val in res.best.items():
-        if k in res.unconstrained:
+        if k in floors:
+            click.echo(f"  {k} = {val:.5g} +- {res.uncertainties[k]:.2g}: the floor Pythia raises any "
+                       f"lower value to (the surrogate's minimum {floors[k]['minimum']:.5g} gives the "
+                       "same events; every value below the floor does)")
+        elif k in res.unconstrained:
             click.echo(f"  {k}: unconstrained by these data (anywhere in its range; {val:.5g} is the "
                        "surrogate's minimum)")
         else:

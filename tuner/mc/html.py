@@ -51,7 +51,10 @@ def _tune_table(s: dict[str, Any], ranges: dict[str, Any]) -> str:
     for name in s["parameters"]:
         lo, hi = ranges.get(name, {}).get("range", ("?", "?"))
         val, sig = s["tune"][name], s["uncertainties"][name]
+        floors = {r["name"] for r in s.get("raised_to_floor", [])}
         flags = [f for f, on in (("unconstrained", name in s.get("unconstrained", [])),
+                                 ("Pythia's floor: every lower value gives the same events",
+                                  name in floors),
                                  ("at range edge", name in s.get("parameters_at_range_edge", [])))
                  if on]
         row = [_e(name), _num(val, 5), _num(sig, 2), f"[{_num(lo)}, {_num(hi)}]",
@@ -159,7 +162,10 @@ def write_html_report(folder: str | Path) -> Path:
         f"surrogate: {_e(s.get('surrogate'))}.</p>",
         "<h2 id='tune'>Tune</h2>", _tune_table(s, cfg.get("parameters", {})),
         f"<p>Uncertainties: {_e(s.get('uncertainty_method', ''))}. "
-        f"{_e(s.get('unconstrained_rule', ''))}.</p>",
+        f"{_e(s.get('unconstrained_rule', ''))}."
+        + "".join(f" {_e(r['name'])}: the surrogate's minimum {_num(r['minimum'], 4)} lies below "
+                  f"the floor {_num(r['floor'], 4)}; {_e(r['rule'])}; the tune quotes the floor."
+                  for r in s.get("raised_to_floor", [])) + "</p>",
         "<h2 id='validation'>Validation</h2>", _validation_table(s.get("validation") or {}),
         "<h2 id='correlation'>Correlation matrix</h2>", _matrix_table(names, s["correlation"]),
     ]

@@ -12,6 +12,7 @@ from tqdm.auto import tqdm
 
 from tuner.errors import TunerError
 from tuner.mc.emulator import MIN_EVALUATIONS, HistogramEmulator
+from tuner.mc.generators.cutoffs import raised_settings
 from tuner.mc.professor import INTERPOLATION_ERROR, PolynomialHistograms
 from tuner.mc.setup import TuneSetup
 from tuner.mc.uncertainty import (
@@ -25,7 +26,7 @@ from tuner.mc.uncertainty import (
 from tuner.optimizer import Optimizer
 
 __all__ = ["PROFILE_GRID", "UNCONSTRAINED_RULE", "CovarianceTerms", "TuneResult", "covariance_terms",
-           "polynomial_minimum", "recommend"]
+           "polynomial_minimum", "quote_at_floor", "recommend"]
 
 #: where the profiles are computed, as a fraction of each parameter's range (unit cube)
 PROFILE_GRID = np.linspace(0.0, 1.0, 13)
@@ -58,6 +59,12 @@ class TuneResult:
         profiles: Per parameter, the emulated chi2 minus its minimum, minimised over the other
             parameters, on a grid across the range (``x``, ``delta_chi2``); empty without the
             emulator. Its denominators include one evaluation's typical Monte Carlo error.
+        raised: Tuned settings whose minimum lay where Pythia raises the value to a floor (every
+            value below it gives the same events: :mod:`tuner.mc.generators.cutoffs`): per
+            setting ``name``, the surrogate's ``minimum``, the ``floor`` Pythia runs with there,
+            and the ``rule``. The tune quotes the floor (capped at the range's high end), with
+            the standard deviation ``(floor - low) / sqrt(3)``, the root mean square distance
+            from the floor of the values the data cannot tell from it, and no correlation.
     """
 
     best: dict[str, float]
@@ -75,6 +82,7 @@ class TuneResult:
     uncertainty_curvature: dict[str, float] = field(default_factory=dict)
     unconstrained: list[str] = field(default_factory=list)
     profiles: dict[str, dict[str, list[float]]] = field(default_factory=dict)
+    raised: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def correlation(self) -> list[list[float]]:
@@ -227,6 +235,23 @@ def _professor(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.nda
     return u, f0, poly.covariance(u), method, f"Professor polynomials (order {poly.order})"
 
 
+def quote_at_floor(fixed: dict[str, Any], preset: str | None, names: list[str], x: np.ndarray,
+                   cov: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[dict[str, Any]]:
+    """Move each tuned setting whose minimum ``x`` lies below the floor Pythia raises it to
+    (under ``fixed`` and ``preset``) onto that floor, in place, with the variance and the
+    entries of :class:`TuneResult`'s ``raised``; return those entries."""
+    out = []
+    for r in raised_settings(dict(zip(names, x.tolist(), strict=True)), fixed, preset):
+        i = names.index(r.name)
+        floor = min(r.used, hi[i])
+        x[i] = floor
+        var = float(np.nanmax([cov[i, i], (floor - lo[i]) ** 2 / 3.0]))
+        cov[i, :] = cov[:, i] = 0.0
+        cov[i, i] = var
+        out.append({"name": r.name, "minimum": r.given, "floor": floor, "rule": r.rule})
+    return out
+
+
 def recommend(opt: Optimizer, setup: TuneSetup,
               vectors: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
               jackknife: bool = True, progress: bool = False) -> TuneResult:
@@ -247,7 +272,8 @@ def recommend(opt: Optimizer, setup: TuneSetup,
     Otherwise the chi2 surrogate's posterior mean is minimised within a trust region around the
     best evaluation and the covariance is ``2 H^-1`` there. A parameter whose variance is not
     positive, or larger than that of a flat distribution over its range, is reported as
-    unconstrained (see :class:`TuneResult`).
+    unconstrained (see :class:`TuneResult`); one whose minimum lies where Pythia raises the
+    value to a floor is quoted at that floor (:class:`TuneResult`'s ``raised``).
 
     Raises:
         TunerError: no successful evaluation.
@@ -302,6 +328,7 @@ def recommend(opt: Optimizer, setup: TuneSetup,
             cov = np.full((len(x), len(x)), np.nan)
         curv = np.sqrt(np.abs(np.diag(cov)))
         method = "2 H^-1 of the chi2 surrogate's posterior mean at its minimum (delta-chi2 = 1)"
+    raised = quote_at_floor(cfg.fixed, cfg.preset, names, x, cov, lo, hi)
     cov, free = cap_to_range(cov, lo, hi)
     sig = np.sqrt(np.diag(cov))
     unconstrained = [nm for nm, f in zip(names, free, strict=True) if f]
@@ -316,4 +343,4 @@ def recommend(opt: Optimizer, setup: TuneSetup,
                       surrogate=surrogate,
                       covariance=cov.tolist(), uncertainty_method=method,
                       uncertainty_curvature=dict(zip(names, curv.tolist(), strict=True)),
-                      unconstrained=unconstrained, profiles=profiles)
+                      unconstrained=unconstrained, profiles=profiles, raised=raised)

@@ -10,6 +10,7 @@ from tuner import SettingsError
 from tuner.mc.analyses import ANALYSES, EventBatch, normalise
 from tuner.mc.analyses.shapes import durham_y23, durham_y23_fastjet
 from tuner.mc.generators import PythiaGenerator, setting_range
+from tuner.mc.generators.pythia import check_settings
 from tuner.mc.refdata import read_yoda
 from tuner.mc.runs import GenerationError, RunSpec, generate, needed_refs
 
@@ -53,6 +54,15 @@ def test_bad_settings_refused_before_any_event(settings, match, capfd):
                                       {"23:onMode": "off"}, {"Tune:ee": 7}])
 def test_good_settings_in_every_spelling_pass(settings):
     PythiaGenerator(settings)
+
+
+def test_numpy_scalars_set_the_values_they_hold():
+    """numpy 2 writes np.float64(0.61) as its repr: Pythia must get 0.61."""
+    p = check_settings({"StringZ:aLund": np.float64(0.61), "StringZ:bLund": np.float32(0.9),
+                        "HadronLevel:all": np.bool_(False),
+                        "TimeShower:alphaSorder": np.int64(2)}).settings
+    assert p.parm("StringZ:aLund") == 0.61 and p.parm("StringZ:bLund") == pytest.approx(0.9)
+    assert not p.flag("HadronLevel:all") and p.mode("TimeShower:alphaSorder") == 2
 
 
 def test_setting_ranges_come_from_pythia():

@@ -100,3 +100,17 @@ def test_the_report_says_when_the_validation_does_not_tell_tune_and_default_apar
     path.write_text(json.dumps(summary))
     text = write_html_report(tuned).read_text()
     assert ("tune and default lie within twice the spread of their difference" in text) is not resolved
+
+
+def test_the_report_flags_a_setting_quoted_at_pythias_floor(tuned):
+    path = tuned / "summary.json"
+    summary = json.loads(path.read_text())
+    name = summary["parameters"][0]
+    summary["raised_to_floor"] = [{"name": name, "minimum": 0.63, "floor": 1.336,
+                                   "rule": "Pythia raises it below the floor"}]
+    path.write_text(json.dumps(summary))
+    text = write_html_report(tuned).read_text()
+    assert "Pythia&#x27;s floor: every lower value gives the same events" in text \
+        or "Pythia's floor: every lower value gives the same events" in text
+    assert "the surrogate&#x27;s minimum 0.63 lies below the floor 1.336" in text \
+        or "the surrogate's minimum 0.63 lies below the floor 1.336" in text

@@ -49,11 +49,14 @@ _QUIET = {"Print:quiet": "on", "Next:numberCount": 0, "Next:numberShowEvent": 0,
 
 
 def format_setting(name: str, value: Any) -> str:
-    """``name = value`` as Pythia reads it (booleans as on/off, floats exactly)."""
-    if isinstance(value, bool):
+    """``name = value`` as Pythia reads it (booleans as on/off, floats exactly; numpy scalars as
+    the Python numbers they hold, not as numpy 2's ``np.float64(0.5)``)."""
+    if isinstance(value, (bool, np.bool_)):
         value = "on" if value else "off"
-    elif isinstance(value, float):
-        value = repr(value)
+    elif isinstance(value, (float, np.floating)):
+        value = repr(float(value))
+    elif isinstance(value, np.integer):
+        value = int(value)
     return f"{name} = {value}"
 
 

@@ -52,6 +52,7 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
             workers: int | None, scheduler: str | None, out: str, no_progress: bool) -> None:
     """Run a tune from CONFIG (YAML) or the embedded --default."""
     from tuner.mc.config import default_config, load_config
+    from tuner.mc.generators.cutoffs import floor_span
     from tuner.mc.setup import prepare
     from tuner.mc.workflow import TuneRun, check_out_folder, run_tune
 
@@ -70,6 +71,14 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
     click.echo(f"{len(cfg.parameters)} parameters, {len(setup.keys)} histograms "
                f"({sum(setup.data[k].nbins for k in setup.keys)} bins), {cfg.budget} evaluations "
                f"of {events} events, {n_workers if scheduler is None else 'dask'} workers")
+    span = floor_span({q.name: (q.low, q.high) for q in cfg.parameters}, cfg.fixed, cfg.preset)
+    if span is not None:
+        name, f_lo, f_hi = span
+        top = f"{f_hi:.3g} GeV" if math.isfinite(f_hi) else "above the largest pTmin Pythia allows"
+        where = f"from {f_lo:.3g} GeV to {top} over this alpha_s range" if f_hi > f_lo else top
+        click.echo(f"note: Pythia raises {name} below 1.1 Lambda_3 of the shower's alpha_s ({where}) "
+                   "to that floor: below it every pTmin gives the same events, and a tune whose "
+                   "minimum lies there quotes the floor")
     if dry_run:
         check_out_folder(out, resume)
         if resume:

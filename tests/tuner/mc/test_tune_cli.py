@@ -90,6 +90,21 @@ def test_dry_run_on_real_data(tmp_path, refdata, cli_here):
     assert r.returncode == 0, r.stderr
     assert "configuration valid" in r.stdout and "102 histograms" in r.stdout
     assert not (tmp_path / "o").exists()
+    assert "note: Pythia raises" not in r.stdout  # pTmin not tuned
+
+
+def test_dry_run_says_where_pythia_raises_ptmin(tmp_path, refdata, cli_here):
+    d = _closure(parameters={"TimeShower:alphaSvalue": [0.06, 0.25], "TimeShower:pTmin": [0.1, 2.0]},
+                 closure={"truth": {"TimeShower:alphaSvalue": 0.14, "TimeShower:pTmin": 0.8},
+                          "events": 3000})
+    r = cli_here(str(_write(tmp_path, d, refdata)), "--dry-run")
+    assert r.returncode == 0, r.stderr
+    assert "note: Pythia raises TimeShower:pTmin below 1.1 Lambda_3" in r.stdout
+    assert "from 0.1 GeV to above the largest pTmin Pythia allows over this alpha_s range" in r.stdout
+    d["parameters"] = {"TimeShower:alphaSvalue": [0.06, 0.12], "TimeShower:pTmin": [0.4, 2.0]}
+    d["closure"]["truth"] = {"TimeShower:alphaSvalue": 0.1, "TimeShower:pTmin": 0.8}
+    r = cli_here(str(_write(tmp_path, d, refdata)), "--dry-run")
+    assert r.returncode == 0 and "note: Pythia raises" not in r.stdout  # every floor below 0.4
 
 
 def _space():

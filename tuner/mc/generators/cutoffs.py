@@ -24,8 +24,8 @@ from typing import Any
 from tuner.errors import SettingsError
 from tuner.mc.generators.pythia import PRESETS, check_settings, setting_range
 
-__all__ = ["LAMBDA3_MARGIN", "PTMIN_RULE", "RaisedSetting", "ptmin_floor", "raised_settings",
-           "values_used"]
+__all__ = ["LAMBDA3_MARGIN", "PTMIN_RULE", "RaisedSetting", "floor_span", "ptmin_floor",
+           "raised_settings", "values_used"]
 
 #: Pythia's margin above Lambda_3 (``LAMBDA3MARGIN`` in its shower code)
 LAMBDA3_MARGIN = 1.1
@@ -130,3 +130,21 @@ def values_used(point: Mapping[str, float], fixed: Mapping[str, Any] | None = No
     for r in raised_settings(point, fixed, preset):
         out[r.name] = r.used
     return out
+
+
+def floor_span(ranges: Mapping[str, tuple[float, float]], fixed: Mapping[str, Any] | None = None,
+               preset: str | None = None) -> tuple[str, float, float] | None:
+    """Where a tune's space reaches below Pythia's pTmin floor: ``(the pTmin setting's name, the
+    floor at the low end of the tuned alpha_s range, the floor at its high end)`` (the same floor
+    twice where alpha_s is not tuned), when ``TimeShower:pTmin`` is tuned (``ranges``: name ->
+    (low, high)) and the highest floor lies above its low end; ``None`` otherwise. The floor
+    rises with alpha_s: in that part of the space every pTmin below it gives the same events."""
+    name = next((k for k in ranges if k.lower() == "timeshower:ptmin"), None)
+    if name is None:
+        return None
+    alpha = next((k for k in ranges if k.lower() == "timeshower:alphasvalue"), None)
+    ends = ranges[alpha] if alpha else (None, None)
+    floors = [ptmin_floor({**(fixed or {}), **({alpha: a} if alpha else {})}, preset) for a in ends]
+    if max(floors) <= ranges[name][0]:
+        return None
+    return name, min(floors), max(floors)

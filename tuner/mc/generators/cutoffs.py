@@ -5,7 +5,8 @@ Pythia's final-state shower stops emitting at ``TimeShower:pTmin``, but never be
 of the shower's own alpha_s (``TimeShower:alphaSvalue``, ``TimeShower:alphaSorder``,
 ``TimeShower:alphaSuseCMW``, ``StandardModel:alphaSnfmax``). A lower ``pTmin`` is raised to that
 floor at ``init()`` (Pythia's warning "pTmin too low, raised to ..."; ``Info::tooLowPTmin()``).
-The floor moves fast with alpha_s: 0.36 GeV at alpha_s = 0.1365 (Monash), 1.34 GeV at 0.184.
+The floor moves fast with alpha_s: 0.18 GeV at alpha_s = 0.12, 0.36 GeV at 0.1365 (Monash), 1.34 GeV
+at 0.184, above the largest pTmin Pythia allows (2 GeV) from 0.206 on.
 
 Every ``pTmin`` below the floor gives the same events, event for event at a fixed seed: no data
 can tell them apart, so a tune can place its minimum anywhere among them, and a closure test that

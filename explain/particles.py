@@ -66,6 +66,18 @@ def _mlp(sizes: tuple[int, ...], last_relu: bool) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
+def _check_input(x: Tensor) -> None:
+    """Refuse an input that is not ``(jets, particles, features)``. A call of its own, which
+    ``torch.fx`` keeps whole (:func:`torch.fx.wrap`), so that the network stays traceable and
+    :meth:`explain.composites.Composite.check` sees every function on its input's path."""
+    if x.dim() != 3 or x.shape[-1] != len(FEATURES):
+        raise ExplainError(f"a ParticleFlowNetwork takes (jets, particles, {len(FEATURES)}) inputs "
+                           f"{FEATURES}; got shape {tuple(x.shape)}")
+
+
+torch.fx.wrap("_check_input")
+
+
 class ParticleFlowNetwork(nn.Module):
     """``F(sum_i m_i Phi(p_i))`` on :func:`constituent_features` inputs; one logit per jet.
 
@@ -99,9 +111,7 @@ class ParticleFlowNetwork(nn.Module):
         self.f = _mlp((phi[-1], *f, 1), last_relu=False)
 
     def forward(self, x: Tensor) -> Tensor:
-        if x.dim() != 3 or x.shape[-1] != len(FEATURES):
-            raise ExplainError(f"a ParticleFlowNetwork takes (jets, particles, {len(FEATURES)}) inputs "
-                               f"{FEATURES}; got shape {tuple(x.shape)}")
+        _check_input(x)
         mask = x[..., 3:4].detach()
         latent = (self.phi(x * self.scale) * mask).sum(dim=1) / self.pool_scale
         return self.f(latent).squeeze(-1)

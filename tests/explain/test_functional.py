@@ -148,3 +148,21 @@ def test_the_cache_tells_composites_apart():
     assert unseen_functions(net, covered) == []
     assert unseen_functions(net, gradient_ok) == [("act", "Act", "tanh")]  # not the cached []
     assert unseen_functions(net, covered) == []
+
+
+def test_the_particle_flow_network_is_traced_and_checked():
+    """Its input check is a call torch.fx keeps whole, so the network is traced: its mask product,
+    sum pooling and scaling are seen, and a function added to its forward is named."""
+    from explain.particles import ParticleFlowNetwork
+
+    net = ParticleFlowNetwork(phi=(8, 4), f=(8,))
+    assert unseen_functions(net, gradient_ok) == []
+
+    class Squashed(ParticleFlowNetwork):
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.tanh(super().forward(x))
+
+    found = unseen_functions(Squashed(phi=(8, 4), f=(8,)), gradient_ok)
+    assert found is not None and [name for _, _, name in found] == ["tanh"]
+    with pytest.raises(ExplainError, match=r"takes \(jets, particles, 4\) inputs"):
+        net(torch.zeros(2, 4))

@@ -41,6 +41,15 @@ def batch():
     ({"Beams:frameType": 2.7}, r"Beams:frameType must be an integer in \[1.0, 5.0\].*got 2.7"),
     ({"Beams:frameType": 9}, r"Beams:frameType must be an integer in \[1.0, 5.0\].*got 9"),
     ({"PartonLevel:MPI": 2}, r"the flag PartonLevel:MPI must be on or off"),
+    # particle data Pythia reads in silence as something else: a Z mass of 0, decays off
+    ({"23:m0": "abc"}, r"'23:m0 = abc': m0 must be a number >= 0, got 'abc'"),
+    ({"23:mWidth": -1.0}, r"mWidth must be a number >= 0, got -1.0"),
+    ({"111:mayDecay": "maybe"}, r"mayDecay must be on or off .*got 'maybe'"),
+    ({"23:spinType": 2.7}, r"spinType must be an integer, got 2.7"),
+    ({"23:onMode": "foo"}, r"onMode must be on or off, or a mode 0-3, got 'foo'"),
+    ({"23:2:bRatio": "abc"}, r"bRatio must be a number >= 0"),
+    ({"23:99:onMode": 1}, r"particle 23 has decay channels 0-\d+, got '99'"),
+    ({"99999999:m0": 3.0}, r"no particle with id 99999999 in Pythia's particle data"),
 ])
 def test_bad_settings_refused_before_any_event(settings, match, capfd):
     with pytest.raises(SettingsError, match=match):
@@ -51,7 +60,10 @@ def test_bad_settings_refused_before_any_event(settings, match, capfd):
 @pytest.mark.parametrize("settings", [{"HadronLevel:all": "on"}, {"HadronLevel:all": "Yes"},
                                       {"HadronLevel:all": 1}, {"HadronLevel:all": True},
                                       {"Beams:frameType": "1"}, {"Beams:frameType": 1.0},
-                                      {"23:onMode": "off"}, {"Tune:ee": 7}])
+                                      {"23:onMode": "off"}, {"Tune:ee": 7}, {"23:onMode": 2},
+                                      {"23:m0": 91.2}, {"111:mayDecay": False},
+                                      {"-24:onMode": "on"}, {"23:3:onMode": 0},
+                                      {"23:onIfAny": "1 2 3"}])
 def test_good_settings_in_every_spelling_pass(settings):
     PythiaGenerator(settings)
 

@@ -162,13 +162,58 @@ def _is_particle_data(name: str) -> bool:
 _FLAG_WORDS = frozenset({"on", "off", "true", "false", "yes", "no", "ok", "1", "0"})
 
 
+#: particle and decay-channel properties whose values Pythia reads as numbers, lower-cased:
+#: non-negative reals, integers, flags, and the on/off modes (a word or an integer 0-3)
+_PD_REAL = frozenset({"m0", "mwidth", "mmin", "mmax", "tau0", "bratio"})
+_PD_INT = frozenset({"spintype", "chargetype", "coltype", "memode"})
+_PD_FLAG = frozenset({"isresonance", "maydecay", "isvisible", "externaldecay", "varwidth",
+                      "taucalc"})
+
+
+def _check_particle_data(p: Any, name: str, value: Any, line: str) -> None:
+    """Refuse particle data Pythia would refuse or read in silence as something else: an
+    unknown particle or decay channel, and for the properties it reads as numbers a value that
+    is none (Pythia sets ``23:m0 = abc`` to a Z mass of 0, ``23:mayDecay = maybe`` to off,
+    ``23:spinType = 2.7`` to 2, ``23:onMode = foo`` to off). Other properties (names, lists of
+    products) are left to ``readString``."""
+    parts = name.split(":")
+    pid = int(parts[0])
+    if not p.particleData.isParticle(pid):
+        raise SettingsError(f"Pythia refused {line!r}: no particle with id {pid} in Pythia's "
+                            "particle data")
+    if len(parts) == 3:
+        n = p.particleData.particleDataEntryPtr(pid).sizeChannels()
+        if not (parts[1].strip().isdigit() and int(parts[1]) < n):
+            raise SettingsError(f"Pythia refused {line!r}: particle {pid} has decay channels "
+                                f"0-{n - 1}, got {parts[1]!r}")
+    prop = parts[-1].strip().lower()
+    text = str(value).strip().lower()
+    try:
+        number = float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        number = math.nan
+    rule = None
+    if prop in _PD_REAL and not (math.isfinite(number) and number >= 0):
+        rule = "a number >= 0"
+    elif prop in _PD_INT and not (math.isfinite(number) and number == int(number)):
+        rule = "an integer"
+    elif prop in _PD_FLAG and not (isinstance(value, bool) or text in _FLAG_WORDS):
+        rule = "on or off (true/false, yes/no, 1/0)"
+    elif prop == "onmode" and not (isinstance(value, bool) or text in _FLAG_WORDS
+                                   or (math.isfinite(number) and number in (0, 1, 2, 3))):
+        rule = "on or off, or a mode 0-3"
+    if rule is not None:
+        raise SettingsError(f"Pythia refused {line!r}: {parts[-1]} must be {rule}, got {value!r}")
+
+
 def _check_value(p: Any, name: str, value: Any, line: str) -> None:
     """Refuse what Pythia would refuse (after printing its own error lines) or read in silence
     as something else: an unknown name, a flag value outside on/off (Pythia reads ``maybe`` as
     off), a mode that is not an integer (Pythia reads ``2.7`` as 2), a number out of range.
-    Particle data (``23:onMode``) are left to ``readString``."""
+    Particle data (``23:m0``, ``23:2:onMode``) go to :func:`_check_particle_data`."""
     s = p.settings
     if _is_particle_data(name):
+        _check_particle_data(p, name, value, line)
         return
     if not any(f(name) for f in (s.isParm, s.isMode, s.isFlag, s.isWord, s.isPVec, s.isMVec,
                                  s.isFVec, s.isWVec)):

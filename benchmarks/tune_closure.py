@@ -37,6 +37,7 @@ from pathlib import Path
 
 import numpy as np
 import yaml
+from scipy.stats import chi2 as chi2_dist
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -119,6 +120,15 @@ def _errors_and_pulls(cfg, res) -> tuple[dict[str, float], dict[str, float], dic
     return err, err_given, pull
 
 
+def _distance2(cfg, res) -> float:
+    """``(fit - truth)^T C^-1 (fit - truth)`` with the quoted covariance ``C``: chi2-distributed
+    with as many degrees of freedom as parameters where the covariance is right, correlations
+    included (the per-parameter pulls see only its diagonal)."""
+    names = [p.name for p in cfg.parameters]
+    r = np.array([res.best[n] - cfg.closure["truth"][n] for n in names])
+    return float(r @ np.linalg.pinv(np.asarray(res.covariance, dtype=float)) @ r)
+
+
 def _row(i: int, strategy: str, cfg, out: Path, res, every: int) -> dict:
     """The table's row of one finished closure tune."""
     err, err_given, pull = _errors_and_pulls(cfg, res)
@@ -127,7 +137,7 @@ def _row(i: int, strategy: str, cfg, out: Path, res, every: int) -> dict:
     return {"truth": i, "strategy": strategy, "tune_seed": cfg.seed, "max_err": max(err.values()),
             "max_err_given": max(err_given.values()), "err_given": err_given,
             "max_pull": max(abs(v) for v in pull.values()), "err": err, "pull": pull,
-            "raised_to_floor": res.raised,
+            "raised_to_floor": res.raised, "distance2": _distance2(cfg, res),
             "evals_to_5pct": hit, "trajectory": traj, "best": res.best,
             "unconstrained": res.unconstrained,
             "validation_chi2": res.validation.tune.chi2, "nbins": res.validation.tune.nbins}
@@ -193,7 +203,8 @@ def replay(src: Path, after: int, out: Path, workers: int = 1) -> None:
     print(json.dumps({"max_err": max(err.values()), "max_err_given": max(err_given.values()),
                       "max_pull": max(map(abs, pull.values())), "err": err, "pull": pull,
                       "best": res.best, "uncertainties": res.uncertainties,
-                      "raised_to_floor": res.raised, "validation_chi2": res.validation.tune.chi2,
+                      "raised_to_floor": res.raised, "distance2": _distance2(cfg, res),
+                      "validation_chi2": res.validation.tune.chi2,
                       "best_evaluation": res.chi2_best_evaluated}))
 
 
@@ -299,8 +310,10 @@ def main() -> None:
               f"{'-' if given is None else f'{given:.3f}'} | {r['max_pull']:.2f} | "
               f"{r['evals_to_5pct'] or 'not reached'} | {r['validation_chi2']:.0f} / {r['nbins']} |")
     print("\n| strategy | median max error | worst | median max abs pull | truths with all errors "
-          "< 5% and all pulls < 2 | pulls within 1 (coverage) | RMS pull |")
-    print("|---|---|---|---|---|---|---|")
+          "< 5% and all pulls < 2 | pulls within 1 (coverage) | RMS pull | truths inside the "
+          "joint 68% ellipsoid |")
+    print("|---|---|---|---|---|---|---|---|")
+    limit = float(chi2_dist.ppf(0.6827, len(ts[0])))
     for s in strategies:
         rs = [r for r in rows if r["strategy"] == s]
         good = sum(r["max_err"] < 0.05 and r["max_pull"] < 2 for r in rs)
@@ -309,7 +322,9 @@ def main() -> None:
               f"{max(r['max_err'] for r in rs):.3f} | "
               f"{np.median([r['max_pull'] for r in rs]):.2f} | {good} of {len(rs)} | "
               f"{int(np.sum(np.abs(pulls) < 1))} of {len(pulls)} | "
-              f"{np.sqrt(np.mean(pulls ** 2)):.2f} |")
+              f"{np.sqrt(np.mean(pulls ** 2)):.2f} | "
+              f"{sum(r['distance2'] < limit for r in rs if 'distance2' in r)} of "
+              f"{sum('distance2' in r for r in rs)} |")
     _save(Path(a.out), rows)
 
 

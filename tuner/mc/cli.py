@@ -92,9 +92,9 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
     floors = {r["name"]: r for r in res.raised}
     for k, val in res.best.items():
         if k in floors:
-            click.echo(f"  {k} = {val:.5g} +- {res.uncertainties[k]:.2g}: the floor Pythia raises any "
-                       f"lower value to (the surrogate's minimum {floors[k]['minimum']:.5g} gives the "
-                       "same events; every value below the floor does)")
+            click.echo(f"  {k} <= {floors[k]['floor']:.4g}, the floor Pythia raises any lower value to "
+                       f"(every value below it gives the same events; quoted {val:.4g} +- "
+                       f"{res.uncertainties[k]:.2g}, that interval's mean and spread)")
         elif k in res.unconstrained:
             click.echo(f"  {k}: unconstrained by these data (anywhere in its range; {val:.5g} is the "
                        "surrogate's minimum)")

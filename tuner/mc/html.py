@@ -164,7 +164,8 @@ def write_html_report(folder: str | Path) -> Path:
         f"<p>Uncertainties: {_e(s.get('uncertainty_method', ''))}. "
         f"{_e(s.get('unconstrained_rule', ''))}."
         + "".join(f" {_e(r['name'])}: the surrogate's minimum {_num(r['minimum'], 4)} lies below "
-                  f"the floor {_num(r['floor'], 4)}; {_e(r['rule'])}; the tune quotes the floor."
+                  f"the floor {_num(r['floor'], 4)}; {_e(r['rule'])}; the tune quotes the mean and "
+                  "spread of the values up to the floor."
                   for r in s.get("raised_to_floor", [])) + "</p>",
         "<h2 id='validation'>Validation</h2>", _validation_table(s.get("validation") or {}),
         "<h2 id='correlation'>Correlation matrix</h2>", _matrix_table(names, s["correlation"]),

@@ -61,10 +61,12 @@ class TuneResult:
             emulator. Its denominators include one evaluation's typical Monte Carlo error.
         raised: Tuned settings whose minimum lay where Pythia raises the value to a floor (every
             value below it gives the same events: :mod:`tuner.mc.generators.cutoffs`): per
-            setting ``name``, the surrogate's ``minimum``, the ``floor`` Pythia runs with there,
-            and the ``rule``. The tune quotes the floor (capped at the range's high end), with
-            the standard deviation ``(floor - low) / sqrt(3)``, the root mean square distance
-            from the floor of the values the data cannot tell from it, and no correlation.
+            setting ``name``, the surrogate's ``minimum``, the ``floor`` Pythia runs with there
+            (capped at the range's high end), and the ``rule``. The data say only that the
+            setting lies between its range's low end and the floor: the tune quotes the mean and
+            standard deviation of that interval, ``(low + floor) / 2 +- (floor - low) /
+            sqrt(12)``, uncorrelated with the others (Pythia runs it as the floor; a truth
+            anywhere in the interval lies within sqrt(3) standard deviations).
     """
 
     best: dict[str, float]
@@ -237,17 +239,16 @@ def _professor(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.nda
 
 def quote_at_floor(fixed: dict[str, Any], preset: str | None, names: list[str], x: np.ndarray,
                    cov: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[dict[str, Any]]:
-    """Move each tuned setting whose minimum ``x`` lies below the floor Pythia raises it to
-    (under ``fixed`` and ``preset``) onto that floor, in place, with the variance and the
-    entries of :class:`TuneResult`'s ``raised``; return those entries."""
+    """Quote each tuned setting whose minimum ``x`` lies below the floor Pythia raises it to
+    (under ``fixed`` and ``preset``) as the interval from its low end to that floor, in place
+    (``x`` and ``cov``, as :class:`TuneResult`'s ``raised`` says); return those entries."""
     out = []
     for r in raised_settings(dict(zip(names, x.tolist(), strict=True)), fixed, preset):
         i = names.index(r.name)
         floor = min(r.used, hi[i])
-        x[i] = floor
-        var = float(np.nanmax([cov[i, i], (floor - lo[i]) ** 2 / 3.0]))
+        x[i] = 0.5 * (lo[i] + floor)
         cov[i, :] = cov[:, i] = 0.0
-        cov[i, i] = var
+        cov[i, i] = (floor - lo[i]) ** 2 / 12.0
         out.append({"name": r.name, "minimum": r.given, "floor": floor, "rule": r.rule})
     return out
 
@@ -273,7 +274,8 @@ def recommend(opt: Optimizer, setup: TuneSetup,
     best evaluation and the covariance is ``2 H^-1`` there. A parameter whose variance is not
     positive, or larger than that of a flat distribution over its range, is reported as
     unconstrained (see :class:`TuneResult`); one whose minimum lies where Pythia raises the
-    value to a floor is quoted at that floor (:class:`TuneResult`'s ``raised``).
+    value to a floor is quoted as the interval below that floor (:class:`TuneResult`'s
+    ``raised``).
 
     Raises:
         TunerError: no successful evaluation.

@@ -81,7 +81,7 @@ def test_raised_settings_and_the_values_pythia_runs_with():
         raised_settings({PT: 0.6, "TimeShower:alphaSvalue": 7.0}, {}, EE)
 
 
-def test_a_minimum_below_the_floor_is_quoted_at_the_floor_with_the_spread_it_hides():
+def test_a_minimum_below_the_floor_is_quoted_as_the_interval_below_it():
     names = ["StringZ:aLund", "TimeShower:alphaSvalue", PT]
     lo, hi = np.array([0.0, 0.06, 0.1]), np.array([2.0, 0.25, 2.0])
     cov = np.array([[1e-3, 1e-6, 5e-4], [1e-6, 1e-7, 1e-6], [5e-4, 1e-6, 0.02]])
@@ -89,17 +89,21 @@ def test_a_minimum_below_the_floor_is_quoted_at_the_floor_with_the_spread_it_hid
     out = quote_at_floor({}, EE, names, x, cov, lo, hi)
     floor = ptmin_floor({"TimeShower:alphaSvalue": 0.1839}, EE)
     assert [r["name"] for r in out] == [PT] and out[0]["minimum"] == 0.63
-    assert x[2] == pytest.approx(floor) and x[0] == 1.0 and x[1] == 0.1839
-    assert cov[2, 2] == pytest.approx((floor - 0.1) ** 2 / 3)  # larger than the 0.02 quoted
+    assert out[0]["floor"] == pytest.approx(floor)
+    assert x[2] == pytest.approx((0.1 + floor) / 2) and x[0] == 1.0 and x[1] == 0.1839
+    assert cov[2, 2] == pytest.approx((floor - 0.1) ** 2 / 12)  # the interval's variance
     assert cov[2, 0] == cov[0, 2] == cov[1, 2] == 0.0 and cov[0, 1] == 1e-6
     # a truth anywhere below the floor lies within sqrt(3) sigma of the quote
-    assert (floor - 0.1) / math.sqrt(cov[2, 2]) == pytest.approx(math.sqrt(3))
+    for truth in (0.1, floor):
+        assert abs(x[2] - truth) / math.sqrt(cov[2, 2]) == pytest.approx(math.sqrt(3))
+    # the quoted value runs as the floor: the same events as the minimum
+    assert values_used(dict(zip(names, x, strict=True)), {}, EE)[PT] == pytest.approx(floor)
     # above the floor: nothing moves
     x2, cov2 = np.array([1.0, 0.1839, 1.6]), cov.copy()
     assert quote_at_floor({}, EE, names, x2, cov2, lo, hi) == [] and x2[2] == 1.6
     np.testing.assert_array_equal(cov2, cov)
-    # a floor above the range: the range's high end, with the spread of the whole range
-    x3 = np.array([1.0, 0.1839, 0.63])
-    cov3 = np.diag([1e-3, 1e-7, 1e-4])
-    quote_at_floor({}, EE, names, x3, cov3, lo, np.array([2.0, 0.25, 1.0]))
-    assert x3[2] == 1.0 and cov3[2, 2] == pytest.approx(0.9 ** 2 / 3)
+    # a floor above the range: the whole range, flat
+    x3, cov3 = np.array([1.0, 0.1839, 0.63]), np.diag([1e-3, 1e-7, 1e-4])
+    (r3,) = quote_at_floor({}, EE, names, x3, cov3, lo, np.array([2.0, 0.25, 1.0]))
+    assert r3["floor"] == 1.0 and x3[2] == pytest.approx(0.55)
+    assert cov3[2, 2] == pytest.approx(0.9 ** 2 / 12)

@@ -74,7 +74,9 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
     span = floor_span({q.name: (q.low, q.high) for q in cfg.parameters}, cfg.fixed, cfg.preset)
     if span is not None:
         name, f_lo, f_hi = span
-        top = f"{f_hi:.3g} GeV" if math.isfinite(f_hi) else "above the largest pTmin Pythia allows"
+        top = f"{f_hi:.3g} GeV" if math.isfinite(f_hi) else "beyond the largest pTmin Pythia allows"
+        pt_high = next(q.high for q in cfg.parameters if q.name == name)
+        top += ", above the whole pTmin range" if f_hi > pt_high else ""
         where = f"from {f_lo:.3g} GeV to {top} over this alpha_s range" if f_hi > f_lo else top
         click.echo(f"note: Pythia raises {name} below 1.1 Lambda_3 of the shower's alpha_s ({where}) "
                    "to that floor: below it every pTmin gives the same events, and a tune whose "

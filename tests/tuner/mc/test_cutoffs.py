@@ -46,6 +46,9 @@ def test_the_floor_is_where_pythia_stops_raising_ptmin(settings):
 def test_a_floor_above_pythias_range_and_one_below_it():
     assert ptmin_floor({"TimeShower:alphaSvalue": 0.16, "TimeShower:alphaSorder": 2}, EE) == math.inf
     assert pythia_raises({"TimeShower:alphaSvalue": 0.16, "TimeShower:alphaSorder": 2}, 2.0)
+    # one-loop running beyond 2 GeV: the value Pythia's warning names (3.645 at alpha_s 0.25)
+    assert ptmin_floor({"TimeShower:alphaSvalue": 0.25}, EE) == pytest.approx(3.645, abs=1e-3)
+    assert pythia_raises({"TimeShower:alphaSvalue": 0.25}, 2.0)
     assert ptmin_floor({"TimeShower:alphaSvalue": 0.08}, EE) == 0.1  # Pythia's lowest pTmin
     assert ptmin_floor({}, EE) == pytest.approx(ptmin_floor({"TimeShower:alphaSvalue": 0.1365}, EE))
 

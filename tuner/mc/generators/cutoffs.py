@@ -43,7 +43,8 @@ class RaisedSetting:
     Attributes:
         name: The setting.
         given: The value given.
-        used: The value Pythia runs with (its floor).
+        used: The value Pythia runs with (its floor; ``inf`` where that lies beyond the largest
+            ``pTmin`` Pythia allows and could not be computed: :func:`ptmin_floor`).
         rule: Why, in words.
     """
 
@@ -57,10 +58,10 @@ def _merged(settings: Mapping[str, Any], preset: str | None) -> dict[str, Any]:
     return {**(PRESETS[preset] if preset else {}), **settings}
 
 
-def _raised(settings: Mapping[str, Any], pTmin: float) -> bool:
+def _raised(settings: Mapping[str, Any], ptmin: float) -> bool:
     """Whether Pythia, initialised with ``settings`` (the process level off: the showers are
-    set up all the same, in a tenth of a second), raises ``TimeShower:pTmin = pTmin``."""
-    p = check_settings({**settings, "TimeShower:pTmin": pTmin, "ProcessLevel:all": "off",
+    set up all the same, in a tenth of a second), raises ``TimeShower:pTmin = ptmin``."""
+    p = check_settings({**settings, "TimeShower:pTmin": ptmin, "ProcessLevel:all": "off",
                         "Print:quiet": "on"})
     if not p.init():
         raise SettingsError(f"Pythia could not be initialised with {dict(settings)} to read its "
@@ -85,8 +86,8 @@ def ptmin_floor(settings: Mapping[str, Any], preset: str | None = None, rtol: fl
     The floor is computed from Pythia's own alpha_s (``1.1 Lambda_3 / sqrt(renormMultFac)``)
     and confirmed by initialising Pythia just below and just above it (two initialisations);
     where Pythia disagrees (its second-order running sets another Lambda_3) the floor is found
-    by bisection on Pythia's own flag. ``inf`` where Pythia raises even its largest allowed
-    ``pTmin``.
+    by bisection on Pythia's own flag. Where Pythia raises even its largest allowed ``pTmin``,
+    the formula's value if it lies beyond that, else ``inf``.
 
     Raises:
         SettingsError: a bad setting (as :func:`tuner.mc.generators.pythia.check_settings`).
@@ -102,8 +103,8 @@ def ptmin_floor(settings: Mapping[str, Any], preset: str | None = None, rtol: fl
         return guess
     if not _raised(merged, lo_allowed):
         return lo_allowed
-    if _raised(merged, hi_allowed):
-        return math.inf
+    if _raised(merged, hi_allowed):  # the formula's value where it lies beyond (as Pythia's
+        return guess if guess > hi_allowed else math.inf  # warning says), else unknown
     a, b = lo_allowed, hi_allowed  # raised at a, not at b
     while b - a > rtol * b:
         m = 0.5 * (a + b)

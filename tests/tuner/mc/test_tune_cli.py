@@ -100,7 +100,7 @@ def test_dry_run_says_where_pythia_raises_ptmin(tmp_path, refdata, cli_here):
     r = cli_here(str(_write(tmp_path, d, refdata)), "--dry-run")
     assert r.returncode == 0, r.stderr
     assert "note: Pythia raises TimeShower:pTmin below 1.1 Lambda_3" in r.stdout
-    assert ("0.1 GeV at the low end of this alpha_s range, 3.65 GeV, above the whole pTmin range, "
+    assert ("0.1 GeV at the low end of this alpha_s range, 3.64 GeV, above the whole pTmin range, "
             "at the high end") in r.stdout
     d["parameters"] = {"TimeShower:alphaSvalue": [0.06, 0.12], "TimeShower:pTmin": [0.4, 2.0]}
     d["closure"]["truth"] = {"TimeShower:alphaSvalue": 0.1, "TimeShower:pTmin": 0.8}

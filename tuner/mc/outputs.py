@@ -65,8 +65,7 @@ def summary(setup: TuneSetup, result: TuneResult) -> dict[str, Any]:
         "uncertainty_curvature_only": result.uncertainty_curvature,
         "unconstrained": result.unconstrained, "unconstrained_rule": UNCONSTRAINED_RULE,
         "profiles": result.profiles,
-        "raised_to_floor": [{**r, "floor": r["floor"] if np.isfinite(r["floor"]) else None}
-                            for r in result.raised],
+        "raised_to_floor": result.raised,  # floors capped at the range's high end: finite
         "surrogate": result.surrogate,
         "chi2_surrogate_at_tune": result.chi2_surrogate,
         "chi2_best_evaluation": result.chi2_best_evaluated,

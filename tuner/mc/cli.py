@@ -76,9 +76,8 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
         name, f_lo, f_hi = span
         top = f"{f_hi:.3g} GeV" if math.isfinite(f_hi) else "beyond the largest pTmin Pythia allows"
         pt_high = next(q.high for q in cfg.parameters if q.name == name)
-        top += ", above the whole pTmin range," if f_hi > pt_high else ""
-        where = (f"{f_lo:.3g} GeV at the low end of this alpha_s range, {top} at the high end"
-                 if f_hi > f_lo else top)
+        where = (f"{f_lo:.3g} GeV at the low end of this alpha_s range and {top} at the high end"
+                 if f_hi > f_lo else top) + (", above the whole pTmin range" if f_hi > pt_high else "")
         click.echo(f"note: Pythia raises {name} below 1.1 Lambda_3 of the shower's alpha_s ({where}) "
                    "to that floor: below it every pTmin gives the same events, and a tune whose "
                    "minimum lies there is quoted as pTmin <= the floor")

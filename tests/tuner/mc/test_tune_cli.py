@@ -100,8 +100,8 @@ def test_dry_run_says_where_pythia_raises_ptmin(tmp_path, refdata, cli_here):
     r = cli_here(str(_write(tmp_path, d, refdata)), "--dry-run")
     assert r.returncode == 0, r.stderr
     assert "note: Pythia raises TimeShower:pTmin below 1.1 Lambda_3" in r.stdout
-    assert ("0.1 GeV at the low end of this alpha_s range, 3.64 GeV, above the whole pTmin range, "
-            "at the high end") in r.stdout
+    assert ("(0.1 GeV at the low end of this alpha_s range and 3.64 GeV at the high end, above the "
+            "whole pTmin range)") in r.stdout
     d["parameters"] = {"TimeShower:alphaSvalue": [0.06, 0.12], "TimeShower:pTmin": [0.4, 2.0]}
     d["closure"]["truth"] = {"TimeShower:alphaSvalue": 0.1, "TimeShower:pTmin": 0.8}
     r = cli_here(str(_write(tmp_path, d, refdata)), "--dry-run")
@@ -291,3 +291,28 @@ def test_every_example_configuration_is_valid_from_a_clone(path):
     if path.name == "tune_aleph_eventshapes.yaml":  # BayesOptPythia's objective: d01-d07 only
         assert [k.split("/")[1][:3] for k in setup.keys] == [f"d0{i}" for i in range(1, 8)]
         assert sum(setup.data[k].nbins for k in setup.keys) == 137
+
+
+def test_a_minimum_below_pythias_ptmin_floor_is_quoted_as_the_interval_below_it(tmp_path, refdata,
+                                                                                cli_here):
+    """alpha_s fixed at 0.19 puts Pythia's floor (1.51 GeV) above the whole pTmin range: every
+    pTmin tuned gives the same events, and the tune says pTmin <= 1.0 (the range's end)."""
+    import math
+
+    d = _closure(parameters={"StringZ:aLund": [0.3, 1.5], "TimeShower:pTmin": [0.1, 1.0]},
+                 fixed={"TimeShower:alphaSvalue": 0.19}, histograms=["d01-*", "d03-*"],
+                 closure={"truth": {"StringZ:aLund": 0.9, "TimeShower:pTmin": 0.5}, "events": 3000})
+    out = tmp_path / "o"
+    r = cli_here(str(_write(tmp_path, d, refdata)), "--out", str(out), "--workers", "1",
+                 "--no-progress")
+    assert r.returncode == 0, r.stderr
+    assert "note: Pythia raises TimeShower:pTmin below 1.1 Lambda_3 of the shower's alpha_s (1.51 " \
+           "GeV, above the whole pTmin range)" in r.stdout
+    assert "TimeShower:pTmin <= 1, the floor Pythia raises any lower value to" in r.stdout
+    summary = json.loads((out / "summary.json").read_text())
+    (raised,) = summary["raised_to_floor"]
+    assert raised["name"] == "TimeShower:pTmin" and raised["floor"] == 1.0
+    assert summary["tune"]["TimeShower:pTmin"] == pytest.approx(0.55)
+    assert summary["uncertainties"]["TimeShower:pTmin"] == pytest.approx(0.9 / math.sqrt(12))
+    i = summary["parameters"].index("TimeShower:pTmin")
+    assert all(c == 0.0 for j, c in enumerate(summary["covariance"][i]) if j != i)

@@ -48,10 +48,10 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
 def _tune_table(s: dict[str, Any], ranges: dict[str, Any]) -> str:
     truth = s.get("closure_truth") or {}
     rows = []
+    floors = {r["name"] for r in s.get("raised_to_floor", [])}
     for name in s["parameters"]:
         lo, hi = ranges.get(name, {}).get("range", ("?", "?"))
         val, sig = s["tune"][name], s["uncertainties"][name]
-        floors = {r["name"] for r in s.get("raised_to_floor", [])}
         flags = [f for f, on in (("unconstrained", name in s.get("unconstrained", [])),
                                  ("Pythia's floor: every lower value gives the same events",
                                   name in floors),

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from tuner.errors import SettingsError
-from tuner.mc.generators.pythia import PRESETS, check_settings, setting_range
+from tuner.mc.generators.pythia import check_settings, setting_range, with_preset
 
 __all__ = ["LAMBDA3_MARGIN", "PTMIN_RULE", "RaisedSetting", "floor_span", "ptmin_floor",
            "raised_settings", "values_used"]
@@ -52,10 +52,6 @@ class RaisedSetting:
     given: float
     used: float
     rule: str
-
-
-def _merged(settings: Mapping[str, Any], preset: str | None) -> dict[str, Any]:
-    return {**(PRESETS[preset] if preset else {}), **settings}
 
 
 def _raised(settings: Mapping[str, Any], ptmin: float) -> bool:
@@ -92,7 +88,7 @@ def ptmin_floor(settings: Mapping[str, Any], preset: str | None = None, rtol: fl
     Raises:
         SettingsError: a bad setting (as :func:`tuner.mc.generators.pythia.check_settings`).
     """
-    merged = _merged(settings, preset)
+    merged = with_preset(preset, settings)
     p = check_settings(merged)
     lo, hi, _ = setting_range("TimeShower:pTmin", p)
     lo_allowed, hi_allowed = float(lo or 0.0), float(hi or 10.0)
@@ -145,8 +141,8 @@ def floor_span(ranges: Mapping[str, tuple[float, float]], fixed: Mapping[str, An
     if name is None:
         return None
     alpha = next((k for k in ranges if k.lower() == "timeshower:alphasvalue"), None)
-    ends = ranges[alpha] if alpha else (None, None)
-    floors = [ptmin_floor({**(fixed or {}), **({alpha: a} if alpha else {})}, preset) for a in ends]
+    floors = ([ptmin_floor({**(fixed or {}), alpha: a}, preset) for a in ranges[alpha]] if alpha
+              else [ptmin_floor(fixed or {}, preset)])
     if max(floors) <= ranges[name][0]:
         return None
     return name, min(floors), max(floors)

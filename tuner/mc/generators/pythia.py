@@ -19,7 +19,7 @@ from tuner.errors import SettingsError
 from tuner.mc.generators.base import Generator
 
 __all__ = ["PRESETS", "BeamSetup", "PythiaGenerator", "beam_setup", "check_settings", "format_setting",
-           "generator_version", "setting_range"]
+           "generator_version", "setting_range", "with_preset"]
 
 #: process presets: name -> Pythia settings
 PRESETS: dict[str, dict[str, Any]] = {
@@ -126,6 +126,11 @@ class BeamSetup:
     source: str
 
 
+def with_preset(preset: str | None, settings: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of ``preset`` (a key of :data:`PRESETS`, or ``None``) with ``settings`` on top."""
+    return {**(PRESETS[preset] if preset else {}), **settings}
+
+
 def beam_setup(preset: str | None, settings: Mapping[str, Any]) -> BeamSetup:
     """The beams Pythia collides under ``preset`` with ``settings`` on top (Pythia's own
     defaults where neither sets them). Beam energies given per beam (frame types 2 and 3) are
@@ -134,7 +139,7 @@ def beam_setup(preset: str | None, settings: Mapping[str, Any]) -> BeamSetup:
     Raises:
         SettingsError: a bad setting (as :func:`check_settings`).
     """
-    p = check_settings({**(PRESETS[preset] if preset else {}), **settings}).settings
+    p = check_settings(with_preset(preset, settings)).settings
     ids = (int(p.mode("Beams:idA")), int(p.mode("Beams:idB")))
     frame = int(p.mode("Beams:frameType"))
     sqrt_s: float | None = None
@@ -162,6 +167,19 @@ def _is_particle_data(name: str) -> bool:
 _FLAG_WORDS = frozenset({"on", "off", "true", "false", "yes", "no", "ok", "1", "0"})
 
 
+def _is_flag_word(value: Any) -> bool:
+    """Whether Pythia reads ``value`` as on or off (anything else it reads as off in silence)."""
+    return isinstance(value, bool) or str(value).strip().lower() in _FLAG_WORDS
+
+
+def _as_number(value: Any) -> float:
+    """``value`` as a float; NaN for a bool or anything that is no number."""
+    try:
+        return float(value) if not isinstance(value, bool) else math.nan
+    except (TypeError, ValueError):
+        return math.nan
+
+
 #: particle and decay-channel properties whose values Pythia reads as numbers, lower-cased:
 #: non-negative reals, integers, flags, and the on/off modes (a word or an integer 0-3)
 _PD_REAL = frozenset({"m0", "mwidth", "mmin", "mmax", "tau0", "bratio"})
@@ -187,20 +205,15 @@ def _check_particle_data(p: Any, name: str, value: Any, line: str) -> None:
             raise SettingsError(f"Pythia refused {line!r}: particle {pid} has decay channels "
                                 f"0-{n - 1}, got {parts[1]!r}")
     prop = parts[-1].strip().lower()
-    text = str(value).strip().lower()
-    try:
-        number = float(value) if not isinstance(value, bool) else math.nan
-    except (TypeError, ValueError):
-        number = math.nan
+    number = _as_number(value)
     rule = None
     if prop in _PD_REAL and not (math.isfinite(number) and number >= 0):
         rule = "a number >= 0"
     elif prop in _PD_INT and not (math.isfinite(number) and number == int(number)):
         rule = "an integer"
-    elif prop in _PD_FLAG and not (isinstance(value, bool) or text in _FLAG_WORDS):
+    elif prop in _PD_FLAG and not _is_flag_word(value):
         rule = "on or off (true/false, yes/no, 1/0)"
-    elif prop == "onmode" and not (isinstance(value, bool) or text in _FLAG_WORDS
-                                   or (math.isfinite(number) and number in (0, 1, 2, 3))):
+    elif prop == "onmode" and not (_is_flag_word(value) or number in (0, 1, 2, 3)):
         rule = "on or off, or a mode 0-3"
     if rule is not None:
         raise SettingsError(f"Pythia refused {line!r}: {parts[-1]} must be {rule}, got {value!r}")
@@ -219,16 +232,13 @@ def _check_value(p: Any, name: str, value: Any, line: str) -> None:
                                  s.isFVec, s.isWVec)):
         raise SettingsError(f"unknown Pythia setting {name!r} (in {line!r})")
     if s.isFlag(name):
-        if not (isinstance(value, bool) or str(value).strip().lower() in _FLAG_WORDS):
+        if not _is_flag_word(value):
             raise SettingsError(f"Pythia refused {line!r}: the flag {name} must be on or off "
                                 f"(true/false, yes/no, 1/0), got {value!r}")
         return
     if not (s.isParm(name) or s.isMode(name)):
         return
-    try:
-        v = float(value) if not isinstance(value, bool) else math.nan
-    except (TypeError, ValueError):
-        v = math.nan
+    v = _as_number(value)
     kind = "an integer" if s.isMode(name) else "a number"
     lo, hi, _ = setting_range(name, p)
     rng = "" if lo is None and hi is None else \
@@ -278,7 +288,7 @@ class PythiaGenerator(Generator):
             raise SettingsError(f"process preset must be one of {sorted(PRESETS)}, got {preset!r}")
         self.preset = preset
         self.settings = dict(settings or {})
-        self._all = {**(PRESETS[preset] if preset else {}), **self.settings}
+        self._all = with_preset(preset, self.settings)
         check_settings({**_QUIET, **self._all})  # fail before any event
         self._charges: dict[int, float] = {}
         self._pd: Any = None

@@ -15,6 +15,7 @@ __all__ = [
     "SpaceError",
     "StorageError",
     "TunerError",
+    "yaml_problem",
 ]
 
 
@@ -52,3 +53,17 @@ class RefDataError(TunerError, ValueError):
 
 class ConfigError(TunerError, ValueError):
     """A tune configuration breaks a rule (unknown key, bad range, missing file...)."""
+
+
+def yaml_problem(exc: Exception) -> tuple[str, str]:
+    """A YAML parser's error on one line: ``(":line:column" where it was found, or "", what was
+    wrong there and, where the parser says, what it was reading from which line)``."""
+    mark, problem = getattr(exc, "problem_mark", None), getattr(exc, "problem", None)
+    if mark is None or not problem:
+        return "", " ".join(str(exc).split())
+    where = f":{mark.line + 1}:{mark.column + 1}"
+    context, cmark = getattr(exc, "context", None), getattr(exc, "context_mark", None)
+    if context:
+        problem += f" ({context}" + (f" from line {cmark.line + 1}, column {cmark.column + 1})"
+                                     if cmark is not None else ")")
+    return where, problem

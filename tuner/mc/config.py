@@ -43,7 +43,7 @@ from typing import Any
 
 import yaml
 
-from tuner.errors import ConfigError, RefDataError, SettingsError
+from tuner.errors import ConfigError, RefDataError, SettingsError, yaml_problem
 from tuner.mc.analyses import ANALYSES
 from tuner.mc.analyses.plugins import load_plugins
 from tuner.mc.config_beams import check_beams
@@ -384,7 +384,8 @@ def load_config(path: str | Path) -> TuneConfig:
     try:
         d = yaml.load(text, Loader=_UniqueKeyLoader)
     except yaml.YAMLError as exc:
-        raise ConfigError(f"{p}: not valid YAML: {exc}") from None
+        where, problem = yaml_problem(exc)
+        raise ConfigError(f"{p}{where}: not valid YAML: {problem}") from None
     except _DuplicateKeyError as exc:
         raise ConfigError(f"{p}:{exc.line}: the key {exc.key!r} is given twice") from None
     return config_from_dict(d, p.parent, str(p))

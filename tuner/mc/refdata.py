@@ -18,7 +18,7 @@ from pathlib import Path
 
 import numpy as np
 
-from tuner.errors import RefDataError
+from tuner.errors import RefDataError, yaml_problem
 from tuner.mc.yoda import parse_yoda
 
 __all__ = [
@@ -169,7 +169,8 @@ def _hepdata_table(text: str, where: str, analysis: str, table: int) -> dict[str
     try:
         doc = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise RefDataError(f"{where}: not valid YAML: {exc}") from exc
+        at, problem = yaml_problem(exc)
+        raise RefDataError(f"{where}{at}: not valid YAML: {problem}") from None
     if not isinstance(doc, dict) or "dependent_variables" not in doc:
         raise RefDataError(f"{where}:1: not a HEPData table (no dependent_variables)")
     indep = doc.get("independent_variables")
@@ -271,7 +272,8 @@ def _submission_tables(path: Path) -> tuple[dict[str, str], Callable[[str], byte
     try:
         docs = [d for d in yaml.safe_load_all(read(subs[0]).decode()) if d is not None]
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        raise RefDataError(f"{where}: not valid YAML: {exc}") from exc
+        at, problem = yaml_problem(exc)
+        raise RefDataError(f"{where}{at}: not valid YAML: {problem}") from None
     tables: dict[str, str] = {}
     present = set(names)
     for d in docs:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -154,6 +155,12 @@ def test_cli_refuses_a_duplicate_yaml_key_workers_0_and_an_out_under_a_file(tmp_
     r = _cli(str(cfg), "--dry-run")
     assert r.returncode == 2 and r.stderr.count("error:") == 1
     assert "dup.yaml:5: the key 'events' is given twice" in r.stderr
+    broken = tmp_path / "broken.yaml"  # an unclosed flow mapping: where, what, on one line
+    broken.write_text("parameters: {StringZ:aLund: [0.3, 1.5]\nevents: 1000\n")
+    r = cli_here(str(broken), "--dry-run")
+    assert r.returncode == 2 and len(r.stderr.strip().splitlines()) == 1
+    assert re.search(r"broken\.yaml:2:\d+: not valid YAML: .*\(while parsing a flow mapping from "
+                     r"line 1, column 13\)$", r.stderr.strip())
     binary = tmp_path / "bin.yaml"
     binary.write_bytes(b"\x00\x01\xff\xfe parameters")
     r = cli_here(str(binary), "--dry-run")

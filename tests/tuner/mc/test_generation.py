@@ -50,6 +50,15 @@ def batch():
     ({"23:2:bRatio": "abc"}, r"bRatio must be a number >= 0"),
     ({"23:99:onMode": 1}, r"particle 23 has decay channels 0-\d+, got '99'"),
     ({"99999999:m0": 3.0}, r"no particle with id 99999999 in Pythia's particle data"),
+    ({"23:doForceWidth": "maybe"}, r"doForceWidth must be on or off .*got 'maybe'"),
+    # lists of ids Pythia reads with a bad token as 0: a product or a switch of the wrong particle
+    ({"23:0:products": "1 x"}, r"products must be a list of particle ids .*got '1 x'"),
+    ({"23:onIfAny": "1 2 b"}, r"onIfAny must be a list of particle ids .*got '1 2 b'"),
+    ({"23:offIfMatch": [1, 2]}, r"offIfMatch must be a list of particle ids .*got \[1, 2\]"),
+    # what Pythia refuses itself: its reason, in our one message, not printed beside it
+    ({"111:mayDecayy": "on"},
+     r"Pythia refused '111:mayDecayy = on': input property not found in Particle Data Table$"),
+    ({"23:0:rescaleFactor": 2}, r"input property not found in Particle Data Table$"),
 ])
 def test_bad_settings_refused_before_any_event(settings, match, capfd):
     with pytest.raises(SettingsError, match=match):
@@ -63,7 +72,8 @@ def test_bad_settings_refused_before_any_event(settings, match, capfd):
                                       {"23:onMode": "off"}, {"Tune:ee": 7}, {"23:onMode": 2},
                                       {"23:m0": 91.2}, {"111:mayDecay": False},
                                       {"-24:onMode": "on"}, {"23:3:onMode": 0},
-                                      {"23:onIfAny": "1 2 3"}])
+                                      {"23:onIfAny": "1 2 3"}, {"23:0:products": "-1 1"},
+                                      {"23:doExternalDecay": "on"}, {"23:onPosIfAll": "+1 2"}])
 def test_good_settings_in_every_spelling_pass(settings):
     PythiaGenerator(settings)
 

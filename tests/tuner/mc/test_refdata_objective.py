@@ -73,6 +73,10 @@ dependent_variables:
     assert list(h.values) == [10, 20]
     assert h.errors[0] == pytest.approx(5.0)
     assert h.errors[1] == pytest.approx((np.sqrt(1 + 4) + np.sqrt(9 + 4)) / 2)
+    f.write_text("dependent_variables:\n- header: {name: y\n  values: []\n")  # unclosed mapping
+    with pytest.raises(RefDataError, match=r"Table7\.yaml:\d+:\d+: not valid YAML: [^\n]*while "
+                                           r"parsing a flow mapping from line 2, column 11\)$"):
+        read_hepdata_yaml(f, analysis="MY_ANA")
 
 
 @pytest.mark.parametrize("content, match", [

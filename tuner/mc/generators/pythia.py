@@ -7,7 +7,12 @@ keeps the old value, so a caller that ignores it would silently run the default 
 
 from __future__ import annotations
 
+import ctypes
+import functools
 import math
+import os
+import sys
+import tempfile
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -184,16 +189,21 @@ def _as_number(value: Any) -> float:
 #: non-negative reals, integers, flags, and the on/off modes (a word or an integer 0-3)
 _PD_REAL = frozenset({"m0", "mwidth", "mmin", "mmax", "tau0", "bratio"})
 _PD_INT = frozenset({"spintype", "chargetype", "coltype", "memode"})
-_PD_FLAG = frozenset({"isresonance", "maydecay", "isvisible", "externaldecay", "varwidth",
-                      "taucalc"})
+_PD_FLAG = frozenset({"isresonance", "maydecay", "isvisible", "doexternaldecay", "varwidth",
+                      "taucalc", "doforcewidth"})
+#: properties whose value is a list of particle ids (a channel's products, the ids that switch
+#: channels on or off): Pythia reads a token that is no integer as 0 in silence
+_PD_IDS = frozenset({"products"} | {f"{w}{c}if{m}" for w, c in (("on", ""), ("off", ""),
+                                                                ("on", "pos"), ("on", "neg"))
+                                   for m in ("any", "all", "match")})
 
 
 def _check_particle_data(p: Any, name: str, value: Any, line: str) -> None:
     """Refuse particle data Pythia would refuse or read in silence as something else: an
     unknown particle or decay channel, and for the properties it reads as numbers a value that
     is none (Pythia sets ``23:m0 = abc`` to a Z mass of 0, ``23:mayDecay = maybe`` to off,
-    ``23:spinType = 2.7`` to 2, ``23:onMode = foo`` to off). Other properties (names, lists of
-    products) are left to ``readString``."""
+    ``23:spinType = 2.7`` to 2, ``23:onMode = foo`` to off, ``23:0:products = 1 x`` to ``1 0``).
+    Other properties (names, whole entries) are left to ``readString``."""
     parts = name.split(":")
     pid = int(parts[0])
     if not p.particleData.isParticle(pid):
@@ -215,6 +225,8 @@ def _check_particle_data(p: Any, name: str, value: Any, line: str) -> None:
         rule = "on or off (true/false, yes/no, 1/0)"
     elif prop == "onmode" and not (_is_flag_word(value) or number in (0, 1, 2, 3)):
         rule = "on or off, or a mode 0-3"
+    elif prop in _PD_IDS and not all(t.lstrip("+-").isdigit() for t in str(value).split()):
+        rule = "a list of particle ids (integers separated by spaces)"
     if rule is not None:
         raise SettingsError(f"Pythia refused {line!r}: {parts[-1]} must be {rule}, got {value!r}")
 
@@ -248,6 +260,42 @@ def _check_value(p: Any, name: str, value: Any, line: str) -> None:
         raise SettingsError(f"Pythia refused {line!r}: {name} must be {kind}{rng}, got {value!r}")
 
 
+@functools.cache
+def _libc() -> Any:
+    """The C library, whose ``fflush`` empties the buffer Pythia's ``std::cout`` writes to."""
+    return ctypes.CDLL(None)
+
+
+def _read_string(p: Any, line: str) -> str | None:
+    """``p.readString(line)``, with what Pythia prints on refusing it captured rather than
+    written to the terminal beside this toolkit's error.
+
+    Returns:
+        ``None`` when Pythia accepted the line; else its own reason, on one line (empty when it
+        printed none).
+    """
+    libc = _libc()
+    sys.stdout.flush()
+    libc.fflush(None)
+    with tempfile.TemporaryFile() as out:
+        saved = os.dup(1)
+        try:
+            os.dup2(out.fileno(), 1)
+            ok = bool(p.readString(line))
+            libc.fflush(None)
+        finally:
+            os.dup2(saved, 1)
+            os.close(saved)
+        out.seek(0)
+        text = out.read().decode(errors="replace")
+    if ok:
+        if text:  # nothing Pythia says on accepting a line is lost
+            sys.stdout.write(text)
+        return None
+    words = " ".join(text.replace("PYTHIA Error:", " ").split())
+    return words.replace(f": {line.strip()}", "").rstrip(":").strip()
+
+
 def check_settings(settings: Mapping[str, Any], pythia: Any = None) -> Any:
     """Apply ``settings`` to a Pythia instance, refusing the first bad one.
 
@@ -263,9 +311,10 @@ def check_settings(settings: Mapping[str, Any], pythia: Any = None) -> Any:
         if isinstance(value, float) and not math.isfinite(value):
             raise SettingsError(f"Pythia setting {name} must be a finite number, got {value!r}")
         _check_value(p, name, value, line)
-        if not p.readString(line):  # particle data, words and vectors: Pythia's own check
-            what = "an unknown particle or property, or a malformed value" \
-                if _is_particle_data(name) else f"a malformed value {value!r}"
+        why = _read_string(p, line)  # particle data, words and vectors: Pythia's own check
+        if why is not None:
+            what = why or ("an unknown particle or property, or a malformed value"
+                           if _is_particle_data(name) else f"a malformed value {value!r}")
             raise SettingsError(f"Pythia refused {line!r}: {what}")
     return p
 

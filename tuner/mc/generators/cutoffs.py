@@ -13,6 +13,14 @@ can tell them apart, so a tune can place its minimum anywhere among them, and a 
 compares raw values compares numbers without physical meaning. :func:`raised_settings` names the
 tuned settings of a point that Pythia would raise and the values it runs with;
 :func:`values_used` gives the whole point as Pythia runs it.
+
+The initial-state shower has a floor of the same kind, ``SpaceShower:pTmin`` raised to
+``sqrt(1.21 Lambda_3^2 / SpaceShower:renormMultFac - pT0^2)`` of its own alpha_s, with ``pT0`` its
+energy-dependent regularisation scale: zero while ``pT0 > 1.1 Lambda_3`` (measured with Pythia
+8.317, pp at 13 TeV, the default ``pT0Ref``: nothing raised up to ``SpaceShower:alphaSvalue =
+0.2``, ``pTmin = 0.2`` raised to 1.48 GeV at 0.22 and 3.05 GeV at 0.25; with ``pT0Ref = 0.5``,
+to 1.74 GeV at 0.2). It is not computed here: the tunes of this toolkit are of e+e- beams
+without initial-state QCD radiation.
 """
 
 from __future__ import annotations

@@ -83,6 +83,135 @@ def _as_callbacks(callback: Callback | Iterable[Callback] | None) -> list[Callba
     return cbs
 
 
+def _check_arguments(xi: Any, n_calls: Any, n_points: Any, n_restarts_optimizer: Any,
+                     exploit_last: Any, x0: Any, y0: Any) -> None:
+    """The rules of :func:`gp_minimize`'s own arguments (the optimiser checks the others)."""
+    if xi is not None and (isinstance(xi, bool) or not isinstance(xi, (int, float)) or not xi >= 0):
+        raise TunerError(f"xi must be a number >= 0 (or None for no margin), got {xi!r}")
+    if not is_whole(n_calls) or n_calls < 1:
+        raise TunerError(f"n_calls must be an int >= 1, got {n_calls!r}")
+    check_skopt_count(n_points, "n_points")
+    check_skopt_count(n_restarts_optimizer, "n_restarts_optimizer")
+    if not is_whole(exploit_last) or exploit_last < 0:
+        raise TunerError(f"exploit_last must be an int >= 0, got {exploit_last!r}")
+    if y0 is not None and x0 is None:
+        raise TunerError(f"y0 gives the values of the points x0, and x0 is missing (y0 = {y0!r})")
+
+
+def _start(opt: Optimizer, storage: Any, new_file: bool, n_calls: int, n_initial_points: Any,
+           x0: Any, y0: Any) -> None:
+    """A fresh run's checks of its budget and ``x0``, then ``x0`` told with ``y0`` or queued.
+    A study file this call created is removed again when a check fails: it would hold nothing."""
+    try:
+        _check_budget(n_calls, n_initial_points, x0, y0)
+        _check_x0_size(x0, opt.space.n_dims)
+    except TunerError:
+        if isinstance(storage, (str, os.PathLike)):  # opened here: closed here
+            opt.storage.close()
+        if new_file:
+            for suffix in ("", "-wal", "-shm", "-journal"):
+                Path(f"{storage}{suffix}").unlink(missing_ok=True)
+        raise
+    if x0 is None:
+        return
+    pts = x0_points(x0)
+    if y0 is None:
+        for p in pts:
+            opt.enqueue(p)
+        return
+    ys = [y0] if not isinstance(y0, (list, tuple)) else list(y0)
+    if len(ys) != len(pts):
+        raise TunerError(f"y0 must have one value per x0 point: {len(pts)} points, {len(ys)} values")
+    opt.tell(pts, ys, info=[{"given": True}] * len(pts), counts_as_initial=False)
+
+
+class _Run:
+    """The evaluation loop of one :func:`gp_minimize` call: asks (the last ``exploit_last`` of
+    the budget at the recommendation), evaluations on a pool, tells, the progress bar and the
+    callbacks."""
+
+    def __init__(self, opt: Optimizer, func: Callable[..., Any], specs: dict[str, Any],
+                 n_calls: int, exploit_last: int, callbacks: list[Callback], verbose: bool,
+                 kwargs: dict[str, Any]) -> None:
+        self.opt, self.func, self.specs, self.n_calls = opt, func, specs, n_calls
+        self.exploit_last, self.callbacks, self.verbose, self.kwargs = \
+            exploit_last, callbacks, verbose, kwargs
+        self.context = func.trial_context if isinstance(func, TrialContext) else None
+        self.bar: Any = None
+
+    def call_kwargs(self, trial: Trial) -> dict[str, Any]:
+        """Fixed arguments, plus what the objective asks to know about its trial."""
+        if self.context is None:
+            return self.kwargs
+        return {**self.kwargs, **self.context(trial, self.opt.trials)}
+
+    def ask(self, n: int) -> list[Trial]:
+        """``n`` new trials; one is the recommendation when they are among the last
+        ``exploit_last`` of the budget (and the recommendation is a new point)."""
+        opt = self.opt
+        left = self.n_calls - opt.n_evaluated - len(opt.pending)
+        rec = opt.ask_recommended() if left - n < self.exploit_last and not opt.n_queued else None
+        if rec is None:
+            return opt.ask_trials(n)
+        return [rec, *opt.ask_trials(n - 1)] if n > 1 else [rec]
+
+    def handle(self, trial: Trial, out: Any, exc: BaseException | None) -> None:
+        """Tell one outcome; the first return that is no number, before any was, stops the run."""
+        opt = self.opt
+        if exc is not None:
+            out = EvalOutcome(value=None, noise=None, info={},
+                              error=f"worker failed: {type(exc).__name__}: {exc}")
+        info = out.get("info")  # tell_trial checks it: a bad one fails the trial, with the reason
+        if out["value"] is None:
+            info = {**(info if isinstance(info, dict) else {}),
+                    "error": out.get("error") or "objective returned None"}
+        opt.tell_trial(trial, out["value"], out.get("noise"), info=info, artifact=out.get("artifact"))
+        refused = out["value"] is not None and opt.trials[trial.id].state == "failed"
+        if refused and not opt.complete:
+            # no return has been a number yet: a broken objective, not one failed evaluation
+            raise EvaluationError(f"the objective must return a real number (or None for a failed "
+                                  f"evaluation): {opt.trials[trial.id].error}; stopped at the first "
+                                  "such return, which is recorded as a failed trial")
+        self.bar.update(1)
+        if self.verbose:
+            print(f"Iteration No: {opt.n_evaluated} value {out['value']} at {trial.x}")
+
+    def after_round(self) -> bool:
+        """The bar's best and failure count; whether a callback asks to stop."""
+        opt = self.opt
+        best = min(opt.yi) if opt.complete else float("nan")
+        self.bar.set_postfix(best=f"{best:.6g}", failed=len(opt.trials) - len(opt.complete)
+                             - len(opt.pending))
+        if not self.callbacks:
+            return False
+        res = build_result(opt, self.specs, search=False)
+        # every callback runs (as in scikit-optimize); any truthy answer stops the run, numpy's
+        # bool_ included (the stoppers of skopt.callbacks return one)
+        decisions = [bool(cb(res)) for cb in self.callbacks]
+        return any(decisions)
+
+    def loop(self, executor: Any, n_jobs: int, progress: bool) -> None:
+        """Evaluate until the budget is spent or a callback stops the run."""
+        pool, n_par, owned = make_executor(executor, n_jobs)
+
+        def restart() -> None:
+            nonlocal pool, n_par, owned
+            pool, n_par, owned = make_executor(executor, n_jobs)
+
+        self.bar = tqdm(total=self.n_calls, initial=min(self.opt.n_evaluated, self.n_calls),
+                        disable=not progress, desc="gp_minimize", unit="eval", dynamic_ncols=True)
+        try:
+            run_trials(self.opt,
+                       lambda t: pool.submit(run_objective, self.func, t.x, self.call_kwargs(t)),
+                       restart=restart, width=lambda: n_par,
+                       remaining=lambda: self.n_calls - self.opt.n_evaluated,
+                       handle=self.handle, after_round=self.after_round, ask=self.ask)
+        finally:
+            self.bar.close()
+            if owned:
+                pool.shutdown(wait=False)
+
+
 def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any = None,
                 n_calls: int = 100, n_random_starts: int | None = None,
                 n_initial_points: int = 10, initial_point_generator: str = "random",
@@ -177,16 +306,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     Raises:
         TunerError: bad arguments (see the message); errors of ``callback`` propagate.
     """
-    if xi is not None and (isinstance(xi, bool) or not isinstance(xi, (int, float)) or not xi >= 0):
-        raise TunerError(f"xi must be a number >= 0 (or None for no margin), got {xi!r}")
-    if not is_whole(n_calls) or n_calls < 1:
-        raise TunerError(f"n_calls must be an int >= 1, got {n_calls!r}")
-    check_skopt_count(n_points, "n_points")
-    check_skopt_count(n_restarts_optimizer, "n_restarts_optimizer")
-    if not is_whole(exploit_last) or exploit_last < 0:
-        raise TunerError(f"exploit_last must be an int >= 0, got {exploit_last!r}")
-    if y0 is not None and x0 is None:
-        raise TunerError(f"y0 gives the values of the points x0, and x0 is missing (y0 = {y0!r})")
+    _check_arguments(xi, n_calls, n_points, n_restarts_optimizer, exploit_last, x0, y0)
     if n_random_starts is not None:
         warnings.warn("n_random_starts is deprecated in scikit-optimize; use n_initial_points",
                       DeprecationWarning, stacklevel=2)
@@ -210,94 +330,10 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
                     failures=failures, model_queue_size=model_queue_size,
                     space_constraint=space_constraint, model_config=model_config, budget=n_calls,
                     acq_optimizer_kwargs={"n_points": n_points})
-    kwargs = dict(func_kwargs or {})
-
-    fresh = not opt.trials
-    if fresh:
-        try:
-            _check_budget(n_calls, n_initial_points, x0, y0)
-            _check_x0_size(x0, opt.space.n_dims)
-        except TunerError:
-            if isinstance(storage, (str, os.PathLike)):  # opened here: closed here
-                opt.storage.close()
-            if new_file:  # the study file this call made holds nothing: leave no trace
-                for suffix in ("", "-wal", "-shm", "-journal"):
-                    Path(f"{storage}{suffix}").unlink(missing_ok=True)
-            raise
-    if fresh and x0 is not None:
-        pts = x0_points(x0)
-        if y0 is not None:
-            ys = [y0] if not isinstance(y0, (list, tuple)) else list(y0)
-            if len(ys) != len(pts):
-                raise TunerError(f"y0 must have one value per x0 point: {len(pts)} points, "
-                                 f"{len(ys)} values")
-            opt.tell(pts, ys, info=[{"given": True}] * len(pts), counts_as_initial=False)
-        else:
-            for p in pts:
-                opt.enqueue(p)
-
-    context = func.trial_context if isinstance(func, TrialContext) else None
-
-    def call_kwargs(trial: Trial) -> dict[str, Any]:
-        """Fixed arguments, plus what the objective asks to know about its trial."""
-        return kwargs if context is None else {**kwargs, **context(trial, opt.trials)}
-
-    pool, n_par, owned = make_executor(executor, n_jobs)
-    bar = tqdm(total=n_calls, initial=min(opt.n_evaluated, n_calls), disable=not progress,
-               desc="gp_minimize", unit="eval", dynamic_ncols=True)
-
-    def ask(n: int) -> list[Trial]:
-        """``n`` new trials; one is the recommendation when they are among the last
-        ``exploit_last`` of the budget (and the recommendation is a new point)."""
-        left = n_calls - opt.n_evaluated - len(opt.pending)
-        rec = opt.ask_recommended() if left - n < exploit_last and not opt.n_queued else None
-        if rec is None:
-            return opt.ask_trials(n)
-        return [rec, *opt.ask_trials(n - 1)] if n > 1 else [rec]
-
-    def restart() -> None:
-        nonlocal pool, n_par, owned
-        pool, n_par, owned = make_executor(executor, n_jobs)
-
-    def handle(trial: Trial, out: Any, exc: BaseException | None) -> None:
-        if exc is not None:
-            out = EvalOutcome(value=None, noise=None, info={},
-                              error=f"worker failed: {type(exc).__name__}: {exc}")
-        info = out.get("info")  # tell_trial checks it: a bad one fails the trial, with the reason
-        if out["value"] is None:
-            info = {**(info if isinstance(info, dict) else {}),
-                    "error": out.get("error") or "objective returned None"}
-        opt.tell_trial(trial, out["value"], out.get("noise"), info=info, artifact=out.get("artifact"))
-        refused = out["value"] is not None and opt.trials[trial.id].state == "failed"
-        if refused and not opt.complete:
-            # no return has been a number yet: a broken objective, not one failed evaluation
-            raise EvaluationError(f"the objective must return a real number (or None for a failed "
-                                  f"evaluation): {opt.trials[trial.id].error}; stopped at the first "
-                                  "such return, which is recorded as a failed trial")
-        bar.update(1)
-        if verbose:
-            print(f"Iteration No: {opt.n_evaluated} value {out['value']} at {trial.x}")
-
-    def after_round() -> bool:
-        best = min(opt.yi) if opt.complete else float("nan")
-        bar.set_postfix(best=f"{best:.6g}", failed=len(opt.trials) - len(opt.complete)
-                        - len(opt.pending))
-        if not callbacks:
-            return False
-        res = build_result(opt, specs, search=False)
-        # every callback runs (as in scikit-optimize); any truthy answer stops the run, numpy's
-        # bool_ included (the stoppers of skopt.callbacks return one)
-        decisions = [bool(cb(res)) for cb in callbacks]
-        return any(decisions)
-
-    try:
-        run_trials(opt, lambda t: pool.submit(run_objective, func, t.x, call_kwargs(t)),
-                   restart=restart, width=lambda: n_par, remaining=lambda: n_calls - opt.n_evaluated,
-                   handle=handle, after_round=after_round, ask=ask)
-    finally:
-        bar.close()
-        if owned:
-            pool.shutdown(wait=False)
+    if not opt.trials:
+        _start(opt, storage, new_file, n_calls, n_initial_points, x0, y0)
+    _Run(opt, func, specs, n_calls, exploit_last, callbacks, verbose,
+         dict(func_kwargs or {})).loop(executor, n_jobs, progress)
     t0 = time.perf_counter()
     res = build_result(opt, specs, search=True)
     res.timings["recommend"] = time.perf_counter() - t0
@@ -309,4 +345,3 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     if opt.study is not None:
         opt.study.close()
     return res
-

@@ -243,6 +243,70 @@ def _disco_validation(y_val: np.ndarray, decorrelate_val: np.ndarray, disco_lamb
     return loss
 
 
+def _check_training(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
+                    y_val: np.ndarray, epochs: Any, lr: Any, batch_size: Any, weight_decay: Any,
+                    patience: Any, decorrelate: np.ndarray | None, disco_lambda: float,
+                    decorrelate_val: np.ndarray | None, disco_warmup: Any) -> tuple[int, int]:
+    """The rules of :func:`train_tagger`'s data and numbers; returns ``(epochs, patience)``."""
+    if disco_lambda < 0 or (disco_lambda > 0 and (decorrelate is None or len(decorrelate) != len(x_train))):
+        raise ExplainError(f"disco_lambda must be >= 0, and > 0 needs one decorrelate value per "
+                           f"training input; got {disco_lambda!r} with "
+                           f"{None if decorrelate is None else len(decorrelate)} values for "
+                           f"{len(x_train)} inputs")
+    if disco_lambda > 0 and (decorrelate_val is None or len(decorrelate_val) != len(x_val)):
+        raise ExplainError(f"disco_lambda > 0 needs decorrelate_val, one value per validation input (the "
+                           f"epoch kept is the one of lowest validation loss with the penalty); got "
+                           f"{None if decorrelate_val is None else len(decorrelate_val)} values for "
+                           f"{len(x_val)} inputs")
+    epochs = check_count(epochs, "epochs")
+    patience = check_count(patience, "patience")
+    check_number(lr, "lr", 0.0, low_open=True)
+    check_number(weight_decay, "weight_decay", 0.0)
+    check_finite(x_train, "x_train")
+    check_finite(x_val, "x_val")
+    if isinstance(disco_warmup, bool) or not isinstance(disco_warmup, int) or not 0 <= disco_warmup < epochs:
+        raise ExplainError(f"disco_warmup must be an int >= 0 below epochs ({epochs}), so that some "
+                           f"epoch trains at the full penalty; got {disco_warmup!r}")
+    for name, y in (("y_train", y_train), ("y_val", y_val)):
+        check_labels(y, name=name, both=False)
+    if len(x_train) != len(y_train) or len(x_val) != len(y_val) or batch_size < 1:
+        raise ExplainError(
+            f"inputs and labels must have equal lengths and batch_size >= 1; got "
+            f"{len(x_train)}/{len(y_train)}, {len(x_val)}/{len(y_val)}, {batch_size}"
+        )
+    return epochs, patience
+
+
+def _train_epoch(model: nn.Module, opt: torch.optim.Optimizer,
+                 data: tuple[torch.Tensor, torch.Tensor, torch.Tensor | None], order: torch.Tensor,
+                 batch_size: int, weight: float, dev: torch.device) -> float | None:
+    """One pass over the training inputs in ``order`` (batches of one input skipped): binary
+    cross-entropy, plus ``weight`` times the DisCo penalty over each batch's label-0 inputs where
+    ``data`` holds the decorrelated variable. Returns the summed loss, or ``None`` once a batch's
+    loss is not finite (nothing of that batch is applied)."""
+    xt, yt, dt = data
+    loss_fn = nn.BCEWithLogitsLoss()
+    total = 0.0
+    for i in range(0, len(xt), batch_size):
+        idx = order[i : i + batch_size]
+        if len(idx) < 2:
+            continue
+        opt.zero_grad()
+        logits = model(xt[idx].to(dev))
+        loss = loss_fn(logits, yt[idx].to(dev))
+        if dt is not None:
+            bkg = yt[idx] == 0
+            if int(bkg.sum()) >= 2:
+                out = torch.sigmoid(logits.reshape(-1)[bkg.to(dev)])
+                loss = loss + weight * distance_correlation(out, dt[idx][bkg].to(dev))
+        if not torch.isfinite(loss):
+            return None
+        loss.backward()
+        opt.step()
+        total += float(loss.detach()) * len(idx)
+    return total
+
+
 def train_tagger(
     model: nn.Module,
     x_train: np.ndarray,
@@ -308,32 +372,9 @@ def train_tagger(
     opts = {"adam": torch.optim.Adam, "adamw": torch.optim.AdamW, "sgd": torch.optim.SGD}
     if optimizer not in opts:
         raise ExplainError(f"optimizer must be one of {sorted(opts)}; got {optimizer!r}")
-    if disco_lambda < 0 or (disco_lambda > 0 and (decorrelate is None or len(decorrelate) != len(x_train))):
-        raise ExplainError(f"disco_lambda must be >= 0, and > 0 needs one decorrelate value per "
-                           f"training input; got {disco_lambda!r} with "
-                           f"{None if decorrelate is None else len(decorrelate)} values for "
-                           f"{len(x_train)} inputs")
-    if disco_lambda > 0 and (decorrelate_val is None or len(decorrelate_val) != len(x_val)):
-        raise ExplainError(f"disco_lambda > 0 needs decorrelate_val, one value per validation input (the "
-                           f"epoch kept is the one of lowest validation loss with the penalty); got "
-                           f"{None if decorrelate_val is None else len(decorrelate_val)} values for "
-                           f"{len(x_val)} inputs")
-    epochs = check_count(epochs, "epochs")
-    patience = check_count(patience, "patience")
-    check_number(lr, "lr", 0.0, low_open=True)
-    check_number(weight_decay, "weight_decay", 0.0)
-    check_finite(x_train, "x_train")
-    check_finite(x_val, "x_val")
-    if isinstance(disco_warmup, bool) or not isinstance(disco_warmup, int) or not 0 <= disco_warmup < epochs:
-        raise ExplainError(f"disco_warmup must be an int >= 0 below epochs ({epochs}), so that some "
-                           f"epoch trains at the full penalty; got {disco_warmup!r}")
-    for name, y in (("y_train", y_train), ("y_val", y_val)):
-        check_labels(y, name=name, both=False)
-    if len(x_train) != len(y_train) or len(x_val) != len(y_val) or batch_size < 1:
-        raise ExplainError(
-            f"inputs and labels must have equal lengths and batch_size >= 1; got "
-            f"{len(x_train)}/{len(y_train)}, {len(x_val)}/{len(y_val)}, {batch_size}"
-        )
+    epochs, patience = _check_training(x_train, y_train, x_val, y_val, epochs, lr, batch_size,
+                                       weight_decay, patience, decorrelate, disco_lambda,
+                                       decorrelate_val, disco_warmup)
     dev = _device(device)
     torch.manual_seed(seed)
     gen = torch.Generator().manual_seed(seed)
@@ -348,7 +389,6 @@ def train_tagger(
     opt = opts[optimizer](model.parameters(), lr=lr, weight_decay=weight_decay, **kwargs)
     xt = torch.as_tensor(x_train, dtype=torch.float32)
     yt = torch.as_tensor(y_train, dtype=torch.float32)
-    loss_fn = nn.BCEWithLogitsLoss()
     dt = torch.as_tensor(decorrelate, dtype=torch.float32) if disco_lambda > 0 else None
     result = TrainResult(val_auc=float("nan"), best_epoch=-1)
     best_merit = -np.inf
@@ -363,26 +403,9 @@ def train_tagger(
         model.train()
         weight = disco_lambda * min(1.0, (epoch + 1) / (disco_warmup + 1))
         order = torch.randperm(len(xt), generator=gen)
-        total = 0.0
-        for i in range(0, len(xt), batch_size):
-            idx = order[i : i + batch_size]
-            if len(idx) < 2:
-                continue
-            opt.zero_grad()
-            logits = model(xt[idx].to(dev))
-            loss = loss_fn(logits, yt[idx].to(dev))
-            if dt is not None:
-                bkg = yt[idx] == 0
-                if int(bkg.sum()) >= 2:
-                    out = torch.sigmoid(logits.reshape(-1)[bkg.to(dev)])
-                    loss = loss + weight * distance_correlation(out, dt[idx][bkg].to(dev))
-            if not torch.isfinite(loss):
-                result.diverged = True
-                break
-            loss.backward()
-            opt.step()
-            total += float(loss.detach()) * len(idx)
-        if result.diverged:
+        total = _train_epoch(model, opt, (xt, yt, dt), order, batch_size, weight, dev)
+        if total is None:
+            result.diverged = True
             break
         score = predict(model, x_val)
         auc = roc_auc(score, y_val) if np.all(np.isfinite(score)) else float("nan")

@@ -254,6 +254,49 @@ def _parameters(raw: Any, where: str) -> list[Parameter]:
     return out
 
 
+def _counts(d: dict[str, Any], cfg: TuneConfig, where: str) -> None:
+    """Events, budget, seed, initial design, batch and validation events, into ``cfg``."""
+    for k in ("events", "budget", "seed"):
+        if k in d:
+            setattr(cfg, k, _num(d, k, int, 1 if k != "seed" else 0, where))
+    for k in ("initial", "batch", "validation_events"):
+        if d.get(k) is not None:
+            setattr(cfg, k, _num(d, k, int, 1, where))
+    if cfg.batch is not None and cfg.batch > cfg.budget:
+        raise ConfigError(f"{where}: batch (evaluations run at once) must be <= budget "
+                          f"({cfg.budget}), got {cfg.batch}")
+    if cfg.initial is not None and cfg.initial > cfg.budget:
+        raise ConfigError(f"{where}: initial (the space-filling evaluations) must be <= budget "
+                          f"({cfg.budget}), got {cfg.initial}: the tune would never leave its design")
+
+
+def _options(d: dict[str, Any], cfg: TuneConfig, where: str) -> None:
+    """The model-error floor, the start at Pythia's defaults and the strategy, into ``cfg``."""
+    if "model_error" in d:
+        cfg.model_error = _num(d, "model_error", float, 0.0, where)
+        if cfg.model_error >= 1:
+            raise ConfigError(f"{where}: model_error is a fraction of each bin's value (0.05 for "
+                              f"5%) and must be < 1, got {cfg.model_error!r}")
+    if "start_at_default" in d:
+        if not isinstance(d["start_at_default"], bool):
+            raise ConfigError(f"{where}: start_at_default must be true or false, got "
+                              f"{d['start_at_default']!r}")
+        cfg.start_at_default = d["start_at_default"]
+    if "emulator" in d:
+        if not isinstance(d["emulator"], bool):
+            raise ConfigError(f"{where}: emulator must be true or false, got {d['emulator']!r}")
+        cfg.emulator = d["emulator"]
+    cfg.strategy = "emulator" if cfg.emulator else "chi2-gp"
+    if "strategy" in d:
+        if d["strategy"] not in STRATEGIES:
+            raise ConfigError(f"{where}: strategy must be one of {list(STRATEGIES)}, got {d['strategy']!r}")
+        if "emulator" in d and (d["strategy"] == "chi2-gp") == d["emulator"]:
+            raise ConfigError(f"{where}: emulator: {d['emulator']} contradicts strategy: {d['strategy']} "
+                              "(give only strategy)")
+        cfg.strategy = d["strategy"]
+        cfg.emulator = cfg.strategy != "chi2-gp"
+
+
 def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> TuneConfig:
     """Build and validate a configuration (nothing is generated).
 
@@ -294,41 +337,8 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
     except SettingsError as exc:
         raise ConfigError(f"{where}: fixed settings: {exc}") from None
     cfg.refdata = refdata_entries(d, base, where)
-    for k in ("events", "budget", "seed"):
-        if k in d:
-            setattr(cfg, k, _num(d, k, int, 1 if k != "seed" else 0, where))
-    for k in ("initial", "batch", "validation_events"):
-        if d.get(k) is not None:
-            setattr(cfg, k, _num(d, k, int, 1, where))
-    if cfg.batch is not None and cfg.batch > cfg.budget:
-        raise ConfigError(f"{where}: batch (evaluations run at once) must be <= budget "
-                          f"({cfg.budget}), got {cfg.batch}")
-    if cfg.initial is not None and cfg.initial > cfg.budget:
-        raise ConfigError(f"{where}: initial (the space-filling evaluations) must be <= budget "
-                          f"({cfg.budget}), got {cfg.initial}: the tune would never leave its design")
-    if "model_error" in d:
-        cfg.model_error = _num(d, "model_error", float, 0.0, where)
-        if cfg.model_error >= 1:
-            raise ConfigError(f"{where}: model_error is a fraction of each bin's value (0.05 for "
-                              f"5%) and must be < 1, got {cfg.model_error!r}")
-    if "start_at_default" in d:
-        if not isinstance(d["start_at_default"], bool):
-            raise ConfigError(f"{where}: start_at_default must be true or false, got "
-                              f"{d['start_at_default']!r}")
-        cfg.start_at_default = d["start_at_default"]
-    if "emulator" in d:
-        if not isinstance(d["emulator"], bool):
-            raise ConfigError(f"{where}: emulator must be true or false, got {d['emulator']!r}")
-        cfg.emulator = d["emulator"]
-    cfg.strategy = "emulator" if cfg.emulator else "chi2-gp"
-    if "strategy" in d:
-        if d["strategy"] not in STRATEGIES:
-            raise ConfigError(f"{where}: strategy must be one of {list(STRATEGIES)}, got {d['strategy']!r}")
-        if "emulator" in d and (d["strategy"] == "chi2-gp") == d["emulator"]:
-            raise ConfigError(f"{where}: emulator: {d['emulator']} contradicts strategy: {d['strategy']} "
-                              "(give only strategy)")
-        cfg.strategy = d["strategy"]
-        cfg.emulator = cfg.strategy != "chi2-gp"
+    _counts(d, cfg, where)
+    _options(d, cfg, where)
     given_sqrt_s = _num(d, "sqrt_s", float, 1e-3, where) if "sqrt_s" in d else None
     cfg.sqrt_s = check_beams(cfg.analyses, beams, given_sqrt_s, where)
     cfg.histograms = _names(d, "histograms", where)

@@ -253,6 +253,51 @@ def quote_at_floor(fixed: dict[str, Any], preset: str | None, names: list[str], 
     return out
 
 
+def _interpolated(opt: Optimizer, setup: TuneSetup,
+                  vectors: dict[int, tuple[np.ndarray, np.ndarray]] | None,
+                  professor: tuple[Any, ...] | None, start: list[Any], jackknife: bool,
+                  progress: bool, surrogate: str) -> tuple[Any, ...]:
+    """The tune where the histograms are interpolated: by Professor's polynomials when
+    ``professor`` holds their result, else by the histogram emulator (its minimum searched from
+    ``start`` and the five best evaluations, with its profiles). Returns ``(x, chi2 there,
+    covariance, curvature-only sigmas, method, surrogate, profiles)`` in the parameters' units."""
+    names = [p.name for p in setup.config.parameters]
+    if professor is not None:
+        u, f0, cov_u, method, surrogate = professor
+        curv_u, profiles = cov_u, {}
+    else:
+        assert vectors is not None
+        starts = [start] + [t.x for t in sorted(opt.complete, key=lambda t: float(t.y or 0.0))[:5]]
+        u, f0, cov_u, curv_u, method, prof = _emulated(opt, setup, vectors, starts, jackknife, progress)
+        mb = np.asarray(opt.space.model_bounds)
+        X = np.asarray(opt.space.from_unit(mb[0] + np.outer(PROFILE_GRID, mb[1] - mb[0])),
+                       dtype=float)
+        profiles = {nm: {"x": X[:, i].tolist(), "delta_chi2": prof[i].tolist()}
+                    for i, nm in enumerate(names)}
+    # unit cube -> parameters (each parameter maps on its own: a diagonal Jacobian)
+    x = np.array(opt.space.from_unit(u[None])[0], dtype=float)
+    jac = _jacobian(opt, u)
+    cov = jac[:, None] * cov_u * jac[None, :]
+    curv = np.sqrt(np.abs(np.diag(curv_u))) * np.abs(jac)
+    return x, f0, cov, curv, method, surrogate, profiles
+
+
+def _from_chi2_gp(opt: Optimizer, x: np.ndarray, lo: np.ndarray,
+                  hi: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, str]:
+    """The tune from the chi2 GP alone, at its recommended point ``x``: ``(x, chi2 there,
+    2 H^-1 of its posterior mean (NaN where singular), its sigmas, method)``."""
+    def f(V: np.ndarray) -> np.ndarray:
+        return np.asarray(opt.unwarp(opt.predict(np.clip(V, lo, hi).tolist())[0]))
+
+    f0 = float(f(x[None])[0])
+    try:
+        cov = 2 * np.linalg.inv(hessian(f, x, 1e-3 * (hi - lo)))
+    except np.linalg.LinAlgError:
+        cov = np.full((len(x), len(x)), np.nan)
+    curv = np.sqrt(np.abs(np.diag(cov)))
+    return x, f0, cov, curv, "2 H^-1 of the chi2 surrogate's posterior mean at its minimum (delta-chi2 = 1)"
+
+
 def recommend(opt: Optimizer, setup: TuneSetup,
               vectors: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
               jackknife: bool = True, progress: bool = False) -> TuneResult:
@@ -299,37 +344,11 @@ def recommend(opt: Optimizer, setup: TuneSetup,
             warnings.warn(f"Professor's polynomials cannot be fitted ({exc}); the histogram emulator "
                           "recommends the tune", RuntimeWarning, stacklevel=2)
     if professor is not None or use_emulator:
-        if professor is not None:
-            u, f0, cov_u, method, surrogate = professor
-            curv_u, profiles = cov_u, {}
-        else:
-            assert vectors is not None
-            starts = [rec[0]] + [t.x for t in sorted(done, key=lambda t: float(t.y or 0.0))[:5]]
-            u, f0, cov_u, curv_u, method, prof = _emulated(opt, setup, vectors, starts, jackknife, progress)
-            mb = np.asarray(opt.space.model_bounds)
-            X = np.asarray(opt.space.from_unit(mb[0] + np.outer(PROFILE_GRID, mb[1] - mb[0])),
-                           dtype=float)
-            profiles = {nm: {"x": X[:, i].tolist(), "delta_chi2": prof[i].tolist()}
-                        for i, nm in enumerate(names)}
-        # unit cube -> parameters (each parameter maps on its own: a diagonal Jacobian)
-        x = np.array(opt.space.from_unit(u[None])[0], dtype=float)
-        jac = _jacobian(opt, u)
-        cov = jac[:, None] * cov_u * jac[None, :]
-        curv = np.sqrt(np.abs(np.diag(curv_u))) * np.abs(jac)
+        x, f0, cov, curv, method, surrogate, profiles = _interpolated(
+            opt, setup, vectors, professor, rec[0], jackknife, progress, surrogate)
     else:
+        x, f0, cov, curv, method = _from_chi2_gp(opt, np.array(rec[0], dtype=float), lo, hi)
         profiles = {}
-        x = np.array(rec[0], dtype=float)
-
-        def f(V: np.ndarray) -> np.ndarray:
-            return np.asarray(opt.unwarp(opt.predict(np.clip(V, lo, hi).tolist())[0]))
-
-        f0 = float(f(x[None])[0])
-        try:
-            cov = 2 * np.linalg.inv(hessian(f, x, 1e-3 * (hi - lo)))
-        except np.linalg.LinAlgError:
-            cov = np.full((len(x), len(x)), np.nan)
-        curv = np.sqrt(np.abs(np.diag(cov)))
-        method = "2 H^-1 of the chi2 surrogate's posterior mean at its minimum (delta-chi2 = 1)"
     raised = quote_at_floor(cfg.fixed, cfg.preset, names, x, cov, lo, hi)
     cov, free = cap_to_range(cov, lo, hi)
     sig = np.sqrt(np.diag(cov))

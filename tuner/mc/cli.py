@@ -16,11 +16,15 @@ import math
 import os
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from tuner.errors import TunerError
+
+if TYPE_CHECKING:
+    from tuner.mc.config import TuneConfig
+    from tuner.mc.recommend import TuneResult
 
 __all__ = ["main"]
 
@@ -39,38 +43,11 @@ def cli() -> None:
     """Tune Pythia 8 to measured (or pseudo-) data with Bayesian optimisation."""
 
 
-@cli.command("run")
-@click.argument("config", required=False, type=click.Path(dir_okay=False))
-@click.option("--default", "use_default", is_flag=True, help="Run the embedded closure tune.")
-@click.option("--resume", is_flag=True, help="Continue the study in --out.")
-@click.option("--dry-run", is_flag=True, help="Validate everything, generate nothing.")
-@click.option("--workers", type=int, default=None, help="Local worker processes (default: cores).")
-@click.option("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786.")
-@click.option("--out", default="tune-out", show_default=True, type=click.Path(file_okay=False))
-@click.option("--no-progress", is_flag=True)
-def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
-            workers: int | None, scheduler: str | None, out: str, no_progress: bool) -> None:
-    """Run a tune from CONFIG (YAML) or the embedded --default."""
-    from tuner.mc.config import default_config, load_config
+def _note_floor(cfg: TuneConfig) -> None:
+    """At the start of a tune that tunes ``TimeShower:pTmin``: where Pythia's floor lies over
+    the tuned alpha_s range, when it reaches into the pTmin range."""
     from tuner.mc.generators.cutoffs import floor_span
-    from tuner.mc.setup import prepare
-    from tuner.mc.workflow import TuneRun, check_out_folder, run_tune
 
-    if (config is None) == (not use_default):
-        raise TunerError("give exactly one of CONFIG or --default, got "
-                         f"{'both' if config else 'neither'}")
-    cfg = default_config() if use_default else load_config(config)  # type: ignore[arg-type]
-    setup = prepare(cfg)
-    if workers is not None and workers < 1:
-        raise TunerError(f"--workers must be >= 1, got {workers}")
-    if not out.strip():  # '' would write the tune into the working directory
-        raise TunerError(f"--out must name a folder, got {out!r}")
-    n_workers = workers if workers is not None else min(os.cpu_count() or 1, 16)
-    events = (f"{cfg.scouting['start_events']} rising to {cfg.events}" if cfg.scouting
-              else str(cfg.events))
-    click.echo(f"{len(cfg.parameters)} parameters, {len(setup.keys)} histograms "
-               f"({sum(setup.data[k].nbins for k in setup.keys)} bins), {cfg.budget} evaluations "
-               f"of {events} events, {n_workers if scheduler is None else 'dask'} workers")
     span = floor_span({q.name: (q.low, q.high) for q in cfg.parameters}, cfg.fixed, cfg.preset)
     if span is not None:
         name, f_lo, f_hi = span
@@ -81,14 +58,10 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
         click.echo(f"note: Pythia raises {name} below 1.1 Lambda_3 of the shower's alpha_s ({where}) "
                    "to that floor: below it every pTmin gives the same events, and a tune whose "
                    "minimum lies there is quoted as pTmin <= the floor")
-    if dry_run:
-        check_out_folder(out, resume)
-        if resume:
-            TuneRun.check_resumable(setup, out)
-        click.echo("configuration valid (dry run: nothing generated)")
-        return
-    res = run_tune(cfg, out, workers=n_workers, scheduler=scheduler, resume=resume,
-                   progress=not no_progress)
+
+
+def _print_result(res: TuneResult, out: str) -> None:
+    """The tune, its validation and its warnings, as the end of ``run`` prints them."""
     v = res.validation.to_dict()
     click.echo(f"tune ({res.n_evaluations} evaluations, {res.n_failed} failed):")
     floors = {r["name"]: r for r in res.raised}
@@ -118,6 +91,49 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
                    f"spread of that difference ({v['difference_sd']:.2g}): {v['events']} validation "
                    "events do not tell them apart; more validation_events would")
     click.echo(f"outputs in {out}/: tune.cmnd, summary.json, report.html, plots/")
+
+
+@cli.command("run")
+@click.argument("config", required=False, type=click.Path(dir_okay=False))
+@click.option("--default", "use_default", is_flag=True, help="Run the embedded closure tune.")
+@click.option("--resume", is_flag=True, help="Continue the study in --out.")
+@click.option("--dry-run", is_flag=True, help="Validate everything, generate nothing.")
+@click.option("--workers", type=int, default=None, help="Local worker processes (default: cores).")
+@click.option("--scheduler", default=None, help="Dask scheduler address, e.g. tcp://host:8786.")
+@click.option("--out", default="tune-out", show_default=True, type=click.Path(file_okay=False))
+@click.option("--no-progress", is_flag=True)
+def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
+            workers: int | None, scheduler: str | None, out: str, no_progress: bool) -> None:
+    """Run a tune from CONFIG (YAML) or the embedded --default."""
+    from tuner.mc.config import default_config, load_config
+    from tuner.mc.setup import prepare
+    from tuner.mc.workflow import TuneRun, check_out_folder, run_tune
+
+    if (config is None) == (not use_default):
+        raise TunerError("give exactly one of CONFIG or --default, got "
+                         f"{'both' if config else 'neither'}")
+    cfg = default_config() if use_default else load_config(config)  # type: ignore[arg-type]
+    setup = prepare(cfg)
+    if workers is not None and workers < 1:
+        raise TunerError(f"--workers must be >= 1, got {workers}")
+    if not out.strip():  # '' would write the tune into the working directory
+        raise TunerError(f"--out must name a folder, got {out!r}")
+    n_workers = workers if workers is not None else min(os.cpu_count() or 1, 16)
+    events = (f"{cfg.scouting['start_events']} rising to {cfg.events}" if cfg.scouting
+              else str(cfg.events))
+    click.echo(f"{len(cfg.parameters)} parameters, {len(setup.keys)} histograms "
+               f"({sum(setup.data[k].nbins for k in setup.keys)} bins), {cfg.budget} evaluations "
+               f"of {events} events, {n_workers if scheduler is None else 'dask'} workers")
+    _note_floor(cfg)
+    if dry_run:
+        check_out_folder(out, resume)
+        if resume:
+            TuneRun.check_resumable(setup, out)
+        click.echo("configuration valid (dry run: nothing generated)")
+        return
+    res = run_tune(cfg, out, workers=n_workers, scheduler=scheduler, resume=resume,
+                   progress=not no_progress)
+    _print_result(res, out)
 
 
 def _next_free(folder: Path, stem: str, suffix: str) -> Path:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from concurrent.futures import ThreadPoolExecutor
+
 import awkward as ak
 import numpy as np
 import pytest
@@ -76,6 +78,24 @@ def test_bad_settings_refused_before_any_event(settings, match, capfd):
                                       {"23:doExternalDecay": "on"}, {"23:onPosIfAll": "+1 2"}])
 def test_good_settings_in_every_spelling_pass(settings):
     PythiaGenerator(settings)
+
+
+def test_settings_checked_in_threads_give_each_its_reason_and_leave_stdout_working(capfd):
+    """Pythia's refusals are captured from the process's stdout: threads checking at once (a
+    Dask worker's tasks) must each get their own reason, and stdout must still work after."""
+    def one(i: int) -> str:
+        try:
+            check_settings({"StringZ:aLund": 0.5, "111:mayDecayy" if i % 2 else "111:mayDecay": "on"})
+            return "ok"
+        except SettingsError as exc:
+            return str(exc)
+
+    with ThreadPoolExecutor(4) as pool:
+        out = list(pool.map(one, range(16)))
+    assert out.count("ok") == 8
+    assert all(o.endswith("input property not found in Particle Data Table") for o in out if o != "ok")
+    print("stdout still reaches the terminal")
+    assert "stdout still reaches the terminal" in capfd.readouterr().out
 
 
 def test_numpy_scalars_set_the_values_they_hold():

@@ -13,6 +13,7 @@ import math
 import os
 import sys
 import tempfile
+import threading
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -260,6 +261,10 @@ def _check_value(p: Any, name: str, value: Any, line: str) -> None:
         raise SettingsError(f"Pythia refused {line!r}: {name} must be {kind}{rng}, got {value!r}")
 
 
+#: one capture of the process's standard output at a time (a worker may run tasks in threads)
+_STDOUT_LOCK = threading.Lock()
+
+
 @functools.cache
 def _libc() -> Any:
     """The C library, whose ``fflush`` empties the buffer Pythia's ``std::cout`` writes to."""
@@ -275,9 +280,9 @@ def _read_string(p: Any, line: str) -> str | None:
         printed none).
     """
     libc = _libc()
-    sys.stdout.flush()
-    libc.fflush(None)
-    with tempfile.TemporaryFile() as out:
+    with _STDOUT_LOCK, tempfile.TemporaryFile() as out:
+        sys.stdout.flush()
+        libc.fflush(None)
         saved = os.dup(1)
         try:
             os.dup2(out.fileno(), 1)

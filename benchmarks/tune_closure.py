@@ -65,10 +65,11 @@ def _config(truth: dict[str, float], a: argparse.Namespace, strategy: str):
     return config_from_dict(d, ROOT / "examples")
 
 
-def _trajectory(out: Path, cfg, every: int) -> list[tuple[int, float]]:
+def _trajectory(out: Path, cfg, every: int, truth_run: dict[str, float]) -> list[tuple[int, float]]:
     """(evaluations, max |recommendation - truth| / range) at every checkpoint: the minimum of
     the emulator fitted to the evaluations so far, or of Professor's polynomials for
-    ``professor`` (the values Pythia runs with, as :func:`_errors_and_pulls`)."""
+    ``professor`` (the values Pythia runs with, as :func:`_errors_and_pulls`; ``truth_run``
+    the truth's)."""
     from tuner.mc.generators.cutoffs import values_used
     from tuner.mc.recommend import polynomial_minimum
     from tuner.mc.workflow import TuneRun
@@ -78,7 +79,6 @@ def _trajectory(out: Path, cfg, every: int) -> list[tuple[int, float]]:
     done = [t for t in opt.complete if t.id in state.vectors]
     lo, hi = (np.array([getattr(p, k) for p in cfg.parameters]) for k in ("low", "high"))
     names = [p.name for p in cfg.parameters]
-    truth_run = values_used(cfg.closure["truth"], cfg.fixed, cfg.preset)
     truth = np.array([truth_run[n] for n in names])
     rows = []
     ks = list(range(cfg.n_initial + every, len(done) + 1, every))
@@ -102,15 +102,24 @@ def _trajectory(out: Path, cfg, every: int) -> list[tuple[int, float]]:
     return rows
 
 
-def _errors_and_pulls(cfg, res) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
+def _truth_run(cfg) -> dict[str, float]:
+    """The closure truth as Pythia runs it (a pTmin below its floor raised to the floor)."""
+    from tuner.mc.generators.cutoffs import values_used
+
+    return values_used(cfg.closure["truth"], cfg.fixed, cfg.preset)
+
+
+def _errors_and_pulls(cfg, res, truth_run: dict[str, float]
+                      ) -> tuple[dict[str, float], dict[str, float], dict[str, float]]:
     """Per parameter: |fit - truth| / range of the values Pythia runs with (a pTmin below the
     floor Pythia raises it to counts as that floor, for the fit and for the truth: every value
     below gives the same events, :mod:`tuner.mc.generators.cutoffs`), the same of the values
-    as given, and (fit - truth) / quoted sigma of the values as given."""
+    as given, and (fit - truth) / quoted sigma of the values as given (``truth_run``: the
+    truth as Pythia runs it)."""
     from tuner.mc.generators.cutoffs import values_used
 
     truth = cfg.closure["truth"]
-    fit_run, truth_run = (values_used(v, cfg.fixed, cfg.preset) for v in (res.best, truth))
+    fit_run = values_used(res.best, cfg.fixed, cfg.preset)
     err = {p.name: abs(fit_run[p.name] - truth_run[p.name]) / (p.high - p.low)
            for p in cfg.parameters}
     err_given = {p.name: abs(res.best[p.name] - truth[p.name]) / (p.high - p.low)
@@ -131,8 +140,9 @@ def _distance2(cfg, res) -> float:
 
 def _row(i: int, strategy: str, cfg, out: Path, res, every: int) -> dict:
     """The table's row of one finished closure tune."""
-    err, err_given, pull = _errors_and_pulls(cfg, res)
-    traj = _trajectory(out, cfg, every)
+    truth_run = _truth_run(cfg)
+    err, err_given, pull = _errors_and_pulls(cfg, res, truth_run)
+    traj = _trajectory(out, cfg, every, truth_run)
     hit = next((k for k, e in traj if e < 0.05), None)
     return {"truth": i, "strategy": strategy, "tune_seed": cfg.seed, "max_err": max(err.values()),
             "max_err_given": max(err_given.values()), "err_given": err_given,
@@ -199,7 +209,7 @@ def replay(src: Path, after: int, out: Path, workers: int = 1) -> None:
               f"the {workers - 1} before it were still running; this replay knows them all, so it "
               "is another realisation of the tune, not its continuation")
     cfg, res = _resume_copy(src, after, out, workers=workers)
-    err, err_given, pull = _errors_and_pulls(cfg, res)
+    err, err_given, pull = _errors_and_pulls(cfg, res, _truth_run(cfg))
     print(json.dumps({"max_err": max(err.values()), "max_err_given": max(err_given.values()),
                       "max_pull": max(map(abs, pull.values())), "err": err, "pull": pull,
                       "best": res.best, "uncertainties": res.uncertainties,

@@ -102,6 +102,40 @@ def _axis_values(dim: Any, values: list[Any]) -> tuple[np.ndarray, bool]:
     return np.asarray(values, dtype=float), getattr(dim, "prior", "uniform") == "log-uniform"
 
 
+def _diagonal_panel(ax: Any, res: Any, i: int, n_points: int, n_samples: int, sign: float) -> None:
+    """The partial dependence on dimension ``i`` alone, the best point marked."""
+    dim = res.space.dimensions[i]
+    grid, _, vals = partial_dependence(res, i, None, n_points, n_samples)
+    x, logx = _axis_values(dim, grid)
+    ax.plot(x, sign * vals, "-o" if len(x) < 8 else "-", ms=3)
+    if logx:
+        ax.set_xscale("log")
+    if res.x is not None:
+        ax.axvline(_axis_values(dim, [res.x[i]])[0][0], color="r", ls="--", lw=1)
+
+
+def _pair_panel(ax: Any, res: Any, ij: tuple[int, int], n_points: int, n_samples: int,
+                maximize: bool) -> None:
+    """The partial dependence on dimensions ``i`` (y) and ``j`` (x), with the evaluated points
+    and the best one."""
+    i, j = ij
+    di, dj = res.space.dimensions[i], res.space.dimensions[j]
+    gi, gj, vals = partial_dependence(res, i, j, n_points, n_samples)
+    xv, logx = _axis_values(dj, gj or [])
+    yv, logy = _axis_values(di, gi)
+    sign = -1.0 if maximize else 1.0
+    ax.contourf(xv, yv, sign * vals, levels=12, cmap="viridis_r" if not maximize else "viridis")
+    if res.x_iters:
+        ax.scatter(_axis_values(dj, [x[j] for x in res.x_iters])[0],
+                   _axis_values(di, [x[i] for x in res.x_iters])[0], c="k", s=6)
+        ax.scatter(_axis_values(dj, [res.x[j]])[0], _axis_values(di, [res.x[i]])[0],
+                   c="r", s=30, marker="*")
+    if logx:
+        ax.set_xscale("log")
+    if logy:
+        ax.set_yscale("log")
+
+
 def plot_objective(res: Any, n_points: int = 16, n_samples: int = 60, maximize: bool = False) -> Any:
     """scikit-optimize's ``plot_objective``: partial dependence on the diagonal and for every pair.
 
@@ -117,8 +151,6 @@ def plot_objective(res: Any, n_points: int = 16, n_samples: int = 60, maximize: 
     n = space.n_dims
     sign = -1.0 if maximize else 1.0
     fig, axes = plt.subplots(n, n, figsize=(2.4 * n + 1, 2.4 * n + 1), squeeze=False)
-    pts = np.array([space.to_unit([x])[0] for x in res.x_iters]) if res.x_iters else np.empty((0, n))
-    best = space.to_unit([res.x])[0] if res.x is not None else None
     for i in range(n):
         for j in range(n):
             ax = axes[i, j]
@@ -127,36 +159,9 @@ def plot_objective(res: Any, n_points: int = 16, n_samples: int = 60, maximize: 
                 continue
             di, dj = space.dimensions[i], space.dimensions[j]
             if i == j:
-                grid, _, vals = partial_dependence(res, i, None, n_points, n_samples)
-                x, logx = _axis_values(di, grid)
-                ax.plot(x, sign * vals, "-o" if len(x) < 8 else "-", ms=3)
-                if logx:
-                    ax.set_xscale("log")
-                if best is not None:
-                    ax.axvline(_axis_values(di, [res.x[i]])[0][0], color="r", ls="--", lw=1)
+                _diagonal_panel(ax, res, i, n_points, n_samples, sign)
             else:
-                gi, gj, vals = partial_dependence(res, i, j, n_points // 2, n_samples // 2)
-                xv, logx = _axis_values(dj, gj or [])
-                yv, logy = _axis_values(di, gi)
-                ax.contourf(xv, yv, sign * vals, levels=12, cmap="viridis_r" if not maximize else "viridis")
-                if len(pts):
-                    ax.scatter(
-                        _axis_values(dj, [x[j] for x in res.x_iters])[0],
-                        _axis_values(di, [x[i] for x in res.x_iters])[0],
-                        c="k",
-                        s=6,
-                    )
-                    ax.scatter(
-                        _axis_values(dj, [res.x[j]])[0],
-                        _axis_values(di, [res.x[i]])[0],
-                        c="r",
-                        s=30,
-                        marker="*",
-                    )
-                if logx:
-                    ax.set_xscale("log")
-                if logy:
-                    ax.set_yscale("log")
+                _pair_panel(ax, res, (i, j), n_points // 2, n_samples // 2, maximize)
             for d, setter, axis in ((dj, ax.set_xticks, "x"), (di, ax.set_yticks, "y")):
                 if getattr(d, "is_categorical", False) and (axis == "x" or i != j):
                     setter(range(len(d.categories)), [str(c) for c in d.categories], fontsize=7)

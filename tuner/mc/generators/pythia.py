@@ -281,7 +281,8 @@ def _read_string(p: Any, line: str) -> str | None:
     """
     libc = _libc()
     with _STDOUT_LOCK, tempfile.TemporaryFile() as out:
-        sys.stdout.flush()
+        if sys.stdout is not None:  # None where Python runs without a console
+            sys.stdout.flush()
         libc.fflush(None)
         saved = os.dup(1)
         try:
@@ -294,7 +295,7 @@ def _read_string(p: Any, line: str) -> str | None:
         out.seek(0)
         text = out.read().decode(errors="replace")
     if ok:
-        if text:  # nothing Pythia says on accepting a line is lost
+        if text and sys.stdout is not None:  # nothing Pythia says on accepting a line is lost
             sys.stdout.write(text)
         return None
     words = " ".join(text.replace("PYTHIA Error:", " ").split())

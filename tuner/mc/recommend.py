@@ -256,7 +256,7 @@ def quote_at_floor(fixed: dict[str, Any], preset: str | None, names: list[str], 
 def _interpolated(opt: Optimizer, setup: TuneSetup,
                   vectors: dict[int, tuple[np.ndarray, np.ndarray]] | None,
                   professor: tuple[Any, ...] | None, start: list[Any], jackknife: bool,
-                  progress: bool, surrogate: str) -> tuple[Any, ...]:
+                  progress: bool) -> tuple[Any, ...]:
     """The tune where the histograms are interpolated: by Professor's polynomials when
     ``professor`` holds their result, else by the histogram emulator (its minimum searched from
     ``start`` and the five best evaluations, with its profiles). Returns ``(x, chi2 there,
@@ -267,6 +267,7 @@ def _interpolated(opt: Optimizer, setup: TuneSetup,
         curv_u, profiles = cov_u, {}
     else:
         assert vectors is not None
+        surrogate = "histogram emulator"
         starts = [start] + [t.x for t in sorted(opt.complete, key=lambda t: float(t.y or 0.0))[:5]]
         u, f0, cov_u, curv_u, method, prof = _emulated(opt, setup, vectors, starts, jackknife, progress)
         mb = np.asarray(opt.space.model_bounds)
@@ -283,8 +284,8 @@ def _interpolated(opt: Optimizer, setup: TuneSetup,
 
 
 def _from_chi2_gp(opt: Optimizer, x: np.ndarray, lo: np.ndarray,
-                  hi: np.ndarray) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, str]:
-    """The tune from the chi2 GP alone, at its recommended point ``x``: ``(x, chi2 there,
+                  hi: np.ndarray) -> tuple[float, np.ndarray, np.ndarray, str]:
+    """The tune from the chi2 GP alone, at its recommended point ``x``: ``(chi2 there,
     2 H^-1 of its posterior mean (NaN where singular), its sigmas, method)``."""
     def f(V: np.ndarray) -> np.ndarray:
         return np.asarray(opt.unwarp(opt.predict(np.clip(V, lo, hi).tolist())[0]))
@@ -295,7 +296,7 @@ def _from_chi2_gp(opt: Optimizer, x: np.ndarray, lo: np.ndarray,
     except np.linalg.LinAlgError:
         cov = np.full((len(x), len(x)), np.nan)
     curv = np.sqrt(np.abs(np.diag(cov)))
-    return x, f0, cov, curv, "2 H^-1 of the chi2 surrogate's posterior mean at its minimum (delta-chi2 = 1)"
+    return f0, cov, curv, "2 H^-1 of the chi2 surrogate's posterior mean at its minimum (delta-chi2 = 1)"
 
 
 def recommend(opt: Optimizer, setup: TuneSetup,
@@ -335,7 +336,6 @@ def recommend(opt: Optimizer, setup: TuneSetup,
     lo = np.array([p.low for p in cfg.parameters])
     hi = np.array([p.high for p in cfg.parameters])
     use_emulator = cfg.emulator and vectors is not None and len(vectors) >= MIN_EVALUATIONS
-    surrogate = "histogram emulator" if use_emulator else "chi2 GP"
     professor = None
     if cfg.strategy == "professor" and vectors is not None:
         try:
@@ -345,10 +345,11 @@ def recommend(opt: Optimizer, setup: TuneSetup,
                           "recommends the tune", RuntimeWarning, stacklevel=2)
     if professor is not None or use_emulator:
         x, f0, cov, curv, method, surrogate, profiles = _interpolated(
-            opt, setup, vectors, professor, rec[0], jackknife, progress, surrogate)
+            opt, setup, vectors, professor, rec[0], jackknife, progress)
     else:
-        x, f0, cov, curv, method = _from_chi2_gp(opt, np.array(rec[0], dtype=float), lo, hi)
-        profiles = {}
+        x = np.array(rec[0], dtype=float)
+        f0, cov, curv, method = _from_chi2_gp(opt, x, lo, hi)
+        surrogate, profiles = "chi2 GP", {}
     raised = quote_at_floor(cfg.fixed, cfg.preset, names, x, cov, lo, hi)
     cov, free = cap_to_range(cov, lo, hi)
     sig = np.sqrt(np.diag(cov))

@@ -107,7 +107,7 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
     """Run a tune from CONFIG (YAML) or the embedded --default."""
     from tuner.mc.config import default_config, load_config
     from tuner.mc.setup import prepare
-    from tuner.mc.workflow import TuneRun, check_out_folder, run_tune
+    from tuner.mc.workflow import TuneRun, check_out_folder, connect_scheduler, run_tune
 
     if (config is None) == (not use_default):
         raise TunerError("give exactly one of CONFIG or --default, got "
@@ -129,6 +129,8 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
         check_out_folder(out, resume)
         if resume:
             TuneRun.check_resumable(setup, out)
+        if scheduler is not None:  # the address a run would fail on, found before it is started
+            connect_scheduler(scheduler).close()
         click.echo("configuration valid (dry run: nothing generated)")
         return
     res = run_tune(cfg, out, workers=n_workers, scheduler=scheduler, resume=resume,

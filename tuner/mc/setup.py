@@ -133,7 +133,10 @@ def prepare(cfg: TuneConfig) -> TuneSetup:
         raise ConfigError(f"binning mismatch: {exc}") from None
     keys = select_histograms(refs, cfg.histograms, cfg.exclude)
     if not keys:
-        raise ConfigError(f"the histogram selection {cfg.histograms} minus {cfg.exclude} is empty")
+        chosen = (cfg.histograms if cfg.histograms is not None
+                  else f"all {len(refs)} histograms of {cfg.analyses}")
+        raise ConfigError(f"exclude must leave at least one histogram to fit: {chosen} minus the "
+                          f"exclusions {cfg.exclude} is empty")
     check_weights(keys, cfg.weights)
     space = [Real(p.low, p.high, prior="log-uniform" if p.log else "uniform", name=p.name)
              for p in cfg.parameters]

@@ -50,6 +50,10 @@ def _base(**change):
     ({"model_error": float("nan")}, r"model_error must be a finite number, got nan"),
     ({"model_error": float("inf")}, r"model_error must be a finite number, got inf"),
     ({"exclude": ["d99-*"]}, r"histogram exclusion 'd99-\*' matches none of the histograms"),
+    ({"exclude": ["*"]}, r"exclude must leave at least one histogram to fit: all 51 histograms of "
+                         r"\['ALEPH_1996_S3486095'\] minus the exclusions \['\*'\] is empty"),
+    ({"histograms": ["d01-*"], "exclude": ["d01-x01-y01"]},
+     r"exclude must leave .*: \['d01-\*'\] minus the exclusions \['d01-x01-y01'\] is empty"),
     ({"parameters": {"StringZ:aLund": [0.3, 1.5], "stringz:alund": [0.4, 1.0]}},
      r"parameter stringz:alund is the Pythia setting StringZ:aLund again \(setting names are "
      r"case-insensitive\)"),
@@ -112,11 +116,12 @@ def test_an_empty_out_and_an_unreachable_scheduler_are_one_error_and_leave_nothi
     import dask
     import distributed  # noqa: F401  (its defaults first: set() would drop what it did not find)
 
-    with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
-        r = cli_here(str(good), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9")
-    assert r.returncode == 2 and r.stderr.count("error:") == 1 and "Traceback" not in r.stderr
-    assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in r.stderr
-    assert not (tmp_path / "o").exists()
+    for dry in ([], ["--dry-run"]):  # a dry run said "configuration valid" to an address the run refused
+        with dask.config.set({"distributed.comm.timeouts.connect": "1s"}):
+            r = cli_here(str(good), "--out", str(tmp_path / "o"), "--scheduler", "tcp://127.0.0.1:9", *dry)
+        assert r.returncode == 2 and r.stderr.count("error:") == 1 and "Traceback" not in r.stderr
+        assert "cannot reach the Dask scheduler at 'tcp://127.0.0.1:9'" in r.stderr
+        assert "configuration valid" not in r.stdout and not (tmp_path / "o").exists()
 
 
 def test_a_nan_in_a_hepdata_bin_is_refused_at_the_bin(tmp_path):

@@ -203,32 +203,47 @@ class Optimizer:
         self.surrogate: Surrogate | EstimatorSurrogate
         #: the model's step of an ask (owns the GP of evaluation times of EIps/PIps)
         self._step: AcquisitionStep
-        if self.regressor is None:
-            self.surrogate = Surrogate(y_warp, noise, list(self.space.cat_dims), n_initial_points,
-                                       self.model_config, self.device, model_queue_size)
-            self._step = AcquisitionStep(self.space, self.device, self.model_config)
-        else:
-            self.surrogate = EstimatorSurrogate(self.regressor, model_queue_size)
-            self._step = SampledStep(self.space, self.device, self.model_config,
-                                     (acq_optimizer_kwargs or {}).get("n_points", N_POINTS))
+        self._make_model((acq_optimizer_kwargs or {}).get("n_points", N_POINTS))
         self._ask_seconds = 0.0
-        named = base_estimator if isinstance(base_estimator, str) else type(base_estimator).__name__
-        settings = {"base_estimator": self._settings["base_estimator"] if self.regressor is None else named,
-                    "n_initial_points": n_initial_points, "acq_func": acq_func,
-                    "random_state": random_state if random_state is None or isinstance(random_state, int)
-                    else f"{type(random_state).__name__} (seed {self._seed})", "y_warp": y_warp}
-        if isinstance(storage, Storage):
-            self.storage = storage
-        elif storage is not None:
-            self.storage = Study(storage, self.space, meta={"optimizer": settings})
-        else:
-            self.storage = InMemoryStorage()
-            self.storage.set_meta("optimizer", settings)
+        self.storage = self._open_storage(storage, base_estimator)
         #: the trials asked, queued and told (the storage writes their state)
         self.ledger = TrialLedger(self.space, self.storage, self._seed)
         self._step.hedge.restore(self.storage.get_meta(HEDGE_STATE))
         self.surrogate.restore(self.storage.get_meta(FIT_STATE))
         self.fit()
+
+    def _make_model(self, n_points: int) -> None:
+        """The surrogate and the acquisition step: the GP's, or a regressor's sampled at
+        ``n_points`` random points."""
+        if self.regressor is None:
+            self.surrogate = Surrogate(self.y_warp, self.noise, list(self.space.cat_dims),
+                                       self.n_initial_points, self.model_config, self.device,
+                                       self.model_queue_size)
+            self._step = AcquisitionStep(self.space, self.device, self.model_config)
+        else:
+            self.surrogate = EstimatorSurrogate(self.regressor, self.model_queue_size)
+            self._step = SampledStep(self.space, self.device, self.model_config, n_points)
+
+    def _open_storage(self, storage: str | Storage | None, base_estimator: Any) -> Storage:
+        """The storage given, the SQLite study at the path given (created or resumed), or one in
+        memory; a new one records the optimiser's settings.
+
+        Raises:
+            StorageError: the study at ``storage`` belongs to a different space.
+        """
+        rs = self.random_state
+        named = base_estimator if isinstance(base_estimator, str) else type(base_estimator).__name__
+        settings = {"base_estimator": self._settings["base_estimator"] if self.regressor is None else named,
+                    "n_initial_points": self.n_initial_points, "acq_func": self.acq_func,
+                    "random_state": rs if rs is None or isinstance(rs, int)
+                    else f"{type(rs).__name__} (seed {self._seed})", "y_warp": self.y_warp}
+        if isinstance(storage, Storage):
+            return storage
+        if storage is not None:
+            return Study(storage, self.space, meta={"optimizer": settings})
+        memory = InMemoryStorage()
+        memory.set_meta("optimizer", settings)
+        return memory
 
     # --- bookkeeping ---------------------------------------------------------------------------
     @property

@@ -15,6 +15,7 @@ evaluations so far lies within 5% of every range of the truth.
         [--only 4,2,3]   # some of the drawn truths, run in this order; rows already in
                          # DIR/closure.json are kept, and each finished tune is added to it at once
         [--example closure_10params.yaml --workers 2]   # the 10-parameter moonshot (60 evaluations)
+        [--pool DIR1 DIR2 ...]  # one table and the joint coverage over earlier runs' rows
         [--tune-seed 3]  # the same truths, another seed of the tunes and of the pseudo-data:
                          # how much a truth's result moves from seed to seed (one folder per seed)
     (``professor`` proposes Sobol's points: its rows are made from the Sobol tunes' evaluations,
@@ -150,7 +151,8 @@ def _row(i: int, strategy: str, cfg, out: Path, res, every: int) -> dict:
             "raised_to_floor": res.raised, "distance2": _distance2(cfg, res),
             "evals_to_5pct": hit, "trajectory": traj, "best": res.best,
             "unconstrained": res.unconstrained,
-            "validation_chi2": res.validation.tune.chi2, "nbins": res.validation.tune.nbins}
+            "validation_chi2": res.validation.tune.chi2, "nbins": res.validation.tune.nbins,
+            "validation_chi2_sd": res.validation.tune.chi2_sd}
 
 
 def one(job: tuple[int, dict[str, float], str, argparse.Namespace]) -> dict:
@@ -210,12 +212,18 @@ def replay(src: Path, after: int, out: Path, workers: int = 1) -> None:
               "is another realisation of the tune, not its continuation")
     cfg, res = _resume_copy(src, after, out, workers=workers)
     err, err_given, pull = _errors_and_pulls(cfg, res, _truth_run(cfg))
-    print(json.dumps({"max_err": max(err.values()), "max_err_given": max(err_given.values()),
-                      "max_pull": max(map(abs, pull.values())), "err": err, "pull": pull,
-                      "best": res.best, "uncertainties": res.uncertainties,
-                      "raised_to_floor": res.raised, "distance2": _distance2(cfg, res),
-                      "validation_chi2": res.validation.tune.chi2,
-                      "best_evaluation": res.chi2_best_evaluated}))
+    row = {"max_err": max(err.values()), "max_err_given": max(err_given.values()),
+           "max_pull": max(map(abs, pull.values())), "err": err, "pull": pull,
+           "best": res.best, "uncertainties": res.uncertainties,
+           "raised_to_floor": res.raised, "distance2": _distance2(cfg, res),
+           "validation_chi2": res.validation.tune.chi2, "nbins": res.validation.tune.nbins,
+           "validation_chi2_sd": res.validation.tune.chi2_sd,
+           "best_evaluation": res.chi2_best_evaluated}
+    print(json.dumps(row))
+    truth, _, strategy = src.resolve().name.removeprefix("truth").partition("-")
+    if truth.isdigit() and strategy:  # a row --pool can read beside the runs' own
+        _save(out, [{"truth": int(truth), "strategy": strategy, "replayed_after": after,
+                            **row}])
 
 
 def _refining_start(src: Path) -> int:
@@ -270,7 +278,13 @@ def main() -> None:
     ap.add_argument("--after", type=int, default=None,
                     help="with --replay: the evaluations kept (default: where the stored tune's "
                          "refining phase starts, tuner.mc.proposers.histograms.final_phase_start)")
+    ap.add_argument("--pool", nargs="+", default=None, metavar="DIR",
+                    help="print one table over the closure.json of earlier runs (no tune), "
+                         "for the first of --strategies")
     a = ap.parse_args()
+    if a.pool:
+        pooled([Path(d) for d in a.pool], a.strategies.split(",")[0])
+        return
     if a.replay:
         after = a.after if a.after is not None else _refining_start(Path(a.replay))
         replay(Path(a.replay), after, Path(a.out), a.workers)
@@ -308,9 +322,15 @@ def main() -> None:
     events = f"{a.scouting} rising to {a.events}" if a.scouting else f"{a.events}"
     print(f"\n{a.truths} truths (seed {a.seed}), {a.budget} evaluations of {events} events, "
           f"pseudo-data of {a.pseudo_events} events\n")
-    rows.sort(key=lambda r: (r["truth"], r["strategy"]))
     for i, t in enumerate(ts):
         print(f"truth {i}: " + ", ".join(f"{k.split(':')[1]} {v:.3g}" for k, v in t.items()))
+    _tables(rows, strategies)
+    _save(Path(a.out), rows)
+
+
+def _tables(rows: list[dict], strategies: list[str]) -> None:
+    """The per-truth table and the per-strategy summary of ``rows`` (printed)."""
+    rows.sort(key=lambda r: (r["truth"], r["strategy"]))
     print("\n| truth | strategy | max error / range (as Pythia runs) | as given | max abs pull | "
           "evaluations to 5% | validation chi2 / bins |")
     print("|---|---|---|---|---|---|---|")
@@ -318,14 +338,16 @@ def main() -> None:
         given = r.get("max_err_given")
         print(f"| {r['truth']} | {r['strategy']} | {r['max_err']:.3f} | "
               f"{'-' if given is None else f'{given:.3f}'} | {r['max_pull']:.2f} | "
-              f"{r['evals_to_5pct'] or 'not reached'} | {r['validation_chi2']:.0f} / {r['nbins']} |")
+              f"{_reached(r)} | {r['validation_chi2']:.0f} / {r['nbins']} |")
     print("\n| strategy | median max error | worst | median max abs pull | truths with all errors "
           "< 5% and all pulls < 2 | pulls within 1 (coverage) | RMS pull | truths inside the "
           "joint 68% ellipsoid |")
     print("|---|---|---|---|---|---|---|---|")
-    limit = float(chi2_dist.ppf(0.6827, len(ts[0])))
     for s in strategies:
         rs = [r for r in rows if r["strategy"] == s]
+        if not rs:
+            continue
+        limit = float(chi2_dist.ppf(0.6827, len(rs[0]["pull"])))
         good = sum(r["max_err"] < 0.05 and r["max_pull"] < 2 for r in rs)
         pulls = np.array([v for r in rs for v in r["pull"].values()])
         print(f"| {s} | {np.median([r['max_err'] for r in rs]):.3f} | "
@@ -335,7 +357,74 @@ def main() -> None:
               f"{np.sqrt(np.mean(pulls ** 2)):.2f} | "
               f"{sum(r['distance2'] < limit for r in rs if 'distance2' in r)} of "
               f"{sum('distance2' in r for r in rs)} |")
-    _save(Path(a.out), rows)
+
+
+def _reached(row: dict) -> str:
+    """The evaluations to 5% of a row ('-' for a replay, which does not follow the trajectory)."""
+    if "evals_to_5pct" not in row:
+        return "-"
+    return str(row["evals_to_5pct"] or "not reached")
+
+
+def _summary(folder: Path, row: dict) -> dict | None:
+    """The ``summary.json`` of a row's tune: in its own folder for a replay (``closure.json``
+    written into it), else in ``truthK-strategy`` beside the run's ``closure.json``."""
+    for f in (folder / "summary.json", folder / f"truth{row['truth']}-{row['strategy']}" / "summary.json"):
+        if f.exists():
+            return json.loads(f.read_text())
+    return None
+
+
+def _stored_distance2(folder: Path, row: dict) -> float | None:
+    """A row's d2, or (rows written before it was recorded) computed from its tune's summary."""
+    if "distance2" in row:
+        return float(row["distance2"])
+    s = _summary(folder, row)
+    if s is None:
+        return None
+    r = np.array([s["tune"][n] - s["closure_truth"][n] for n in s["parameters"]])
+    return float(r @ np.linalg.pinv(np.asarray(s["covariance"], dtype=float)) @ r)
+
+
+def _validation_sd(folder: Path, row: dict) -> float | None:
+    """The quoted spread of a row's validation chi2: from the row, else from its tune's
+    ``summary.json`` beside the closure.json (rows written before it was recorded)."""
+    if row.get("validation_chi2_sd") is not None:
+        return float(row["validation_chi2_sd"])
+    s = _summary(folder, row)
+    return None if s is None else float(s["validation"]["tune"]["chi2_sd"])
+
+
+def pooled(folders: list[Path], strategy: str) -> None:
+    """One table over the rows of ``strategy`` in several runs' ``closure.json`` (a study split
+    over sessions or machines; a truth in two folders: the later folder's row), and the joint
+    coverage: pulls, the sum of the truths' d2 in the quoted covariances against its chi2
+    distribution, and the validation chi2 against the bin count, in units of its quoted spread
+    (at the truth the expected validation chi2 is the number of bins)."""
+    by_truth: dict[int, tuple[Path, dict]] = {}
+    for folder in folders:
+        for r in json.loads((folder / "closure.json").read_text()):
+            if r["strategy"] == strategy:
+                by_truth[r["truth"]] = (folder, r)
+    for folder, r in by_truth.values():
+        d2 = _stored_distance2(folder, r)
+        if d2 is not None:
+            r["distance2"] = d2
+    rows = [r for _, r in by_truth.values()]
+    _tables(rows, [strategy])
+    dims = len(rows[0]["pull"])
+    d2 = np.array([r["distance2"] for r in rows if "distance2" in r])
+    print(f"\njoint: sum of d2 {d2.sum():.1f} on {dims * len(d2)} degrees of freedom "
+          f"(p = {chi2_dist.sf(d2.sum(), dims * len(d2)):.2f}); inside the 68% / 95% ellipsoid "
+          f"{int(np.sum(d2 < chi2_dist.ppf(0.6827, dims)))} / {int(np.sum(d2 < chi2_dist.ppf(0.95, dims)))} "
+          f"of {len(d2)} (rows without d2, written before it was recorded: {len(rows) - len(d2)})")
+    val = [(r["validation_chi2"], r["nbins"], _validation_sd(f, r)) for f, r in by_truth.values()]
+    z = np.array([(c - n) / sd for c, n, sd in val if sd])
+    chi2s = np.array([c for c, _, _ in val])
+    print(f"validation chi2: mean {chi2s.mean():.1f} on {val[0][1]} bins, spread between truths "
+          f"{chi2s.std(ddof=1):.1f}; (chi2 - bins) / quoted sd: mean {z.mean():+.2f}, RMS "
+          f"{np.sqrt(np.mean(z ** 2)):.2f}, largest {z[np.argmax(np.abs(z))]:+.2f} "
+          f"({len(z)} truths; median quoted sd {np.median([sd for *_, sd in val if sd]):.1f})")
 
 
 if __name__ == "__main__":

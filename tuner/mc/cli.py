@@ -60,21 +60,26 @@ def _note_floor(cfg: TuneConfig) -> None:
                    "minimum lies there is quoted as pTmin <= the floor")
 
 
-def _print_result(res: TuneResult, out: str) -> None:
-    """The tune, its validation and its warnings, as the end of ``run`` prints them."""
+def _print_result(res: TuneResult, out: str, truth: dict[str, float] | None = None) -> None:
+    """The tune, its validation and its warnings, as the end of ``run`` prints them; with a
+    closure ``truth``, each parameter's truth and pull beside it (what the closure checks)."""
     v = res.validation.to_dict()
     click.echo(f"tune ({res.n_evaluations} evaluations, {res.n_failed} failed):")
     floors = {r["name"]: r for r in res.raised}
     for k, val in res.best.items():
+        sigma = res.uncertainties[k]
+        t = "" if truth is None else f" (closure truth {truth[k]:.5g})"
         if k in floors:
             click.echo(f"  {k} <= {floors[k]['floor']:.4g}, the floor Pythia raises any lower value to "
                        f"(every value below it gives the same events; quoted {val:.4g} +- "
-                       f"{res.uncertainties[k]:.2g}, that interval's mean and spread)")
+                       f"{sigma:.2g}, that interval's mean and spread){t}")
         elif k in res.unconstrained:
             click.echo(f"  {k}: unconstrained by these data (anywhere in its range; {val:.5g} is the "
-                       "surrogate's minimum)")
+                       f"surrogate's minimum){t}")
         else:
-            click.echo(f"  {k} = {val:.5g} +- {res.uncertainties[k]:.2g}")
+            if truth is not None and sigma > 0:
+                t = f" (closure truth {truth[k]:.5g}: pull {(val - truth[k]) / sigma:+.2f})"
+            click.echo(f"  {k} = {val:.5g} +- {sigma:.2g}{t}")
     click.echo(f"validation ({v['events']} events, independent seed): chi2 tune "
                f"{v['tune']['chi2']:.1f} +- {v['tune']['chi2_sd']:.2g}, default "
                f"{v['default']['chi2']:.1f} +- {v['default']['chi2_sd']:.2g} ({v['tune']['nbins']} "
@@ -135,7 +140,7 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
         return
     res = run_tune(cfg, out, workers=n_workers, scheduler=scheduler, resume=resume,
                    progress=not no_progress)
-    _print_result(res, out)
+    _print_result(res, out, cfg.closure["truth"] if cfg.closure else None)
 
 
 def _next_free(folder: Path, stem: str, suffix: str) -> Path:

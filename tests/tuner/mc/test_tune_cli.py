@@ -134,6 +134,11 @@ def test_kill_9_then_resume_loses_and_repeats_nothing(tmp_path, refdata):
     assert re.search(r"uncertainty: 100%.*\b8/8 \[", r.stderr), r.stderr[-2000:]
     assert re.search(r"validation: 100%", r.stderr), r.stderr[-2000:]
     assert re.search(r"chi2 tune [\d.]+ \+- [\d.e+]+, default [\d.]+ \+- [\d.e+]+ \(", r.stdout), r.stdout
+    # a closure shows each parameter's truth and pull beside its tune, as summary.json has them
+    summary = json.loads((out / "summary.json").read_text())
+    for name, truth in (("StringZ:aLund", 0.9), ("TimeShower:alphaSvalue", 0.125)):
+        pull = (summary["tune"][name] - truth) / summary["uncertainties"][name]
+        assert f"(closure truth {truth:.5g}: pull {pull:+.2f})" in r.stdout, r.stdout
     after = Study(db, _space()).trials()
     done = [t for t in after if t.state == "complete"]
     assert len(done) == 8 and all(t.state != "pending" for t in after)

@@ -180,10 +180,15 @@ def attribution_quality(model: nn.Module, x: Tensor, methods: dict[str, Attribut
     deletion and insertion curves of a random ordering of the inputs (the ``random`` row).
 
     Raises:
-        ExplainError: an empty ``methods``, or ``steps`` or ``n_layers`` not an int >= 1.
+        ExplainError: ``methods`` empty or not a mapping of names to functions, or ``steps``
+            or ``n_layers`` not an int >= 1.
     """
-    if not methods:
-        raise ExplainError("attribution_quality needs at least one method, got none")
+    if not isinstance(methods, dict) or not methods:
+        raise ExplainError(f"methods must be a non-empty mapping {{name: fn(model, x)}}, got {methods!r}")
+    bad = {k: v for k, v in methods.items() if not callable(v)}
+    if bad:
+        raise ExplainError(f"methods must map names to functions fn(model, x) -> relevance; got "
+                           f"{ {k: type(v).__name__ for k, v in bad.items()} }")
     n_layers = check_count(n_layers, "n_layers")
     out = AttributionQuality([], [], [], [])
     rng = torch.Generator().manual_seed(seed)

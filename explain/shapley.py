@@ -68,7 +68,7 @@ def shap_images(
         method: ``"deep"`` or ``"gradient"``.
 
     Raises:
-        ExplainError: unknown method.
+        ExplainError: unknown method; a background whose inputs are not shaped like ``x``'s.
     """
     import shap
 
@@ -79,6 +79,9 @@ def shap_images(
     net = _Column(without_inplace(model)).to(dev)
     bg = torch.as_tensor(background, dtype=torch.float32).to(dev)
     xt = torch.as_tensor(x, dtype=torch.float32).to(dev)
+    if bg.ndim < 2 or len(bg) == 0 or bg.shape[1:] != xt.shape[1:]:
+        raise ExplainError(f"background must be a non-empty batch of inputs shaped like x's "
+                           f"{tuple(xt.shape[1:])}; got shape {tuple(bg.shape)}")
     explainer = explainers[method](net, bg)
     values = (
         explainer.shap_values(xt, check_additivity=False) if method == "deep" else explainer.shap_values(xt)

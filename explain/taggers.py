@@ -269,6 +269,9 @@ def _check_training(x_train: np.ndarray, y_train: np.ndarray, x_val: np.ndarray,
                            f"epoch trains at the full penalty; got {disco_warmup!r}")
     for name, y in (("y_train", y_train), ("y_val", y_val)):
         check_labels(y, name=name, both=False)
+    if len(x_train) < 2 or len(x_val) < 1:  # batches of one input are skipped: nothing would train
+        raise ExplainError(f"train_tagger needs at least 2 training and 1 validation inputs; got "
+                           f"{len(x_train)} and {len(x_val)}")
     if len(x_train) != len(y_train) or len(x_val) != len(y_val) or batch_size < 1:
         raise ExplainError(
             f"inputs and labels must have equal lengths and batch_size >= 1; got "

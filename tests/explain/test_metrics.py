@@ -73,8 +73,12 @@ def test_attribution_quality_in_one_call_with_a_random_row():
     assert q.methods == ["input x gradient", "integrated gradients", "random"]
     assert q.deletion_auc[0] < q.deletion_auc[2] and q.insertion_auc[0] > q.insertion_auc[2]
     assert np.isnan(q.randomisation_rho[2]) and "| random |" in q.table()
-    with pytest.raises(ExplainError, match="at least one method"):
+    with pytest.raises(ExplainError, match=r"methods must be a non-empty mapping \{name: fn\(model, x\)\}, "
+                                           r"got \{\}"):
         attribution_quality(model, x, {})
+    with pytest.raises(ExplainError, match=r"names to functions fn\(model, x\) -> relevance; "
+                                           r"got \{'ig': 'str'\}"):
+        attribution_quality(model, x, {"ig": "integrated_gradients"})  # was TypeError: not callable
     with pytest.raises(ExplainError, match=r"shaped like the inputs \(32, 16\), got \(32, 15\)"):
         deletion_curve(model, x, torch.rand(32, 15))
 

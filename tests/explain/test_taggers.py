@@ -81,6 +81,8 @@ def test_training_is_reproducible_and_reports_divergence(jets):
     assert bad.diverged
     with pytest.raises(ExplainError, match="optimizer must be one of"):
         train_tagger(JetImageCNN(), x, y, x, y, optimizer="lbfgs")
+    with pytest.raises(ExplainError, match="at least 2 training and 1 validation inputs; got 0 and"):
+        train_tagger(JetImageCNN(), x[:0], y[:0], x, y)  # was ZeroDivisionError
 
 
 def test_deep_shap_handles_inplace_relu_and_is_additive(jets, trained_cnn):
@@ -94,6 +96,9 @@ def test_deep_shap_handles_inplace_relu_and_is_additive(jets, trained_cnn):
     assert any(getattr(m, "inplace", False) for m in model.modules())  # the user's model is untouched
     grad = shap_images(model, x, bg, method="gradient")
     assert grad.shape == x.shape and np.isfinite(grad).all()
+    with pytest.raises(ExplainError, match=r"background must be a non-empty batch of inputs shaped like "
+                                           r"x's \(1, 25, 25\); got shape \(4, 1, 5, 5\)"):
+        shap_images(model, x, bg[:4, :, :5, :5])  # was torch's matrix-shape RuntimeError
     shap_image_maps(values, jets.label[:16])
 
 

@@ -93,8 +93,12 @@ def jet_images(sample: JetSample, n_pixels: int = 25, half_width: float = 1.25,
     nothing rotated).
 
     Raises:
-        ExplainError: an unknown frame, or a grid :func:`image_grid` refuses.
+        ExplainError: not a :class:`~explain.jets.JetSample`, an unknown frame, or a grid
+            :func:`image_grid` refuses.
     """
+    if not isinstance(sample, JetSample):
+        raise ExplainError(f"jet_images takes a JetSample (generate_jets, load_or_generate), got "
+                           f"{type(sample).__name__}")
     if frame not in FRAMES:
         raise ExplainError(f"frame must be one of {FRAMES}, got {frame!r}")
     edges = image_grid(n_pixels, half_width)

@@ -159,7 +159,15 @@ def correlation_table(quantities: dict[str, np.ndarray], observables: dict[str, 
 
 def relevance_summaries(relevance: np.ndarray, half_width: float = 1.25) -> dict[str, np.ndarray]:
     """Scalar summaries of relevance maps ``(n, 1, k, k)``: total, core (R < 0.3), periphery, positive
-    fraction and relevance-weighted radius from the image centre."""
+    fraction and relevance-weighted radius from the image centre.
+
+    Raises:
+        ExplainError: not a batch of square maps.
+    """
+    shape = np.shape(relevance)
+    if len(shape) < 3 or shape[-1] != shape[-2] or int(np.prod(shape[1:-2], dtype=int)) != 1:
+        raise ExplainError(f"relevance must be square maps shaped (n, 1, k, k) or (n, k, k); got "
+                           f"shape {shape}")
     r = np.asarray(relevance, float).reshape(len(relevance), *np.asarray(relevance).shape[-2:])
     k = r.shape[-1]
     centres = (np.arange(k) + 0.5) / k * 2 * half_width - half_width
@@ -199,9 +207,16 @@ def prong_maxima(mean_map: np.ndarray, half_width: float = 1.25, prominence: flo
     prominence is at least ``prominence`` times the largest ``|row sum|``, so that specks of
     positive relevance beside a map dominated by negative relevance are not taken for prongs. A
     two-prong decision shows two maxima about ``2 m / pT`` apart.
+
+    Raises:
+        ExplainError: not one square map of at least 3 x 3 pixels.
     """
     from scipy.signal import find_peaks
 
+    mean_map = np.asarray(mean_map, dtype=float)
+    if mean_map.ndim != 2 or mean_map.shape[0] != mean_map.shape[1] or mean_map.shape[0] < 3:
+        raise ExplainError(f"mean_map must be one square map of at least 3 x 3 pixels; got shape "
+                           f"{mean_map.shape}")
     k = mean_map.shape[0]
     centres = (np.arange(k) + 0.5) / k * 2 * half_width - half_width
     rows = mean_map[:, k // 2 - 1 : k // 2 + 2].sum(1)

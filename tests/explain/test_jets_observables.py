@@ -133,6 +133,8 @@ def test_bad_grids_degrees_and_caches_are_refused(sample, tmp_path):
 
     with pytest.raises(ExplainError, match="n_pixels must be an int >= 1, got 0"):
         jet_images(sample, n_pixels=0)
+    with pytest.raises(ExplainError, match=r"jet_images takes a JetSample .*, got ndarray"):
+        jet_images(sample.label)  # was AttributeError: no attribute 'constituents'
     with pytest.raises(ExplainError, match=r"half_width must be a finite number > 0, got -1\.0"):
         jet_images(sample, half_width=-1.0)
     with pytest.raises(ExplainError, match="max_degree must be an int >= 1, got 0"):

@@ -115,6 +115,25 @@ def test_prong_maxima_finds_two_prongs_and_ignores_specks():
     m[12, 12] = -1.0
     m[2, 12] = 0.001  # a speck of positive relevance beside a negative core
     assert prong_maxima(m) == []
+    # a batch or a row was an IndexError or a wrong answer
+    with pytest.raises(ExplainError, match=r"one square map of at least 3 x 3 pixels; "
+                                           r"got shape \(2, 25, 25\)"):
+        prong_maxima(np.zeros((2, 25, 25)))
+    with pytest.raises(ExplainError, match=r"got shape \(25,\)"):
+        prong_maxima(np.zeros(25))
+
+
+def test_relevance_summaries_take_batches_of_square_maps():
+    from explain.mapping import relevance_summaries
+
+    r = np.zeros((3, 1, 5, 5))
+    r[:, 0, 2, 2] = 1.0
+    s = relevance_summaries(r)
+    assert np.allclose(s["R_total"], 1.0) and np.allclose(s["R_core"], 1.0)
+    assert np.allclose(relevance_summaries(r[:, 0])["R_total"], 1.0)  # (n, k, k) too
+    for bad in (np.ones(5), np.ones((3, 5, 4)), np.ones((3, 2, 5, 5))):  # was numpy's reshape error
+        with pytest.raises(ExplainError, match=r"square maps shaped \(n, 1, k, k\) or \(n, k, k\); got"):
+            relevance_summaries(bad)
 
 
 def test_mapping_inputs_of_the_wrong_shape_or_kind_are_one_clear_error():

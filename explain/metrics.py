@@ -18,7 +18,7 @@ are functions ``f(model, x) -> relevance`` shaped like ``x``: :func:`explain.lrp
 from __future__ import annotations
 
 import copy
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 import numpy as np
@@ -183,7 +183,7 @@ def attribution_quality(model: nn.Module, x: Tensor, methods: dict[str, Attribut
         ExplainError: ``methods`` empty or not a mapping of names to functions, or ``steps``
             or ``n_layers`` not an int >= 1.
     """
-    if not isinstance(methods, dict) or not methods:
+    if not isinstance(methods, Mapping) or not methods:
         raise ExplainError(f"methods must be a non-empty mapping {{name: fn(model, x)}}, got {methods!r}")
     bad = {k: v for k, v in methods.items() if not callable(v)}
     if bad:

@@ -130,13 +130,17 @@ def _errors_and_pulls(cfg, res, truth_run: dict[str, float]
     return err, err_given, pull
 
 
-def _distance2(cfg, res) -> float:
+def _d2(fit: dict[str, float], truth: dict[str, float], names: list[str], cov) -> float:
     """``(fit - truth)^T C^-1 (fit - truth)`` with the quoted covariance ``C``: chi2-distributed
     with as many degrees of freedom as parameters where the covariance is right, correlations
     included (the per-parameter pulls see only its diagonal)."""
-    names = [p.name for p in cfg.parameters]
-    r = np.array([res.best[n] - cfg.closure["truth"][n] for n in names])
-    return float(r @ np.linalg.pinv(np.asarray(res.covariance, dtype=float)) @ r)
+    r = np.array([fit[n] - truth[n] for n in names])
+    return float(r @ np.linalg.pinv(np.asarray(cov, dtype=float)) @ r)
+
+
+def _distance2(cfg, res) -> float:
+    """:func:`_d2` of a finished tune."""
+    return _d2(res.best, cfg.closure["truth"], [p.name for p in cfg.parameters], res.covariance)
 
 
 def _row(i: int, strategy: str, cfg, out: Path, res, every: int) -> dict:
@@ -222,8 +226,7 @@ def replay(src: Path, after: int, out: Path, workers: int = 1) -> None:
     print(json.dumps(row))
     truth, _, strategy = src.resolve().name.removeprefix("truth").partition("-")
     if truth.isdigit() and strategy:  # a row --pool can read beside the runs' own
-        _save(out, [{"truth": int(truth), "strategy": strategy, "replayed_after": after,
-                            **row}])
+        _save(out, [{"truth": int(truth), "strategy": strategy, "replayed_after": after, **row}])
 
 
 def _refining_start(src: Path) -> int:
@@ -380,15 +383,12 @@ def _stored_distance2(folder: Path, row: dict) -> float | None:
     if "distance2" in row:
         return float(row["distance2"])
     s = _summary(folder, row)
-    if s is None:
-        return None
-    r = np.array([s["tune"][n] - s["closure_truth"][n] for n in s["parameters"]])
-    return float(r @ np.linalg.pinv(np.asarray(s["covariance"], dtype=float)) @ r)
+    return None if s is None else _d2(s["tune"], s["closure_truth"], s["parameters"], s["covariance"])
 
 
 def _validation_sd(folder: Path, row: dict) -> float | None:
-    """The quoted spread of a row's validation chi2: from the row, else from its tune's
-    ``summary.json`` beside the closure.json (rows written before it was recorded)."""
+    """The quoted spread of a row's validation chi2: from the row, else (rows written before it
+    was recorded) from its tune's ``summary.json`` (:func:`_summary`)."""
     if row.get("validation_chi2_sd") is not None:
         return float(row["validation_chi2_sd"])
     s = _summary(folder, row)

@@ -102,12 +102,12 @@ def _axis_values(dim: Any, values: list[Any]) -> tuple[np.ndarray, bool]:
     return np.asarray(values, dtype=float), getattr(dim, "prior", "uniform") == "log-uniform"
 
 
-def _diagonal_panel(ax: Any, res: Any, i: int, n_points: int, n_samples: int, sign: float) -> None:
+def _diagonal_panel(ax: Any, res: Any, i: int, n_points: int, n_samples: int, maximize: bool) -> None:
     """The partial dependence on dimension ``i`` alone, the best point marked."""
     dim = res.space.dimensions[i]
     grid, _, vals = partial_dependence(res, i, None, n_points, n_samples)
     x, logx = _axis_values(dim, grid)
-    ax.plot(x, sign * vals, "-o" if len(x) < 8 else "-", ms=3)
+    ax.plot(x, (-1.0 if maximize else 1.0) * vals, "-o" if len(x) < 8 else "-", ms=3)
     if logx:
         ax.set_xscale("log")
     if res.x is not None:
@@ -149,7 +149,6 @@ def plot_objective(res: Any, n_points: int = 16, n_samples: int = 60, maximize: 
     space = res.space
     names = space.dimension_names
     n = space.n_dims
-    sign = -1.0 if maximize else 1.0
     fig, axes = plt.subplots(n, n, figsize=(2.4 * n + 1, 2.4 * n + 1), squeeze=False)
     for i in range(n):
         for j in range(n):
@@ -159,7 +158,7 @@ def plot_objective(res: Any, n_points: int = 16, n_samples: int = 60, maximize: 
                 continue
             di, dj = space.dimensions[i], space.dimensions[j]
             if i == j:
-                _diagonal_panel(ax, res, i, n_points, n_samples, sign)
+                _diagonal_panel(ax, res, i, n_points, n_samples, maximize)
             else:
                 _pair_panel(ax, res, (i, j), n_points // 2, n_samples // 2, maximize)
             for d, setter, axis in ((dj, ax.set_xticks, "x"), (di, ax.set_yticks, "y")):

@@ -4,7 +4,9 @@
     python benchmarks/lrp_zennit.py [--eps 1e-6]
 
 Models (float64, random weights, batch-norm statistics randomised so that folding matters):
-the example CNN (Conv2d, BatchNorm2d, in-place ReLU, MaxPool2d, Dropout, Linear), a CNN of strided,
+the example CNN (Conv2d, BatchNorm2d, in-place ReLU, MaxPool2d, Dropout, Linear), a CNN that
+max-pools its input before the first convolution (the first-layer rule's relevance then goes on
+to the input through the pooling: before session 45 ``explain`` refused it), a CNN of strided,
 dilated and grouped convolutions with average pooling (zennit's presets give its ``AvgPool`` the
 ``Norm`` rule, the z-rule of a layer of positive weights: ``explain`` passes the gradient through
 pooling, the same rule in its formulation), a residual Conv1d
@@ -151,8 +153,13 @@ def models() -> dict[str, tuple[nn.Module, nn.Module, torch.Tensor, list[tuple[l
         nn.ConvTranspose2d(8, 4, 3, stride=2, padding=1, groups=2), nn.ReLU(),
         nn.ConvTranspose2d(4, 4, 3, padding=1), nn.ReLU(),
         nn.AdaptiveAvgPool2d(2), nn.Flatten(), nn.Linear(16, 1), nn.Flatten(0)), 8)
+    pool_first = _randomise(nn.Sequential(  # 25 -> 12 (pooled input) -> 12 -> 6 -> 4 x 4 of 4
+        nn.MaxPool2d(2), nn.Conv2d(1, 4, 3, padding=1), nn.BatchNorm2d(4), nn.ReLU(),
+        nn.AvgPool2d(2), nn.Conv2d(4, 4, 3), nn.ReLU(), nn.Flatten(), nn.Linear(64, 1),
+        nn.Flatten(0)), 9)
     return {
         "CNN (Conv2d, BN2d, MaxPool, Dropout)": (cnn, cnn, img, None),
+        "CNN pooling its input before the first convolution": (pool_first, pool_first, img, None),
         "encoder-decoder CNN (strided, grouped ConvTranspose2d)": (decoder, decoder, img, None),
         "CNN (strided, dilated, grouped Conv2d, AvgPool, AdaptiveAvgPool)": (pool, pool, img, None),
         "CNN (bilinear Upsample, ReflectionPad2d, ZeroPad2d, PixelUnshuffle)":

@@ -141,8 +141,7 @@ def lrp(
 
     Raises:
         ExplainError: bad target, composite or batch size; an empty input or one with NaN or
-            infinite values; a first-layer rule whose layer does not see the input element for
-            element.
+            infinite values.
     """
     if composite is not None and not isinstance(composite, Composite):
         raise ExplainError(f"composite must be an explain Composite (e.g. EpsilonPlusFlat()), got "
@@ -153,8 +152,14 @@ def lrp(
     def one(xb: Tensor) -> Tensor:
         xb = xb.to(dev).detach().requires_grad_(True)
         out = _forward(model, xb)
-        (g,) = torch.autograd.grad(select_output(out, target).sum(), xb, allow_unused=True)
+        (g,) = torch.autograd.grad(select_output(out, target).sum(), xb, allow_unused=True,
+                                   retain_graph=bool(composite.behind))
         rel = xb.detach() * g if g is not None else torch.zeros_like(xb)
+        for a, zeros in composite.behind:  # a first layer behind others: relevance given to zeros
+            if zeros and bool(zeros[0].any()):
+                (back,) = torch.autograd.grad(a, xb, zeros[0], retain_graph=True, allow_unused=True)
+                if back is not None:
+                    rel = rel + back
         for r in composite.sink:
             if r.numel() != rel.numel():
                 raise ExplainError(

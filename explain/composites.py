@@ -80,20 +80,36 @@ class ElementwiseAffine:
 
 
 class _FirstLayer(torch.autograd.Function):
-    """Identity on the layer output whose backward computes the first-layer rule's input relevance."""
+    """Identity on the layer output whose backward computes the first-layer rule's input relevance.
+
+    Where the layer's input is the model's input, element for element, the relevance goes to
+    ``sink`` as it is (a rule such as Flat gives relevance to inputs that are zero, which no
+    gradient can carry). Where layers come between (pooling, padding, a permutation, a batch
+    norm that could not be folded), ``sink`` is ``None``: the relevance of the inputs that are
+    not zero goes on as the gradient ``R / a``, through those layers' own rules (their gradient:
+    the z-rule of a pooling or padding, as zennit's ``Norm``), and that of the inputs that are
+    zero, for which the z-rule is 0 / 0, is left in ``zeros`` for :func:`explain.lrp` to hand
+    back through the layers' Jacobian (a max pooling's winner: what zennit's gradient does)."""
 
     @staticmethod
-    def forward(ctx, a: Tensor, y: Tensor, rule: Rule, module: nn.Module, sink: list) -> Tensor:  # type: ignore[override]
+    def forward(ctx, a: Tensor, y: Tensor, rule: Rule, module: nn.Module, sink: list | None,  # type: ignore[override]
+                zeros: list) -> Tensor:
         ctx.save_for_backward(a, y)
-        ctx.rule, ctx.module, ctx.sink = rule, module, sink
+        ctx.rule, ctx.module, ctx.sink, ctx.zeros = rule, module, sink, zeros
         return y.clone()
 
     @staticmethod
     def backward(ctx, g: Tensor):  # type: ignore[override]
         a, y = ctx.saved_tensors
         r_in = ctx.rule.input_relevance(_params(ctx.module, ctx.rule), a, y * g)
-        ctx.sink.append(r_in)
-        return torch.zeros_like(a), None, None, None, None
+        if ctx.sink is not None:
+            ctx.sink.append(r_in)
+            return torch.zeros_like(a), None, None, None, None, None
+        nonzero = a != 0
+        ctx.zeros.append(torch.where(nonzero, 0.0, r_in))
+        # relevance per unit input, undone by the layers' own rules down to x * gradient: no
+        # stabiliser, so that a max pooling passes each window's relevance to its winner exactly
+        return torch.where(nonzero, r_in / torch.where(nonzero, a, 1.0), 0.0), None, None, None, None, None
 
 
 def _params(module: nn.Module, rule: Rule) -> LayerParams:
@@ -135,7 +151,11 @@ class Composite:
         self.first_types = first_types
         self.canonizers = list(canonizers) if canonizers is not None else [MergeBatchNorm()]
         self.sink: list[Tensor] = []
+        #: ``(a, [relevance])``: the input of a first layer behind other layers, and the relevance
+        #: its rule gave to the elements of ``a`` that are zero (filled in the backward pass)
+        self.behind: list[tuple[Tensor, list[Tensor]]] = []
         self._first_seen = False
+        self._input: Tensor | None = None
 
     def rule_for(self, module: nn.Module) -> Rule | None:
         """The rule the map assigns to ``module`` (``None``: ordinary gradient)."""
@@ -146,9 +166,26 @@ class Composite:
         return None
 
     def reset(self) -> None:
-        """Forget the first-layer state and collected relevance (done before every forward)."""
+        """Forget the first-layer state, the input and collected relevance (done before every
+        forward)."""
         self.sink.clear()
+        self.behind.clear()
         self._first_seen = False
+        self._input = None
+
+    def _start(self, module: nn.Module, inputs: tuple) -> None:
+        """The model's forward pre-hook: a fresh state, and the input the first layer may see."""
+        self.reset()
+        if inputs and isinstance(inputs[0], Tensor):
+            self._input = inputs[0]
+
+    def _sees_input(self, a: Tensor) -> bool:
+        """Whether ``a`` is the model's input element for element: the input itself, or a view
+        of it in the same order (a flattening), not a permutation or a pooled copy."""
+        x = self._input
+        return x is not None and (a is x or (
+            a.numel() == x.numel() and a.dtype == x.dtype and a.data_ptr() == x.data_ptr()
+            and a.is_contiguous() and x.is_contiguous()))
 
     def _hook(self, rule: Rule | None):
         def hook(module: nn.Module, inputs: tuple[Tensor, ...], output: Tensor) -> Tensor | None:
@@ -156,7 +193,11 @@ class Composite:
             if self.first is not None and not self._first_seen and isinstance(module, self.first_types):
                 self._first_seen = True
                 if self.first.produces_relevance:
-                    return _FirstLayer.apply(a, output, self.first, module, self.sink)
+                    if self._sees_input(a):
+                        return _FirstLayer.apply(a, output, self.first, module, self.sink, [])
+                    zeros: list[Tensor] = []
+                    self.behind.append((a, zeros))
+                    return _FirstLayer.apply(a, output, self.first, module, None, zeros)
                 return self.first.wrap(_params(module, self.first), a, output)
             if rule is None:
                 return None
@@ -236,7 +277,7 @@ class Composite:
                     handles.append(mod.register_forward_hook(attention_hook(rule), with_kwargs=True))
                 elif rule is not None or (self.first is not None and isinstance(mod, self.first_types)):
                     handles.append(mod.register_forward_hook(self._hook(rule)))
-            handles.append(model.register_forward_pre_hook(lambda *_: self.reset()))
+            handles.append(model.register_forward_pre_hook(self._start))
             yield model
         finally:
             for h in handles:

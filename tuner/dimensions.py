@@ -19,20 +19,25 @@ from typing import Any
 
 import numpy as np
 
-from tuner.errors import SpaceError
+from tuner.errors import DistanceError, SpaceError
 
 __all__ = ["Categorical", "Dimension", "Integer", "Real", "as_generator", "check_dimension"]
 
 _PRIORS = ("uniform", "log-uniform")
-#: scikit-optimize's transformer names, accepted by ``set_transformer`` (the encoding stays ours)
-SKOPT_TRANSFORMS = ("normalize", "identity", "onehot", "label", "string")
+#: scikit-optimize's transformer names, accepted by ``set_transformer`` (the encoding stays ours):
+#: those of its reals and integers, and those of its categories
+NUMERIC_TRANSFORMS = ("normalize", "identity")
+SKOPT_TRANSFORMS = (*NUMERIC_TRANSFORMS, "onehot", "label", "string")
 
 
-def _check_transform(transform: Any, label: str) -> None:
-    """scikit-optimize's ``transform`` argument: one of its names (the encoding stays ours)."""
-    if transform is not None and transform not in SKOPT_TRANSFORMS:
-        raise SpaceError(f"{label}: transform must be None or one of {SKOPT_TRANSFORMS}, got "
-                         f"{transform!r}")
+def _check_transform(transform: Any, label: str, allowed: tuple[str, ...] = NUMERIC_TRANSFORMS,
+                     ) -> None:
+    """scikit-optimize's ``transform`` argument: one of its names for the kind of dimension
+    (the encoding stays ours)."""
+    if transform is not None and transform not in allowed:
+        names = " or ".join(repr(t) for t in allowed)
+        raise SpaceError(f"{label}: transform should be {names} (scikit-optimize's names, or None), "
+                         f"got {transform!r}")
 
 
 def as_generator(random_state: Any) -> np.random.Generator:
@@ -44,6 +49,42 @@ def as_generator(random_state: Any) -> np.random.Generator:
 
 def _is_number(v: Any) -> bool:
     return isinstance(v, numbers.Real) and not isinstance(v, bool)
+
+
+def _check_name(name: Any, kind: str) -> None:
+    """A dimension's name is a string or ``None`` (scikit-optimize's rule)."""
+    if name is not None and not isinstance(name, str):
+        raise SpaceError(f"{kind} dimension: a dimension's name must be a string or None, got "
+                         f"{name!r} ({type(name).__name__})")
+
+
+#: scikit-optimize's ``dtype`` of each kind of numeric dimension: the type its ``inverse_transform``
+#: and ``rvs`` return (the points the optimiser hands an objective stay Python ints and floats)
+_DTYPES = {
+    "Real": ("float", "float16", "float32", "float64"),
+    "Integer": ("int", "int8", "int16", "int32", "int64", "uint8", "uint16", "uint32", "uint64"),
+}
+
+
+def _check_dtype(dtype: Any, kind: str, label: str) -> Any:
+    """``dtype`` if it is one scikit-optimize allows for ``kind`` (a name, a numpy type, or
+    ``float`` / ``int``), else SpaceError; ``None`` stays ``None`` (Python numbers)."""
+    if dtype is None:
+        return None
+    names = _DTYPES[kind]
+    name = dtype if isinstance(dtype, str) else getattr(dtype, "__name__", None)
+    if name not in names:
+        raise SpaceError(f"{label}: dtype must be None or one of {names} (a name or the numpy "
+                         f"type), got {dtype!r}")
+    return dtype
+
+
+def _as_dtype(values: list[Any], dtype: Any) -> Any:
+    """``values`` as scikit-optimize returns them for ``dtype``: a list of Python numbers for
+    ``None``, ``float``, ``int`` or their names, else a numpy array of that type."""
+    if dtype is None or dtype in (float, int, "float", "int"):
+        return values
+    return np.asarray(values, dtype=dtype)
 
 
 class Dimension:
@@ -60,6 +101,8 @@ class Dimension:
     model_values: list[float] | None = None
     #: whether the model coordinate is an unordered category index
     is_categorical: bool = False
+    #: scikit-optimize's transformer names for this kind of dimension
+    transforms: tuple[str, ...] = NUMERIC_TRANSFORMS
 
     def to_unit(self, values: Sequence[Any]) -> np.ndarray:
         raise NotImplementedError
@@ -74,6 +117,17 @@ class Dimension:
         """Why ``value`` is not in the dimension, as the end of a sentence ("value 0.5 of
         dimension 'n' ..."): the rule it breaks."""
         return f"is outside {self!r}"
+
+    def __contains__(self, value: Any) -> bool:
+        """``value in dimension`` (scikit-optimize's test): a numpy scalar counts as its Python
+        value, and a one-element list or array (a round trip through ``inverse_transform``) as
+        its element."""
+        if (not self.is_categorical and isinstance(value, (list, tuple, np.ndarray))
+                and np.size(value) == 1):
+            value = np.asarray(value).reshape(-1)[0]
+        if isinstance(value, np.generic):
+            value = value.item()
+        return self.contains(value)
 
     def canonical(self, value: Any) -> Any:
         """Return ``value`` as the dimension's native Python type (raises SpaceError if outside)."""
@@ -127,11 +181,13 @@ class Dimension:
         """``|a - b|`` (0 or 1 for categories), as skopt measures it.
 
         Raises:
-            SpaceError: a value outside the dimension.
+            DistanceError: a value outside the dimension (a ``SpaceError`` and, as in
+                scikit-optimize, a ``RuntimeError``).
         """
         for v in (a, b):
-            if not self.contains(v):
-                raise SpaceError(f"distance needs values in {self!r}, got {v!r}")
+            if v not in self:
+                raise DistanceError(f"can only compute distance for values within {self!r}, "
+                                    f"not {a!r} and {b!r}")
         if self.is_categorical:
             return 0.0 if self.canonical(a) == self.canonical(b) else 1.0
         return float(abs(a - b))
@@ -140,16 +196,17 @@ class Dimension:
         """Accepted for scikit-optimize code; the encoding stays the model coordinate.
 
         Raises:
-            SpaceError: an unknown transformer name.
+            SpaceError: a transformer name scikit-optimize does not have for this kind.
         """
-        if transform not in SKOPT_TRANSFORMS:
-            raise SpaceError(f"transform must be one of {SKOPT_TRANSFORMS}, got {transform!r}")
+        _check_transform(transform, f"{type(self).__name__} dimension", self.transforms)
 
 
 class _Numeric(Dimension):
     def __init__(self, low: Any, high: Any, prior: str = "uniform", base: float = 10,
-                 name: str | None = None, kind: str = "Real") -> None:
+                 name: str | None = None, kind: str = "Real", dtype: Any = None) -> None:
+        _check_name(name, kind)
         label = f"{kind} dimension{'' if name is None else f' {name!r}'}"
+        self.dtype = _check_dtype(dtype, kind, label)
         if not (_is_number(low) and _is_number(high)):
             raise SpaceError(f"{label}: low and high must be numbers, got low={low!r}, high={high!r}")
         if not (math.isfinite(low) and math.isfinite(high)):
@@ -184,6 +241,14 @@ class _Numeric(Dimension):
     def bounds(self) -> tuple[Any, Any]:
         return (self.low, self.high)
 
+    def inverse_transform(self, coords: Sequence[float]) -> Any:
+        """Model coordinates -> values, of the dimension's ``dtype`` (scikit-optimize's)."""
+        return _as_dtype(super().inverse_transform(coords), self.dtype)
+
+    def rvs(self, n_samples: int = 1, random_state: Any = None) -> Any:
+        """``n_samples`` values drawn by the prior, of the dimension's ``dtype``."""
+        return _as_dtype(super().rvs(n_samples, random_state), self.dtype)
+
     def __repr__(self) -> str:
         return (f"{type(self).__name__}(low={self.low!r}, high={self.high!r}, "
                 f"prior={self.prior!r}, name={self.name!r})")
@@ -197,17 +262,22 @@ class Real(_Numeric):
         high: Upper bound (inclusive).
         prior: ``"uniform"`` or ``"log-uniform"`` (sampled and modelled in ``log x``).
         base: Kept for scikit-optimize compatibility; the log base does not change the model.
-        name: Optional name, used in messages, results and plots.
+        transform: scikit-optimize's transformer name, accepted; the encoding stays the model
+            coordinate (module docstring).
+        name: Optional name (a string), used in messages, results and plots.
+        dtype: scikit-optimize's: the type :meth:`inverse_transform` and :meth:`rvs` return
+            (``"float32"``, ``np.float64``, ...; default Python floats). The points the
+            optimiser hands an objective are Python floats.
 
     Raises:
-        SpaceError: ``low >= high``, non-finite bounds, an unknown prior, or a log prior with
-            ``low <= 0``.
+        SpaceError: ``low >= high``, non-finite bounds, an unknown prior, a log prior with
+            ``low <= 0``, a name that is no string, or a dtype that is no float type.
     """
 
     def __init__(self, low: float, high: float, prior: str = "uniform", base: float = 10,
-                 transform: str | None = None, name: str | None = None) -> None:
+                 transform: str | None = None, name: str | None = None, dtype: Any = None) -> None:
         _check_transform(transform, f"Real dimension{'' if name is None else f' {name!r}'}")
-        super().__init__(low, high, prior, base, name, kind="Real")
+        super().__init__(low, high, prior, base, name, kind="Real", dtype=dtype)
         self.low, self.high = float(low), float(high)
 
     def from_unit(self, u: np.ndarray) -> list[Any]:
@@ -232,18 +302,23 @@ class Integer(_Numeric):
     The model sees the integers on ``[0, 1]`` and the acquisition optimiser only proposes the
     allowed grid values, so no post-hoc rounding changes a point after it was chosen.
 
+    ``dtype`` is scikit-optimize's: the type :meth:`inverse_transform` and :meth:`rvs` return
+    (``"int32"``, ``np.int64``, ...; default Python ints); the points the optimiser hands an
+    objective are Python ints.
+
     Raises:
-        SpaceError: bounds that are not integers, ``low >= high``, or a log prior with ``low <= 0``.
+        SpaceError: bounds that are not integers, ``low >= high``, a log prior with ``low <= 0``,
+            a name that is no string, or a dtype that is no integer type.
     """
 
     def __init__(self, low: int, high: int, prior: str = "uniform", base: float = 10,
-                 transform: str | None = None, name: str | None = None) -> None:
+                 transform: str | None = None, name: str | None = None, dtype: Any = None) -> None:
         label = f"Integer dimension{'' if name is None else f' {name!r}'}"
         _check_transform(transform, label)
         for v in (low, high):
             if not (_is_number(v) and float(v) == int(v)):
                 raise SpaceError(f"{label}: bounds must be integers, got low={low!r}, high={high!r}")
-        super().__init__(int(low), int(high), prior, base, name, kind="Integer")
+        super().__init__(int(low), int(high), prior, base, name, kind="Integer", dtype=dtype)
         n = self.high - self.low + 1
         self.model_values = (self.to_unit(list(range(self.low, self.high + 1))).tolist()
                              if n <= 2048 else None)
@@ -292,17 +367,28 @@ class Categorical(Dimension):
     The model sees the category index and uses a categorical (Hamming) kernel on it, so no
     order between the categories is assumed.
 
+    Args:
+        categories: The choices (numpy scalars are kept as their Python values).
+        prior: scikit-optimize's: the probability of each category in random draws (the
+            initial design, :meth:`rvs`); ``None`` for equal ones.
+        transform: scikit-optimize's transformer name, accepted; the encoding stays the model
+            coordinate (module docstring).
+        name: Optional name (a string).
+
     Raises:
-        SpaceError: an empty list of categories or repeated categories.
+        SpaceError: an empty list of categories, repeated categories, a prior that is not one
+            probability per category summing to 1, or a name that is no string.
     """
 
     is_categorical = True
+    transforms = SKOPT_TRANSFORMS
 
     def __init__(self, categories: Iterable[Any], prior: Any = None, transform: str | None = None,
                  name: str | None = None) -> None:
-        cats = list(categories)
+        _check_name(name, "Categorical")
+        cats = [c.item() if isinstance(c, np.generic) else c for c in categories]
         label = f"Categorical dimension{'' if name is None else f' {name!r}'}"
-        _check_transform(transform, label)
+        _check_transform(transform, label, SKOPT_TRANSFORMS)
         if not cats:
             raise SpaceError(f"{label}: needs at least one category, got {cats!r}")
         if len({repr(c) for c in cats}) != len(cats):
@@ -310,6 +396,18 @@ class Categorical(Dimension):
         self.categories = tuple(cats)
         self.name = name
         self.model_values = [float(i) for i in range(len(cats))]
+        self.prior = None if prior is None else self._check_prior(prior, label)
+
+    def _check_prior(self, prior: Any, label: str) -> list[float]:
+        try:
+            p = [float(v) for v in prior]
+        except (TypeError, ValueError):
+            p = []
+        if (len(p) != len(self.categories) or not all(math.isfinite(v) and v >= 0 for v in p)
+                or abs(sum(p) - 1.0) > 1e-6):
+            raise SpaceError(f"{label}: prior must be one probability >= 0 per category "
+                             f"({len(self.categories)}), summing to 1, got {prior!r}")
+        return p
 
     @property
     def model_bounds(self) -> tuple[float, float]:
@@ -320,8 +418,13 @@ class Categorical(Dimension):
         return len(self.categories) == 1
 
     def uniform_to_model(self, u: np.ndarray) -> np.ndarray:
+        """Category indices drawn by the prior (equal probabilities without one)."""
         k = len(self.categories)
-        return np.minimum(np.floor(np.asarray(u, dtype=float) * k), k - 1)
+        u = np.asarray(u, dtype=float)
+        if self.prior is None:
+            return np.minimum(np.floor(u * k), k - 1)
+        edges = np.cumsum(self.prior)[:-1]
+        return np.searchsorted(edges, u, side="right").astype(float)
 
     def index(self, value: Any) -> int:
         for i, c in enumerate(self.categories):
@@ -352,10 +455,14 @@ class Categorical(Dimension):
         return self.categories
 
     def spec(self) -> dict[str, Any]:
-        return {"type": "Categorical", "categories": list(self.categories), "name": self.name}
+        out = {"type": "Categorical", "categories": list(self.categories), "name": self.name}
+        if self.prior is not None:
+            out["prior"] = list(self.prior)
+        return out
 
     def __repr__(self) -> str:
-        return f"Categorical(categories={self.categories!r}, name={self.name!r})"
+        prior = "" if self.prior is None else f", prior={self.prior!r}"
+        return f"Categorical(categories={self.categories!r}{prior}, name={self.name!r})"
 
 
 def _from_skopt(dim: Any) -> Dimension | None:
@@ -369,7 +476,7 @@ def _from_skopt(dim: Any) -> Dimension | None:
         return Integer(dim.low, dim.high, prior=dim.prior, base=getattr(dim, "base", 10),
                        name=dim.name)
     if kind == "Categorical":
-        return Categorical(dim.categories, name=dim.name)
+        return Categorical(dim.categories, prior=dim.prior, name=dim.name)
     raise SpaceError(f"unsupported scikit-optimize dimension type {kind!r}: {dim!r}")
 
 
@@ -378,7 +485,8 @@ def check_dimension(dimension: Any, name: str | None = None) -> Dimension:
 
     Accepted: a :class:`Dimension`; a ``skopt.space`` dimension; ``(low, high)`` (two ints give an
     :class:`Integer`, otherwise a :class:`Real`); ``(low, high, prior)``; ``(low, high, prior,
-    base)``; a list of categories; a spec dict as written by :meth:`Dimension.spec`.
+    base)``; a list (or 1-D numpy array) of categories; a one-value tuple, a dimension fixed at
+    that value (scikit-optimize's rule); a spec dict as written by :meth:`Dimension.spec`.
 
     Args:
         dimension: The dimension in any accepted form.
@@ -406,8 +514,10 @@ def check_dimension(dimension: Any, name: str | None = None) -> Dimension:
         spec.setdefault("name", name)
         return cls(**spec)  # type: ignore[arg-type]
     label = f"dimension {name!r}" if name is not None else "dimension"
-    if isinstance(dimension, list):
-        return Categorical(dimension, name=name)
+    if isinstance(dimension, np.ndarray) and dimension.ndim == 1:
+        dimension = dimension.tolist()  # numpy's values as Python's: a list of categories
+    if isinstance(dimension, list) or (isinstance(dimension, tuple) and len(dimension) == 1):
+        return Categorical(dimension, name=name)  # one value: a dimension fixed at it, as in skopt
     if isinstance(dimension, tuple):
         if len(dimension) in (2, 3, 4) and all(_is_number(v) for v in dimension[:2]) and all(
                 isinstance(v, str) for v in dimension[2:3]):
@@ -423,5 +533,5 @@ def check_dimension(dimension: Any, name: str | None = None) -> Dimension:
                              f"mixed types received: {dimension!r}")
         if len(dimension) >= 1 and not any(_is_number(v) for v in dimension):
             return Categorical(dimension, name=name)
-    raise SpaceError(f"{label}: expected a Dimension, a (low, high[, prior]) tuple or a list of "
-                     f"categories, got {dimension!r}")
+    raise SpaceError(f"{label} has to be a list or tuple (a list of categories, or (low, "
+                     f"high[, prior[, base]])) or a Dimension, got {dimension!r}")

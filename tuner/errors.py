@@ -8,6 +8,7 @@ from __future__ import annotations
 
 __all__ = [
     "ConfigError",
+    "DistanceError",
     "EvaluationError",
     "PointSizeError",
     "RefDataError",
@@ -33,6 +34,11 @@ class SpaceError(TunerError, ValueError):
 class PointSizeError(SpaceError, RuntimeError):
     """A starting point (``x0``) has not one value per dimension. A ``RuntimeError`` too, as
     scikit-optimize's ``gp_minimize`` raises for it."""
+
+
+class DistanceError(SpaceError, RuntimeError):
+    """A distance asked between values of which one lies outside the dimension. A
+    ``RuntimeError`` too, as scikit-optimize's ``Dimension.distance`` raises for it."""
 
 
 class StorageError(TunerError):

@@ -9,7 +9,24 @@ from scipy.optimize import OptimizeResult
 
 from tuner.skopt_types import skopt_typed
 
-__all__ = ["as_skopt_result", "build_result"]
+__all__ = ["TunerResult", "as_skopt_result", "build_result"]
+
+
+class TunerResult(OptimizeResult):
+    """scikit-optimize's ``OptimizeResult`` (a dict with attribute access) whose ``space`` is
+    retyped when it is read: if ``skopt.space`` has been imported by then, even after the run
+    (``from skopt.plots import plot_histogram`` once the search is done), ``res.space`` and its
+    dimensions are also instances of scikit-optimize's classes (:func:`~tuner.skopt_types.skopt_typed`),
+    so its plots recognise a category and index the space by name. Nothing else changes."""
+
+    def __getitem__(self, key: Any) -> Any:
+        value = super().__getitem__(key)
+        if key == "space":
+            typed = skopt_typed(value)
+            if typed is not value:
+                super().__setitem__(key, typed)
+            return typed
+        return value
 
 
 def build_result(opt: Any, specs: dict[str, Any] | None = None,
@@ -35,7 +52,7 @@ def build_result(opt: Any, specs: dict[str, Any] | None = None,
         search: Refine the recommendation by L-BFGS on the posterior mean (else evaluated points).
     """
     done = opt.complete
-    res = OptimizeResult()
+    res = TunerResult()
     res.x_iters = [t.x for t in done]
     res.func_vals = np.array([t.y for t in done], dtype=float)
     res.noise = [t.noise for t in done]

@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import warnings
 from collections.abc import Iterable, Iterator, Sequence
+from pathlib import Path
 from typing import Any
 
 import numpy as np
+import yaml
 from scipy.stats import qmc
 
 from tuner.dimensions import Categorical, Dimension, Integer, Real, as_generator, check_dimension
@@ -71,6 +73,65 @@ class Space:
 
     def __iter__(self) -> Iterator[Dimension]:
         return iter(self.dimensions)
+
+    def __getitem__(self, key: Any) -> Any:
+        """scikit-optimize's lookup: ``space["lr"]`` or ``space[0]`` is ``(index, dimension)``; a
+        list or tuple of names and indices gives a list of those pairs (skopt's
+        ``plot_histogram``, ``plot_objective_2D`` and ``plot_dims=`` index the space so).
+
+        Raises:
+            SpaceError: a name or index the space does not have (scikit-optimize returns
+                ``(None, None)``, which its plots then fail on).
+        """
+        if isinstance(key, (list, tuple)):
+            return [self._lookup(k) for k in key]
+        return self._lookup(key)
+
+    def _lookup(self, key: Any) -> tuple[int, Dimension]:
+        for i, d in enumerate(self.dimensions):
+            if (isinstance(key, str) and key == d.name) or (
+                    isinstance(key, (int, np.integer)) and not isinstance(key, bool) and key == i):
+                return i, d
+        raise SpaceError(f"a dimension is looked up by its name or its index (0..{self.n_dims - 1}); "
+                         f"the names are {[d.name for d in self.dimensions]!r}, got {key!r}")
+
+    @classmethod
+    def from_yaml(cls, path: str | Path, namespace: str | None = None) -> Space:
+        """scikit-optimize's ``Space.from_yaml``: a space from a YAML file holding a list of
+        ``{Real: {low: ..., high: ...}}``, ``{Integer: ...}``, ``{Categorical: {categories:
+        [...]}}`` entries (keys in any case), at the top level or under a key (``namespace``;
+        the first key without one).
+
+        Raises:
+            SpaceError: a file that holds no such list, an unknown kind of dimension, or a
+                dimension that breaks its rules.
+        """
+        with open(path, "rb") as fh:
+            config = yaml.safe_load(fh)
+        if isinstance(config, dict) and config:
+            if namespace is not None and namespace not in config:
+                raise SpaceError(f"{path}: no space named {namespace!r}; the file has "
+                                 f"{list(config)!r}")
+            options = config[namespace] if namespace is not None else next(iter(config.values()))
+        else:
+            options = config
+        kinds = {"real": Real, "integer": Integer, "categorical": Categorical}
+        if not isinstance(options, list) or not options:
+            raise SpaceError(f"{path}: a space is a list of dimensions (Real, Integer, "
+                             f"Categorical entries), got {options!r}")
+        dims: list[Dimension] = []
+        for option in options:
+            if not (isinstance(option, dict) and len(option) == 1
+                    and str(next(iter(option))).lower() in kinds
+                    and isinstance(next(iter(option.values())), dict)):
+                raise SpaceError(f"{path}: each dimension is one of {{Real: {{...}}}}, "
+                                 f"{{Integer: {{...}}}}, {{Categorical: {{...}}}}, got {option!r}")
+            kind, values = next(iter(option.items()))
+            try:
+                dims.append(kinds[kind.lower()](**{str(k).lower(): v for k, v in values.items()}))
+            except TypeError as e:
+                raise SpaceError(f"{path}: {kind} {values!r}: {e}") from None
+        return cls(dims)
 
     @property
     def dimension_names(self) -> list[str]:

@@ -863,3 +863,64 @@ def test_first_layer_rules_warn_nothing_and_restore_the_convolution_backend(firs
         rel = lrp(cnn, torch.rand((3, 1, 9, 9)), comp)
     assert not [str(w.message) for w in seen] and rel.shape == (3, 1, 9, 9)
     assert torch.backends.mkldnn.enabled == before
+
+
+class _Transposed(nn.Module):
+    """A Linear over channels applied to the input transposed: the first layer sees a
+    permutation of the input, not the input element for element."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lin = nn.Linear(3, 1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.lin(x.transpose(1, 2)).sum((1, 2))
+
+
+@pytest.mark.parametrize("first", [Flat(), WSquare(), ZBox(0.0, 1.0)], ids=repr)
+@pytest.mark.parametrize("before", ["avg", "max", "transpose"])
+def test_a_first_layer_rule_behind_pooling_or_a_permutation_follows_the_slow_reference(first, before):
+    """The first-layer rule's relevance went straight to the input: behind a pooling it was
+    refused ("needs a first layer that sees the input element for element"), and behind a
+    transposition it was added to the wrong elements. It now goes on through the layers
+    between by their own rule: the z-rule of an average pooling, the winner of a max pooling;
+    and what the rule gives to a pooled zero (an all-zero window: 0 / 0 for the z-rule) goes
+    back through the pooling's Jacobian, as zennit's gradient does, instead of being lost."""
+    torch.manual_seed(5)
+    x = torch.rand((2, 3, 4, 4)) if before != "transpose" else torch.rand((2, 3, 5))
+    if before != "transpose":
+        x[:, 1, :2, 2:] = 0.0  # one all-zero window per example
+    if before == "transpose":
+        model = _Transposed().eval()
+        a = x.transpose(1, 2)  # (2, 5, 3): one Linear(3, 1) per position
+    else:
+        pool = nn.AvgPool2d(2) if before == "avg" else nn.MaxPool2d(2)
+        model = nn.Sequential(pool, nn.Flatten(), nn.Linear(12, 1), nn.Flatten(0)).eval()
+        a = pool(x).flatten(1)
+    lin = model.lin if before == "transpose" else model[2]
+    w, b = lin.weight.detach().numpy(), lin.bias.detach().numpy()
+    got = lrp(model, x, Composite([], first=first, canonizers=[]), batch_size=None)
+    for i in range(2):
+        rows = a[i].reshape(-1, w.shape[1]).numpy()  # one row per application of the layer
+        r_a = np.stack([reference(first, w, b, r, w @ r + b) for r in rows])
+        if before == "transpose":
+            want = r_a.T  # (3, 5): back to the input's order
+        else:
+            want = np.zeros((3, 4, 4))
+            r_a = r_a.reshape(3, 2, 2)
+            for c, p, q in np.ndindex(3, 2, 2):
+                win = x[i, c, 2 * p:2 * p + 2, 2 * q:2 * q + 2].numpy()
+                if not win.any():  # the Jacobian: a quarter each, or all to max pooling's pick
+                    share = np.full((2, 2), 0.25) if before == "avg" else None
+                elif before == "avg":
+                    share = win / win.sum()
+                else:
+                    share = (win == win.max()).astype(float)
+                if share is None:
+                    zero = got[i, c, 2 * p:2 * p + 2, 2 * q:2 * q + 2].numpy()
+                    assert np.count_nonzero(zero) == 1 and zero.sum() == pytest.approx(r_a[c, p, q])
+                    want[c, 2 * p:2 * p + 2, 2 * q:2 * q + 2] = zero
+                else:
+                    want[c, 2 * p:2 * p + 2, 2 * q:2 * q + 2] = share * r_a[c, p, q]
+        assert want.sum() == pytest.approx(r_a.sum(), rel=1e-10)  # nothing lost on the way
+        np.testing.assert_allclose(got[i].numpy(), want, rtol=1e-10, atol=1e-12)

@@ -283,7 +283,7 @@ def test_dimension_and_space_api_of_skopt():
     assert sp.is_partly_categorical and not sp.is_categorical and sp.n_constant_dimensions == 0
     assert sp.transformed_n_dims == 3 and len(sp.transformed_bounds) == 3
     sp.set_transformer("normalize")  # accepted; the encoding stays the model coordinate
-    with pytest.raises(ValueError, match="transform must be one of"):
+    with pytest.raises(ValueError, match="transform should be 'normalize' or 'identity'"):
         r.set_transformer("squash")
 
 
@@ -430,3 +430,122 @@ def test_asking_again_before_a_tell_gives_the_same_answer_as_in_skopt():
 def test_an_unknown_acquisition_is_refused_naming_the_accepted_ones():
     with pytest.raises(ValueError, match=r"acq_func must be one of \[.*'EIps'.*'MES'.*'PIps'.*\], got 'KG'"):
         Optimizer([(0.0, 1.0)], acq_func="KG")
+
+
+_PLOTS_AFTER_THE_RUN = """
+import sys
+import matplotlib
+matplotlib.use("Agg")
+from tuner import gp_minimize
+from tuner.space import Categorical, Integer, Real
+assert "skopt.space" not in sys.modules  # tuner itself does not import scikit-optimize
+f = lambda x: (x[0] - 0.3) ** 2 + 0.01 * (x[1] - 3) ** 2 + (0.0 if x[2] == "a" else 0.5)
+res = gp_minimize(f, [Real(0, 1, name="r"), Integer(1, 6, name="i"), Categorical(["a", "b"], name="c")],
+                  n_calls=8, n_initial_points=5, random_state=0, progress=False)
+from skopt.plots import plot_evaluations, plot_histogram, plot_objective, plot_objective_2D
+from skopt.space import Categorical as SkCategorical
+assert isinstance(res.space.dimensions[2], SkCategorical)
+plot_histogram(res, "c")
+plot_objective_2D(res, "r", "i", n_points=5, n_samples=10)
+plot_objective(res, plot_dims=["r", "c"], n_points=5, n_samples=10)
+plot_evaluations(res)
+print("drawn")
+"""
+
+
+def test_skopt_plots_imported_after_the_run_draw_a_tuner_result():
+    """``res.space`` is retyped when read: skopt's plots imported once the search is done
+    recognise its categories and index it by name (they failed with "'Space' object is not
+    subscriptable" and "could not convert string to float: 'a'")."""
+    pytest.importorskip("skopt.plots")
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-c", _PLOTS_AFTER_THE_RUN], capture_output=True,
+                         text=True, timeout=300, check=False)
+    assert out.returncode == 0 and "drawn" in out.stdout, out.stderr[-2000:]
+
+
+def test_a_space_is_looked_up_by_name_and_index_as_in_skopt():
+    from tuner.errors import SpaceError
+    from tuner.space import Categorical, Integer, Real, Space
+
+    sp = Space([Real(1, 2, name="a"), Integer(1, 100, name="b"), Categorical(["red", "blue"], name="c")])
+    assert sp["a"] == (0, sp.dimensions[0]) and sp[2] == (2, sp.dimensions[2])
+    assert sp["a", "c"] == sp[["a", 2]] == [(0, sp.dimensions[0]), (2, sp.dimensions[2])]
+    with pytest.raises(SpaceError, match=r"the names are \['a', 'b', 'c'\], got 'd'"):
+        sp["d"]
+    with pytest.raises(SpaceError, match="got 3"):
+        sp[3]
+
+
+def test_dimensions_answer_in_and_check_names_dtypes_and_distances_as_skopt():
+    from tuner.errors import SpaceError
+    from tuner.space import Categorical, Integer, Real
+
+    log = Real(1, 32, prior="log-uniform")
+    for v in (32.0, 31.999999999999999, np.float64(2.0)):
+        assert v in log and log.inverse_transform(log.transform([v])) in log
+    assert 33 not in log and "a" not in log and 11 not in Integer(1, 10) and 2.5 not in Integer(1, 10)
+    assert np.str_("a") in Categorical(["a", "b"]) and "z" not in Categorical(["a", "b"])
+    for name in (1, 1.0, True):
+        with pytest.raises(SpaceError, match=f"name must be a string or None, got {name!r}"):
+            Real(1, 2, name=name)
+    with pytest.raises(RuntimeError, match=r"compute distance for values within .* not 11 and 10"):
+        Integer(1, 10).distance(11, 10)
+    assert Integer(1, 10).distance(3, 10) == 7
+    # dtype: what rvs and inverse_transform return; by default Python numbers
+    assert Integer(1, 5, dtype="int32").rvs(4, random_state=0).dtype == np.int32
+    assert Real(0, 1, dtype=np.float32).inverse_transform([0.5]).dtype == np.float32
+    plain = Integer(1, 5, dtype=int).rvs(4, random_state=0)
+    assert isinstance(plain, list) and all(type(v) is int for v in plain)
+    with pytest.raises(SpaceError, match=r"dtype must be None or one of \('int'.*got 'float32'"):
+        Integer(1, 5, dtype="float32")
+    with pytest.raises(SpaceError, match=r"transform should be 'normalize' or 'identity'.*got 'onehot'"):
+        Real(0, 1, transform="onehot")
+
+
+def test_a_categorical_prior_is_honoured_in_draws_and_kept():
+    """scikit-optimize's ``prior`` of a category was accepted and ignored: the initial design
+    drew the categories evenly."""
+    from tuner.errors import SpaceError
+    from tuner.space import Categorical, Space, check_dimension
+
+    c = Categorical(["a", "b", "c"], prior=[0.8, 0.15, 0.05], name="kind")
+    draws = c.rvs(4000, random_state=0)
+    share = [draws.count(k) / len(draws) for k in "abc"]
+    assert share == pytest.approx([0.8, 0.15, 0.05], abs=0.02)
+    design = Space([c, (0.0, 1.0)]).rvs(400, random_state=1, method="sobol")
+    assert sum(p[0] == "a" for p in design) / 400 == pytest.approx(0.8, abs=0.02)
+    assert check_dimension(c.spec()) == c and c != Categorical(["a", "b", "c"], name="kind")
+    assert "prior=[0.8, 0.15, 0.05]" in repr(c)
+    for bad in ([0.5, 0.5], [0.5, 0.6, -0.1], [0.2, 0.2, 0.2], "abc"):
+        with pytest.raises(SpaceError, match="one probability >= 0 per category"):
+            Categorical(["a", "b", "c"], prior=bad)
+    sk = pytest.importorskip("skopt.space")
+    assert Space([sk.Categorical(["x", "y"], prior=[0.25, 0.75])]).dimensions[0].prior == [0.25, 0.75]
+
+
+def test_fixed_and_numpy_dimensions_and_a_space_from_yaml(tmp_path):
+    from tuner.errors import SpaceError
+    from tuner.space import Categorical, Space, check_dimension
+
+    fixed = check_dimension((23,))
+    assert isinstance(fixed, Categorical) and fixed.is_constant and fixed.categories == (23,)
+    flags = check_dimension(np.array([True, False]))
+    assert flags.categories == (True, False) and all(type(v) is bool for v in flags.categories)
+    with pytest.raises(SpaceError, match=r"has to be a list or tuple .* got '23'"):
+        check_dimension("23")
+    f = tmp_path / "space.yaml"
+    f.write_text("first: [{Real: {low: 0.0, high: 1.0}}]\n"
+                 "hpo:\n  - Real: {low: 1.0e-4, high: 1.0e-1, prior: log-uniform, name: lr}\n"
+                 "  - integer: {Low: 1, High: 4, name: layers}\n"
+                 "  - Categorical: {categories: [adam, sgd], name: opt}\n")
+    sp = Space.from_yaml(f, namespace="hpo")
+    assert sp.dimension_names == ["lr", "layers", "opt"] and sp.dimensions[0].prior == "log-uniform"
+    assert Space.from_yaml(f) == Space([(0.0, 1.0)])
+    with pytest.raises(SpaceError, match="no space named 'nope'; the file has \\['first', 'hpo'\\]"):
+        Space.from_yaml(f, namespace="nope")
+    f.write_text("- Reals: {low: 0, high: 1}\n")
+    with pytest.raises(SpaceError, match="each dimension is one of"):
+        Space.from_yaml(f)

@@ -1,7 +1,7 @@
 """Every LRP rule of ``explain`` against zennit on the same weights (issue 14, item 3).
 
     pip install --no-deps zennit==0.5.1     # it imports torchvision, which is stubbed here
-    python benchmarks/lrp_zennit.py [--eps 1e-6]
+    python benchmarks/lrp_zennit.py [--eps 1e-6] [--random K]
 
 Models (float64, random weights, batch-norm statistics randomised so that folding matters):
 the example CNN (Conv2d, BatchNorm2d, in-place ReLU, MaxPool2d, Dropout, Linear), a CNN that
@@ -29,6 +29,12 @@ largest ``|ours - zennit|`` over the largest ``|zennit|``, per model and composi
 with every batch norm's ``eps`` set to 0: zennit's batch-norm canonizer leaves the folded layer
 computing ``x / sqrt(1 + eps)`` instead of the identity, a relative change of about ``eps / 2``
 per layer (1e-5 with PyTorch's default), while ``explain.MergeBatchNorm`` keeps the function exact.
+``--random K``: K sequential CNNs drawn at random (:func:`random_cnn`), each on inputs without
+zeros and with zero pixels. Where an average pooling comes before the first layer and a window
+of zeros gives the first layer a zero input, the z-rule of the pooling is 0 / 0 for the relevance
+a first-layer rule (Flat, WSquare, ZBox) gave that input: ``explain`` spreads it over the window
+by the pooling's weights (it conserves), zennit's ``Norm`` drops it; those models have a column
+of their own.
 Models zennit cannot take as written get a twin with the same function (checked): its ``Sum``
 module for a residual addition or a sum over particles, since zennit's backward signal is the
 relevance itself, which a plain ``+`` would copy into both terms.
@@ -224,46 +230,120 @@ def composites(low: float, high: float, eps: float) -> dict[str, tuple[Callable,
     }
 
 
-def main() -> None:
-    import argparse
+def random_cnn(seed: int) -> nn.Module:
+    """A sequential CNN drawn at random (``--random``): two to four blocks of a convolution
+    (kernel 1-5, stride 1-2, dilation 1-2, zero/reflect/circular/replicate padding or "same",
+    grouped, with or without bias), then maybe a batch norm and a ReLU or LeakyReLU, or a max or
+    average pooling (also before any convolution), then two Linear layers; batch-norm eps 0."""
+    import random
 
-    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
-    ap.add_argument("--eps", type=float, default=1e-6, help="epsilon and stabiliser of every rule")
-    eps = ap.parse_args().eps
-    z = _zennit()
-    if z is None:
-        print("zennit not installed (pip install --no-deps zennit==0.5.1): nothing to compare")
-        return
+    rng = random.Random(seed)
+    c, size, layers = 1, 16, []
+    for _ in range(rng.choice([2, 3, 4])):
+        kind = rng.choice(["conv", "conv", "conv", "max", "avg"])
+        if kind == "conv":
+            k, s, d = rng.choice([1, 2, 3, 5]), rng.choice([1, 1, 2]), rng.choice([1, 1, 2])
+            pad = rng.choice([0, 1, 2, "same"]) if s == 1 else rng.choice([0, 1])
+            mode = rng.choice(["zeros", "zeros", "reflect", "circular", "replicate"])
+            out = rng.choice([2, 4, 6])
+            groups = rng.choice([1, 2]) if c % 2 == 0 and out % 2 == 0 else 1
+            new = size if pad == "same" else (size + 2 * int(pad) - d * (k - 1) - 1) // s + 1
+            if new < 2:
+                continue
+            if (d * (k - 1) + 1) // 2 + 1 >= size if pad == "same" else int(pad) >= size:
+                mode = "zeros"  # reflection and its kin need the padding inside the input
+            layers.append(nn.Conv2d(c, out, k, stride=s, padding=pad, dilation=d, groups=groups,
+                                    bias=rng.random() < 0.7, padding_mode=mode))
+            if rng.random() < 0.6:
+                layers.append(nn.BatchNorm2d(out))
+            layers.append(nn.LeakyReLU(0.1) if rng.random() < 0.3 else nn.ReLU())
+            c, size = out, new
+        elif size >= 4:
+            layers.append(nn.MaxPool2d(2) if kind == "max" else nn.AvgPool2d(2))
+            size //= 2
+    layers += [nn.Flatten(), nn.Linear(c * size * size, 8), nn.ReLU(), nn.Linear(8, 1), nn.Flatten(0)]
+    model = _randomise(nn.Sequential(*layers), seed)
+    for m in model.modules():
+        if isinstance(m, nn.modules.batchnorm._BatchNorm):
+            m.eps = 0.0
+    return model
+
+
+def compare(model: nn.Module, twin: nn.Module, x: torch.Tensor, pairs: list | None,
+            eps: float) -> dict[str, float]:
+    """composite -> max abs(ours - zennit) / max abs(zennit) on ``x``."""
     from zennit.attribution import Gradient
     from zennit.canonizers import NamedMergeBatchNorm, SequentialMergeBatchNorm
 
     import explain as ex
 
-    ms = models()
+    out = {}
+    for cname, (ours, theirs) in composites(float(x.min()), float(x.max()), eps).items():
+        canon = [NamedMergeBatchNorm(pairs)] if pairs else [SequentialMergeBatchNorm()]
+        mine = ex.lrp(model, x, ours(), batch_size=None)
+        assert torch.allclose(model(x), twin(x), rtol=1e-12, atol=1e-12)
+        xz = x.clone().requires_grad_(True)
+        with Gradient(model=twin, composite=theirs(canon)) as attributor:
+            _, ref = attributor(xz, attr_output=lambda out: out.detach())  # relevance f(x)
+        out[cname] = float((mine - ref).abs().max()) / max(float(ref.abs().max()), 1e-300)
+    return out
+
+
+def main() -> None:
+    import argparse
+
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawTextHelpFormatter)
+    ap.add_argument("--eps", type=float, default=1e-6, help="epsilon and stabiliser of every rule")
+    ap.add_argument("--random", type=int, default=0, metavar="K",
+                    help="instead: K random sequential CNNs (seeds 0..K-1, random_cnn), the largest "
+                         "difference per composite over them")
+    a = ap.parse_args()
+    eps = a.eps
+    if _zennit() is None:
+        print("zennit not installed (pip install --no-deps zennit==0.5.1): nothing to compare")
+        return
+    if a.random:
+        # three columns: inputs without zeros; with zero pixels (as in jet images) where no average
+        # pooling comes before the first layer; and where one does (see the module doc)
+        worst: dict[str, list[tuple[float, int]]] = {}
+        for seed in range(a.random):
+            model = random_cnn(seed)
+            x = torch.rand((6, 1, 16, 16), generator=torch.Generator().manual_seed(seed),
+                           dtype=torch.float64) + 0.01
+            first = next(i for i, m in enumerate(model) if isinstance(m, (nn.Conv2d, nn.Linear)))
+            avg_first = any(isinstance(m, nn.AvgPool2d) for m in list(model)[:first])
+            zeros = x.clone()
+            zeros[:, :, :, :4] = 0
+            for col, inputs in ((0, x), (2 if avg_first else 1, zeros)):
+                for cname, d in compare(model, model, inputs, None, eps).items():
+                    cell = worst.setdefault(cname, [(-1.0, -1)] * 3)
+                    if d > cell[col][0]:
+                        cell[col] = (d, seed)
+        print(f"\n{a.random} random CNNs (random_cnn), epsilon and stabiliser {eps:g}, batch-norm eps 0;"
+              f" largest max abs(ours - zennit) / max abs(zennit) (at seed)\n")
+        print("| composite | inputs without zeros | zero pixels | zero pixels, average pooling before "
+              "the first layer |")
+        print("|---|---:|---:|---:|")
+        for cname, cells in worst.items():
+            print(f"| {cname} | " + " | ".join("-" if s_ < 0 else f"{d:.1e} ({s_})" for d, s_ in cells)
+                  + " |")
+        return
     rows = []
-    for mname, (model, twin, x, pairs) in ms.items():
-        low, high = float(x.min()), float(x.max())
-        for cname, (ours, theirs) in composites(low, high, eps).items():
-            diffs = []
-            for bn_eps in (None, 0.0):  # as built, and with batch-norm eps 0 (see the module doc)
-                for m in (*model.modules(), *twin.modules()):
-                    if isinstance(m, nn.modules.batchnorm._BatchNorm):
-                        m.eps = 1e-5 if bn_eps is None else bn_eps
-                canon = [NamedMergeBatchNorm(pairs)] if pairs else [SequentialMergeBatchNorm()]
-                mine = ex.lrp(model, x, ours(), batch_size=None)
-                assert torch.allclose(model(x), twin(x), rtol=1e-12, atol=1e-12)
-                xz = x.clone().requires_grad_(True)
-                with Gradient(model=twin, composite=theirs(canon)) as attributor:
-                    _, ref = attributor(xz, attr_output=lambda out: out.detach())  # relevance f(x)
-                diffs.append(float((mine - ref).abs().max()) / max(float(ref.abs().max()), 1e-300))
-            rows.append((mname, cname, *diffs))
+    for mname, (model, twin, x, pairs) in models().items():
+        diffs: list[dict[str, float]] = []
+        for bn_eps in (None, 0.0):  # as built, and with batch-norm eps 0 (see the module doc)
+            for m in (*model.modules(), *twin.modules()):
+                if isinstance(m, nn.modules.batchnorm._BatchNorm):
+                    m.eps = 1e-5 if bn_eps is None else bn_eps
+            diffs.append(compare(model, twin, x, pairs, eps))
+        rows += [(mname, cname, diffs[0][cname], diffs[1][cname]) for cname in diffs[0]]
     print(f"\nepsilon and stabiliser {eps:g}\n")
     print("| model | composite | max abs(ours - zennit) / max abs(zennit) | the same, batch-norm eps 0 |")
     print("|---|---|---:|---:|")
     for m, c, d, d0 in rows:
         print(f"| {m} | {c} | {d:.1e} | {d0:.1e} |")
-    worst = max(rows, key=lambda r: r[3])
-    print(f"\nworst with batch-norm eps 0: {worst[0]}, {worst[1]}: {worst[3]:.1e}")
+    worst_row = max(rows, key=lambda r: r[3])
+    print(f"\nworst with batch-norm eps 0: {worst_row[0]}, {worst_row[1]}: {worst_row[3]:.1e}")
 
 
 if __name__ == "__main__":

@@ -9,6 +9,9 @@ pytest, and the table shows, per file, how many tests pass with each. Tests that
 swapped names (skopt's own kernels and learners alone) pass or fail the same way in both copies.
 
     python benchmarks/skopt_suite.py /path/to/scikit-optimize [--files test_gp_opt test_optimizer]
+
+``--space`` also imports ``Space``, ``Real``, ``Integer``, ``Categorical`` and ``check_dimension``
+from ``tuner.space`` (run it with ``--files test_space``: skopt's tests of its space classes).
 """
 
 from __future__ import annotations
@@ -32,6 +35,10 @@ SWAPS = [(r"^from skopt import gp_minimize$", "from tuner import gp_minimize"),
 #: (sessions before 39 swapped the two names above only)
 MORE_SWAPS = [(rf"^from skopt import {name}$", f"from tuner import {name}")
               for name in ("forest_minimize", "gbrt_minimize", "dummy_minimize")]
+#: ``--space``: the space classes too, from ``tuner.space`` (is it a superset of skopt's?)
+SPACE_SWAPS = [(rf"^from skopt\.space import {name}$", f"from tuner.space import {name}")
+               for name in ("Space", "Real", "Integer", "Categorical")] + [
+    (r"^from skopt\.space import check_dimension as", "from tuner.space import check_dimension as")]
 
 
 def run(folder: Path, name: str) -> dict[str, str]:
@@ -56,6 +63,8 @@ def main() -> None:
     ap.add_argument("--files", nargs="+", default=FILES)
     ap.add_argument("--gp-names-only", action="store_true",
                     help="swap gp_minimize and Optimizer only (not forest/gbrt/dummy_minimize)")
+    ap.add_argument("--space", action="store_true",
+                    help="also take the space classes from tuner.space")
     ap.add_argument("--tuner-only", action="store_true",
                     help="run only the swapped copies (the skopt column then reads '-')")
     a = ap.parse_args()
@@ -66,7 +75,8 @@ def main() -> None:
         for name in a.files:
             text = (src / f"{name}.py").read_text()
             swapped = text
-            for pat, rep in SWAPS + ([] if a.gp_names_only else MORE_SWAPS):
+            for pat, rep in (SWAPS + ([] if a.gp_names_only else MORE_SWAPS)
+                             + (SPACE_SWAPS if a.space else [])):
                 swapped = re.sub(pat, rep, swapped, flags=re.M)
             results = {}
             sides = (("tuner", swapped),) if a.tuner_only else (("skopt", text), ("tuner", swapped))

@@ -160,13 +160,7 @@ def lrp(
                 (back,) = torch.autograd.grad(a, xb, zeros[0], retain_graph=True, allow_unused=True)
                 if back is not None:
                     rel = rel + back
-        for r in composite.sink:
-            if r.numel() != rel.numel():
-                raise ExplainError(
-                    f"the first-layer rule {composite.first!r} needs a first layer that sees the "
-                    f"input element for element; its input has shape {tuple(r.shape)}, the "
-                    f"model's {tuple(xb.shape)}"
-                )
+        for r in composite.sink:  # a first layer on the input, element for element (same size)
             rel = rel + r.reshape(rel.shape)
         return rel.detach()
 

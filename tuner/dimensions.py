@@ -30,8 +30,7 @@ NUMERIC_TRANSFORMS = ("normalize", "identity")
 SKOPT_TRANSFORMS = (*NUMERIC_TRANSFORMS, "onehot", "label", "string")
 
 
-def _check_transform(transform: Any, label: str, allowed: tuple[str, ...] = NUMERIC_TRANSFORMS,
-                     ) -> None:
+def _check_transform(transform: Any, label: str, allowed: tuple[str, ...]) -> None:
     """scikit-optimize's ``transform`` argument: one of its names for the kind of dimension
     (the encoding stays ours)."""
     if transform is not None and transform not in allowed:
@@ -276,7 +275,8 @@ class Real(_Numeric):
 
     def __init__(self, low: float, high: float, prior: str = "uniform", base: float = 10,
                  transform: str | None = None, name: str | None = None, dtype: Any = None) -> None:
-        _check_transform(transform, f"Real dimension{'' if name is None else f' {name!r}'}")
+        _check_transform(transform, f"Real dimension{'' if name is None else f' {name!r}'}",
+                         self.transforms)
         super().__init__(low, high, prior, base, name, kind="Real", dtype=dtype)
         self.low, self.high = float(low), float(high)
 
@@ -314,7 +314,7 @@ class Integer(_Numeric):
     def __init__(self, low: int, high: int, prior: str = "uniform", base: float = 10,
                  transform: str | None = None, name: str | None = None, dtype: Any = None) -> None:
         label = f"Integer dimension{'' if name is None else f' {name!r}'}"
-        _check_transform(transform, label)
+        _check_transform(transform, label, self.transforms)
         for v in (low, high):
             if not (_is_number(v) and float(v) == int(v)):
                 raise SpaceError(f"{label}: bounds must be integers, got low={low!r}, high={high!r}")
@@ -388,7 +388,7 @@ class Categorical(Dimension):
         _check_name(name, "Categorical")
         cats = [c.item() if isinstance(c, np.generic) else c for c in categories]
         label = f"Categorical dimension{'' if name is None else f' {name!r}'}"
-        _check_transform(transform, label, SKOPT_TRANSFORMS)
+        _check_transform(transform, label, self.transforms)
         if not cats:
             raise SpaceError(f"{label}: needs at least one category, got {cats!r}")
         if len({repr(c) for c in cats}) != len(cats):

@@ -61,7 +61,7 @@ def build_result(opt: Any, specs: dict[str, Any] | None = None,
         res.x, res.fun = res.x_iters[i], float(res.func_vals[i])
     else:
         res.x, res.fun = None, float("nan")
-    res.space = skopt_typed(opt.space)  # also a skopt Space when scikit-optimize is in use
+    res.space = opt.space  # read as a skopt Space too once scikit-optimize is in use (TunerResult)
     res.specs = specs or opt.specs
     res.models = opt.surrogate.views(opt.noise)
     if getattr(opt, "per_second", False):  # EIps / PIps: scikit-optimize's log_time

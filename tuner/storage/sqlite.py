@@ -89,7 +89,8 @@ class Study(Storage):
                                    "nothing was changed in it")
             self._db.execute("PRAGMA journal_mode=WAL")
             self._db.execute("PRAGMA synchronous=NORMAL")
-            self._db.executescript(_SCHEMA)
+            if create:
+                self._create(space, meta)
             if self._db.execute("PRAGMA quick_check").fetchone()[0] != "ok":
                 raise sqlite3.DatabaseError("integrity check failed")
         except (sqlite3.Error, StorageError) as exc:
@@ -99,16 +100,30 @@ class Study(Storage):
             raise StorageError(f"{self.path} is not a usable study file: {exc}") from None
         stored = self.get_meta("space")
         if stored is None:
-            if not create:
-                raise StorageError(f"{self.path} is not a study: it records no search space")
-            self.set_meta("space", space.spec())
-            self.set_meta("created", time.time())
-            for k, v in (meta or {}).items():
-                self.set_meta(k, v)
+            raise StorageError(f"{self.path} is not a study: it records no search space")
         elif Space.from_spec(stored) != space:
             diff = _space_diff(Space.from_spec(stored), space)
             raise StorageError(f"study {self.path} was created for a different search space ({diff}); "
                                "use a new storage path")
+
+    def _create(self, space: Space, meta: dict[str, Any] | None) -> None:
+        """Write the tables, the space and the metadata in one transaction, if not there yet.
+
+        A reader opening the file meanwhile (a notebook, ``report``, a resume) sees either no
+        study or a whole one, never the tables without the space; a kill loses the whole attempt.
+        """
+        self._db.execute("BEGIN IMMEDIATE")
+        try:
+            for statement in filter(str.strip, _SCHEMA.split(";")):
+                self._db.execute(statement)
+            if self._db.execute("SELECT 1 FROM meta WHERE key = 'space'").fetchone() is None:
+                rows = {"space": space.spec(), "created": time.time(), **(meta or {})}
+                self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
+                                     [(k, json.dumps(v)) for k, v in rows.items()])
+            self._db.execute("COMMIT")
+        except BaseException:
+            self._db.execute("ROLLBACK")
+            raise
 
     def _sql(self, sql: str, args: tuple[Any, ...] = ()) -> sqlite3.Cursor:
         """Run one statement; a damaged or read-only file is a :class:`StorageError`."""

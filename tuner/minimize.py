@@ -83,9 +83,12 @@ def _as_callbacks(callback: Callback | Iterable[Callback] | None) -> list[Callba
     return cbs
 
 
-def _check_arguments(xi: Any, n_calls: Any, n_points: Any, n_restarts_optimizer: Any,
+def _check_arguments(func: Any, xi: Any, n_calls: Any, n_points: Any, n_restarts_optimizer: Any,
                      exploit_last: Any, x0: Any, y0: Any) -> None:
     """The rules of :func:`gp_minimize`'s own arguments (the optimiser checks the others)."""
+    if not callable(func):
+        raise TunerError(f"func must be callable (the objective: called with one point, a list of "
+                         f"values, it returns a number), got {func!r}")
     if xi is not None and (isinstance(xi, bool) or not isinstance(xi, (int, float)) or not xi >= 0):
         raise TunerError(f"xi must be a number >= 0 (or None for no margin), got {xi!r}")
     if not is_whole(n_calls) or n_calls < 1:
@@ -199,7 +202,7 @@ class _Run:
             pool, n_par, owned = make_executor(executor, n_jobs)
 
         self.bar = tqdm(total=self.n_calls, initial=min(self.opt.n_evaluated, self.n_calls),
-                        disable=not progress, desc="gp_minimize", unit="eval", dynamic_ncols=True)
+                        disable=not progress, desc=self.specs["function"], unit="eval", dynamic_ncols=True)
         try:
             run_trials(self.opt,
                        lambda t: pool.submit(run_objective, self.func, t.x, self.call_kwargs(t)),
@@ -210,6 +213,21 @@ class _Run:
             self.bar.close()
             if owned:
                 pool.shutdown(wait=False)
+
+
+def _function_name(base_estimator: Any) -> str:
+    """The scikit-optimize function a run with ``base_estimator`` is (its ``specs`` and progress
+    bar name it): random search, gradient-boosted trees, a forest, or the GP."""
+    name = type(base_estimator).__name__
+    spelled = base_estimator.upper() if isinstance(base_estimator, str) else None
+    if spelled == "DUMMY":
+        return "dummy_minimize"
+    if spelled == "GBRT" or "GradientBoosting" in name:
+        return "gbrt_minimize"
+    if spelled in ("RF", "ET") or (spelled is None and base_estimator is not None
+                                   and name != "GaussianProcessRegressor"):
+        return "forest_minimize"
+    return "gp_minimize"
 
 
 def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any = None,
@@ -306,12 +324,12 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
     Raises:
         TunerError: bad arguments (see the message); errors of ``callback`` propagate.
     """
-    _check_arguments(xi, n_calls, n_points, n_restarts_optimizer, exploit_last, x0, y0)
+    _check_arguments(func, xi, n_calls, n_points, n_restarts_optimizer, exploit_last, x0, y0)
     if n_random_starts is not None:
         warnings.warn("n_random_starts is deprecated in scikit-optimize; use n_initial_points",
                       DeprecationWarning, stacklevel=2)
         n_initial_points = n_random_starts
-    specs = {"function": "gp_minimize",
+    specs = {"function": _function_name(base_estimator),
              "args": {"func": func, "dimensions": dimensions, "n_calls": n_calls,
                       "n_initial_points": n_initial_points,
                       "initial_point_generator": initial_point_generator, "acq_func": acq_func,

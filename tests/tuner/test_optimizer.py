@@ -243,6 +243,9 @@ def test_bad_options_raise():
         gp_minimize(quad, [(0.0, 1.0), (0.0, 1.0)], n_calls=True)
     with pytest.raises(EvaluationError, match="needs objective values > 0"):
         Optimizer([(0.0, 1.0)], y_warp="log").tell([0.5], -1.0)
+    # an objective that cannot be called is refused at once (it ran n_calls failed evaluations)
+    with pytest.raises(TunerError, match=r"func must be callable \(the objective.*\), got 5"):
+        gp_minimize(5, [(0.0, 1.0)], n_calls=12)
 
 
 @pytest.mark.parametrize(("kwargs", "match"), [

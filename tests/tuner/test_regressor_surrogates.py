@@ -147,6 +147,22 @@ def test_tree_minimisers_return_skopt_results():
         forest_minimize(bowl, SPACE, base_estimator="GP", n_calls=5)
 
 
+@pytest.mark.parametrize("run, name", [
+    (lambda **kw: forest_minimize(bowl, SPACE, n_calls=5, n_initial_points=3, n_points=100, **kw),
+     "forest_minimize"),
+    (lambda **kw: gbrt_minimize(bowl, SPACE, n_calls=5, n_initial_points=3, n_points=100, **kw),
+     "gbrt_minimize"),
+    (lambda **kw: dummy_minimize(bowl, SPACE, n_calls=5, **kw), "dummy_minimize"),
+    (lambda **kw: gp_minimize(bowl, SPACE, n_calls=5, n_initial_points=3, **kw), "gp_minimize")])
+def test_each_minimiser_names_itself_during_the_run(run, name, capsys):
+    """Callbacks see the function that runs in ``res.specs`` and the progress bar names it
+    (forest, gbrt and dummy runs were labelled gp_minimize until their end)."""
+    seen = []
+    res = run(random_state=0, progress=True, callback=lambda r: seen.append(r.specs["function"]))
+    assert seen == [name] * 5 and res.specs["function"] == name
+    assert f"{name}: 100%" in capsys.readouterr().err
+
+
 def test_dummy_minimize_is_random_search_with_x0():
     res = dummy_minimize(bowl, SPACE, n_calls=9, x0=[[0.0, 0.0], [1.0, 1.0]], random_state=4,
                          progress=False)

@@ -84,6 +84,12 @@ def _print_result(res: TuneResult, out: str, truth: dict[str, float] | None = No
                f"{v['tune']['chi2']:.1f} +- {v['tune']['chi2_sd']:.2g}, default "
                f"{v['default']['chi2']:.1f} +- {v['default']['chi2_sd']:.2g} ({v['tune']['nbins']} "
                "bins; +- the Monte Carlo spread of each chi2 from seed to seed)")
+    if res.validation.closure_missed:
+        click.echo(f"warning: closure missed: the tune validates at {v['tune']['chi2']:.1f}, "
+                   f"{res.validation.closure_excess_sds:.1f} of its Monte Carlo spread above the "
+                   f"{res.validation.expected_at_truth:.0f} the truth itself scores (pseudo-data and "
+                   "validation both drawn at one point): it describes the pseudo-data measurably worse "
+                   "than the truth, whatever its pulls say; a larger budget or another seed may find it")
     if res.at_edge:
         click.echo(f"warning: at the edge of their range: {', '.join(res.at_edge)}")
     if not v["tune_better_than_default"]:

@@ -259,6 +259,9 @@ def _counts(d: dict[str, Any], cfg: TuneConfig, where: str) -> None:
     for k in ("events", "budget", "seed"):
         if k in d:
             setattr(cfg, k, _num(d, k, int, 1 if k != "seed" else 0, where))
+    if cfg.budget < 2:
+        raise ConfigError(f"{where}: budget must be >= 2 (the tune is recommended from a surrogate "
+                          f"fitted to the evaluations; one evaluation gives none), got {cfg.budget}")
     for k in ("initial", "batch", "validation_events"):
         if d.get(k) is not None:
             setattr(cfg, k, _num(d, k, int, 1, where))
@@ -325,7 +328,7 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
         if a not in ANALYSES:
             raise ConfigError(f"{where}: unknown analysis {a!r}; known: {sorted(ANALYSES)}")
     cfg.preset = d.get("preset", cfg.preset)
-    if cfg.preset is not None and cfg.preset not in PRESETS:
+    if cfg.preset is not None and (not isinstance(cfg.preset, str) or cfg.preset not in PRESETS):
         raise ConfigError(f"{where}: preset must be one of {sorted(PRESETS)}, got {cfg.preset!r}")
     cfg.fixed = dict(_mapping(d, "fixed", where))
     fixed_names = {str(k).lower() for k in cfg.fixed}  # Pythia's setting names ignore case

@@ -85,6 +85,16 @@ def _validation_table(v: dict[str, Any]) -> str:
     if v.get("resolved") is False:
         note += (" <b>Here it is not: tune and default lie within twice the spread of their "
                  "difference; more validation events would tell them apart.</b>")
+    closure = v.get("closure")
+    if closure:  # a closure: the tune against what the truth itself scores
+        z = closure.get("excess_sds")
+        where = "" if z is None else f", {_num(z, 2)} of its Monte Carlo sd above it"
+        note += (f" Closure: the truth itself is expected to score about "
+                 f"{_num(closure['expected_at_truth'], 4)}{where}"
+                 + ("; <b>the closure is missed: the tune describes the pseudo-data measurably worse "
+                    "than the truth does, whatever its pulls say.</b>" if closure.get("missed")
+                    else "; within the rule, as the truth would validate.")
+                 + f" ({_e(closure.get('rule', ''))})")
     note += "</p>"
     return note + _table(["histogram", "chi2 at the tune", "chi2 at Pythia's default"], rows)
 

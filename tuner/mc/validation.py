@@ -10,16 +10,29 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from tuner.mc.analyses import Fills
+from tuner.mc.chi2 import histogram_weight
 from tuner.mc.runs import generate_chunks
 from tuner.mc.setup import TuneSetup
 
-__all__ = ["MIN_JACKKNIFE_CHUNKS", "RESOLVED_SDS", "ScoredRun", "Validation", "chi2_spread", "validate"]
+__all__ = ["CLOSURE_RULE", "CLOSURE_SDS", "MIN_JACKKNIFE_CHUNKS", "RESOLVED_SDS", "ScoredRun", "Validation",
+           "chi2_spread", "validate"]
 
 #: the fewest chunks for the jackknife of a validation chi2's spread (:func:`chi2_spread`)
 MIN_JACKKNIFE_CHUNKS = 8
 #: how many standard deviations of the difference a validation must show to tell tune and
 #: default apart (:attr:`Validation.resolved`)
 RESOLVED_SDS = 2.0
+#: how many of its Monte Carlo standard deviations a closure tune's validation chi2 may lie above
+#: what the truth itself scores before the closure is reported as missed
+#: (:attr:`Validation.closure_missed`)
+CLOSURE_SDS = 2.0
+#: the rule written into summary.json
+CLOSURE_RULE = ("in a closure, pseudo-data and validation are independent samples of one point; at the "
+                "truth the chi2 (both errors in each denominator) is expected to be the bins' weighted "
+                "count (less with a model-error floor); a tune whose validation chi2 lies more than "
+                f"{CLOSURE_SDS:g} of its Monte Carlo standard deviations above that count describes the "
+                "pseudo-data measurably worse than the truth does: it has missed the truth, whatever "
+                "its pulls say")
 #: offset of the validation seed from the study seed (independent of every evaluation's seed)
 VALIDATION_SEED_OFFSET = 7_777_777
 
@@ -50,6 +63,25 @@ class Validation:
     seed: int
     tune: ScoredRun
     default: ScoredRun
+    #: in a closure, what the truth itself is expected to score: the weighted count of the bins
+    #: (``None`` against measured data)
+    expected_at_truth: float | None = None
+
+    @property
+    def closure_excess_sds(self) -> float | None:
+        """In a closure, how many of its Monte Carlo standard deviations the tune's validation
+        chi2 lies above :attr:`expected_at_truth` (``None`` otherwise or without a spread)."""
+        sd = self.tune.chi2_sd
+        if self.expected_at_truth is None or not sd > 0:
+            return None
+        return (self.tune.chi2 - self.expected_at_truth) / sd
+
+    @property
+    def closure_missed(self) -> bool:
+        """Whether a closure tune validates more than :data:`CLOSURE_SDS` standard deviations
+        above what the truth scores (:data:`CLOSURE_RULE`)."""
+        z = self.closure_excess_sds
+        return z is not None and z > CLOSURE_SDS
 
     @property
     def tune_better_than_default(self) -> bool:
@@ -69,10 +101,15 @@ class Validation:
         return not abs(self.tune.chi2 - self.default.chi2) < RESOLVED_SDS * self.difference_sd
 
     def to_dict(self) -> dict[str, Any]:
-        return {"events": self.events, "seed": self.seed, "tune": self.tune.to_dict(),
-                "default": self.default.to_dict(), "difference_sd": self.difference_sd,
-                "resolved": self.resolved,
-                "tune_better_than_default": self.tune_better_than_default}
+        out = {"events": self.events, "seed": self.seed, "tune": self.tune.to_dict(),
+               "default": self.default.to_dict(), "difference_sd": self.difference_sd,
+               "resolved": self.resolved,
+               "tune_better_than_default": self.tune_better_than_default}
+        if self.expected_at_truth is not None:
+            out["closure"] = {"expected_at_truth": self.expected_at_truth,
+                              "excess_sds": self.closure_excess_sds, "missed": self.closure_missed,
+                              "rule": CLOSURE_RULE}
+        return out
 
 
 def chi2_spread(setup: TuneSetup, chunks: list[Fills]) -> tuple[float, str]:
@@ -107,6 +144,7 @@ def validate(setup: TuneSetup, best: dict[str, float], workers: int = 1,
     n = cfg.validation_events or 4 * cfg.events
     seed = cfg.seed + VALIDATION_SEED_OFFSET
     runs = {}
+    expected = None
     bar = tqdm(total=2 * n, desc="validation", unit="ev", unit_scale=True, disable=not progress)
     for i, (label, point) in enumerate((("tune", best), ("default", {}))):
         chunks = generate_chunks(setup.spec(point), n, seed, n_workers=workers,
@@ -114,7 +152,9 @@ def validate(setup: TuneSetup, best: dict[str, float], workers: int = 1,
         fills = Fills.merge(chunks)
         c = setup.score(fills)
         sd, how = chi2_spread(setup, chunks)
+        if cfg.closure is not None:
+            expected = sum(histogram_weight(k, cfg.weights) * nb for k, (_, nb) in c.per_hist.items())
         runs[label] = ScoredRun(c.total, c.nbins, {k: v[0] for k, v in c.per_hist.items()}, fills,
                                 chi2_sd=sd, chi2_sd_method=how)
     bar.close()
-    return Validation(n, seed, runs["tune"], runs["default"])
+    return Validation(n, seed, runs["tune"], runs["default"], expected)

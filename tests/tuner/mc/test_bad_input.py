@@ -71,6 +71,9 @@ def _base(**change):
     ({"scouting": {"start_events": 100, "ramp": -1}}, r"scouting: ramp must be >= 1, got -1"),
     ({"scouting": {"start_events": True}}, r"scouting must be \{start_events: N\}"),
     ({"scouting": {"start_events": 100, "ramp": 5}}, r"scouting: ramp .* must be <= budget \(4\), got 5"),
+    ({"budget": 1}, r"budget must be >= 2 \(the tune is recommended from a surrogate fitted to the "
+                    r"evaluations; one evaluation gives none\), got 1"),
+    ({"preset": ["ee_Z_hadrons_91.2"]}, r"preset must be one of \[.*\], got \['ee_Z_hadrons_91.2'\]"),
     # the generator's beams against the analyses' (Rivet's Beams and Energies)
     ({"preset": "pp_QCD_jets_13TeV"}, r"analysis ALEPH_1996_S3486095 measured collisions of beams "
                                       r"\[11, -11\] \(PDG ids\), but the generator collides "

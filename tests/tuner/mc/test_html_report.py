@@ -102,6 +102,19 @@ def test_the_report_says_when_the_validation_does_not_tell_tune_and_default_apar
     assert ("tune and default lie within twice the spread of their difference" in text) is not resolved
 
 
+@pytest.mark.parametrize("missed", [False, True])
+def test_the_report_gives_a_closures_verdict_against_what_the_truth_scores(tuned, missed):
+    path = tuned / "summary.json"
+    summary = json.loads(path.read_text())
+    closure = summary["validation"]["closure"]  # the embedded default is a closure
+    assert closure["expected_at_truth"] == summary["validation"]["tune"]["nbins"]
+    closure["missed"] = missed
+    path.write_text(json.dumps(summary))
+    text = write_html_report(tuned).read_text()
+    assert ("<b>the closure is missed" in text) is missed
+    assert ("within the rule, as the truth would validate" in text) is not missed
+
+
 def test_the_report_flags_a_setting_quoted_at_pythias_floor(tuned):
     path = tuned / "summary.json"
     summary = json.loads(path.read_text())

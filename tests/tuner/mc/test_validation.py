@@ -8,10 +8,19 @@ import numpy as np
 import pytest
 
 from tuner.mc.analyses import Fills
+from tuner.mc.cli import _print_result
 from tuner.mc.config import default_config
+from tuner.mc.recommend import TuneResult
 from tuner.mc.runs import generate, generate_chunks
-from tuner.mc.setup import prepare
-from tuner.mc.validation import MIN_JACKKNIFE_CHUNKS, ScoredRun, Validation, chi2_spread
+from tuner.mc.setup import make_pseudodata, prepare
+from tuner.mc.validation import (
+    CLOSURE_SDS,
+    MIN_JACKKNIFE_CHUNKS,
+    ScoredRun,
+    Validation,
+    chi2_spread,
+    validate,
+)
 
 
 @pytest.fixture(scope="module")
@@ -72,3 +81,48 @@ def test_a_difference_within_twice_its_spread_is_not_resolved():
     assert not near.to_dict()["resolved"]
     unknown = Validation(1000, 1, _run(100.0, float("nan")), _run(101.0, 4.0))
     assert unknown.resolved  # no spread quoted: judged as before
+
+
+def test_a_closure_validation_far_above_what_the_truth_scores_is_a_miss():
+    """In a closure the truth scores about the bins' weighted count; a validation more than
+    CLOSURE_SDS of its spread above it is reported missed, in summary.json and by the CLI."""
+    def closure(chi2: float, sd: float, expected: float | None = 50.0) -> Validation:
+        return Validation(1000, 1, _run(chi2, sd), _run(500.0, 20.0), expected)
+
+    assert closure(50.0 + 2.1 * 5, 5.0).closure_missed
+    inside = closure(50.0 + 1.9 * 5, 5.0)
+    assert not inside.closure_missed and inside.closure_excess_sds == pytest.approx(1.9)
+    d = closure(80.0, 5.0).to_dict()["closure"]
+    assert d["missed"] is True and d["excess_sds"] == pytest.approx(6.0) and d["expected_at_truth"] == 50
+    assert "whatever its pulls say" in d["rule"] and f"{CLOSURE_SDS:g} of its" in d["rule"]
+    assert not closure(80.0, float("nan")).closure_missed  # no spread, no verdict
+    measured = closure(80.0, 5.0, expected=None)
+    assert "closure" not in measured.to_dict() and not measured.closure_missed
+
+
+@pytest.mark.parametrize("missed", [False, True])
+def test_the_cli_warns_of_a_missed_closure_only_when_it_is_one(missed, capsys):
+    v = Validation(1000, 1, _run(80.0 if missed else 55.0, 5.0), _run(500.0, 20.0), 50.0)
+    res = TuneResult(best={"StringZ:aLund": 0.9}, uncertainties={"StringZ:aLund": 0.01},
+                     chi2_surrogate=40.0, chi2_best_evaluated=45.0, at_edge=[], validation=v)
+    _print_result(res, "out", {"StringZ:aLund": 0.91})
+    out = capsys.readouterr().out
+    assert ("warning: closure missed: the tune validates at 80.0, 6.0 of its Monte Carlo spread "
+            "above the 50 the truth itself scores" in out) is missed
+    assert "pull -1.00" in out
+
+
+def test_validating_a_closure_at_its_truth_passes_and_far_from_it_misses():
+    """Real events: pseudo-data of 10k events at the embedded truth; 4000 validation events at
+    the truth stay within the rule, at a point far from it do not."""
+    cfg = default_config()
+    cfg.closure["events"], cfg.validation_events, cfg.seed = 10_000, 4000, 8
+    setup = prepare(cfg)
+    setup.data = make_pseudodata(setup)
+    at_truth = validate(setup, cfg.closure["truth"])
+    assert at_truth.expected_at_truth == sum(setup.data[k].nbins for k in setup.keys)
+    assert not at_truth.closure_missed and abs(at_truth.closure_excess_sds) < CLOSURE_SDS
+    far = validate(setup, {"StringZ:aLund": 0.5, "TimeShower:alphaSvalue": 0.14})
+    assert far.closure_missed and far.to_dict()["closure"]["missed"] is True
+    cfg.closure = None  # measured data: no expectation, no verdict
+    assert validate(prepare(cfg), {}).expected_at_truth is None

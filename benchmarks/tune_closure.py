@@ -333,15 +333,20 @@ def main() -> None:
 
 def _tables(rows: list[dict], strategies: list[str]) -> None:
     """The per-truth table and the per-strategy summary of ``rows`` (printed)."""
+    from tuner.mc.validation import CLOSURE_SDS
     rows.sort(key=lambda r: (r["truth"], r["strategy"]))
     print("\n| truth | strategy | max error / range (as Pythia runs) | as given | max abs pull | "
-          "evaluations to 5% | validation chi2 / bins |")
+          "evaluations to 5% | validation chi2 / bins (sd above; the closure rule) |")
     print("|---|---|---|---|---|---|---|")
     for r in rows:
         given = r.get("max_err_given")
+        sd = r.get("validation_chi2_sd")
+        excess = r["validation_chi2"] - r["nbins"]
+        z = "" if not sd else (f" ({excess / sd:+.1f}"
+                               f"{'; missed' if excess > CLOSURE_SDS * sd else ''})")
         print(f"| {r['truth']} | {r['strategy']} | {r['max_err']:.3f} | "
               f"{'-' if given is None else f'{given:.3f}'} | {r['max_pull']:.2f} | "
-              f"{_reached(r)} | {r['validation_chi2']:.0f} / {r['nbins']} |")
+              f"{_reached(r)} | {r['validation_chi2']:.0f} / {r['nbins']}{z} |")
     print("\n| strategy | median max error | worst | median max abs pull | truths with all errors "
           "< 5% and all pulls < 2 | pulls within 1 (coverage) | RMS pull | truths inside the "
           "joint 68% ellipsoid |")

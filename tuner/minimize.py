@@ -5,7 +5,9 @@ from __future__ import annotations
 import os
 import time
 import warnings
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -22,7 +24,7 @@ from tuner.result import build_result
 from tuner.storage import Trial
 from tuner.surrogate.gp import SurrogateConfig
 
-__all__ = ["gp_minimize", "x0_points"]
+__all__ = ["called_as", "gp_minimize", "x0_points"]
 
 Callback = Callable[[OptimizeResult], Any]
 
@@ -215,19 +217,19 @@ class _Run:
                 pool.shutdown(wait=False)
 
 
-def _function_name(base_estimator: Any) -> str:
-    """The scikit-optimize function a run with ``base_estimator`` is (its ``specs`` and progress
-    bar name it): random search, gradient-boosted trees, a forest, or the GP."""
-    name = type(base_estimator).__name__
-    spelled = base_estimator.upper() if isinstance(base_estimator, str) else None
-    if spelled == "DUMMY":
-        return "dummy_minimize"
-    if spelled == "GBRT" or "GradientBoosting" in name:
-        return "gbrt_minimize"
-    if spelled in ("RF", "ET") or (spelled is None and base_estimator is not None
-                                   and name != "GaussianProcessRegressor"):
-        return "forest_minimize"
-    return "gp_minimize"
+#: the name a run reports in its ``specs`` and progress bar: ``gp_minimize``, or the scikit-optimize
+#: function that runs it (``forest_minimize``, ... set by :func:`called_as`)
+_CALLED_AS: ContextVar[str] = ContextVar("called_as", default="gp_minimize")
+
+
+@contextmanager
+def called_as(name: str) -> Iterator[None]:
+    """Within the block, :func:`gp_minimize` runs as ``name`` (the minimisers built on it)."""
+    token = _CALLED_AS.set(name)
+    try:
+        yield
+    finally:
+        _CALLED_AS.reset(token)
 
 
 def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any = None,
@@ -329,7 +331,7 @@ def gp_minimize(func: Callable[..., Any], dimensions: Any, base_estimator: Any =
         warnings.warn("n_random_starts is deprecated in scikit-optimize; use n_initial_points",
                       DeprecationWarning, stacklevel=2)
         n_initial_points = n_random_starts
-    specs = {"function": _function_name(base_estimator),
+    specs = {"function": _CALLED_AS.get(),
              "args": {"func": func, "dimensions": dimensions, "n_calls": n_calls,
                       "n_initial_points": n_initial_points,
                       "initial_point_generator": initial_point_generator, "acq_func": acq_func,

@@ -12,7 +12,7 @@ from scipy.optimize import OptimizeResult
 
 from tuner.checks import estimator_kind
 from tuner.errors import TunerError
-from tuner.minimize import Callback, gp_minimize, x0_points
+from tuner.minimize import Callback, called_as, gp_minimize, x0_points
 
 __all__ = ["dummy_minimize", "forest_minimize", "gbrt_minimize"]
 
@@ -24,7 +24,8 @@ def _tree_minimize(name: str, func: Callable[..., Any], dimensions: Any, base_es
         raise TunerError(f"{name} takes a regressor as base_estimator ('RF', 'ET', 'GBRT' or an "
                          f"object with predict(X, return_std=True)); for the GP use gp_minimize, "
                          f"got {base_estimator!r}")
-    res = gp_minimize(func, dimensions, base_estimator, xi=xi, **kwargs)
+    with called_as(name):
+        res = gp_minimize(func, dimensions, base_estimator, xi=xi, **kwargs)
     res.specs = {"function": name, "args": {**res.specs["args"], "base_estimator": base_estimator}}
     return res
 
@@ -94,10 +95,10 @@ def dummy_minimize(func: Callable[..., Any], dimensions: Any, n_calls: int = 100
         TunerError: what :func:`gp_minimize` refuses.
     """
     to_evaluate = 0 if y0 is not None else len(x0_points(x0))
-    res = gp_minimize(func, dimensions, "dummy", n_calls=n_calls,
-                      n_initial_points=max(n_calls - to_evaluate, 0),
-                      initial_point_generator=initial_point_generator, x0=x0, y0=y0,
-                      random_state=random_state, verbose=verbose, callback=callback,
-                      model_queue_size=model_queue_size, exploit_last=0, **kwargs)
-    res.specs = {"function": "dummy_minimize", "args": res.specs["args"]}
+    with called_as("dummy_minimize"):
+        res = gp_minimize(func, dimensions, "dummy", n_calls=n_calls,
+                          n_initial_points=max(n_calls - to_evaluate, 0),
+                          initial_point_generator=initial_point_generator, x0=x0, y0=y0,
+                          random_state=random_state, verbose=verbose, callback=callback,
+                          model_queue_size=model_queue_size, exploit_last=0, **kwargs)
     return res

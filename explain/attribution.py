@@ -80,14 +80,22 @@ def _batched(x: Tensor, batch_size: int | None, fn: Callable[[Tensor], Tensor]) 
     return torch.cat([fn(x[i : i + size]) for i in range(0, x.shape[0], size)])
 
 
-def _device(model: nn.Module) -> torch.device:
+def _device(model: nn.Module, who: str) -> torch.device:
+    """Where the model's parameters live (the CPU for one without).
+
+    Raises:
+        ExplainError: ``model`` is no ``nn.Module`` (``who``: the function that was called).
+    """
+    if not isinstance(model, nn.Module):
+        raise ExplainError(f"{who} needs the model as a torch.nn.Module (its mode, parameters and "
+                           f"layers are used), got {type(model).__name__} {model!r:.80}")
     p = next(model.parameters(), None)
     return p.device if p is not None else torch.device("cpu")
 
 
 def gradient(model: nn.Module, x: Tensor, target: int | None = None, batch_size: int | None = 256) -> Tensor:
     """``d f(x) / d x``."""
-    dev = _device(model)
+    dev = _device(model, "gradient")
 
     def one(xb: Tensor) -> Tensor:
         xb = xb.to(dev).detach().requires_grad_(True)
@@ -103,7 +111,7 @@ def input_x_gradient(
 ) -> Tensor:
     """``x * d f(x) / d x`` (equal to LRP-0 on ReLU networks)."""
     x = torch.as_tensor(x)
-    return x.to(_device(model)) * gradient(model, x, target, batch_size)
+    return x.to(_device(model, "input_x_gradient")) * gradient(model, x, target, batch_size)
 
 
 def _forward(model: nn.Module, x: Tensor) -> Tensor:
@@ -140,14 +148,14 @@ def lrp(
         Relevance shaped like ``x``, on the model's device.
 
     Raises:
-        ExplainError: bad target, composite or batch size; an empty input or one with NaN or
-            infinite values.
+        ExplainError: a model that is no ``nn.Module``; bad target, composite or batch size; an
+            empty input or one with NaN or infinite values.
     """
+    dev = _device(model, "lrp")
     if composite is not None and not isinstance(composite, Composite):
         raise ExplainError(f"composite must be an explain Composite (e.g. EpsilonPlusFlat()), got "
                            f"{composite!r}")
     composite = composite or EpsilonPlusFlat()
-    dev = _device(model)
 
     def one(xb: Tensor) -> Tensor:
         xb = xb.to(dev).detach().requires_grad_(True)

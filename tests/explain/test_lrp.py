@@ -789,6 +789,9 @@ def test_bad_inputs_and_batchnorm_without_statistics_are_clear_errors():
     (lambda m, x: lrp(m, x, batch_size=-1), r"batch_size must be an int >= 1 .* got -1"),
     (lambda m, x: attribution.gradient(m, x, batch_size=2.5), r"batch_size must be an int >= 1 .* got 2\.5"),
     (lambda m, x: lrp(m, x, composite="epsilon"), r"composite must be an explain Composite .* got 'epsilon'"),
+    (lambda m, x: lrp(lambda t: m(t), x), r"lrp needs the model as a torch.nn.Module \(.*\), got function"),
+    (lambda m, x: attribution.input_x_gradient(lambda t: m(t), x),
+     r"input_x_gradient needs the model as a torch.nn.Module"),
     (lambda m, x: lrp(m, torch.where(torch.arange(4) == 2, float("nan"), x)),
      r"inputs must be finite; got 3 NaN or infinite values, the first at index \(0, 2\)"),
     (lambda m, x: lrp(m, torch.ones((3, 4), dtype=torch.int64)),
@@ -800,7 +803,8 @@ def test_bad_inputs_and_batchnorm_without_statistics_are_clear_errors():
 ])
 def test_bad_arguments_of_an_attribution_are_one_clear_error(call, match):
     """A zero batch size ran the whole batch, a negative one ended in torch.cat's error, a
-    string composite in an AttributeError, a NaN input gave NaN relevance in silence."""
+    string composite or a plain function as the model in an AttributeError, a NaN input gave
+    NaN relevance in silence."""
     model = nn.Sequential(nn.Linear(4, 3), nn.ReLU(), nn.Linear(3, 1))
     with pytest.raises(ExplainError, match=match):
         call(model, torch.rand((3, 4)))
@@ -924,3 +928,4 @@ def test_a_first_layer_rule_behind_pooling_or_a_permutation_follows_the_slow_ref
                     want[c, 2 * p:2 * p + 2, 2 * q:2 * q + 2] = share * r_a[c, p, q]
         assert want.sum() == pytest.approx(r_a.sum(), rel=1e-10)  # nothing lost on the way
         np.testing.assert_allclose(got[i].numpy(), want, rtol=1e-10, atol=1e-12)
+

@@ -413,12 +413,33 @@ def load_refs(cfg: TuneConfig) -> dict[str, RefHisto]:
     for a in cfg.analyses:  # the shipped data first: a file the user names overrides it
         if "yoda" in shipped_files(a):
             refs.update(read_refdata(shipped_files(a)["yoda"]))
+    given: dict[str, str] = {}  # histogram -> the named file that gives it
     for f in cfg.refdata:
+        name = f["path"] if isinstance(f, dict) else f
         try:
-            refs.update(mapped_table(f) if isinstance(f, dict) else read_refdata(f))
+            found = mapped_table(f) if isinstance(f, dict) else read_refdata(f)
         except RefDataError as exc:
             raise ConfigError(str(exc)) from None
+        _check_named_file(name, found, cfg.analyses, given)
+        refs.update(found)
     return refs
+
+
+def _check_named_file(name: str, found: dict[str, RefHisto], analyses: list[str],
+                      given: dict[str, str]) -> None:
+    """A reference file the configuration names must give a histogram of its analyses (else it
+    would be ignored in silence), and no histogram another named file gives (which one would
+    count?); records what it gives in ``given``."""
+    mine = sorted(k for k in found if k.split("/")[0] in analyses)
+    if not mine:
+        held = (f"it holds {len(found)}, e.g. {sorted(found)[:3]}" if found else "it holds none")
+        raise ConfigError(f"refdata {name}: no histogram of the analyses {analyses} ({held}); a file "
+                          "that gives none would be ignored")
+    for k in mine:
+        if k in given:
+            raise ConfigError(f"refdata: histogram {k} is given twice, by {given[k]} and by {name}; "
+                              "name each histogram in one file only")
+        given[k] = name
 
 
 def default_config() -> TuneConfig:

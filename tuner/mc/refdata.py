@@ -89,10 +89,11 @@ def _open_text(path: Path) -> list[str]:
     if not path.exists():
         raise RefDataError(f"reference file not found: {path}")
     try:
+        # UTF-8, with or without the byte-order mark some editors write
         if path.suffix == ".gz":
-            with gzip.open(path, "rt") as fh:
+            with gzip.open(path, "rt", encoding="utf-8-sig") as fh:
                 return fh.read().splitlines()
-        return path.read_text().splitlines()
+        return path.read_text(encoding="utf-8-sig").splitlines()
     except (OSError, UnicodeDecodeError, EOFError) as exc:
         raise RefDataError(f"cannot read reference file {path}: {exc}") from exc
 

@@ -157,6 +157,26 @@ def test_a_tune_of_the_shipped_data_needs_no_refdata_and_a_named_file_overrides_
     np.testing.assert_array_equal(refs2[key].values, h.values * 2)
     key2 = "ALEPH_1996_S3486095/d03-x01-y01"
     np.testing.assert_array_equal(refs2[key2].values, refs[key2].values)
+    # a named file that gives no histogram of the analyses, or one another named file gives, is
+    # refused (the first was ignored in silence, the second decided by the order of the list)
+    (tmp_path / "empty.yoda").write_text("# nothing here\n")
+    write_yoda([RefHisto("/REF/OTHER_2000_I1/d01-x01-y01", h.xlow, h.xhigh, h.values, h.errors)],
+               tmp_path / "other.yoda")
+    (tmp_path / "copy.yoda").write_bytes((tmp_path / "mine.yoda").read_bytes())
+    for files, match in (
+            (["empty.yoda"], r"refdata .*empty.yoda: no histogram of the analyses \[.*\] \(it holds "
+                             r"none\); a file that gives none would be ignored"),
+            (["other.yoda"], r"other.yoda: no histogram .* \(it holds 1, e.g. \['OTHER_2000_I1/d01"),
+            (["mine.yoda", "copy.yoda"], r"histogram ALEPH_1996_S3486095/d01-x01-y01 is given twice, by "
+                                         r".*mine.yoda and by .*copy.yoda")):
+        with pytest.raises(ConfigError, match=match):
+            load_refs(config_from_dict({**d, "refdata": files}, tmp_path))
+    # a byte-order mark at the start of a file is read past, plain or gzipped
+    (tmp_path / "bom.yoda").write_bytes(b"\xef\xbb\xbf" + (tmp_path / "mine.yoda").read_bytes())
+    with gzip.open(tmp_path / "bom.yoda.gz", "wb") as fh:
+        fh.write((tmp_path / "bom.yoda").read_bytes())
+    for name in ("bom.yoda", "bom.yoda.gz"):
+        np.testing.assert_array_equal(read_yoda(tmp_path / name)[key].values, h.values * 2)
 
 
 # ---------------------------------------------------------------- YODA 1 and 2, from the shipped data

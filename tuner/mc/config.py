@@ -427,14 +427,15 @@ def load_refs(cfg: TuneConfig) -> dict[str, RefHisto]:
 
 def _check_named_file(name: str, found: dict[str, RefHisto], analyses: list[str],
                       given: dict[str, str]) -> None:
-    """A reference file the configuration names must give a histogram of its analyses (else it
+    """A reference file the configuration names must give a histogram its analyses fill (else it
     would be ignored in silence), and no histogram another named file gives (which one would
     count?); records what it gives in ``given``."""
-    mine = sorted(k for k in found if k.split("/")[0] in analyses)
+    filled = {k for a in analyses for k in ANALYSES[a].fills_names()}
+    mine = sorted(k for k in found if k in filled)
     if not mine:
         held = (f"it holds {len(found)}, e.g. {sorted(found)[:3]}" if found else "it holds none")
-        raise ConfigError(f"refdata {name}: no histogram of the analyses {analyses} ({held}); a file "
-                          "that gives none would be ignored")
+        raise ConfigError(f"refdata {name}: no histogram that the analyses {analyses} fill ({held}); "
+                          "a file that gives none would be ignored")
     for k in mine:
         if k in given:
             raise ConfigError(f"refdata: histogram {k} is given twice, by {given[k]} and by {name}; "

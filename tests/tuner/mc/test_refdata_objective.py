@@ -162,11 +162,15 @@ def test_a_tune_of_the_shipped_data_needs_no_refdata_and_a_named_file_overrides_
     (tmp_path / "empty.yoda").write_text("# nothing here\n")
     write_yoda([RefHisto("/REF/OTHER_2000_I1/d01-x01-y01", h.xlow, h.xhigh, h.values, h.errors)],
                tmp_path / "other.yoda")
+    write_yoda([RefHisto("/REF/ALEPH_1996_S3486095/d99-x01-y01", h.xlow, h.xhigh, h.values, h.errors)],
+               tmp_path / "unfilled.yoda")  # a histogram the analysis does not fill
     (tmp_path / "copy.yoda").write_bytes((tmp_path / "mine.yoda").read_bytes())
     for files, match in (
-            (["empty.yoda"], r"refdata .*empty.yoda: no histogram of the analyses \[.*\] \(it holds "
-                             r"none\); a file that gives none would be ignored"),
+            (["empty.yoda"], r"refdata .*empty.yoda: no histogram that the analyses \[.*\] fill \(it "
+                             r"holds none\); a file that gives none would be ignored"),
             (["other.yoda"], r"other.yoda: no histogram .* \(it holds 1, e.g. \['OTHER_2000_I1/d01"),
+            (["unfilled.yoda"], r"unfilled.yoda: no histogram .* \(it holds 1, e.g. "
+                                r"\['ALEPH_1996_S3486095/d99-x01-y01'\]\)"),
             (["mine.yoda", "copy.yoda"], r"histogram ALEPH_1996_S3486095/d01-x01-y01 is given twice, by "
                                          r".*mine.yoda and by .*copy.yoda")):
         with pytest.raises(ConfigError, match=match):

@@ -330,7 +330,10 @@ def recommend(opt: Optimizer, setup: TuneSetup,
     names = [p.name for p in cfg.parameters]
     done = opt.complete
     if opt.model is None or not done:
-        raise TunerError("no successful evaluation: nothing to recommend")
+        failed = [t for t in opt.trials if t.state == "failed"]
+        first = (str(failed[0].error or "no error recorded").strip().splitlines() or ["?"])[-1]
+        why = f" ({len(failed)} failed; the first: {first})" if failed else ""
+        raise TunerError(f"no successful evaluation{why}: nothing to recommend")
     rec = opt.recommend(search=True)
     assert rec is not None
     lo = np.array([p.low for p in cfg.parameters])

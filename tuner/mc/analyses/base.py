@@ -9,7 +9,9 @@ histograms are rebuilt from them at any time (``rescore`` without generating aga
 
 from __future__ import annotations
 
+import inspect
 import io
+import re
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
@@ -18,7 +20,7 @@ from typing import Any, ClassVar
 import boost_histogram as bh
 import numpy as np
 
-from tuner.errors import RefDataError
+from tuner.errors import ConfigError, RefDataError
 from tuner.mc.analyses.events import EventBatch
 from tuner.mc.refdata import RefHisto
 
@@ -109,11 +111,37 @@ class Fills:
 
 
 ANALYSES: dict[str, type[Analysis]] = {}
+#: what an analysis name may be made of
+_NAME = re.compile(r"[A-Za-z0-9_]+")
 
 
 def register(cls: type[Analysis]) -> type[Analysis]:
-    """Class decorator adding an analysis to :data:`ANALYSES` under its ``name``."""
-    ANALYSES[cls.name] = cls
+    """Class decorator adding an analysis to :data:`ANALYSES` under its ``name``.
+
+    Raises:
+        ConfigError: ``cls`` is no :class:`Analysis` subclass, has no usable ``name`` or
+            ``HISTOS``, leaves ``fill`` unimplemented, or takes the name of another module's
+            analysis (a plug-in file imported again may register its own class again).
+    """
+    if not (isinstance(cls, type) and issubclass(cls, Analysis)):
+        raise ConfigError(f"register takes a subclass of tuner.mc.analyses.Analysis, got {cls!r}")
+    name = getattr(cls, "name", None)
+    if not isinstance(name, str) or not _NAME.fullmatch(name):
+        raise ConfigError(f"analysis class {cls.__qualname__}: name must be letters, digits and "
+                          f"underscores (the prefix of its reference histograms), got {name!r}")
+    histos = getattr(cls, "HISTOS", None)
+    if not isinstance(histos, dict) or not histos or not all(
+            isinstance(k, str) and isinstance(v, HistSpec) for k, v in histos.items()):
+        raise ConfigError(f"analysis {name}: HISTOS must map each histogram's name to a HistSpec "
+                          f"(at least one), got {histos!r}")
+    if inspect.isabstract(cls):
+        raise ConfigError(f"analysis {name}: implement {sorted(cls.__abstractmethods__)} (the class "
+                          "is still abstract)")
+    old = ANALYSES.get(name)
+    if old is not None and (old.__module__, old.__qualname__) != (cls.__module__, cls.__qualname__):
+        raise ConfigError(f"analysis name {name!r} is taken by {old.__module__}.{old.__qualname__}; "
+                          f"{cls.__module__}.{cls.__qualname__} needs a name of its own")
+    ANALYSES[name] = cls
     return cls
 
 

@@ -30,6 +30,20 @@ def _module_name(path: Path) -> str:
 _NOT_MODULES = {".yaml", ".yml", ".json", ".txt", ".yoda", ".cmnd", ".cfg", ".ini", ".pyc", ".ipynb"}
 
 
+def _import_file(path: Path) -> None:
+    """Import a plug-in file as a module of its own (named after its resolved path)."""
+    name = _module_name(path)
+    mspec = importlib.util.spec_from_file_location(name, path)
+    assert mspec is not None and mspec.loader is not None
+    module = importlib.util.module_from_spec(mspec)
+    sys.modules[name] = module
+    try:
+        mspec.loader.exec_module(module)
+    except BaseException:
+        del sys.modules[name]
+        raise
+
+
 def load_plugins(plugins: Iterable[str]) -> None:
     """Import every plug-in not yet imported in this process.
 
@@ -43,27 +57,18 @@ def load_plugins(plugins: Iterable[str]) -> None:
     for spec in plugins:
         if spec in _LOADED:
             continue
+        is_file = spec.endswith(".py")
+        if is_file and not Path(spec).is_file():
+            raise ConfigError(f"plug-in file not found: {spec}")
+        if not is_file and ("/" in spec or "\\" in spec or Path(spec).suffix.lower() in _NOT_MODULES):
+            raise ConfigError(f"plug-ins are Python files (.py) or importable module names, got {spec!r}")
         try:
-            if spec.endswith(".py"):
-                path = Path(spec)
-                if not path.is_file():
-                    raise ConfigError(f"plug-in file not found: {spec}")
-                name = _module_name(path)
-                mspec = importlib.util.spec_from_file_location(name, path)
-                assert mspec is not None and mspec.loader is not None
-                module = importlib.util.module_from_spec(mspec)
-                sys.modules[name] = module
-                try:
-                    mspec.loader.exec_module(module)
-                except BaseException:
-                    del sys.modules[name]
-                    raise
-            elif "/" in spec or "\\" in spec or Path(spec).suffix.lower() in _NOT_MODULES:
-                raise ConfigError(f"plug-ins are Python files (.py) or importable module names, got {spec!r}")
+            if is_file:
+                _import_file(Path(spec))
             else:
                 importlib.import_module(spec)
-        except ConfigError:
-            raise
+        except ConfigError as exc:  # register's: an analysis that breaks the contract
+            raise ConfigError(f"plug-in {spec}: {exc}") from None
         except Exception as exc:
             raise ConfigError(f"plug-in {spec} failed to import: {type(exc).__name__}: {exc}") from None
         _LOADED.add(spec)

@@ -89,7 +89,9 @@ def _print_result(res: TuneResult, out: str, truth: dict[str, float] | None = No
                    f"{res.validation.closure_excess_sds:.1f} of its Monte Carlo spread above the "
                    f"{res.validation.expected_at_truth:.0f} the truth itself scores (pseudo-data and "
                    "validation both drawn at one point): it describes the pseudo-data measurably worse "
-                   "than the truth, whatever its pulls say; a larger budget or another seed may find it")
+                   "than the truth, whatever its pulls say; a larger budget or another seed may find it"
+                   + ("; its spread here is the delta method's lower bound (more validation_events "
+                      "give the jackknife's)" if "lower bound" in v["tune"]["chi2_sd_method"] else ""))
     if res.at_edge:
         click.echo(f"warning: at the edge of their range: {', '.join(res.at_edge)}")
     if not v["tune_better_than_default"]:

@@ -100,9 +100,12 @@ def test_a_closure_validation_far_above_what_the_truth_scores_is_a_miss():
     assert "closure" not in measured.to_dict() and not measured.closure_missed
 
 
-@pytest.mark.parametrize("missed", [False, True])
-def test_the_cli_warns_of_a_missed_closure_only_when_it_is_one(missed, capsys):
-    v = Validation(1000, 1, _run(80.0 if missed else 55.0, 5.0), _run(500.0, 20.0), 50.0)
+@pytest.mark.parametrize("missed, lower_bound", [(False, False), (True, False), (True, True)])
+def test_the_cli_warns_of_a_missed_closure_only_when_it_is_one(missed, lower_bound, capsys):
+    tune = _run(80.0 if missed else 55.0, 5.0)
+    tune.chi2_sd_method = ("delta method from the bins' errors (a lower bound: 1 chunk(s))" if lower_bound
+                           else "jackknife over 40 chunks of independently seeded events")
+    v = Validation(1000, 1, tune, _run(500.0, 20.0), 50.0)
     res = TuneResult(best={"StringZ:aLund": 0.9}, uncertainties={"StringZ:aLund": 0.01},
                      chi2_surrogate=40.0, chi2_best_evaluated=45.0, at_edge=[], validation=v)
     _print_result(res, "out", {"StringZ:aLund": 0.91})
@@ -110,6 +113,7 @@ def test_the_cli_warns_of_a_missed_closure_only_when_it_is_one(missed, capsys):
     assert ("warning: closure missed: the tune validates at 80.0, 6.0 of its Monte Carlo spread "
             "above the 50 the truth itself scores" in out) is missed
     assert "pull -1.00" in out
+    assert ("its spread here is the delta method's lower bound" in out) is lower_bound
 
 
 def test_validating_a_closure_at_its_truth_passes_and_far_from_it_misses():

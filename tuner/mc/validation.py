@@ -152,7 +152,7 @@ def validate(setup: TuneSetup, best: dict[str, float], workers: int = 1,
         fills = Fills.merge(chunks)
         c = setup.score(fills)
         sd, how = chi2_spread(setup, chunks)
-        if cfg.closure is not None:
+        if label == "tune" and cfg.closure is not None:  # the bins the tune's chi2 counted
             expected = sum(histogram_weight(k, cfg.weights) * nb for k, (_, nb) in c.per_hist.items())
         runs[label] = ScoredRun(c.total, c.nbins, {k: v[0] for k, v in c.per_hist.items()}, fills,
                                 chi2_sd=sd, chi2_sd_method=how)

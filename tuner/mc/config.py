@@ -19,7 +19,7 @@ A configuration (YAML) names::
     weights: {}            # histogram glob -> weight
     model_error: 0.0       # relative model-error floor in the chi2
     events: 100000         # per evaluation
-    budget: 40             # evaluations
+    budget: 40             # evaluations (>= 2)
     initial: null          # space-filling evaluations (default max(6, 2 n + 2))
     batch: null            # parallel evaluations per round (default: the number of workers)
     seed: 1

@@ -43,13 +43,13 @@ from typing import Any
 
 import yaml
 
-from tuner.errors import ConfigError, RefDataError, SettingsError, yaml_problem
+from tuner.errors import ConfigError, SettingsError, yaml_problem
 from tuner.mc.analyses import ANALYSES
 from tuner.mc.analyses.plugins import load_plugins
 from tuner.mc.config_beams import check_beams
-from tuner.mc.config_refdata import embedded_binning, mapped_table, refdata_entries, resolve
+from tuner.mc.config_refdata import refdata_entries, reference_histograms, resolve
 from tuner.mc.generators.pythia import PRESETS, beam_setup, setting_range
-from tuner.mc.refdata import RefHisto, read_refdata, shipped_files
+from tuner.mc.refdata import RefHisto, shipped_files
 
 __all__ = ["Parameter", "TuneConfig", "default_config", "load_config"]
 
@@ -406,41 +406,9 @@ def load_config(path: str | Path) -> TuneConfig:
 
 def load_refs(cfg: TuneConfig) -> dict[str, RefHisto]:
     """The reference histograms of a configuration: the data shipped for its analyses, overridden
-    histogram by histogram by the files it names (or the embedded binning)."""
-    if cfg.embedded_binning:
-        return embedded_binning()
-    refs: dict[str, RefHisto] = {}
-    for a in cfg.analyses:  # the shipped data first: a file the user names overrides it
-        if "yoda" in shipped_files(a):
-            refs.update(read_refdata(shipped_files(a)["yoda"]))
-    given: dict[str, str] = {}  # histogram -> the named file that gives it
-    for f in cfg.refdata:
-        name = f["path"] if isinstance(f, dict) else f
-        try:
-            found = mapped_table(f) if isinstance(f, dict) else read_refdata(f)
-        except RefDataError as exc:
-            raise ConfigError(str(exc)) from None
-        _check_named_file(name, found, cfg.analyses, given)
-        refs.update(found)
-    return refs
-
-
-def _check_named_file(name: str, found: dict[str, RefHisto], analyses: list[str],
-                      given: dict[str, str]) -> None:
-    """A reference file the configuration names must give a histogram its analyses fill (else it
-    would be ignored in silence), and no histogram another named file gives (which one would
-    count?); records what it gives in ``given``."""
-    filled = {k for a in analyses for k in ANALYSES[a].fills_names()}
-    mine = sorted(k for k in found if k in filled)
-    if not mine:
-        held = (f"it holds {len(found)}, e.g. {sorted(found)[:3]}" if found else "it holds none")
-        raise ConfigError(f"refdata {name}: no histogram that the analyses {analyses} fill ({held}); "
-                          "a file that gives none would be ignored")
-    for k in mine:
-        if k in given:
-            raise ConfigError(f"refdata: histogram {k} is given twice, by {given[k]} and by {name}; "
-                              "name each histogram in one file only")
-        given[k] = name
+    histogram by histogram by the files it names (or the embedded binning);
+    :func:`tuner.mc.config_refdata.reference_histograms`."""
+    return reference_histograms(cfg.analyses, cfg.refdata, cfg.embedded_binning)
 
 
 def default_config() -> TuneConfig:

@@ -9,10 +9,17 @@ from typing import Any
 
 import numpy as np
 
-from tuner.errors import ConfigError
-from tuner.mc.refdata import RefHisto, is_hepdata_submission, read_hepdata_submission, read_refdata
+from tuner.errors import ConfigError, RefDataError
+from tuner.mc.analyses import ANALYSES
+from tuner.mc.refdata import (
+    RefHisto,
+    is_hepdata_submission,
+    read_hepdata_submission,
+    read_refdata,
+    shipped_files,
+)
 
-__all__ = ["embedded_binning", "mapped_table", "refdata_entries", "resolve"]
+__all__ = ["embedded_binning", "mapped_table", "refdata_entries", "reference_histograms", "resolve"]
 
 _AS = re.compile(r"^[A-Za-z0-9_]+/d\d+-x\d+-y\d+$")
 
@@ -76,6 +83,52 @@ def mapped_table(entry: dict[str, Any]) -> dict[str, RefHisto]:
         h = found[pick[0]]
     h = RefHisto(f"/REF/{entry['as']}", h.xlow, h.xhigh, h.values, h.errors, h.source, h.annotations)
     return {h.key: h}
+
+
+def reference_histograms(analyses: list[str], refdata: list[Any],
+                         embedded: bool = False) -> dict[str, RefHisto]:
+    """The reference histograms of a tune: the data shipped for its ``analyses``, overridden
+    histogram by histogram by the ``refdata`` entries it names (:func:`refdata_entries`), or
+    the embedded default's binning.
+
+    Raises:
+        ConfigError: a named file that cannot be read, gives no histogram the analyses fill, or
+            gives a histogram another named file gives too.
+    """
+    if embedded:
+        return embedded_binning()
+    refs: dict[str, RefHisto] = {}
+    for a in analyses:  # the shipped data first: a file the user names overrides it
+        if "yoda" in shipped_files(a):
+            refs.update(read_refdata(shipped_files(a)["yoda"]))
+    given: dict[str, str] = {}  # histogram -> the named file that gives it
+    for f in refdata:
+        name = f["path"] if isinstance(f, dict) else f
+        try:
+            found = mapped_table(f) if isinstance(f, dict) else read_refdata(f)
+        except RefDataError as exc:
+            raise ConfigError(str(exc)) from None
+        _check_named_file(name, found, analyses, given)
+        refs.update(found)
+    return refs
+
+
+def _check_named_file(name: str, found: dict[str, RefHisto], analyses: list[str],
+                      given: dict[str, str]) -> None:
+    """A reference file the configuration names must give a histogram its analyses fill (else it
+    would be ignored in silence), and no histogram another named file gives (which one would
+    count?); records what it gives in ``given``."""
+    filled = {k for a in analyses for k in ANALYSES[a].fills_names()}
+    mine = sorted(k for k in found if k in filled)
+    if not mine:
+        held = (f"it holds {len(found)}, e.g. {sorted(found)[:3]}" if found else "it holds none")
+        raise ConfigError(f"refdata {name}: no histogram that the analyses {analyses} fill ({held}); "
+                          "a file that gives none would be ignored")
+    for k in mine:
+        if k in given:
+            raise ConfigError(f"refdata: histogram {k} is given twice, by {given[k]} and by {name}; "
+                              "name each histogram in one file only")
+        given[k] = name
 
 
 def _bins(edges: list[float] | np.ndarray, key: str) -> RefHisto:

@@ -26,7 +26,7 @@ def _tree_minimize(name: str, func: Callable[..., Any], dimensions: Any, base_es
                          f"got {base_estimator!r}")
     with called_as(name):
         res = gp_minimize(func, dimensions, base_estimator, xi=xi, **kwargs)
-    res.specs = {"function": name, "args": {**res.specs["args"], "base_estimator": base_estimator}}
+    res.specs["args"]["base_estimator"] = base_estimator
     return res
 
 

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from tuner.errors import ConfigError, RefDataError
-from tuner.mc.analyses import ANALYSES
+from tuner.mc.analyses import filled_keys
 from tuner.mc.refdata import (
     RefHisto,
     is_hepdata_submission,
@@ -118,7 +118,7 @@ def _check_named_file(name: str, found: dict[str, RefHisto], analyses: list[str]
     """A reference file the configuration names must give a histogram its analyses fill (else it
     would be ignored in silence), and no histogram another named file gives (which one would
     count?); records what it gives in ``given``."""
-    filled = {k for a in analyses for k in ANALYSES[a].fills_names()}
+    filled = filled_keys(analyses)
     mine = sorted(k for k in found if k in filled)
     if not mine:
         held = (f"it holds {len(found)}, e.g. {sorted(found)[:3]}" if found else "it holds none")

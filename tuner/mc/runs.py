@@ -23,7 +23,7 @@ import numpy as np
 
 from tuner.errors import TunerError
 from tuner.execution.executors import process_pool
-from tuner.mc.analyses import ANALYSES, EventBatch, Fills
+from tuner.mc.analyses import ANALYSES, EventBatch, Fills, filled_keys
 from tuner.mc.analyses.plugins import load_plugins
 from tuner.mc.generators import PythiaGenerator
 from tuner.mc.refdata import RefHisto
@@ -195,7 +195,7 @@ def generate_chunks(spec: RunSpec, n_events: int, seed: int, executor: Executor 
 
 def needed_refs(refs: Mapping[str, RefHisto], analyses: Sequence[str]) -> dict[str, RefHisto]:
     """The reference histograms the given analyses fill."""
-    keys = {k for a in analyses for k in ANALYSES[a].fills_names()}
+    keys = filled_keys(analyses)
     return {k: v for k, v in refs.items() if k in keys}
 
 

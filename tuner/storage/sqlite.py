@@ -117,9 +117,8 @@ class Study(Storage):
             for statement in filter(str.strip, _SCHEMA.split(";")):
                 self._db.execute(statement)
             if self._db.execute("SELECT 1 FROM meta WHERE key = 'space'").fetchone() is None:
-                rows = {"space": space.spec(), "created": time.time(), **(meta or {})}
-                self._db.executemany("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)",
-                                     [(k, json.dumps(v)) for k, v in rows.items()])
+                for k, v in {"space": space.spec(), "created": time.time(), **(meta or {})}.items():
+                    self.set_meta(k, v)
             self._db.execute("COMMIT")
         except BaseException:
             self._db.execute("ROLLBACK")

@@ -24,7 +24,7 @@ from tuner.errors import ConfigError, RefDataError
 from tuner.mc.analyses.events import EventBatch
 from tuner.mc.refdata import RefHisto
 
-__all__ = ["ANALYSES", "Analysis", "Fills", "HistSpec", "normalise", "register"]
+__all__ = ["ANALYSES", "Analysis", "Fills", "HistSpec", "filled_keys", "normalise", "register"]
 
 
 @dataclass(frozen=True)
@@ -143,6 +143,11 @@ def register(cls: type[Analysis]) -> type[Analysis]:
                           f"{cls.__module__}.{cls.__qualname__} needs a name of its own")
     ANALYSES[name] = cls
     return cls
+
+
+def filled_keys(analyses: Iterable[str]) -> set[str]:
+    """The reference keys (``ANALYSIS/dNN-xNN-yNN``) the registered ``analyses`` fill."""
+    return {k for a in analyses for k in ANALYSES[a].fills_names()}
 
 
 class Analysis(ABC):

@@ -10,7 +10,8 @@ arXiv 1906.01537):
 1. scaled residuals ``z_b = sqrt(w_h) (mc_b - data_b) / s_b`` with ``s_b^2`` the data error, the
    typical MC error and the model-error floor, so that ``chi2 ~ |z|^2``;
 2. principal components of the residual vectors of the evaluations (SVD); the first ``k`` keep all
-   but ``1e-6`` of their variance;
+   but ``1e-6`` of their variance, at most :func:`component_cap` of them (16, and ``2 d + 4`` for
+   more than 6 parameters);
 3. one GP per component score (BoTorch ``SingleTaskGP``, batched), with the MC variance of each
    score, propagated from the bin errors, as known noise plus a learned one for the MC
    fluctuations the bins share (:func:`_fit_with_correlated_noise`), and a linear prior mean (``trend``,
@@ -56,12 +57,28 @@ from tuner.mc.uncertainty import curvature_inverse, hessian
 from tuner.surrogate.gp import gp_settings
 from tuner.surrogate.mll import one_blas_thread
 
-__all__ = ["HistogramEmulator"]
+__all__ = ["MAX_COMPONENTS", "HistogramEmulator", "component_cap"]
 
 #: fraction of the residuals' variance the dropped principal components may hold
 PCA_TOLERANCE = 1e-6
 #: fewest evaluations an emulator is fitted to
 MIN_EVALUATIONS = 3
+#: the cap on the principal components up to 6 parameters (:func:`component_cap`)
+MAX_COMPONENTS = 16
+
+
+def component_cap(d: int) -> int:
+    """The most principal components the emulator keeps for ``d`` parameters: 16, and ``2 d + 4``
+    above 6 parameters.
+
+    Near a minimum each parameter moves the histograms along its own direction, and curvature
+    adds more, so the components that carry the tune grow with the number of parameters. 16 was
+    measured on the 6-parameter closure (BENCHMARKS.md section 3); refitting the stored
+    10-parameter closures with more components (session 47, the same evaluations) moved the
+    minimum closer to the truth at 20-26 components on three truths of four and away again from
+    28 on, where components that hold mostly noise enter.
+    """
+    return max(MAX_COMPONENTS, 2 * d + 4)
 
 
 class _NegChi2(AcquisitionFunction):
@@ -174,7 +191,8 @@ class HistogramEmulator:
     @classmethod
     def fit(cls, X: np.ndarray, values: np.ndarray, errors: np.ndarray, data: np.ndarray,
             data_errors: np.ndarray, bin_weights: np.ndarray, model_error: float = 0.0,
-            max_components: int = 16, seed: int = 0, trend: bool = True) -> HistogramEmulator:
+            max_components: int | None = None, seed: int = 0,
+            trend: bool = True) -> HistogramEmulator:
         """Fit the emulator.
 
         Args:
@@ -185,7 +203,8 @@ class HistogramEmulator:
             data: Reference values (``B``); ``data_errors`` their errors.
             bin_weights: Weight of each bin's histogram in the chi2 (``B``).
             model_error: Relative model-error floor of the chi2.
-            max_components: At most this many principal components (and at most ``n - 1``).
+            max_components: At most this many principal components (and at most ``n - 1``);
+                ``None``: :func:`component_cap` of the number of parameters.
             seed: Seed of the hyperparameter fit.
             trend: A linear prior mean (:func:`_linear_trend`) for the component GPs; ``False``:
                 a constant one, learned with the hyperparameters.
@@ -209,7 +228,8 @@ class HistogramEmulator:
         centre = Z.mean(axis=0)
         _, S, Vt = np.linalg.svd(Z - centre, full_matrices=False)
         frac = np.cumsum(S**2) / max(float(np.sum(S**2)), 1e-300)
-        k = int(min(np.searchsorted(frac, 1.0 - PCA_TOLERANCE) + 1, max_components, n - 1))
+        cap = component_cap(X.shape[1]) if max_components is None else max_components
+        k = int(min(np.searchsorted(frac, 1.0 - PCA_TOLERANCE) + 1, cap, n - 1))
         V = Vt[:k]
         C = (Z - centre) @ V.T
         # GPyTorch rounds standardised noise below 1e-6 up (with a warning): floor it there

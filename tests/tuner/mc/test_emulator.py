@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import qmc
 
 from tuner.errors import TunerError
-from tuner.mc.emulator import HistogramEmulator
+from tuner.mc.emulator import HistogramEmulator, component_cap
 from tuner.mc.uncertainty import curvature_inverse, hessian
 
 D, B = 4, 120
@@ -161,3 +161,17 @@ def test_noise_the_bins_share_is_learned_on_top_of_the_stated_errors():
     u = emu.minimum(X[np.argsort(emu.chi2_seen)[:4]], bounds)
     cov_data, cov_emu = emu.minimum_covariance(u)
     assert np.all(np.abs(u - TRUTH) / np.sqrt(np.diag(cov_data + cov_emu)) < 3)
+
+
+@pytest.mark.parametrize(("d", "kept"), [(2, 16), (6, 16), (10, 24)])
+def test_the_components_kept_grow_with_the_parameters_above_six(d, kept):
+    # residuals spanning 40 directions: the cap alone decides how many components are kept
+    rng = np.random.default_rng(d)
+    X = rng.random((41, d))
+    V = 1.0 + 0.1 * rng.normal(size=(41, 200))
+    E = np.full_like(V, 0.01)
+    emu = HistogramEmulator.fit(X, V, E, np.ones(200), np.full(200, 0.01), np.ones(200))
+    assert component_cap(d) == kept
+    assert emu.n_components == kept == emu.components.shape[0]
+    assert HistogramEmulator.fit(X, V, E, np.ones(200), np.full(200, 0.01), np.ones(200),
+                                 max_components=5).n_components == 5

@@ -10,8 +10,8 @@ arXiv 1906.01537):
 1. scaled residuals ``z_b = sqrt(w_h) (mc_b - data_b) / s_b`` with ``s_b^2`` the data error, the
    typical MC error and the model-error floor, so that ``chi2 ~ |z|^2``;
 2. principal components of the residual vectors of the evaluations (SVD); the first ``k`` keep all
-   but ``1e-6`` of their variance, at most :func:`component_cap` of them (16, and ``2 d + 4`` for
-   more than 6 parameters);
+   but ``1e-6`` of their variance, at most :func:`component_cap` of them for the recommendation
+   (16, and ``2 d + 4`` above 6 parameters) and 16 for the proposals;
 3. one GP per component score (BoTorch ``SingleTaskGP``, batched), with the MC variance of each
    score, propagated from the bin errors, as known noise plus a learned one for the MC
    fluctuations the bins share (:func:`_fit_with_correlated_noise`), and a linear prior mean (``trend``,
@@ -76,7 +76,10 @@ def component_cap(d: int) -> int:
     measured on the 6-parameter closure (BENCHMARKS.md section 3); refitting the stored
     10-parameter closures with more components (session 47, the same evaluations) moved the
     minimum closer to the truth at 20-26 components on three truths of four and away again from
-    28 on, where components that hold mostly noise enter.
+    28 on, where components that hold mostly noise enter. The tune is recommended (and its
+    jackknife refitted) with this cap; the proposals keep :data:`MAX_COMPONENTS`
+    (:mod:`tuner.mc.proposers.histograms`): proposing with 24 of ten parameters gave one better
+    and one worse tune of two fresh ones.
     """
     return max(MAX_COMPONENTS, 2 * d + 4)
 

@@ -72,14 +72,16 @@ class TuneSetup:
         return out
 
     def emulator(self, X: np.ndarray, vectors: list[tuple[np.ndarray, np.ndarray]],
-                 seed: int = 0, trend: bool = True) -> HistogramEmulator:
+                 seed: int = 0, trend: bool = True,
+                 max_components: int | None = None) -> HistogramEmulator:
         """Fit the histogram emulator to evaluations at unit-cube points ``X`` with histograms
         ``vectors`` (values and errors from :meth:`vector`, one pair per row of ``X``); ``trend``
-        as :meth:`HistogramEmulator.fit`."""
+        and ``max_components`` as :meth:`HistogramEmulator.fit`."""
         data, errors, weights = self.data_vector()
         return HistogramEmulator.fit(X, np.stack([v[0] for v in vectors]),
                                      np.stack([v[1] for v in vectors]), data, errors, weights,
-                                     self.config.model_error, seed=seed, trend=trend)
+                                     self.config.model_error, max_components=max_components,
+                                     seed=seed, trend=trend)
 
     def data_vector(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
         """The selected data histograms concatenated as in :meth:`vector`: values, errors, and

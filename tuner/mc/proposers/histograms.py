@@ -6,7 +6,7 @@ import warnings
 
 import numpy as np
 
-from tuner.mc.emulator import MIN_EVALUATIONS, HistogramEmulator
+from tuner.mc.emulator import MAX_COMPONENTS, MIN_EVALUATIONS, HistogramEmulator
 from tuner.mc.proposers.base import Proposer, TuneState
 from tuner.mc.uncertainty import hessian
 from tuner.storage import Trial
@@ -157,7 +157,8 @@ class EmulatorProposer(Proposer):
         seed = cfg.seed + len(opt.trials)
         emu = state.setup.emulator(np.asarray(opt.space.to_unit([t.x for t in done])),
                                    [state.vectors[t.id] for t in done], seed=seed,
-                                   trend=False)  # see tuner.mc.emulator, item 3
+                                   trend=False,  # see tuner.mc.emulator, item 3
+                                   max_components=MAX_COMPONENTS)
         bounds = np.asarray(opt.space.model_bounds)
         for i in range(n - opt.n_queued):
             k = len(opt.trials)
@@ -173,11 +174,17 @@ class EmulatorProposer(Proposer):
 
     def _refine(self, n: int, state: TuneState) -> None:
         """The final phase: the emulator the tune is recommended from (linear mean, every
-        evaluation) proposes its own minimum, alternating with checks of it (:func:`check_point`)."""
+        evaluation), with the exploration's :data:`~tuner.mc.emulator.MAX_COMPONENTS`
+        components, proposes its own minimum, alternating with checks of it
+        (:func:`check_point`). (The recommendation keeps more above six parameters,
+        :func:`~tuner.mc.emulator.component_cap`: measured on the same evaluations it places the
+        minimum better; proposing with them was one better and one worse tune of two, session
+        47, BENCHMARKS.md section 3.)"""
         opt, cfg = state.opt, state.setup.config
         done = sorted((t for t in opt.complete if t.id in state.vectors), key=lambda t: float(t.y or 0.0))
         U_done = np.asarray(opt.space.to_unit([t.x for t in done]))
-        emu = state.setup.emulator(U_done, [state.vectors[t.id] for t in done], seed=cfg.seed)
+        emu = state.setup.emulator(U_done, [state.vectors[t.id] for t in done], seed=cfg.seed,
+                                   max_components=MAX_COMPONENTS)
         bounds = np.asarray(opt.space.model_bounds)
         start = final_phase_start(cfg.budget, state.n_design)
         u0 = emu.minimum(U_done[:5], bounds, seed=cfg.seed)

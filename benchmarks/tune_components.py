@@ -9,6 +9,10 @@ recommendation is refitted: the evaluations are the stored tune's.
 
     python benchmarks/tune_components.py DIR/truth1-emulator DIR/truth2-emulator ... \\
         --caps 12,16,20,24,28,32
+
+With ``--recommend`` each tune is instead recommended in full by today's code
+(:func:`tuner.mc.recommend.recommend`: its cap, the jackknife, the quoted covariance), and the
+largest error and largest absolute pull are printed (5-20 minutes per 10-parameter tune).
 """
 
 from __future__ import annotations
@@ -22,6 +26,7 @@ import numpy as np
 
 from tuner.mc.emulator import HistogramEmulator, component_cap
 from tuner.mc.generators.cutoffs import values_used
+from tuner.mc.recommend import recommend
 from tuner.mc.workflow import TuneRun
 
 
@@ -56,11 +61,36 @@ def errors(folder: str, caps: list[int]) -> tuple[str, int, list[tuple[float, st
     return Path(folder).name, component_cap(len(names)), out
 
 
+def full(folder: str) -> str:
+    """The tune in ``folder`` recommended by today's code: largest error (as Pythia runs the
+    values) and largest absolute pull, per parameter too."""
+    run = TuneRun.load(folder)
+    opt, setup = run.opt, run.setup
+    cfg = setup.config
+    truth = json.loads((Path(folder) / "summary.json").read_text())["closure_truth"]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        res = recommend(opt, setup, setup.stored_vectors(opt.storage, opt.trials))
+    fit_run, truth_run = (values_used(p, cfg.fixed, cfg.preset) for p in (res.best, truth))
+    rows = [(p.name, abs(fit_run[p.name] - truth_run[p.name]) / (p.high - p.low),
+             (res.best[p.name] - truth[p.name]) / res.uncertainties[p.name]) for p in cfg.parameters]
+    worst = max(rows, key=lambda r: r[1])
+    return (f"{Path(folder).name}: largest error {worst[1]:.3f} ({worst[0]}), largest abs pull "
+            f"{max(abs(r[2]) for r in rows):.2f}\n" + "\n".join(
+                f"  {n:28s} error {e:.3f}  pull {pl:+.2f}" for n, e, pl in rows))
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("folders", nargs="+", help="stored closure tunes (truthK-emulator folders)")
     ap.add_argument("--caps", default="12,16,20,24,28,32", help="comma-separated component caps")
+    ap.add_argument("--recommend", action="store_true",
+                    help="recommend each tune in full with today's code; print errors and pulls")
     a = ap.parse_args()
+    if a.recommend:
+        for f in a.folders:
+            print(full(f), flush=True)
+        return
     caps = [int(c) for c in a.caps.split(",")]
     print("| tune | default cap | " + " | ".join(f"cap {k}" for k in caps) + " |")
     print("|---|---|" + "---|" * len(caps))

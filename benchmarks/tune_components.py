@@ -18,16 +18,19 @@ largest error and largest absolute pull are printed (5-20 minutes per 10-paramet
 from __future__ import annotations
 
 import argparse
-import json
+import sys
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from tuner.mc.emulator import HistogramEmulator, component_cap
+from tuner.mc.emulator import component_cap
 from tuner.mc.generators.cutoffs import values_used
 from tuner.mc.recommend import recommend
 from tuner.mc.workflow import TuneRun
+
+sys.path.insert(0, str(Path(__file__).parent))
+from tune_closure import _errors_and_pulls, _truth_run  # the closure benchmark's scoring
 
 
 def errors(folder: str, caps: list[int]) -> tuple[str, int, list[tuple[float, str]]]:
@@ -36,23 +39,18 @@ def errors(folder: str, caps: list[int]) -> tuple[str, int, list[tuple[float, st
     run = TuneRun.load(folder)
     opt, setup = run.opt, run.setup
     cfg = setup.config
-    truth = json.loads((Path(folder) / "summary.json").read_text())["closure_truth"]
     names = [p.name for p in cfg.parameters]
     vectors = setup.stored_vectors(opt.storage, opt.trials)
     done = [t for t in opt.complete if t.id in vectors]
     X = np.asarray(opt.space.to_unit([t.x for t in done]))
-    vals = np.stack([vectors[t.id][0] for t in done])
-    errs = np.stack([vectors[t.id][1] for t in done])
-    data, derr, w = setup.data_vector()
-    starts = np.asarray(opt.space.to_unit([t.x for t in sorted(done, key=lambda t: float(t.y or 0))[:5]]))
-    truth_run = values_used(truth, cfg.fixed, cfg.preset)
+    starts = X[np.argsort([float(t.y or 0) for t in done], kind="stable")[:5]]
+    truth_run = _truth_run(cfg)
     span = np.array([p.high - p.low for p in cfg.parameters])
     out = []
     for k in caps:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            emu = HistogramEmulator.fit(X, vals, errs, data, derr, w, cfg.model_error,
-                                        max_components=k, seed=cfg.seed)
+            emu = setup.emulator(X, [vectors[t.id] for t in done], seed=cfg.seed, max_components=k)
             u = emu.minimum(starts, np.asarray(opt.space.model_bounds), seed=cfg.seed)
         fit_run = values_used(dict(zip(names, opt.space.from_unit([u])[0], strict=True)),
                               cfg.fixed, cfg.preset)
@@ -66,18 +64,14 @@ def full(folder: str) -> str:
     values) and largest absolute pull, per parameter too."""
     run = TuneRun.load(folder)
     opt, setup = run.opt, run.setup
-    cfg = setup.config
-    truth = json.loads((Path(folder) / "summary.json").read_text())["closure_truth"]
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         res = recommend(opt, setup, setup.stored_vectors(opt.storage, opt.trials))
-    fit_run, truth_run = (values_used(p, cfg.fixed, cfg.preset) for p in (res.best, truth))
-    rows = [(p.name, abs(fit_run[p.name] - truth_run[p.name]) / (p.high - p.low),
-             (res.best[p.name] - truth[p.name]) / res.uncertainties[p.name]) for p in cfg.parameters]
-    worst = max(rows, key=lambda r: r[1])
-    return (f"{Path(folder).name}: largest error {worst[1]:.3f} ({worst[0]}), largest abs pull "
-            f"{max(abs(r[2]) for r in rows):.2f}\n" + "\n".join(
-                f"  {n:28s} error {e:.3f}  pull {pl:+.2f}" for n, e, pl in rows))
+    err, _, pull = _errors_and_pulls(setup.config, res, _truth_run(setup.config))
+    worst = max(err, key=err.__getitem__)
+    return (f"{Path(folder).name}: largest error {err[worst]:.3f} ({worst}), largest abs pull "
+            f"{max(map(abs, pull.values())):.2f}\n" + "\n".join(
+                f"  {n:28s} error {err[n]:.3f}  pull {pull[n]:+.2f}" for n in err))
 
 
 def main() -> None:

@@ -32,11 +32,15 @@ A configuration (YAML) names::
     closure: null          # {truth: {setting: value}, events: N}: pseudo-data at a known point
     sqrt_s: null           # the energy the analyses scale momenta by; default and only allowed
                            # value where the settings fix it: the generator's (Beams:eCM)
+
+Numbers may be written as YAML 1.2 reads them (``events: 1e6``, ``2.5E-3``); a count (events, budget,
+initial, batch, seed, ramp) takes any whole number, ``1e6`` or ``10.0`` included.
 """
 
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -125,10 +129,25 @@ class TuneConfig:
         return d
 
 
+def _count(v: Any) -> int | None:
+    """``v`` as a whole number: an int, or a float with a whole value (``events: 1e6``);
+    ``None`` for anything else (bools included)."""
+    if isinstance(v, bool):
+        return None
+    if isinstance(v, int):
+        return v
+    if isinstance(v, float) and math.isfinite(v) and v.is_integer():
+        return int(v)
+    return None
+
+
 def _num(d: dict[str, Any], key: str, kind: type, lo: float, where: str) -> Any:
     v = d[key]
-    if kind is int and not (isinstance(v, int) and not isinstance(v, bool)):
-        raise ConfigError(f"{where}: {key} must be an integer, got {v!r}")
+    if kind is int:
+        n = _count(v)
+        if n is None:
+            raise ConfigError(f"{where}: {key} must be an integer, got {v!r}")
+        v = n
     if (kind is float and not isinstance(v, (int, float))) or isinstance(v, bool):
         raise ConfigError(f"{where}: {key} must be a number, got {v!r}")
     if not math.isfinite(v):
@@ -175,8 +194,8 @@ def _weights(d: dict[str, Any], where: str) -> dict[str, float]:
 
 
 def _scouting(sc: Any, cfg: TuneConfig, where: str) -> dict[str, Any]:
-    if not isinstance(sc, dict) or not isinstance(sc.get("start_events"), int) \
-            or isinstance(sc["start_events"], bool) or not 0 < sc["start_events"] <= cfg.events:
+    start = _count(sc.get("start_events")) if isinstance(sc, dict) else None
+    if start is None or not 0 < start <= cfg.events:
         raise ConfigError(f"{where}: scouting must be {{start_events: N}} with "
                           f"0 < N <= events ({cfg.events}), got {sc!r}")
     unknown = set(sc) - {"start_events", "ramp"}
@@ -187,7 +206,10 @@ def _scouting(sc: Any, cfg: TuneConfig, where: str) -> dict[str, Any]:
         raise ConfigError(f"{where}: scouting: ramp (the evaluations over which the events rise to "
                           f"`events`) must be <= budget ({cfg.budget}), got {sc['ramp']}: the tune "
                           "would never reach its events per evaluation")
-    return dict(sc)
+    out = dict(sc, start_events=start)
+    if "ramp" in sc:
+        out["ramp"] = _count(sc["ramp"])
+    return out
 
 
 def _closure(d: dict[str, Any], cfg: TuneConfig, where: str) -> dict[str, Any]:
@@ -369,7 +391,9 @@ class _DuplicateKeyError(Exception):
 
 
 class _UniqueKeyLoader(yaml.SafeLoader):
-    """YAML's safe loader, refusing a key given twice in one mapping (YAML keeps the last)."""
+    """YAML's safe loader, refusing a key given twice in one mapping (YAML keeps the last), and
+    reading ``1e6`` or ``2.5E-3`` as numbers, as YAML 1.2 does (PyYAML's YAML 1.1 reads an exponent
+    without a sign or a number without a dot as a string)."""
 
     def construct_mapping(self, node: Any, deep: bool = False) -> Any:
         seen = set()
@@ -379,6 +403,12 @@ class _UniqueKeyLoader(yaml.SafeLoader):
                 raise _DuplicateKeyError(key, key_node.start_mark.line + 1)
             seen.add(key)
         return super().construct_mapping(node, deep)
+
+
+_UniqueKeyLoader.add_implicit_resolver(
+    "tag:yaml.org,2002:float",
+    re.compile(r"^[-+]?(?:[0-9][0-9_]*(?:\.[0-9_]*)?|\.[0-9_]+)[eE][-+]?[0-9]+$"),
+    list("-+.0123456789"))
 
 
 def load_config(path: str | Path) -> TuneConfig:

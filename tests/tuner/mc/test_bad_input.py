@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from tuner.errors import ConfigError, StorageError
-from tuner.mc.config import config_from_dict
+from tuner.mc.config import config_from_dict, load_config
 from tuner.mc.setup import prepare
 from tuner.mc.workflow import check_out_folder
 
@@ -87,10 +87,36 @@ def _base(**change):
     ({"sqrt_s": 200.0}, r"sqrt_s \(the energy the analyses scale momenta by\) must be the generator's "
                         r"centre-of-mass energy, 91.2 GeV \(preset 'ee_Z_hadrons_91.2'\), got 200"),
     ({"fixed": {"Beams:frameType": 4}}, r"settings do not fix the centre-of-mass energy .* give sqrt_s"),
+    # counts: whole numbers, written as ints or as whole floats (1e6), nothing else
+    ({"events": 1000.5}, r"events must be an integer, got 1000\.5"),
+    ({"events": "1e6"}, r"events must be an integer, got '1e6'"),
+    ({"budget": float("inf")}, r"budget must be an integer, got inf"),
+    ({"scouting": {"start_events": 10.5}}, r"scouting must be \{start_events: N\}"),
 ])
 def test_configuration_rules(tmp_path, change, match):
     with pytest.raises(ConfigError, match=match):
         prepare(config_from_dict(_base(**change), tmp_path))
+
+
+def test_numbers_in_scientific_notation_read_as_numbers_and_whole_ones_count(tmp_path):
+    """``events: 1e6`` is a number in YAML 1.2 but a string to PyYAML's YAML 1.1: a physicist's
+    way of writing a million must not be refused as "got '1e6'"; a quoted '1e6' stays a string."""
+    path = tmp_path / "sci.yaml"
+    path.write_text("parameters:\n  StringZ:aLund: [3E-1, 1.5]\n  TimeShower:alphaSvalue: [1e-1, 0.16]\n"
+                    "analyses: [ALEPH_1996_S3486095]\nevents: 1e6\nbudget: 4.0\nseed: 2e0\n"
+                    "scouting: {start_events: 1e5, ramp: 2.0}\n"
+                    "closure: {truth: {StringZ:aLund: 9e-1, TimeShower:alphaSvalue: 1.25e-1}, events: 4e6}\n")
+    cfg = load_config(path)
+    assert (cfg.events, cfg.budget, cfg.seed) == (1_000_000, 4, 2)
+    assert all(type(v) is int for v in (cfg.events, cfg.budget, cfg.seed))
+    assert cfg.scouting == {"start_events": 100_000, "ramp": 2}
+    assert type(cfg.scouting["start_events"]) is int
+    assert (cfg.parameters[0].low, cfg.parameters[1].low) == (0.3, 0.1)
+    assert cfg.closure == {"truth": {"StringZ:aLund": 0.9, "TimeShower:alphaSvalue": 0.125},
+                           "events": 4_000_000}
+    path.write_text(path.read_text().replace("events: 1e6", "events: '1e6'"))
+    with pytest.raises(ConfigError, match=r"events must be an integer, got '1e6'"):
+        load_config(path)
 
 
 def test_beams_and_energies_that_match_pass_and_set_the_analyses_energy(tmp_path):

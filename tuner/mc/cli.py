@@ -70,9 +70,13 @@ def _print_result(res: TuneResult, out: str, truth: dict[str, float] | None = No
         sigma = res.uncertainties[k]
         t = "" if truth is None else f" (closure truth {truth[k]:.5g})"
         if k in floors:
-            click.echo(f"  {k} <= {floors[k]['floor']:.4g}, the floor Pythia raises any lower value to "
-                       f"(every value below it gives the same events; quoted {val:.4g} +- "
-                       f"{sigma:.2g}, that interval's mean and spread){t}")
+            r = floors[k]
+            upper = r.get("upper", r["floor"])
+            why = ("the floor Pythia raises any lower value to" if upper == r["floor"] else
+                   f"its minimum {r['minimum']:.4g} plus one standard deviation: Pythia's floor "
+                   f"{r['floor']:.4g} lies within it")
+            click.echo(f"  {k} <= {upper:.4g}, {why} (every value below the floor gives the same "
+                       f"events; quoted {val:.4g} +- {sigma:.2g}, that interval's mean and spread){t}")
         elif k in res.unconstrained:
             click.echo(f"  {k}: unconstrained by these data (anywhere in its range; {val:.5g} is the "
                        f"surrogate's minimum){t}")

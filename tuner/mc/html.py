@@ -45,6 +45,16 @@ def _table(header: list[str], rows: list[list[str]]) -> str:
     return f"<table><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>"
 
 
+def _floor_note(r: dict[str, Any]) -> str:
+    """The sentence of one ``raised_to_floor`` entry (:func:`tuner.mc.recommend.quote_at_floor`)."""
+    upper = r.get("upper", r["floor"])
+    where = (f"lies below the floor {_num(r['floor'], 4)}" if upper == r["floor"] else
+             f"lies less than one standard deviation above the floor {_num(r['floor'], 4)}")
+    return (f" {_e(r['name'])}: the surrogate's minimum {_num(r['minimum'], 4)} {where}; "
+            f"{_e(r['rule'])}; the tune quotes the mean and spread of the values up to "
+            f"{_num(upper, 4)}.")
+
+
 def _tune_table(s: dict[str, Any], ranges: dict[str, Any]) -> str:
     truth = s.get("closure_truth") or {}
     rows = []
@@ -173,10 +183,7 @@ def write_html_report(folder: str | Path) -> Path:
         "<h2 id='tune'>Tune</h2>", _tune_table(s, cfg.get("parameters", {})),
         f"<p>Uncertainties: {_e(s.get('uncertainty_method', ''))}. "
         f"{_e(s.get('unconstrained_rule', ''))}."
-        + "".join(f" {_e(r['name'])}: the surrogate's minimum {_num(r['minimum'], 4)} lies below "
-                  f"the floor {_num(r['floor'], 4)}; {_e(r['rule'])}; the tune quotes the mean and "
-                  "spread of the values up to the floor."
-                  for r in s.get("raised_to_floor", [])) + "</p>",
+        + "".join(_floor_note(r) for r in s.get("raised_to_floor", [])) + "</p>",
         "<h2 id='validation'>Validation</h2>", _validation_table(s.get("validation") or {}),
         "<h2 id='correlation'>Correlation matrix</h2>", _matrix_table(names, s["correlation"]),
     ]

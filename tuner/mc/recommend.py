@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from tuner.errors import TunerError
 from tuner.mc.emulator import MIN_EVALUATIONS, HistogramEmulator
-from tuner.mc.generators.cutoffs import raised_settings
+from tuner.mc.generators.cutoffs import PTMIN_RULE, ptmin_floor
 from tuner.mc.professor import INTERPOLATION_ERROR, PolynomialHistograms
 from tuner.mc.setup import TuneSetup
 from tuner.mc.uncertainty import (
@@ -25,8 +25,8 @@ from tuner.mc.uncertainty import (
 )
 from tuner.optimizer import Optimizer
 
-__all__ = ["PROFILE_GRID", "UNCONSTRAINED_RULE", "CovarianceTerms", "TuneResult", "covariance_terms",
-           "polynomial_minimum", "quote_at_floor", "recommend"]
+__all__ = ["NEAR_FLOOR_RULE", "PROFILE_GRID", "UNCONSTRAINED_RULE", "CovarianceTerms", "TuneResult",
+           "covariance_terms", "polynomial_minimum", "quote_at_floor", "recommend"]
 
 #: where the profiles are computed, as a fraction of each parameter's range (unit cube)
 PROFILE_GRID = np.linspace(0.0, 1.0, 13)
@@ -60,13 +60,15 @@ class TuneResult:
             parameters, on a grid across the range (``x``, ``delta_chi2``); empty without the
             emulator. Its denominators include one evaluation's typical Monte Carlo error.
         raised: Tuned settings whose minimum lay where Pythia raises the value to a floor (every
-            value below it gives the same events: :mod:`tuner.mc.generators.cutoffs`): per
-            setting ``name``, the surrogate's ``minimum``, the ``floor`` Pythia runs with there
-            (capped at the range's high end), and the ``rule``. The data say only that the
-            setting lies between its range's low end and the floor: the tune quotes the mean and
-            standard deviation of that interval, ``(low + floor) / 2 +- (floor - low) /
-            sqrt(12)``, uncorrelated with the others (Pythia runs it as the floor; a truth
-            anywhere in the interval lies within sqrt(3) standard deviations).
+            value below it gives the same events: :mod:`tuner.mc.generators.cutoffs`), or less
+            than one standard deviation above it (:func:`quote_at_floor`): per setting ``name``,
+            the surrogate's ``minimum``, the ``floor`` Pythia runs with there (capped at the
+            range's high end), the ``upper`` limit quoted (the floor, or the minimum plus one
+            standard deviation) and the ``rule``. The data say only that the setting lies between
+            its range's low end and that limit: the tune quotes the mean and standard deviation
+            of that interval, ``(low + upper) / 2 +- (upper - low) / sqrt(12)``, uncorrelated
+            with the others (Pythia runs it as the floor; a truth anywhere in the interval lies
+            within sqrt(3) standard deviations).
     """
 
     best: dict[str, float]
@@ -237,20 +239,42 @@ def _professor(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.nda
     return u, f0, poly.covariance(u), method, f"Professor polynomials (order {poly.order})"
 
 
+#: why a minimum just above Pythia's pTmin floor is quoted as an upper limit (:func:`quote_at_floor`)
+NEAR_FLOOR_RULE = ("the minimum lies less than one standard deviation above that floor (delta-chi2 < 1 "
+                   "there), so every value below the floor describes the data as well: quoted as at "
+                   "most the minimum plus one standard deviation")
+
+
 def quote_at_floor(fixed: dict[str, Any], preset: str | None, names: list[str], x: np.ndarray,
                    cov: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> list[dict[str, Any]]:
-    """Quote each tuned setting whose minimum ``x`` lies below the floor Pythia raises it to
-    (under ``fixed`` and ``preset``) as the interval from its low end to that floor, in place
-    (``x`` and ``cov``, as :class:`TuneResult`'s ``raised`` says); return those entries."""
-    out = []
-    for r in raised_settings(dict(zip(names, x.tolist(), strict=True)), fixed, preset):
-        i = names.index(r.name)
-        floor = min(r.used, hi[i])
-        x[i] = 0.5 * (lo[i] + floor)
-        cov[i, :] = cov[:, i] = 0.0
-        cov[i, i] = (floor - lo[i]) ** 2 / 12.0
-        out.append({"name": r.name, "minimum": r.given, "floor": floor, "rule": r.rule})
-    return out
+    """Quote a tuned pTmin that the data cannot tell from Pythia's floor (under ``fixed`` and
+    ``preset``, at the other values of ``x``) as an upper limit, in place (``x`` and ``cov``, as
+    :class:`TuneResult`'s ``raised`` says); return that entry (none or one).
+
+    Below the floor, the limit is the floor (every lower value gives the same events). Above it
+    by less than its standard deviation, the limit is the minimum plus one standard deviation:
+    the floor, and with it every value below, lies inside the quoted interval's delta-chi2 of 1,
+    which a value and a symmetric error would deny (a closure truth at 0.72 GeV below a floor of
+    1.38 was quoted 1.40 +- 0.06, pull 10.9; BENCHMARKS.md section 3, session 48). Either way the
+    setting is quoted as the mean and standard deviation of the interval from its range's low end
+    to the limit, uncorrelated with the others."""
+    i = next((k for k, n in enumerate(names) if n.lower() == "timeshower:ptmin"), None)
+    if i is None:
+        return []
+    floor = min(ptmin_floor({**fixed, **dict(zip(names, x.tolist(), strict=True))}, preset), hi[i])
+    sigma = float(np.sqrt(max(cov[i, i], 0.0)))
+    if x[i] < floor:
+        upper, rule = floor, PTMIN_RULE
+    elif floor > lo[i] and x[i] - sigma <= floor:
+        upper, rule = min(x[i] + sigma, hi[i]), f"{PTMIN_RULE}; {NEAR_FLOOR_RULE}"
+    else:
+        return []
+    entry = {"name": names[i], "minimum": float(x[i]), "floor": float(floor), "upper": float(upper),
+             "rule": rule}
+    x[i] = 0.5 * (lo[i] + upper)
+    cov[i, :] = cov[:, i] = 0.0
+    cov[i, i] = (upper - lo[i]) ** 2 / 12.0
+    return [entry]
 
 
 def _interpolated(opt: Optimizer, setup: TuneSetup,

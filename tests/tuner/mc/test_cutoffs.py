@@ -101,12 +101,42 @@ def test_a_minimum_below_the_floor_is_quoted_as_the_interval_below_it():
         assert abs(x[2] - truth) / math.sqrt(cov[2, 2]) == pytest.approx(math.sqrt(3))
     # the quoted value runs as the floor: the same events as the minimum
     assert values_used(dict(zip(names, x, strict=True)), {}, EE)[PT] == pytest.approx(floor)
-    # above the floor: nothing moves
-    x2, cov2 = np.array([1.0, 0.1839, 1.6]), cov.copy()
+    # above the floor by more than a standard deviation: nothing moves
+    x2, cov2 = np.array([1.0, 0.1839, 1.6]), np.diag([1e-3, 1e-7, 0.1**2])
+    before = cov2.copy()
     assert quote_at_floor({}, EE, names, x2, cov2, lo, hi) == [] and x2[2] == 1.6
-    np.testing.assert_array_equal(cov2, cov)
+    np.testing.assert_array_equal(cov2, before)
     # a floor above the range: the whole range, flat
     x3, cov3 = np.array([1.0, 0.1839, 0.63]), np.diag([1e-3, 1e-7, 1e-4])
     (r3,) = quote_at_floor({}, EE, names, x3, cov3, lo, np.array([2.0, 0.25, 1.0]))
     assert r3["floor"] == 1.0 and x3[2] == pytest.approx(0.55)
     assert cov3[2, 2] == pytest.approx(0.9 ** 2 / 12)
+
+
+def test_a_minimum_within_one_sigma_above_the_floor_is_quoted_as_an_upper_limit():
+    """The floor inside the minimum's 1-sigma interval: every value below it fits as well, so a
+    value and a symmetric error would exclude values the data allow (session 48's truth 13:
+    1.40 +- 0.06 for a truth at 0.72 below a floor of 1.38)."""
+    names = ["StringZ:aLund", "TimeShower:alphaSvalue", PT]
+    lo, hi = np.array([0.0, 0.06, 0.1]), np.array([2.0, 0.25, 2.0])
+    floor = ptmin_floor({"TimeShower:alphaSvalue": 0.1859}, EE)
+    sigma = 0.063
+    cov = np.array([[1e-3, 1e-6, 5e-4], [1e-6, 1e-7, 1e-6], [5e-4, 1e-6, sigma**2]])
+    x = np.array([1.0, 0.1859, floor + 0.023])
+    (r,) = quote_at_floor({}, EE, names, x, cov, lo, hi)
+    assert r["minimum"] == pytest.approx(floor + 0.023) and r["floor"] == pytest.approx(floor)
+    assert r["upper"] == pytest.approx(floor + 0.023 + sigma) and "one standard deviation" in r["rule"]
+    assert x[2] == pytest.approx((0.1 + r["upper"]) / 2)
+    assert cov[2, 2] == pytest.approx((r["upper"] - 0.1) ** 2 / 12) and cov[0, 2] == cov[2, 1] == 0.0
+    for truth in (0.72, floor, r["upper"]):  # anywhere in the interval: within sqrt(3) sigma
+        assert abs(x[2] - truth) / math.sqrt(cov[2, 2]) <= math.sqrt(3) + 1e-9
+    # more than one sigma above the floor: a value and its error, as before
+    x2, cov2 = np.array([1.0, 0.1859, floor + 0.07]), cov.copy()
+    cov2[2, :] = cov2[:, 2] = 0.0
+    cov2[2, 2], cov2[0, 2], cov2[2, 0] = sigma**2, 5e-4, 5e-4
+    before = cov2.copy()
+    assert quote_at_floor({}, EE, names, x2, cov2, lo, hi) == [] and x2[2] == floor + 0.07
+    np.testing.assert_array_equal(cov2, before)
+    # a floor below the range's low end leaves nothing below it to allow
+    x3, cov3 = np.array([1.0, 0.1859, 1.6]), np.diag([1e-3, 1e-7, 0.04])
+    assert quote_at_floor({}, EE, names, x3, cov3, np.array([0.0, 0.06, 1.5]), hi) == []

@@ -71,7 +71,7 @@ def _print_result(res: TuneResult, out: str, truth: dict[str, float] | None = No
         t = "" if truth is None else f" (closure truth {truth[k]:.5g})"
         if k in floors:
             r = floors[k]
-            upper = r.get("upper", r["floor"])
+            upper = r["upper"]
             why = ("the floor Pythia raises any lower value to" if upper == r["floor"] else
                    f"its minimum {r['minimum']:.4g} plus one standard deviation: Pythia's floor "
                    f"{r['floor']:.4g} lies within it")

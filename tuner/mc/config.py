@@ -202,13 +202,13 @@ def _scouting(sc: Any, cfg: TuneConfig, where: str) -> dict[str, Any]:
     if unknown:
         raise ConfigError(f"{where}: scouting: unknown key(s) {sorted(unknown)}; allowed: "
                           "ramp, start_events")
-    if "ramp" in sc and _num(sc, "ramp", int, 1, f"{where}: scouting") > cfg.budget:
-        raise ConfigError(f"{where}: scouting: ramp (the evaluations over which the events rise to "
-                          f"`events`) must be <= budget ({cfg.budget}), got {sc['ramp']}: the tune "
-                          "would never reach its events per evaluation")
     out = dict(sc, start_events=start)
     if "ramp" in sc:
-        out["ramp"] = _count(sc["ramp"])
+        out["ramp"] = _num(sc, "ramp", int, 1, f"{where}: scouting")
+        if out["ramp"] > cfg.budget:
+            raise ConfigError(f"{where}: scouting: ramp (the evaluations over which the events rise "
+                              f"to `events`) must be <= budget ({cfg.budget}), got {sc['ramp']}: the "
+                              "tune would never reach its events per evaluation")
     return out
 
 

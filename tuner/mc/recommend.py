@@ -12,7 +12,7 @@ from tqdm.auto import tqdm
 
 from tuner.errors import TunerError
 from tuner.mc.emulator import MIN_EVALUATIONS, HistogramEmulator
-from tuner.mc.generators.cutoffs import PTMIN_RULE, ptmin_floor
+from tuner.mc.generators.cutoffs import PTMIN_RULE, ptmin_floor, ptmin_setting
 from tuner.mc.professor import INTERPOLATION_ERROR, PolynomialHistograms
 from tuner.mc.setup import TuneSetup
 from tuner.mc.uncertainty import (
@@ -258,9 +258,10 @@ def quote_at_floor(fixed: dict[str, Any], preset: str | None, names: list[str], 
     1.38 was quoted 1.40 +- 0.06, pull 10.9; BENCHMARKS.md section 3, session 48). Either way the
     setting is quoted as the mean and standard deviation of the interval from its range's low end
     to the limit, uncorrelated with the others."""
-    i = next((k for k, n in enumerate(names) if n.lower() == "timeshower:ptmin"), None)
-    if i is None:
+    name = ptmin_setting(names)
+    if name is None:
         return []
+    i = names.index(name)
     floor = min(ptmin_floor({**fixed, **dict(zip(names, x.tolist(), strict=True))}, preset), hi[i])
     sigma = float(np.sqrt(max(cov[i, i], 0.0)))
     if x[i] < floor:

@@ -26,7 +26,7 @@ without initial-state QCD radiation.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -34,7 +34,7 @@ from tuner.errors import SettingsError
 from tuner.mc.generators.pythia import check_settings, setting_range, with_preset
 
 __all__ = ["LAMBDA3_MARGIN", "PTMIN_RULE", "RaisedSetting", "floor_span", "ptmin_floor",
-           "raised_settings", "values_used"]
+           "ptmin_setting", "raised_settings", "values_used"]
 
 #: Pythia's margin above Lambda_3 (``LAMBDA3MARGIN`` in its shower code)
 LAMBDA3_MARGIN = 1.1
@@ -116,11 +116,17 @@ def ptmin_floor(settings: Mapping[str, Any], preset: str | None = None, rtol: fl
     return b
 
 
+def ptmin_setting(names: Iterable[str]) -> str | None:
+    """The one of ``names`` that is ``TimeShower:pTmin`` (setting names are case-insensitive),
+    the setting Pythia raises to a floor; ``None`` when none is."""
+    return next((k for k in names if k.lower() == "timeshower:ptmin"), None)
+
+
 def raised_settings(point: Mapping[str, float], fixed: Mapping[str, Any] | None = None,
                     preset: str | None = None) -> list[RaisedSetting]:
     """The settings of ``point`` (on top of ``fixed`` and ``preset``) that Pythia raises at
     ``init()``, with the values it runs with; empty where it runs with every value as given."""
-    name = next((k for k in point if k.lower() == "timeshower:ptmin"), None)
+    name = ptmin_setting(point)
     if name is None:
         return []
     floor = ptmin_floor({**(fixed or {}), **point}, preset)
@@ -145,7 +151,7 @@ def floor_span(ranges: Mapping[str, tuple[float, float]], fixed: Mapping[str, An
     twice where alpha_s is not tuned), when ``TimeShower:pTmin`` is tuned (``ranges``: name ->
     (low, high)) and the highest floor lies above its low end; ``None`` otherwise. The floor
     rises with alpha_s: in that part of the space every pTmin below it gives the same events."""
-    name = next((k for k in ranges if k.lower() == "timeshower:ptmin"), None)
+    name = ptmin_setting(ranges)
     if name is None:
         return None
     alpha = next((k for k in ranges if k.lower() == "timeshower:alphasvalue"), None)

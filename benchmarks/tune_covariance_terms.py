@@ -7,7 +7,9 @@ of the chi2 against the data errors alone, and, as before session 17, of the emu
 denominators also hold one evaluation's Monte Carlo error), the spread of the minimum over the
 emulator's posterior, the jackknife over the evaluations, and the shift to Professor's
 polynomials. Then every combination is scored: for the 2-parameter tunes the fraction of 1-sigma
-intervals containing the truth and the RMS pull, for the others the largest pull per tune.
+intervals containing the truth and the RMS pull, for the others the largest pull per tune and
+the truth's distance from the tune in the covariance's metric (``d2``: a chi2 with as many
+degrees of freedom as parameters, were the covariance right).
 
     python benchmarks/tune_covariance_terms.py --coverage COV_DIR/seed1* \\
         --closure CLOSURE_DIR/truth0-emulator CLOSURE_DIR/truth1-emulator ...
@@ -56,9 +58,18 @@ COMBINATIONS: dict[str, Callable[[Terms], np.ndarray]] = {
     "data-only term + posterior spread + polynomial shift":
         lambda t: t["data"] + t["posterior"] + t["shift"],
     "data-only term + posterior spread": lambda t: t["data"] + t["posterior"],
-    "data-only term + robust (MAD) jackknife + polynomial shift (session 28: as quoted)":
+    "data-only term + robust (MAD) jackknife + polynomial shift (sessions 28-48)":
         lambda t: t["data"] + t["robust"] + t["shift"],
+    "data-only term + robust jackknife + posterior spread + polynomial shift (session 49: as quoted)":
+        lambda t: t["data"] + t["robust"] + t["posterior"] + t["shift"],
 }
+
+
+def _d2(t: Terms, cov: np.ndarray) -> float:
+    """The truth's squared distance from the tune in the metric of ``cov`` (chi2 with as many
+    degrees of freedom as parameters, were the covariance right)."""
+    r = t["u"] - t["truth"]
+    return float(r @ np.linalg.pinv(cov) @ r)
 
 
 def _pulls(t: Terms, cov: np.ndarray) -> np.ndarray:
@@ -82,8 +93,8 @@ def main() -> None:
                   for k in ("with_mc", "data", "posterior", "jackknife", "robust", "shift")))
     print(f"\n| quoted covariance | {len(cov)} coverage tunes: inside 1 sigma | RMS pull per parameter "
           f"| largest pull | closure tunes: largest pull each ({len(clo)}) | closure: inside 1 sigma, "
-          "RMS pull |")
-    print("|---|---|---|---|---|---|")
+          "RMS pull | closure: d2 each (truth's distance in the covariance's metric) |")
+    print("|---|---|---|---|---|---|---|")
     for name, combine in COMBINATIONS.items():
         P = np.array([_pulls(t, combine(t)) for t in cov]) if cov else np.zeros((0, 1))
         inside = f"{np.sum(np.abs(P) <= 1)} of {P.size} ({np.mean(np.abs(P) <= 1):.0%})" if cov else ""
@@ -93,7 +104,8 @@ def main() -> None:
         Q = np.concatenate([_pulls(t, combine(t)) for t in clo.values()]) if clo else np.zeros(0)
         pooled = (f"{np.sum(np.abs(Q) <= 1)} of {Q.size} ({np.mean(np.abs(Q) <= 1):.0%}), "
                   f"{np.sqrt(np.mean(Q**2)):.2f}") if clo else ""
-        print(f"| {name} | {inside} | {rms} | {worst} | {each} | {pooled} |")
+        d2 = ", ".join(f"{_d2(t, combine(t)):.1f}" for t in clo.values())
+        print(f"| {name} | {inside} | {rms} | {worst} | {each} | {pooled} | {d2} |")
 
 
 if __name__ == "__main__":

@@ -183,12 +183,14 @@ def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndar
 
         prof = profile(minimum_with, len(u), PROFILE_GRID)
     if jack is not None and np.all(np.isfinite(jack.covariance)):
-        cov = terms.data + jack.covariance
+        cov = terms.data + jack.covariance + terms.posterior
         method = (f"{_DATA_TERM} plus the robust jackknife covariance of that minimum over the "
-                  f"evaluations ({len(jack.minima)} refits, each without one evaluation: the Monte Carlo "
-                  "noise and the interpolation; each parameter's spread of the refitted minima from the "
-                  "median absolute deviation, so that the few evaluations whose removal moves the "
-                  "minimum far do not set it)")
+                  f"evaluations ({len(jack.minima)} refits, each without one evaluation: which points "
+                  "the tune happened to evaluate; each parameter's spread of the refitted minima from "
+                  "the median absolute deviation, so that the few evaluations whose removal moves the "
+                  "minimum far do not set it) plus the spread of that minimum over the emulator's "
+                  "posterior (what the emulator does not know between its evaluations: their Monte "
+                  "Carlo noise and the interpolation)")
     else:
         cov = terms.data + terms.posterior
         method = f"{_DATA_TERM} plus the spread of that minimum over the emulator's posterior"
@@ -334,9 +336,10 @@ def recommend(opt: Optimizer, setup: TuneSetup,
     ``MIN_EVALUATIONS`` trials in ``vectors`` (trial id -> :meth:`TuneSetup.vector`), the
     predicted chi2 is the one of the emulated histograms and the covariance is the sum of its
     curvature term (``2 H^-1``, delta-chi2 = 1), the robust jackknife of
-    :mod:`tuner.mc.uncertainty` (``jackknife=False``: the spread of the minimum over the
-    emulator's posterior instead, which needs no refit but was too sure of itself where a tune
-    had missed) and an interpolation systematic: ``s s^T`` for the shift ``s`` between the
+    :mod:`tuner.mc.uncertainty` (which evaluations the tune happened to make), the spread of the
+    minimum over the emulator's posterior (what it does not know between them; with
+    ``jackknife=False`` this term alone, which needs no refit but was too sure of itself where a
+    tune had missed) and an interpolation systematic: ``s s^T`` for the shift ``s`` between the
     emulator's minimum and :func:`polynomial_minimum` of the same evaluations (two
     interpolations of the same runs that disagree by ``s`` do not place the minimum better than
     that; left out when the runs are too few for a quadratic). Coverage over 40 seeds of the

@@ -22,6 +22,15 @@ the plain jackknife put the truth inside 89% of the 1-sigma intervals (RMS pulls
 with each parameter's spread from the median absolute deviation of the refitted minima, 81% (RMS
 0.79 / 0.89). The emulator's posterior spread instead, which needs no refit, gave 61% but RMS
 pulls of 1.5 / 1.3 with a pull of 7 on one seed: too sure of itself when a tune has missed.
+
+The two measure different things, and a tune quotes both (their sum, with the curvature term and
+the shift to Professor's polynomials: :func:`tuner.mc.recommend.recommend`): the jackknife how
+far the minimum depends on *which* points were evaluated, the posterior what the emulator does not
+know *between* them. Where the evaluations are dense (2 parameters, 14 evaluations) the jackknife
+dominates and the posterior adds about 5% to a typical sigma; where they are sparse (6 parameters,
+40 evaluations) leaving one out hardly moves the minimum while the posterior stays wide, and the
+jackknife alone quoted pulls of 2.0-2.6 on three of five fresh closure truths (BENCHMARKS.md
+section 3, "Session 49").
 """
 
 from __future__ import annotations

@@ -154,9 +154,9 @@ def test_polynomial_minimum_finds_the_point_the_histograms_were_made_at():
 
 
 def test_the_quoted_covariance_is_the_sum_of_its_terms(embedded_tune):
-    """An emulator tune quotes the data term, the robust jackknife and the shift to Professor's
-    polynomials (``s s^T``), and exactly their sum, mapped from the unit cube to the parameters;
-    ``jackknife=False`` quotes the emulator's posterior spread in the jackknife's place."""
+    """An emulator tune quotes the data term, the robust jackknife, the emulator's posterior
+    spread and the shift to Professor's polynomials (``s s^T``), and exactly their sum, mapped
+    from the unit cube to the parameters; ``jackknife=False`` leaves the jackknife out."""
     from tuner.mc.recommend import covariance_terms, recommend
     from tuner.mc.uncertainty import cap_to_range
 
@@ -176,9 +176,10 @@ def test_the_quoted_covariance_is_the_sum_of_its_terms(embedded_tune):
     np.testing.assert_allclose(terms.u, u, atol=1e-9)  # the same minimum
     shift = np.zeros_like(terms.u) if terms.shift is None else terms.shift
     lo, hi = (np.array([getattr(p, k) for p in cfg.parameters]) for k in ("low", "high"))
-    for j, spread in ((True, terms.jackknife.covariance), (False, terms.posterior)):
+    assert np.all(np.linalg.eigvalsh(terms.posterior) > 0)  # a term that adds something
+    for j, spread in ((True, terms.jackknife.covariance + terms.posterior), (False, terms.posterior)):
         unit = terms.data + spread + np.outer(shift, shift)
         expected, _ = cap_to_range(unit * np.outer(hi - lo, hi - lo), lo, hi)  # linear ranges
         np.testing.assert_allclose(np.asarray(res[j].covariance), expected, rtol=1e-9)
     assert "robust jackknife" in res[True].uncertainty_method
-    assert "over the emulator's posterior" in res[False].uncertainty_method
+    assert all("over the emulator's posterior" in res[j].uncertainty_method for j in (True, False))

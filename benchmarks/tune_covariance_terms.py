@@ -24,7 +24,7 @@ from collections.abc import Callable
 import numpy as np
 
 from tuner.mc.recommend import covariance_terms
-from tuner.mc.uncertainty import curvature_inverse, hessian
+from tuner.mc.uncertainty import curvature_inverse, envelope, hessian
 from tuner.mc.workflow import TuneRun
 
 Terms = dict[str, np.ndarray]
@@ -60,8 +60,11 @@ COMBINATIONS: dict[str, Callable[[Terms], np.ndarray]] = {
     "data-only term + posterior spread": lambda t: t["data"] + t["posterior"],
     "data-only term + robust (MAD) jackknife + polynomial shift (sessions 28-48)":
         lambda t: t["data"] + t["robust"] + t["shift"],
-    "data-only term + robust jackknife + posterior spread + polynomial shift (session 49: as quoted)":
+    "data-only term + robust jackknife + posterior spread (their sum) + polynomial shift":
         lambda t: t["data"] + t["robust"] + t["posterior"] + t["shift"],
+    "data-only term + envelope of robust jackknife and posterior spread + polynomial shift "
+    "(session 49: as quoted)":
+        lambda t: t["data"] + envelope(t["robust"], t["posterior"]) + t["shift"],
 }
 
 

@@ -18,6 +18,7 @@ from tuner.mc.setup import TuneSetup
 from tuner.mc.uncertainty import (
     JackknifeResult,
     cap_to_range,
+    envelope,
     hessian,
     jackknife_covariance,
     jackknife_refits,
@@ -183,14 +184,14 @@ def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndar
 
         prof = profile(minimum_with, len(u), PROFILE_GRID)
     if jack is not None and np.all(np.isfinite(jack.covariance)):
-        cov = terms.data + jack.covariance + terms.posterior
+        cov = terms.data + envelope(jack.covariance, terms.posterior)
         method = (f"{_DATA_TERM} plus the robust jackknife covariance of that minimum over the "
                   f"evaluations ({len(jack.minima)} refits, each without one evaluation: which points "
                   "the tune happened to evaluate; each parameter's spread of the refitted minima from "
                   "the median absolute deviation, so that the few evaluations whose removal moves the "
-                  "minimum far do not set it) plus the spread of that minimum over the emulator's "
-                  "posterior (what the emulator does not know between its evaluations: their Monte "
-                  "Carlo noise and the interpolation)")
+                  "minimum far do not set it) or the spread of that minimum over the emulator's "
+                  "posterior (what it does not know between the evaluations), whichever is larger "
+                  "along each direction")
     else:
         cov = terms.data + terms.posterior
         method = f"{_DATA_TERM} plus the spread of that minimum over the emulator's posterior"
@@ -336,10 +337,11 @@ def recommend(opt: Optimizer, setup: TuneSetup,
     ``MIN_EVALUATIONS`` trials in ``vectors`` (trial id -> :meth:`TuneSetup.vector`), the
     predicted chi2 is the one of the emulated histograms and the covariance is the sum of its
     curvature term (``2 H^-1``, delta-chi2 = 1), the robust jackknife of
-    :mod:`tuner.mc.uncertainty` (which evaluations the tune happened to make), the spread of the
-    minimum over the emulator's posterior (what it does not know between them; with
-    ``jackknife=False`` this term alone, which needs no refit but was too sure of itself where a
-    tune had missed) and an interpolation systematic: ``s s^T`` for the shift ``s`` between the
+    :mod:`tuner.mc.uncertainty` (which evaluations the tune happened to make) or the spread of the
+    minimum over the emulator's posterior (what it does not know between them), whichever is
+    larger along each direction (their :func:`~tuner.mc.uncertainty.envelope`; with
+    ``jackknife=False`` the posterior alone, which needs no refit but was too sure of itself where
+    a tune had missed) and an interpolation systematic: ``s s^T`` for the shift ``s`` between the
     emulator's minimum and :func:`polynomial_minimum` of the same evaluations (two
     interpolations of the same runs that disagree by ``s`` do not place the minimum better than
     that; left out when the runs are too few for a quadratic). Coverage over 40 seeds of the

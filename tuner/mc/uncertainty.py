@@ -23,14 +23,15 @@ with each parameter's spread from the median absolute deviation of the refitted 
 0.79 / 0.89). The emulator's posterior spread instead, which needs no refit, gave 61% but RMS
 pulls of 1.5 / 1.3 with a pull of 7 on one seed: too sure of itself when a tune has missed.
 
-The two measure different things, and a tune quotes both (their sum, with the curvature term and
-the shift to Professor's polynomials: :func:`tuner.mc.recommend.recommend`): the jackknife how
-far the minimum depends on *which* points were evaluated, the posterior what the emulator does not
-know *between* them. Where the evaluations are dense (2 parameters, 14 evaluations) the jackknife
-dominates and the posterior adds about 5% to a typical sigma; where they are sparse (6 parameters,
-40 evaluations) leaving one out hardly moves the minimum while the posterior stays wide, and the
-jackknife alone quoted pulls of 2.0-2.6 on three of five fresh closure truths (BENCHMARKS.md
-section 3, "Session 49").
+Both estimate the same thing, how far the few noisy evaluations leave the minimum uncertain, and
+each misses what the other sees: the jackknife is blind where leaving one evaluation out hardly
+moves the minimum (a sparse design: 6 parameters and 40 evaluations, where it alone quoted pulls of
+2.0-2.6 on three of five fresh closure truths, and a joint distance of 45 on 6 degrees of freedom
+along a combination it claimed to know 100 times better than the widest), the posterior where the
+emulator's hyperparameters are too sure. A tune quotes their :func:`envelope`, the larger of the
+two along every direction, not their sum, which would count the same uncertainty twice (on 28
+seeds of the 2-parameter default the sum put the truth inside 84% of the 1-sigma intervals, the
+envelope 80%, as the jackknife alone; BENCHMARKS.md section 3, "Session 49").
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from typing import Any
 import numpy as np
 
 __all__ = ["EIGENTUNE_RULE", "JACKKNIFE_GROUPS", "MAD_TO_SIGMA", "Eigentune", "JackknifeResult",
-           "cap_to_range", "curvature_inverse", "eigentunes", "hessian", "jackknife_covariance",
+           "cap_to_range", "curvature_inverse", "eigentunes", "envelope", "hessian", "jackknife_covariance",
            "jackknife_refits", "profile", "robust_jackknife"]
 
 
@@ -170,6 +171,27 @@ def robust_jackknife(minima: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     sig = np.where(mad > 0, np.sqrt(m - 1) * mad, sd)  # MAD > 0 implies sd > 0
     scale = sig / np.where(sd > 0, sd, 1.0)  # plain correlations, robust spreads
     return plain * np.outer(scale, scale), plain
+
+
+def envelope(A: np.ndarray, B: np.ndarray) -> np.ndarray:
+    """The larger of two covariances along every direction: ``C >= A`` and ``C >= B`` (Loewner
+    order, so every linear combination of the parameters has at least the variance of each).
+
+    In coordinates where ``A + B`` is the identity the two are diagonal in one basis, ``A = Q L Q^T``
+    and ``B = Q (1 - L) Q^T``; the envelope is ``Q max(L, 1 - L) Q^T`` mapped back. It lies between
+    the larger of the two and their sum, and equals either where one contains the other. Directions
+    where both vanish stay zero.
+    """
+    A, B = np.asarray(A, dtype=float), np.asarray(B, dtype=float)
+    w, V = np.linalg.eigh(A + B)
+    keep = w > max(float(w.max()), 0.0) * 1e-12
+    if not np.any(keep):
+        return np.zeros_like(A)
+    root = (V[:, keep] * np.sqrt(w[keep])) @ V[:, keep].T
+    inv_root = (V[:, keep] / np.sqrt(w[keep])) @ V[:, keep].T
+    lam, Q = np.linalg.eigh(inv_root @ A @ inv_root)
+    C = root @ (Q * np.maximum(lam, 1.0 - lam)) @ Q.T @ root
+    return (C + C.T) / 2
 
 
 def cap_to_range(cov: np.ndarray, low: np.ndarray, high: np.ndarray) -> tuple[np.ndarray, np.ndarray]:

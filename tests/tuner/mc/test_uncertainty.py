@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from tuner.mc.uncertainty import hessian, jackknife_covariance, robust_jackknife
+from tuner.mc.uncertainty import envelope, hessian, jackknife_covariance, robust_jackknife
 from tuner.mc.workflow import TuneRun
 
 
@@ -72,6 +72,37 @@ def test_jackknife_leaves_out_refits_that_fail():
     assert res.n_failed == 1 and len(res.minima) == 4
     none = jackknife_covariance(lambda keep: (_ for _ in ()).throw(RuntimeError("no fit")), 3, 2)
     assert none.minima.shape == (0, 2) and np.isnan(none.covariance).all()
+
+
+def _random_covariance(rng: np.random.Generator, d: int, rank: int) -> np.ndarray:
+    L = rng.normal(size=(d, rank)) * rng.uniform(0.01, 3.0, size=rank)
+    return L @ L.T
+
+
+@pytest.mark.parametrize("rank_a,rank_b", [(4, 4), (2, 4), (4, 1), (2, 2)])
+def test_the_envelope_of_two_covariances_is_at_least_each_along_every_direction(rank_a, rank_b):
+    """``envelope(A, B)`` gives every linear combination at least the variance of each and at most
+    their sum; it is the elementwise maximum where the two share their eigenvectors, and ``A``
+    itself where ``A`` contains ``B``."""
+    rng = np.random.default_rng(rank_a * 10 + rank_b)
+    for _ in range(20):
+        A, B = _random_covariance(rng, 4, rank_a), _random_covariance(rng, 4, rank_b)
+        C = envelope(A, B)
+        np.testing.assert_allclose(C, C.T, atol=1e-12)
+        tol = 1e-9 * np.trace(A + B)
+        for lower in (A, B):
+            assert np.linalg.eigvalsh(C - lower).min() > -tol
+        assert np.linalg.eigvalsh(A + B - C).min() > -tol
+        v = rng.normal(size=(200, 4))  # the same, direction by direction
+        var_a, var_b, var_c = (np.einsum("ij,jk,ik->i", v, M, v) for M in (A, B, C))
+        assert np.all(var_c >= np.maximum(var_a, var_b) - tol)
+    Q, _ = np.linalg.qr(rng.normal(size=(4, 4)))
+    a, b = np.array([1.0, 0.2, 3.0, 0.0]), np.array([0.5, 0.7, 3.0, 0.0])
+    np.testing.assert_allclose(envelope((Q * a) @ Q.T, (Q * b) @ Q.T), (Q * np.maximum(a, b)) @ Q.T,
+                               atol=1e-12)
+    A = _random_covariance(rng, 3, 3)
+    np.testing.assert_allclose(envelope(A, 0.3 * A), A, atol=1e-12)
+    np.testing.assert_array_equal(envelope(np.zeros((2, 2)), np.zeros((2, 2))), np.zeros((2, 2)))
 
 
 def test_hessian_of_a_quadratic_chi2_gives_its_covariance():
@@ -154,11 +185,12 @@ def test_polynomial_minimum_finds_the_point_the_histograms_were_made_at():
 
 
 def test_the_quoted_covariance_is_the_sum_of_its_terms(embedded_tune):
-    """An emulator tune quotes the data term, the robust jackknife, the emulator's posterior
-    spread and the shift to Professor's polynomials (``s s^T``), and exactly their sum, mapped
-    from the unit cube to the parameters; ``jackknife=False`` leaves the jackknife out."""
+    """An emulator tune quotes the data term, the envelope of the robust jackknife and the
+    emulator's posterior spread, and the shift to Professor's polynomials (``s s^T``), exactly
+    their sum, mapped from the unit cube to the parameters; ``jackknife=False`` quotes the
+    posterior spread in the envelope's place."""
     from tuner.mc.recommend import covariance_terms, recommend
-    from tuner.mc.uncertainty import cap_to_range
+    from tuner.mc.uncertainty import cap_to_range, envelope
 
     out, _, cfg = embedded_tune
     run = TuneRun.load(out)
@@ -177,7 +209,8 @@ def test_the_quoted_covariance_is_the_sum_of_its_terms(embedded_tune):
     shift = np.zeros_like(terms.u) if terms.shift is None else terms.shift
     lo, hi = (np.array([getattr(p, k) for p in cfg.parameters]) for k in ("low", "high"))
     assert np.all(np.linalg.eigvalsh(terms.posterior) > 0)  # a term that adds something
-    for j, spread in ((True, terms.jackknife.covariance + terms.posterior), (False, terms.posterior)):
+    spreads = {True: envelope(terms.jackknife.covariance, terms.posterior), False: terms.posterior}
+    for j, spread in spreads.items():
         unit = terms.data + spread + np.outer(shift, shift)
         expected, _ = cap_to_range(unit * np.outer(hi - lo, hi - lo), lo, hi)  # linear ranges
         np.testing.assert_allclose(np.asarray(res[j].covariance), expected, rtol=1e-9)

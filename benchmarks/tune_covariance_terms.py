@@ -32,13 +32,16 @@ Terms = dict[str, np.ndarray]
 
 def terms(folder: str) -> Terms:
     """The covariance terms of the stored tune in ``folder`` (unit cube), its minimum and truth,
-    from :func:`tuner.mc.recommend.covariance_terms` started at the five best evaluations."""
+    from :func:`tuner.mc.recommend.covariance_terms` started where :func:`recommend` starts (the
+    optimiser's recommendation and the five best evaluations), so that they sum to what the tune
+    quotes."""
     run = TuneRun.load(folder)
     opt, setup, state = run.opt, run.setup, run.state()
     cfg = setup.config
     done = [t for t in opt.complete if t.id in state.vectors]
     best = [t.x for t in sorted(done, key=lambda t: float(t.y or 0))[:5]]
-    ct = covariance_terms(opt, setup, state.vectors, best)
+    rec = opt.recommend(search=True)  # recommend() searches from there and the five best
+    ct = covariance_terms(opt, setup, state.vectors, ([rec[0]] if rec else []) + best)
     assert ct.jackknife is not None
     u = ct.u
     with_mc, _ = curvature_inverse(hessian(ct.emulator.chi2, u, 0.01))

@@ -184,7 +184,8 @@ def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndar
 
         prof = profile(minimum_with, len(u), PROFILE_GRID)
     if jack is not None and np.all(np.isfinite(jack.covariance)):
-        cov = terms.data + envelope(jack.covariance, terms.posterior)
+        post = terms.posterior if np.all(np.isfinite(terms.posterior)) else np.zeros_like(terms.data)
+        cov = terms.data + envelope(jack.covariance, post)
         method = (f"{_DATA_TERM} plus the robust jackknife covariance of that minimum over the "
                   f"evaluations ({len(jack.minima)} refits, each without one evaluation: which points "
                   "the tune happened to evaluate; each parameter's spread of the refitted minima from "
@@ -344,7 +345,7 @@ def recommend(opt: Optimizer, setup: TuneSetup,
     a tune had missed) and an interpolation systematic: ``s s^T`` for the shift ``s`` between the
     emulator's minimum and :func:`polynomial_minimum` of the same evaluations (two
     interpolations of the same runs that disagree by ``s`` do not place the minimum better than
-    that; left out when the runs are too few for a quadratic). Coverage over 40 seeds of the
+    that; left out when the runs are too few for a quadratic). Coverage over 56 seeds of the
     embedded closure in BENCHMARKS.md.
     Otherwise the chi2 surrogate's posterior mean is minimised within a trust region around the
     best evaluation and the covariance is ``2 H^-1`` there. A parameter whose variance is not

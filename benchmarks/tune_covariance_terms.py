@@ -23,7 +23,7 @@ from collections.abc import Callable
 
 import numpy as np
 
-from tuner.mc.recommend import covariance_terms
+from tuner.mc.recommend import covariance_terms, emulator_starts
 from tuner.mc.uncertainty import curvature_inverse, envelope, hessian
 from tuner.mc.workflow import TuneRun
 
@@ -38,10 +38,9 @@ def terms(folder: str) -> Terms:
     run = TuneRun.load(folder)
     opt, setup, state = run.opt, run.setup, run.state()
     cfg = setup.config
-    done = [t for t in opt.complete if t.id in state.vectors]
-    best = [t.x for t in sorted(done, key=lambda t: float(t.y or 0))[:5]]
-    rec = opt.recommend(search=True)  # recommend() searches from there and the five best
-    ct = covariance_terms(opt, setup, state.vectors, ([rec[0]] if rec else []) + best)
+    rec = opt.recommend(search=True)
+    assert rec is not None
+    ct = covariance_terms(opt, setup, state.vectors, emulator_starts(opt, rec[0]))
     assert ct.jackknife is not None
     u = ct.u
     with_mc, _ = curvature_inverse(hessian(ct.emulator.chi2, u, 0.01))

@@ -27,7 +27,7 @@ from tuner.mc.uncertainty import (
 from tuner.optimizer import Optimizer
 
 __all__ = ["NEAR_FLOOR_RULE", "PROFILE_GRID", "UNCONSTRAINED_RULE", "CovarianceTerms", "TuneResult",
-           "covariance_terms", "polynomial_minimum", "quote_at_floor", "recommend"]
+           "covariance_terms", "emulator_starts", "polynomial_minimum", "quote_at_floor", "recommend"]
 
 #: where the profiles are computed, as a fraction of each parameter's range (unit cube)
 PROFILE_GRID = np.linspace(0.0, 1.0, 13)
@@ -282,6 +282,12 @@ def quote_at_floor(fixed: dict[str, Any], preset: str | None, names: list[str], 
     return [entry]
 
 
+def emulator_starts(opt: Optimizer, start: list[Any]) -> list[list[Any]]:
+    """Where the emulated chi2's minimum is searched from (parameter space): ``start`` (the
+    optimiser's recommendation) and the five best evaluations."""
+    return [start] + [t.x for t in sorted(opt.complete, key=lambda t: float(t.y or 0.0))[:5]]
+
+
 def _interpolated(opt: Optimizer, setup: TuneSetup,
                   vectors: dict[int, tuple[np.ndarray, np.ndarray]] | None,
                   professor: tuple[Any, ...] | None, start: list[Any], jackknife: bool,
@@ -297,8 +303,8 @@ def _interpolated(opt: Optimizer, setup: TuneSetup,
     else:
         assert vectors is not None
         surrogate = "histogram emulator"
-        starts = [start] + [t.x for t in sorted(opt.complete, key=lambda t: float(t.y or 0.0))[:5]]
-        u, f0, cov_u, curv_u, method, prof = _emulated(opt, setup, vectors, starts, jackknife, progress)
+        u, f0, cov_u, curv_u, method, prof = _emulated(opt, setup, vectors, emulator_starts(opt, start),
+                                                       jackknife, progress)
         mb = np.asarray(opt.space.model_bounds)
         X = np.asarray(opt.space.from_unit(mb[0] + np.outer(PROFILE_GRID, mb[1] - mb[0])),
                        dtype=float)

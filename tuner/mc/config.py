@@ -357,6 +357,11 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
     clash = {p.name for p in cfg.parameters if p.name.lower() in fixed_names}
     if clash:
         raise ConfigError(f"{where}: {sorted(clash)} are both tuned and fixed")
+    seeding = sorted(k for k in cfg.fixed if str(k).lower() in ("random:seed", "random:setseed"))
+    if seeding:
+        raise ConfigError(f"{where}: fixed must not set Pythia's seed: every evaluation draws its own "
+                          f"stream from the tune's `seed` (give `seed: N`), got "
+                          f"{ {k: cfg.fixed[k] for k in seeding} }")
     try:  # one Pythia instance: the preset, then every fixed setting checked, then its beams read
         beams = beam_setup(cfg.preset, cfg.fixed)
     except SettingsError as exc:

@@ -13,12 +13,13 @@ from typing import Any
 
 import numpy as np
 
-from tuner.errors import ConfigError, TunerError
+from tuner.errors import ConfigError, SettingsError, TunerError
 from tuner.mc.analyses import ANALYSES, Fills, normalise
 from tuner.mc.analyses.plugins import plugin_digest
 from tuner.mc.chi2 import Chi2, check_weights, chi2, histogram_weight, select_histograms
 from tuner.mc.config import TuneConfig, load_refs
 from tuner.mc.emulator import HistogramEmulator
+from tuner.mc.generators.pythia import check_init, generator_version, with_preset
 from tuner.mc.refdata import RefHisto
 from tuner.mc.runs import RunSpec, generate, needed_refs
 from tuner.space import Real
@@ -95,8 +96,6 @@ class TuneSetup:
         """What defines the evaluations of a study, one digest per item, so that a resume with a
         different definition can be refused naming the item that changed. The budget, the batch
         and the proposer may change between runs of a study; nothing here may."""
-        from tuner.mc.generators.pythia import generator_version
-
         cfg = self.config
         items: dict[str, Any] = {
             "parameters": [[p.name, p.low, p.high, p.log] for p in cfg.parameters],
@@ -120,7 +119,8 @@ def prepare(cfg: TuneConfig) -> TuneSetup:
 
     Raises:
         ConfigError: a selection that matches no filled histogram, a binning that cannot be filled,
-            or a reference file that lacks every histogram of an analysis.
+            a reference file that lacks every histogram of an analysis, or settings Pythia cannot
+            initialise with (Pythia's reason given; one initialisation, no events).
     """
     all_refs = load_refs(cfg)
     refs = needed_refs(all_refs, cfg.analyses)
@@ -140,9 +140,27 @@ def prepare(cfg: TuneConfig) -> TuneSetup:
         raise ConfigError(f"exclude must leave at least one histogram to fit: {chosen} minus the "
                           f"exclusions {cfg.exclude} is empty")
     check_weights(keys, cfg.weights)
+    _check_init(cfg)
     space = [Real(p.low, p.high, prior="log-uniform" if p.log else "uniform", name=p.name)
              for p in cfg.parameters]
     return TuneSetup(cfg, dict(refs), keys, refs, space)
+
+
+def _check_init(cfg: TuneConfig) -> None:
+    """Initialise Pythia once, at the middle of the ranges, as an evaluation would: settings that
+    each pass alone but give no process to run, or beams Pythia cannot collide, are refused here
+    rather than as every evaluation failing.
+
+    Raises:
+        ConfigError: with Pythia's own reason.
+    """
+    mid = {p.name: float(np.sqrt(p.low * p.high)) if p.log else 0.5 * (p.low + p.high)
+           for p in cfg.parameters}
+    try:
+        check_init(with_preset(cfg.preset, {**cfg.fixed, **mid}))
+    except SettingsError as exc:
+        raise ConfigError(f"the generator cannot start (checked at the middle of the parameter "
+                          f"ranges, {mid}): {exc}") from None
 
 
 def make_pseudodata(setup: TuneSetup, workers: int = 1) -> dict[str, RefHisto]:

@@ -92,6 +92,15 @@ def _base(**change):
     ({"events": "1e6"}, r"events must be an integer, got '1e6'"),
     ({"budget": float("inf")}, r"budget must be an integer, got inf"),
     ({"scouting": {"start_events": 10.5}}, r"scouting must be \{start_events: N\}"),
+    # Pythia's seed belongs to the tune's seed: a fixed one would be overridden in silence
+    ({"fixed": {"Random:seed": 5}}, r"fixed must not set Pythia's seed: .* got \{'Random:seed': 5\}"),
+    ({"fixed": {"random:SETSEED": "off"}}, r"fixed must not set Pythia's seed: .*'random:SETSEED'"),
+    # settings that each pass but leave Pythia nothing to run: refused with Pythia's own reason,
+    # not as every evaluation failing
+    ({"preset": None, "fixed": {"Beams:idA": 11, "Beams:idB": -11, "Beams:eCM": 91.2}},
+     r"the generator cannot start \(checked at the middle of the parameter ranges, "
+     r"\{'StringZ:aLund': 0\.9, 'TimeShower:alphaSvalue': 0\.13\}\): Pythia failed to initialise "
+     r".*: Error in ProcessLevel::init: no process switched on"),
 ])
 def test_configuration_rules(tmp_path, change, match):
     with pytest.raises(ConfigError, match=match):
@@ -128,6 +137,12 @@ def test_beams_and_energies_that_match_pass_and_set_the_analyses_energy(tmp_path
                            ({"fixed": {"Beams:frameType": 4}, "sqrt_s": 91.2}, 91.2)):
         cfg = config_from_dict(_base(**change), tmp_path)
         assert abs(cfg.sqrt_s - energy) < 1e-9, (change, cfg.sqrt_s)
+        if cfg.fixed.get("Beams:frameType") == 4:  # beams from a Les Houches file: none given here
+            with pytest.raises(ConfigError, match=r"the generator cannot start .*: Abort from "
+                                                  r"BeamSetup::initFrame: Les Houches Event File "
+                                                  r"not found"):
+                prepare(cfg)
+            continue
         assert prepare(cfg).spec().sqrt_s == cfg.sqrt_s
 
 

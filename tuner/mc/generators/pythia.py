@@ -14,7 +14,7 @@ import os
 import sys
 import tempfile
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -24,8 +24,8 @@ import numpy as np
 from tuner.errors import SettingsError
 from tuner.mc.generators.base import Generator
 
-__all__ = ["PRESETS", "BeamSetup", "PythiaGenerator", "beam_setup", "check_settings", "format_setting",
-           "generator_version", "setting_range", "with_preset"]
+__all__ = ["PRESETS", "BeamSetup", "PythiaGenerator", "beam_setup", "check_init", "check_settings",
+           "format_setting", "generator_version", "init_reason", "setting_range", "with_preset"]
 
 #: process presets: name -> Pythia settings
 PRESETS: dict[str, dict[str, Any]] = {
@@ -52,6 +52,8 @@ PRESETS: dict[str, dict[str, Any]] = {
 
 _QUIET = {"Print:quiet": "on", "Next:numberCount": 0, "Next:numberShowEvent": 0,
           "Next:numberShowInfo": 0, "Next:numberShowProcess": 0}
+#: the settings that seed Pythia: owned by the tune's ``seed`` (one stream per evaluation chunk)
+_SEEDING = ("Random:setSeed", "Random:seed")
 
 
 def format_setting(name: str, value: Any) -> str:
@@ -271,13 +273,11 @@ def _libc() -> Any:
     return ctypes.CDLL(None)
 
 
-def _read_string(p: Any, line: str) -> str | None:
-    """``p.readString(line)``, with what Pythia prints on refusing it captured rather than
-    written to the terminal beside this toolkit's error.
+def _captured(call: Callable[[], Any]) -> tuple[Any, str]:
+    """``call()``, with what Pythia prints meanwhile captured rather than written to the terminal.
 
     Returns:
-        ``None`` when Pythia accepted the line; else its own reason, on one line (empty when it
-        printed none).
+        What ``call`` returned, and Pythia's output.
     """
     libc = _libc()
     with _STDOUT_LOCK, tempfile.TemporaryFile() as out:
@@ -287,19 +287,63 @@ def _read_string(p: Any, line: str) -> str | None:
         saved = os.dup(1)
         try:
             os.dup2(out.fileno(), 1)
-            ok = bool(p.readString(line))
+            value = call()
             libc.fflush(None)
         finally:
             os.dup2(saved, 1)
             os.close(saved)
         out.seek(0)
-        text = out.read().decode(errors="replace")
+        return value, out.read().decode(errors="replace")
+
+
+def _read_string(p: Any, line: str) -> str | None:
+    """``p.readString(line)``, with what Pythia prints on refusing it captured rather than
+    written to the terminal beside this toolkit's error.
+
+    Returns:
+        ``None`` when Pythia accepted the line; else its own reason, on one line (empty when it
+        printed none).
+    """
+    ok, text = _captured(lambda: bool(p.readString(line)))
     if ok:
         if text and sys.stdout is not None:  # nothing Pythia says on accepting a line is lost
             sys.stdout.write(text)
         return None
     words = " ".join(text.replace("PYTHIA Error:", " ").split())
     return words.replace(f": {line.strip()}", "").rstrip(":").strip()
+
+
+def init_reason(settings: Mapping[str, Any]) -> str:
+    """Why Pythia fails to initialise with ``settings``: its own error and abort messages, on
+    one line (read from a second initialisation with its messages on; ``Print:quiet`` silences
+    them). Empty where it printed none."""
+    loud = {k: v for k, v in settings.items() if k.lower() != "print:quiet"}
+    p = check_settings({**loud, **{k: v for k, v in _QUIET.items() if k != "Print:quiet"},
+                        "Init:showProcesses": "off", "Init:showChangedSettings": "off",
+                        "Init:showChangedParticleData": "off",
+                        "Init:showMultipartonInteractions": "off"})
+    ok, text = _captured(p.init)
+    if ok:
+        return ""
+    lines = [" ".join(ln.split()) for ln in text.splitlines() if "PYTHIA Error" in ln
+             or "PYTHIA Abort" in ln]
+    return "; ".join(ln.replace("PYTHIA ", "", 1) for ln in lines)
+
+
+def check_init(settings: Mapping[str, Any]) -> Any:
+    """A Pythia instance with ``settings`` applied (as :func:`check_settings`) and initialised.
+
+    Raises:
+        SettingsError: a bad setting, or settings Pythia cannot initialise with (no process
+            switched on, beams it cannot collide, ...), with Pythia's own reason.
+    """
+    p = check_settings({**_QUIET, **settings})
+    if not p.init():
+        why = init_reason(settings)
+        shown = {k: v for k, v in settings.items() if k not in _QUIET and k not in _SEEDING}
+        raise SettingsError(f"Pythia failed to initialise with settings {shown!r}"
+                            + (f": {why}" if why else ""))
+    return p
 
 
 def check_settings(settings: Mapping[str, Any], pythia: Any = None) -> Any:
@@ -351,9 +395,7 @@ class PythiaGenerator(Generator):
     def _pythia(self, seed: int) -> Any:
         if not 0 <= seed <= 900_000_000:
             raise SettingsError(f"Pythia seeds must be in [0, 900000000], got {seed}")
-        p = check_settings({**_QUIET, **self._all, "Random:setSeed": "on", "Random:seed": seed})
-        if not p.init():
-            raise SettingsError(f"Pythia failed to initialise with settings {self._all!r}")
+        p = check_init({**self._all, "Random:setSeed": "on", "Random:seed": seed})
         self._pd = p.particleData
         return p
 

@@ -5,8 +5,9 @@ tune is recommended from is refitted to all its evaluations and the terms of
 :func:`tuner.mc.recommend.recommend` are computed separately (unit cube): the data term (``2 H^-1``
 of the chi2 against the data errors alone, and, as before session 17, of the emulated chi2 whose
 denominators also hold one evaluation's Monte Carlo error), the spread of the minimum over the
-emulator's posterior, the jackknife over the evaluations, and the shift to Professor's
-polynomials. Then every combination is scored: for the 2-parameter tunes the fraction of 1-sigma
+emulator's posterior (as quoted: its variance widened by ``POSTERIOR_CALIBRATION``; and as the GPs
+were fitted, the quote of session 49), the jackknife over the evaluations, and the shift to
+Professor's polynomials. Then every combination is scored: for the 2-parameter tunes the fraction of 1-sigma
 intervals containing the truth and the RMS pull, for the others the largest pull per tune and
 the truth's distance from the tune in the covariance's metric (``d2``: a chi2 with as many
 degrees of freedom as parameters, were the covariance right).
@@ -45,10 +46,11 @@ def terms(folder: str) -> Terms:
     u = ct.u
     with_mc, _ = curvature_inverse(hessian(ct.emulator.chi2, u, 0.01))
     shift = np.zeros_like(u) if ct.shift is None else ct.shift
+    _, fitted = ct.emulator.minimum_covariance(u, seed=cfg.seed, calibration=1.0)
     names = [p.name for p in cfg.parameters]
     truth = np.asarray(opt.space.to_unit([[cfg.closure["truth"][k] for k in names]]))[0]  # type: ignore[index]
     return {"u": u, "truth": truth, "with_mc": with_mc, "data": ct.data, "posterior": ct.posterior,
-            "jackknife": ct.jackknife.classic, "robust": ct.jackknife.covariance,
+            "fitted": fitted, "jackknife": ct.jackknife.classic, "robust": ct.jackknife.covariance,
             "shift": np.outer(shift, shift)}
 
 
@@ -64,8 +66,11 @@ COMBINATIONS: dict[str, Callable[[Terms], np.ndarray]] = {
         lambda t: t["data"] + t["robust"] + t["shift"],
     "data-only term + robust jackknife + posterior spread (their sum) + polynomial shift":
         lambda t: t["data"] + t["robust"] + t["posterior"] + t["shift"],
-    "data-only term + envelope of robust jackknife and posterior spread + polynomial shift "
-    "(session 49: as quoted)":
+    "data-only term + envelope of robust jackknife and the fitted posterior's spread + polynomial "
+    "shift (session 49)":
+        lambda t: t["data"] + envelope(t["robust"], t["fitted"]) + t["shift"],
+    "data-only term + envelope of robust jackknife and the calibrated posterior's spread + "
+    "polynomial shift (session 50: as quoted)":
         lambda t: t["data"] + envelope(t["robust"], t["posterior"]) + t["shift"],
 }
 

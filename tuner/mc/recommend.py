@@ -11,7 +11,7 @@ from scipy.stats import qmc
 from tqdm.auto import tqdm
 
 from tuner.errors import TunerError
-from tuner.mc.emulator import MIN_EVALUATIONS, HistogramEmulator
+from tuner.mc.emulator import MIN_EVALUATIONS, POSTERIOR_CALIBRATION, HistogramEmulator
 from tuner.mc.generators.cutoffs import PTMIN_RULE, ptmin_floor, ptmin_setting
 from tuner.mc.professor import INTERPOLATION_ERROR, PolynomialHistograms
 from tuner.mc.setup import TuneSetup
@@ -160,6 +160,11 @@ def covariance_terms(opt: Optimizer, setup: TuneSetup,
     return CovarianceTerms(emu, u, cov_d, cov_e, jack, None if poly is None else u - poly)
 
 
+#: how the method text names the posterior's calibration
+_CALIBRATED = (f" (its variance widened {POSTERIOR_CALIBRATION:g} times, as measured against Monte Carlo "
+               "at closure truths)")
+
+
 def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndarray, np.ndarray]],
               starts: list[list[Any]], jackknife: bool, progress: bool = False
               ) -> tuple[np.ndarray, float, np.ndarray, np.ndarray, str, np.ndarray]:
@@ -191,11 +196,12 @@ def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndar
                   "the tune happened to evaluate; each parameter's spread of the refitted minima from "
                   "the median absolute deviation, so that the few evaluations whose removal moves the "
                   "minimum far do not set it) or the spread of that minimum over the emulator's "
-                  "posterior (what it does not know between the evaluations), whichever is larger "
-                  "along each direction")
+                  f"posterior{_CALIBRATED} (what it does not know between the evaluations), whichever "
+                  "is larger along each direction")
     else:
         cov = terms.data + terms.posterior
-        method = f"{_DATA_TERM} plus the spread of that minimum over the emulator's posterior"
+        method = (f"{_DATA_TERM} plus the spread of that minimum over the emulator's "
+                  f"posterior{_CALIBRATED}")
     if terms.shift is not None:
         cov = cov + np.outer(terms.shift, terms.shift)
         method += (", plus the interpolation systematic: the outer product of the shift between that "
@@ -345,7 +351,8 @@ def recommend(opt: Optimizer, setup: TuneSetup,
     predicted chi2 is the one of the emulated histograms and the covariance is the sum of its
     curvature term (``2 H^-1``, delta-chi2 = 1), the robust jackknife of
     :mod:`tuner.mc.uncertainty` (which evaluations the tune happened to make) or the spread of the
-    minimum over the emulator's posterior (what it does not know between them), whichever is
+    minimum over the emulator's posterior (what it does not know between them; its variance
+    widened by the measured :data:`~tuner.mc.emulator.POSTERIOR_CALIBRATION`), whichever is
     larger along each direction (their :func:`~tuner.mc.uncertainty.envelope`; with
     ``jackknife=False`` the posterior alone, which needs no refit but was too sure of itself where
     a tune had missed) and an interpolation systematic: ``s s^T`` for the shift ``s`` between the

@@ -7,7 +7,7 @@ import pytest
 from scipy.stats import qmc
 
 from tuner.errors import TunerError
-from tuner.mc.emulator import HistogramEmulator, component_cap
+from tuner.mc.emulator import POSTERIOR_CALIBRATION, HistogramEmulator, component_cap
 from tuner.mc.uncertainty import curvature_inverse, hessian
 
 D, B = 4, 120
@@ -64,6 +64,30 @@ def test_the_data_term_is_the_curvature_of_the_chi2_without_the_monte_carlo_erro
     wide, _ = curvature_inverse(hessian(emu.chi2, u, 0.01))
     np.testing.assert_allclose(cov_data, wide / 10, rtol=1e-6, atol=1e-12)
     assert np.all(np.isfinite(cov_emu)) and np.all(np.diag(cov_emu) > 0)  # the emulator's share stays
+
+
+def test_the_emulator_term_is_quoted_from_the_posterior_widened_by_its_measured_calibration():
+    """The posterior's deviations are widened to POSTERIOR_CALIBRATION times its variance: the
+    emulator's share of the covariance grows by that factor where the chi2's gradient is linear in
+    the scores and by its square where it is quadratic (at a minimum the residual is small and the
+    quadratic part counts), the data term does not move, and a factor that is no positive number
+    is refused."""
+    rng = np.random.default_rng(5)
+    X = qmc.LatinHypercube(d=D, seed=5).random(24)
+    V, E = evaluate(X, rng)
+    emu = HistogramEmulator.fit(X, V, E, DATA, DATA_ERR, np.ones(B))
+    u = emu.minimum(X[np.argsort(emu.chi2_seen)[:4]], np.array([np.zeros(D), np.ones(D)]))
+    data1, emu1 = emu.minimum_covariance(u, calibration=1.0)
+    data_q, emu_q = emu.minimum_covariance(u)  # the default: the measured calibration
+    np.testing.assert_array_equal(data_q, data1)
+    assert POSTERIOR_CALIBRATION > 1
+    ratio = np.trace(emu_q) / np.trace(emu1)
+    assert 0.8 * POSTERIOR_CALIBRATION < ratio < 1.1 * POSTERIOR_CALIBRATION**2, ratio
+    assert np.all(np.linalg.eigvalsh(emu_q - emu1) > -1e-12 * np.trace(emu1))  # wider every way
+    for bad in (0.0, -1.0, float("nan")):
+        with pytest.raises(TunerError, match=r"calibration is a factor on the posterior variance "
+                                             r"and must be > 0, got"):
+            emu.minimum_covariance(u, calibration=bad)
 
 
 def test_emulator_guided_search_closes_on_the_truth_with_honest_uncertainties():

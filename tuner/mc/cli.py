@@ -123,7 +123,7 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
             workers: int | None, scheduler: str | None, out: str, no_progress: bool) -> None:
     """Run a tune from CONFIG (YAML) or the embedded --default."""
     from tuner.mc.config import default_config, load_config
-    from tuner.mc.setup import prepare
+    from tuner.mc.setup import check_generator, prepare
     from tuner.mc.workflow import TuneRun, check_out_folder, connect_scheduler, run_tune
 
     if (config is None) == (not use_default):
@@ -143,6 +143,7 @@ def run_cmd(config: str | None, use_default: bool, resume: bool, dry_run: bool,
                f"of {events} events, {n_workers if scheduler is None else 'dask'} workers")
     _note_floor(cfg)
     if dry_run:
+        check_generator(cfg)
         check_out_folder(out, resume)
         if resume:
             TuneRun.check_resumable(setup, out)

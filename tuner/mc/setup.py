@@ -25,7 +25,7 @@ from tuner.mc.runs import RunSpec, generate, needed_refs
 from tuner.space import Real
 from tuner.storage import Storage, Trial
 
-__all__ = ["TuneSetup", "make_pseudodata", "prepare"]
+__all__ = ["TuneSetup", "check_generator", "make_pseudodata", "prepare"]
 
 
 @dataclass
@@ -115,12 +115,12 @@ class TuneSetup:
 
 
 def prepare(cfg: TuneConfig) -> TuneSetup:
-    """Validate everything that can be checked without events.
+    """Validate everything that can be checked without events and without starting Pythia
+    (:func:`check_generator` starts it once).
 
     Raises:
         ConfigError: a selection that matches no filled histogram, a binning that cannot be filled,
-            a reference file that lacks every histogram of an analysis, or settings Pythia cannot
-            initialise with (Pythia's reason given; one initialisation, no events).
+            or a reference file that lacks every histogram of an analysis.
     """
     all_refs = load_refs(cfg)
     refs = needed_refs(all_refs, cfg.analyses)
@@ -140,16 +140,16 @@ def prepare(cfg: TuneConfig) -> TuneSetup:
         raise ConfigError(f"exclude must leave at least one histogram to fit: {chosen} minus the "
                           f"exclusions {cfg.exclude} is empty")
     check_weights(keys, cfg.weights)
-    _check_init(cfg)
     space = [Real(p.low, p.high, prior="log-uniform" if p.log else "uniform", name=p.name)
              for p in cfg.parameters]
     return TuneSetup(cfg, dict(refs), keys, refs, space)
 
 
-def _check_init(cfg: TuneConfig) -> None:
+def check_generator(cfg: TuneConfig) -> None:
     """Initialise Pythia once, at the middle of the ranges, as an evaluation would: settings that
-    each pass alone but give no process to run, or beams Pythia cannot collide, are refused here
-    rather than as every evaluation failing.
+    each pass alone but give no process to run, or beams Pythia cannot collide, are refused before
+    a tune starts (``run``, ``run --dry-run``) rather than as every evaluation failing. Not part of
+    :func:`prepare`, which also opens stored tunes to report or rescore them without events.
 
     Raises:
         ConfigError: with Pythia's own reason.

@@ -34,7 +34,7 @@ from tuner.mc.proposers import TuneState, make_proposer
 from tuner.mc.recommend import TuneResult, recommend
 from tuner.mc.refdata import read_yoda, write_yoda
 from tuner.mc.runs import evaluate_point, head_tail
-from tuner.mc.setup import TuneSetup, make_pseudodata, prepare
+from tuner.mc.setup import TuneSetup, check_generator, make_pseudodata, prepare
 from tuner.mc.validation import validate
 from tuner.optimizer import Optimizer
 from tuner.space import Space
@@ -384,6 +384,7 @@ def run_tune(cfg: TuneConfig, out: str | Path, workers: int = 1, scheduler: str 
     if not isinstance(workers, int) or isinstance(workers, bool) or workers < 1:
         raise TunerError(f"workers must be an int >= 1, got {workers!r}")
     setup = prepare(cfg)
+    check_generator(cfg)
     if scheduler is not None:  # before the study is created: a wrong address leaves nothing behind
         connect_scheduler(scheduler).close()
     run = TuneRun.open(setup, out, resume=resume, workers=workers)

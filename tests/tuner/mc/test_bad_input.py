@@ -12,7 +12,7 @@ import yaml
 
 from tuner.errors import ConfigError, StorageError
 from tuner.mc.config import config_from_dict, load_config
-from tuner.mc.setup import prepare
+from tuner.mc.setup import check_generator, prepare
 from tuner.mc.workflow import check_out_folder
 
 CLI = [sys.executable, "-m", "tuner.mc.cli"]
@@ -103,8 +103,10 @@ def _base(**change):
      r".*: Error in ProcessLevel::init: no process switched on"),
 ])
 def test_configuration_rules(tmp_path, change, match):
-    with pytest.raises(ConfigError, match=match):
-        prepare(config_from_dict(_base(**change), tmp_path))
+    with pytest.raises(ConfigError, match=match):  # what `run --dry-run` checks, in its order
+        cfg = config_from_dict(_base(**change), tmp_path)
+        prepare(cfg)
+        check_generator(cfg)
 
 
 def test_numbers_in_scientific_notation_read_as_numbers_and_whole_ones_count(tmp_path):
@@ -141,9 +143,10 @@ def test_beams_and_energies_that_match_pass_and_set_the_analyses_energy(tmp_path
             with pytest.raises(ConfigError, match=r"the generator cannot start .*: Abort from "
                                                   r"BeamSetup::initFrame: Les Houches Event File "
                                                   r"not found"):
-                prepare(cfg)
+                check_generator(cfg)
             continue
         assert prepare(cfg).spec().sqrt_s == cfg.sqrt_s
+        check_generator(cfg)
 
 
 def test_an_empty_out_and_an_unreachable_scheduler_are_one_error_and_leave_nothing(

@@ -52,7 +52,7 @@ from tuner.mc.analyses import ANALYSES
 from tuner.mc.analyses.plugins import load_plugins
 from tuner.mc.config_beams import check_beams
 from tuner.mc.config_refdata import refdata_entries, reference_histograms, resolve
-from tuner.mc.generators.pythia import PRESETS, beam_setup, setting_range
+from tuner.mc.generators.pythia import PRESETS, SEEDING, beam_setup, setting_range
 from tuner.mc.refdata import RefHisto, shipped_files
 
 __all__ = ["Parameter", "TuneConfig", "default_config", "load_config"]
@@ -357,7 +357,7 @@ def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> Tu
     clash = {p.name for p in cfg.parameters if p.name.lower() in fixed_names}
     if clash:
         raise ConfigError(f"{where}: {sorted(clash)} are both tuned and fixed")
-    seeding = sorted(k for k in cfg.fixed if str(k).lower() in ("random:seed", "random:setseed"))
+    seeding = sorted(k for k in cfg.fixed if str(k).lower() in {s.lower() for s in SEEDING})
     if seeding:
         raise ConfigError(f"{where}: fixed must not set Pythia's seed: every evaluation draws its own "
                           f"stream from the tune's `seed` (give `seed: N`), got "

@@ -24,8 +24,9 @@ import numpy as np
 from tuner.errors import SettingsError
 from tuner.mc.generators.base import Generator
 
-__all__ = ["PRESETS", "BeamSetup", "PythiaGenerator", "beam_setup", "check_init", "check_settings",
-           "format_setting", "generator_version", "init_reason", "setting_range", "with_preset"]
+__all__ = ["PRESETS", "SEEDING", "BeamSetup", "PythiaGenerator", "beam_setup", "check_init",
+           "check_settings", "format_setting", "generator_version", "init_reason", "setting_range",
+           "with_preset"]
 
 #: process presets: name -> Pythia settings
 PRESETS: dict[str, dict[str, Any]] = {
@@ -53,7 +54,7 @@ PRESETS: dict[str, dict[str, Any]] = {
 _QUIET = {"Print:quiet": "on", "Next:numberCount": 0, "Next:numberShowEvent": 0,
           "Next:numberShowInfo": 0, "Next:numberShowProcess": 0}
 #: the settings that seed Pythia: owned by the tune's ``seed`` (one stream per evaluation chunk)
-_SEEDING = ("Random:setSeed", "Random:seed")
+SEEDING = ("Random:setSeed", "Random:seed")
 
 
 def format_setting(name: str, value: Any) -> str:
@@ -340,7 +341,7 @@ def check_init(settings: Mapping[str, Any]) -> Any:
     p = check_settings({**_QUIET, **settings})
     if not p.init():
         why = init_reason(settings)
-        shown = {k: v for k, v in settings.items() if k not in _QUIET and k not in _SEEDING}
+        shown = {k: v for k, v in settings.items() if k not in _QUIET and k not in SEEDING}
         raise SettingsError(f"Pythia failed to initialise with settings {shown!r}"
                             + (f": {why}" if why else ""))
     return p

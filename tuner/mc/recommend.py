@@ -161,8 +161,8 @@ def covariance_terms(opt: Optimizer, setup: TuneSetup,
 
 
 #: how the method text names the posterior's calibration
-_CALIBRATED = (f" (its variance widened {POSTERIOR_CALIBRATION:g} times, as measured against Monte Carlo "
-               "at closure truths)")
+_CALIBRATED = (f" (its variance widened {POSTERIOR_CALIBRATION:g} times, the factor at which this quote "
+               "covers the truth of closure tunes)")
 
 
 def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndarray, np.ndarray]],
@@ -201,7 +201,8 @@ def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndar
     else:
         cov = terms.data + terms.posterior
         method = (f"{_DATA_TERM} plus the spread of that minimum over the emulator's "
-                  f"posterior{_CALIBRATED}")
+                  f"posterior{_CALIBRATED}: what the emulator does not know, the Monte Carlo noise "
+                  "of the evaluations and the interpolation between them")
     if terms.shift is not None:
         cov = cov + np.outer(terms.shift, terms.shift)
         method += (", plus the interpolation systematic: the outer product of the shift between that "
@@ -342,24 +343,28 @@ def _from_chi2_gp(opt: Optimizer, x: np.ndarray, lo: np.ndarray,
 
 def recommend(opt: Optimizer, setup: TuneSetup,
               vectors: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
-              jackknife: bool = True, progress: bool = False) -> TuneResult:
+              jackknife: bool = False, progress: bool = False) -> TuneResult:
     """The tune: the minimiser of the predicted chi2, with uncertainties (``progress``: bars
-    over the jackknife's refits and the profiles' minimisations).
+    over the profiles' minimisations and the jackknife's refits, if asked for).
 
     With the emulator on in the configuration and the histograms of at least
     ``MIN_EVALUATIONS`` trials in ``vectors`` (trial id -> :meth:`TuneSetup.vector`), the
     predicted chi2 is the one of the emulated histograms and the covariance is the sum of its
-    curvature term (``2 H^-1``, delta-chi2 = 1), the robust jackknife of
-    :mod:`tuner.mc.uncertainty` (which evaluations the tune happened to make) or the spread of the
-    minimum over the emulator's posterior (what it does not know between them; its variance
-    widened by the measured :data:`~tuner.mc.emulator.POSTERIOR_CALIBRATION`), whichever is
-    larger along each direction (their :func:`~tuner.mc.uncertainty.envelope`; with
-    ``jackknife=False`` the posterior alone, which needs no refit but was too sure of itself where
-    a tune had missed) and an interpolation systematic: ``s s^T`` for the shift ``s`` between the
-    emulator's minimum and :func:`polynomial_minimum` of the same evaluations (two
+    curvature term (``2 H^-1`` against the data errors, delta-chi2 = 1), the spread of the
+    minimum over the emulator's posterior (what it does not know: the Monte Carlo noise of the
+    evaluations and the interpolation between them; its variance widened by
+    :data:`~tuner.mc.emulator.POSTERIOR_CALIBRATION`, the factor at which this quote covers the
+    truth of closure tunes) and an interpolation systematic: ``s s^T`` for the shift ``s``
+    between the emulator's minimum and :func:`polynomial_minimum` of the same evaluations (two
     interpolations of the same runs that disagree by ``s`` do not place the minimum better than
-    that; left out when the runs are too few for a quadratic). Coverage over 56 seeds of the
-    embedded closure in BENCHMARKS.md.
+    that; left out when the runs are too few for a quadratic). Coverage over 86 tunes of the
+    embedded closure (66 at its truth, 20 at random truths) and seven 6-parameter truths in
+    BENCHMARKS.md. ``jackknife=True`` puts the envelope of the robust jackknife of
+    :mod:`tuner.mc.uncertainty` (which evaluations the tune happened to make; one refit per
+    evaluation) and that posterior spread in the posterior's place: wider. Sessions 49-50 quoted
+    that envelope (with the posterior widened 1.7 times) and it over-covered (84% of the 1-sigma
+    intervals of the same tunes, RMS pulls 0.82-0.84): the jackknife's spread is nearly
+    uncorrelated with how far a tune is off.
     Otherwise the chi2 surrogate's posterior mean is minimised within a trust region around the
     best evaluation and the covariance is ``2 H^-1`` there. A parameter whose variance is not
     positive, or larger than that of a flat distribution over its range, is reported as

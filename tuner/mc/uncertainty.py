@@ -28,11 +28,18 @@ each misses what the other sees: the jackknife is blind where leaving one evalua
 moves the minimum (a sparse design: 6 parameters and 40 evaluations, where it alone quoted pulls of
 2.0-2.6 on three of five fresh closure truths, and a joint distance of 45 on 6 degrees of freedom
 along a combination it claimed to know 100 times better than the widest), the posterior where the
-emulator's hyperparameters are too sure. A tune quotes their :func:`envelope`, the larger of the
-two along every direction, not their sum, which would count the same uncertainty twice (on 56
-seeds of the 2-parameter default the sum put the truth inside 81% of the 1-sigma intervals with
+emulator's hyperparameters are too sure. Sessions 49-50 quoted their :func:`envelope`, the larger
+of the two along every direction, not their sum, which would count the same uncertainty twice (on
+56 seeds of the 2-parameter default the sum put the truth inside 81% of the 1-sigma intervals with
 RMS pulls 0.91 / 0.89, the envelope 79% with 0.99 / 0.99, the jackknife alone 78%;
-BENCHMARKS.md section 3, "Session 49").
+BENCHMARKS.md section 3, "Session 49"). Since session 51 a tune quotes the posterior spread alone,
+its variance widened to what covers the truth (:data:`tuner.mc.emulator.POSTERIOR_CALIBRATION`),
+and the envelope is :func:`tuner.mc.recommend.recommend`'s ``jackknife=True``: over 86 closure
+tunes of the 2-parameter default the jackknife's spread was nearly uncorrelated with how far the
+tune was off (correlation 0.10 and 0.14 with the error of aLund and alpha_s; the polynomial
+shift's 0.41 and 0.65), so it widened the quote on tunes that were close as much as on those that
+were not, and the envelope over-covered (84% of the intervals, RMS pulls 0.82 / 0.84;
+BENCHMARKS.md section 3, "Session 51").
 """
 
 from __future__ import annotations

@@ -78,7 +78,7 @@ def test_the_emulator_term_is_quoted_from_the_posterior_widened_by_its_measured_
     emu = HistogramEmulator.fit(X, V, E, DATA, DATA_ERR, np.ones(B))
     u = emu.minimum(X[np.argsort(emu.chi2_seen)[:4]], np.array([np.zeros(D), np.ones(D)]))
     data1, emu1 = emu.minimum_covariance(u, calibration=1.0)
-    data_q, emu_q = emu.minimum_covariance(u)  # the default: the measured calibration
+    data_q, emu_q = emu.minimum_covariance(u)  # the default: the calibration quoted
     np.testing.assert_array_equal(data_q, data1)
     assert POSTERIOR_CALIBRATION > 1
     ratio = np.trace(emu_q) / np.trace(emu1)

@@ -185,10 +185,10 @@ def test_polynomial_minimum_finds_the_point_the_histograms_were_made_at():
 
 
 def test_the_quoted_covariance_is_the_sum_of_its_terms(embedded_tune):
-    """An emulator tune quotes the data term, the envelope of the robust jackknife and the
-    emulator's posterior spread, and the shift to Professor's polynomials (``s s^T``), exactly
-    their sum, mapped from the unit cube to the parameters; ``jackknife=False`` quotes the
-    posterior spread in the envelope's place."""
+    """An emulator tune quotes (by default) the data term, the emulator's posterior spread and
+    the shift to Professor's polynomials (``s s^T``), exactly their sum, mapped from the unit cube
+    to the parameters; ``jackknife=True`` quotes the envelope of the robust jackknife and the
+    posterior spread in the posterior's place."""
     from tuner.mc.recommend import covariance_terms, recommend
     from tuner.mc.uncertainty import cap_to_range, envelope
 
@@ -196,7 +196,8 @@ def test_the_quoted_covariance_is_the_sum_of_its_terms(embedded_tune):
     run = TuneRun.load(out)
     try:
         state = run.state()
-        res = {j: recommend(run.opt, run.setup, state.vectors, jackknife=j) for j in (True, False)}
+        res = {True: recommend(run.opt, run.setup, state.vectors, jackknife=True),
+               False: recommend(run.opt, run.setup, state.vectors)}  # the default
         done = [t for t in run.opt.complete if t.id in state.vectors]
         best = sorted(done, key=lambda t: float(t.y))[:5]
         starts = [run.opt.recommend(search=True)[0]] + [t.x for t in best]
@@ -215,4 +216,5 @@ def test_the_quoted_covariance_is_the_sum_of_its_terms(embedded_tune):
         expected, _ = cap_to_range(unit * np.outer(hi - lo, hi - lo), lo, hi)  # linear ranges
         np.testing.assert_allclose(np.asarray(res[j].covariance), expected, rtol=1e-9)
     assert "robust jackknife" in res[True].uncertainty_method
+    assert "jackknife" not in res[False].uncertainty_method
     assert all("over the emulator's posterior" in res[j].uncertainty_method for j in (True, False))

@@ -161,8 +161,8 @@ def covariance_terms(opt: Optimizer, setup: TuneSetup,
 
 
 #: how the method text names the posterior's calibration
-_CALIBRATED = (f" (its variance widened {POSTERIOR_CALIBRATION:g} times, the factor at which this quote "
-               "covers the truth of closure tunes)")
+_CALIBRATED = (f" (its variance widened {POSTERIOR_CALIBRATION:g} times, the factor at which this quote's "
+               "pulls over closure tunes have a mean square of 1)")
 
 
 def _emulated(opt: Optimizer, setup: TuneSetup, vectors: dict[int, tuple[np.ndarray, np.ndarray]],
@@ -353,8 +353,8 @@ def recommend(opt: Optimizer, setup: TuneSetup,
     curvature term (``2 H^-1`` against the data errors, delta-chi2 = 1), the spread of the
     minimum over the emulator's posterior (what it does not know: the Monte Carlo noise of the
     evaluations and the interpolation between them; its variance widened by
-    :data:`~tuner.mc.emulator.POSTERIOR_CALIBRATION`, the factor at which this quote covers the
-    truth of closure tunes) and an interpolation systematic: ``s s^T`` for the shift ``s``
+    :data:`~tuner.mc.emulator.POSTERIOR_CALIBRATION`, the factor at which this quote's pulls over
+    closure tunes have a mean square of 1) and an interpolation systematic: ``s s^T`` for the shift ``s``
     between the emulator's minimum and :func:`polynomial_minimum` of the same evaluations (two
     interpolations of the same runs that disagree by ``s`` do not place the minimum better than
     that; left out when the runs are too few for a quadratic). Coverage over 86 tunes of the

@@ -354,17 +354,19 @@ def recommend(opt: Optimizer, setup: TuneSetup,
     minimum over the emulator's posterior (what it does not know: the Monte Carlo noise of the
     evaluations and the interpolation between them; its variance widened by
     :data:`~tuner.mc.emulator.POSTERIOR_CALIBRATION`, the factor at which this quote's pulls over
-    closure tunes have a mean square of 1) and an interpolation systematic: ``s s^T`` for the shift ``s``
-    between the emulator's minimum and :func:`polynomial_minimum` of the same evaluations (two
+    closure tunes have a mean square of 1) and an interpolation systematic: ``s s^T`` for the
+    shift ``s`` between the emulator's minimum and :func:`polynomial_minimum` of the same evaluations (two
     interpolations of the same runs that disagree by ``s`` do not place the minimum better than
-    that; left out when the runs are too few for a quadratic). Coverage over 86 tunes of the
-    embedded closure (66 at its truth, 20 at random truths) and seven 6-parameter truths in
+    that; left out when the runs are too few for a quadratic). Coverage over 96 tunes of the
+    embedded closure (66 at its truth, 30 at random truths) and seven 6-parameter truths in
     BENCHMARKS.md. ``jackknife=True`` puts the envelope of the robust jackknife of
     :mod:`tuner.mc.uncertainty` (which evaluations the tune happened to make; one refit per
     evaluation) and that posterior spread in the posterior's place: wider. Sessions 49-50 quoted
-    that envelope (with the posterior widened 1.7 times) and it over-covered (84% of the 1-sigma
-    intervals of the same tunes, RMS pulls 0.82-0.84): the jackknife's spread is nearly
-    uncorrelated with how far a tune is off.
+    that envelope (with the posterior widened 1.7 times) and it over-covered (85% of the 1-sigma
+    intervals of the same tunes, RMS pulls 0.79 and 0.82): the jackknife's spread is nearly
+    uncorrelated with how far a tune is off. In ten parameters it can see what the posterior does
+    not (one measured truth: a weakly constrained parameter 18% of its range off, pull 2.7
+    without it, 1.6 with it).
     Otherwise the chi2 surrogate's posterior mean is minimised within a trust region around the
     best evaluation and the covariance is ``2 H^-1`` there. A parameter whose variance is not
     positive, or larger than that of a flat distribution over its range, is reported as

@@ -61,7 +61,8 @@ COMBINATIONS: dict[str, Callable[[Terms], np.ndarray]] = {
         lambda t: t["with_mc"] + t["jackknife"] + t["shift"],
     "data-only term + jackknife + polynomial shift (sessions 17-27)":
         lambda t: t["data"] + t["jackknife"] + t["shift"],
-    "data-only term + posterior spread": lambda t: t["data"] + t["posterior"],
+    "data-only term + posterior spread as quoted, without the polynomial shift":
+        lambda t: t["data"] + t["posterior"],
     "data-only term + robust (MAD) jackknife + polynomial shift (sessions 28-48)":
         lambda t: t["data"] + t["robust"] + t["shift"],
     "data-only term + robust jackknife + posterior spread (their sum) + polynomial shift":

@@ -26,6 +26,8 @@ A configuration (YAML) names::
     start_at_default: true    # evaluate Pythia's defaults (clipped into the ranges) first
     emulator: true         # propose points and the tune from GP-emulated histograms (every bin)
     strategy: emulator     # or chi2-gp (= emulator: false), professor, sobol (tuner.mc.proposers)
+    uncertainty: posterior # or jackknife: the envelope of the robust jackknife and the emulator's
+                           # posterior (wider; one refit per evaluation; see tuner.mc.recommend)
     validation_events: null   # default 4 x events
     scouting: null         # {start_events: N, ramp: M}: cheap early evaluations, ramping up to
                            # `events` over M evaluations (default 60% of the budget)
@@ -59,10 +61,12 @@ __all__ = ["Parameter", "TuneConfig", "default_config", "load_config"]
 
 #: the strategies a configuration may name (:mod:`tuner.mc.proposers`)
 STRATEGIES = ("emulator", "chi2-gp", "professor", "sobol")
+#: the quotes of the tune's uncertainty a configuration may name (:func:`tuner.mc.recommend.recommend`)
+UNCERTAINTIES = ("posterior", "jackknife")
 _KEYS = {"parameters", "fixed", "preset", "analyses", "refdata", "plugins", "histograms", "exclude",
          "weights", "model_error", "events", "budget", "initial", "batch", "seed",
          "validation_events", "scouting", "closure", "sqrt_s", "start_at_default", "emulator",
-         "strategy"}
+         "strategy", "uncertainty"}
 
 
 @dataclass(frozen=True)
@@ -101,6 +105,7 @@ class TuneConfig:
     start_at_default: bool = True
     emulator: bool = True
     strategy: str = "emulator"
+    uncertainty: str = "posterior"
     embedded_binning: bool = False
 
     def __post_init__(self) -> None:
@@ -296,7 +301,8 @@ def _counts(d: dict[str, Any], cfg: TuneConfig, where: str) -> None:
 
 
 def _options(d: dict[str, Any], cfg: TuneConfig, where: str) -> None:
-    """The model-error floor, the start at Pythia's defaults and the strategy, into ``cfg``."""
+    """The model-error floor, the start at Pythia's defaults, the strategy and the uncertainty
+    quote, into ``cfg``."""
     if "model_error" in d:
         cfg.model_error = _num(d, "model_error", float, 0.0, where)
         if cfg.model_error >= 1:
@@ -320,6 +326,11 @@ def _options(d: dict[str, Any], cfg: TuneConfig, where: str) -> None:
                               "(give only strategy)")
         cfg.strategy = d["strategy"]
         cfg.emulator = cfg.strategy != "chi2-gp"
+    if "uncertainty" in d:
+        if d["uncertainty"] not in UNCERTAINTIES:
+            raise ConfigError(f"{where}: uncertainty must be one of {list(UNCERTAINTIES)}, got "
+                              f"{d['uncertainty']!r}")
+        cfg.uncertainty = d["uncertainty"]
 
 
 def config_from_dict(d: dict[str, Any], base: Path, where: str = "config") -> TuneConfig:

@@ -343,9 +343,11 @@ def _from_chi2_gp(opt: Optimizer, x: np.ndarray, lo: np.ndarray,
 
 def recommend(opt: Optimizer, setup: TuneSetup,
               vectors: dict[int, tuple[np.ndarray, np.ndarray]] | None = None,
-              jackknife: bool = False, progress: bool = False) -> TuneResult:
+              jackknife: bool | None = None, progress: bool = False) -> TuneResult:
     """The tune: the minimiser of the predicted chi2, with uncertainties (``progress``: bars
-    over the profiles' minimisations and the jackknife's refits, if asked for).
+    over the profiles' minimisations and the jackknife's refits, if asked for; ``jackknife``:
+    ``None`` follows the configuration's ``uncertainty:``, ``posterior`` unless it says
+    ``jackknife``).
 
     With the emulator on in the configuration and the histograms of at least
     ``MIN_EVALUATIONS`` trials in ``vectors`` (trial id -> :meth:`TuneSetup.vector`), the
@@ -378,6 +380,8 @@ def recommend(opt: Optimizer, setup: TuneSetup,
         TunerError: no successful evaluation.
     """
     cfg = setup.config
+    if jackknife is None:
+        jackknife = cfg.uncertainty == "jackknife"
     names = [p.name for p in cfg.parameters]
     done = opt.complete
     if opt.model is None or not done:

@@ -73,6 +73,8 @@ def _base(**change):
     ({"scouting": {"start_events": 100, "ramp": 5}}, r"scouting: ramp .* must be <= budget \(4\), got 5"),
     ({"budget": 1}, r"budget must be >= 2 \(the tune is recommended from a surrogate fitted to the "
                     r"evaluations; one evaluation gives none\), got 1"),
+    ({"uncertainty": "envelope"}, r"uncertainty must be one of \['posterior', 'jackknife'\], got 'envelope'"),
+    ({"uncertainty": True}, r"uncertainty must be one of .*, got True"),
     ({"preset": ["ee_Z_hadrons_91.2"]}, r"preset must be one of \[.*\], got \['ee_Z_hadrons_91.2'\]"),
     # the generator's beams against the analyses' (Rivet's Beams and Energies)
     ({"preset": "pp_QCD_jets_13TeV"}, r"analysis ALEPH_1996_S3486095 measured collisions of beams "

@@ -55,6 +55,16 @@ def test_strategy_and_emulator_keys_agree(tmp_path):
         config_from_dict({**d, "emulator": False, "strategy": "emulator"}, tmp_path)
 
 
+def test_the_uncertainty_key_is_read_and_survives_the_stored_config(tmp_path):
+    """``uncertainty:`` defaults to the posterior quote and round-trips through config.json (what
+    ``report`` and a resume read back), so a stored tune is re-quoted the way it was asked for."""
+    d = {"parameters": {"StringZ:aLund": [0.3, 1.5]}, "analyses": ["ALEPH_1996_S3486095"]}
+    assert config_from_dict(d, tmp_path).uncertainty == "posterior"
+    cfg = config_from_dict({**d, "uncertainty": "jackknife"}, tmp_path)
+    stored = {k: v for k, v in cfg.to_dict().items() if k != "embedded_binning"}
+    assert config_from_dict(stored, tmp_path).uncertainty == "jackknife"
+
+
 def test_professor_polynomials_recover_a_quadratic_model():
     rng = np.random.default_rng(0)
     U = rng.random((19, 2))

@@ -188,7 +188,8 @@ def test_the_quoted_covariance_is_the_sum_of_its_terms(embedded_tune):
     """An emulator tune quotes (by default) the data term, the emulator's posterior spread and
     the shift to Professor's polynomials (``s s^T``), exactly their sum, mapped from the unit cube
     to the parameters; ``jackknife=True`` quotes the envelope of the robust jackknife and the
-    posterior spread in the posterior's place."""
+    posterior spread in the posterior's place, and so does a configuration that says
+    ``uncertainty: jackknife``."""
     from tuner.mc.recommend import covariance_terms, recommend
     from tuner.mc.uncertainty import cap_to_range, envelope
 
@@ -196,8 +197,10 @@ def test_the_quoted_covariance_is_the_sum_of_its_terms(embedded_tune):
     run = TuneRun.load(out)
     try:
         state = run.state()
-        res = {True: recommend(run.opt, run.setup, state.vectors, jackknife=True),
-               False: recommend(run.opt, run.setup, state.vectors)}  # the default
+        res = {False: recommend(run.opt, run.setup, state.vectors)}  # the default
+        run.setup.config.uncertainty = "jackknife"  # as `uncertainty: jackknife` reads
+        res[True] = recommend(run.opt, run.setup, state.vectors)
+        explicit = recommend(run.opt, run.setup, state.vectors, jackknife=False)
         done = [t for t in run.opt.complete if t.id in state.vectors]
         best = sorted(done, key=lambda t: float(t.y))[:5]
         starts = [run.opt.recommend(search=True)[0]] + [t.x for t in best]
@@ -216,5 +219,6 @@ def test_the_quoted_covariance_is_the_sum_of_its_terms(embedded_tune):
         expected, _ = cap_to_range(unit * np.outer(hi - lo, hi - lo), lo, hi)  # linear ranges
         np.testing.assert_allclose(np.asarray(res[j].covariance), expected, rtol=1e-9)
     assert "robust jackknife" in res[True].uncertainty_method
+    np.testing.assert_allclose(explicit.covariance, res[False].covariance, rtol=1e-9)  # the argument wins
     assert "jackknife" not in res[False].uncertainty_method
     assert all("over the emulator's posterior" in res[j].uncertainty_method for j in (True, False))
